@@ -1,0 +1,59 @@
+"""The `cycle-engine` command line: one Typer app assembling one sub-app per resource."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cycle_engine.cli import cycles, templates
+from cycle_engine.cli.common import DbOption, database_url, reports_errors
+from cycle_engine.migrate import upgrade
+
+app = typer.Typer(
+    help="Run Learning Alliance learning cycles as persisted state machines.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(templates.app, name="template")
+app.add_typer(cycles.app, name="cycle")
+
+
+@app.command()
+@reports_errors
+def init(
+    db: DbOption = None,
+    builtins: Annotated[bool, typer.Option(help="Publish the built-in templates.")] = True,
+) -> None:
+    """Create (or upgrade) the database schema and publish the built-in templates."""
+    from cycle_engine.engine import CycleEngine
+
+    url = database_url(db)
+    upgrade(url)
+    if builtins:
+        with CycleEngine(url) as engine:
+            for published in engine.publish_builtin_templates():
+                typer.echo(f"template {published.key} v{published.version}")
+    typer.echo(f"database ready: {url}")
+
+
+@app.command()
+@reports_errors
+def migrate(db: DbOption = None) -> None:
+    """Upgrade the database schema to this engine's version."""
+    url = database_url(db)
+    upgrade(url)
+    typer.echo(f"schema up to date: {url}")
+
+
+@app.command()
+@reports_errors
+def demo(db: DbOption = None) -> None:
+    """Seed a demo alliance and walk a cycle through its stages, printing what happens."""
+    from cycle_engine.demo import run_demo
+
+    run_demo(database_url(db), typer.echo)
+
+
+def main() -> None:
+    app()

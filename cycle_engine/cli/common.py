@@ -1,0 +1,90 @@
+"""What every CLI command shares: the database option, JSON output, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from functools import wraps
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from sqlmodel import SQLModel
+
+from cycle_engine.engine import CycleEngine
+from cycle_engine.errors import CycleEngineError, InvalidTemplate
+
+DEFAULT_DATABASE_URL = "sqlite:///data/cycle_engine.db"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: $CYCLE_ENGINE_DATABASE_URL or data/).",
+                 show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def database_url(option: str | None) -> str:
+    return option or os.environ.get("CYCLE_ENGINE_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+@contextmanager
+def open_engine(db: str | None) -> Iterator[CycleEngine]:
+    with CycleEngine(database_url(db)) as engine:
+        yield engine
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn engine errors into a one-line reason on stderr and exit status 1."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except InvalidTemplate as error:
+            typer.echo(f"error: template is invalid ({len(error.problems)} problems)", err=True)
+            for problem in error.problems:
+                typer.echo(f"  {problem}", err=True)
+            raise typer.Exit(code=1) from None
+        except CycleEngineError as error:
+            raise fail(str(error)) from None
+        except FileNotFoundError as error:
+            raise fail(f"{error.filename}: no such file") from None
+
+    return wrapper
+
+
+def to_plain(value: Any) -> Any:
+    """Rows, dataclasses and datetimes as JSON-ready values."""
+    if isinstance(value, SQLModel):
+        return {k: to_plain(v) for k, v in value.model_dump().items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: to_plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def print_json(value: Any) -> None:
+    json.dump(to_plain(value), sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"

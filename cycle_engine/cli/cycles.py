@@ -1,0 +1,117 @@
+"""`cycle-engine cycle ...`: start, fire, show, list and read the history of cycles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cycle_engine.actors import Actor
+from cycle_engine.cli.common import (
+    DbOption,
+    JsonOption,
+    open_engine,
+    print_json,
+    reports_errors,
+    when,
+)
+from cycle_engine.engine import CycleFilter
+
+app = typer.Typer(help="Learning cycles: start, fire, show, list, history.", no_args_is_help=True)
+ActorOption = Annotated[str, typer.Option("--as", help="Who acts (recorded in history).")]
+RoleOption = Annotated[str, typer.Option("--role", help="Role of the actor.")]
+
+
+@app.command()
+@reports_errors
+def start(
+    template: str, title: str, db: DbOption = None, json: JsonOption = False,
+    actor: ActorOption = "cli", role: RoleOption = "coordinator",
+) -> None:
+    """Start a cycle on a template for a learning topic."""
+    with open_engine(db) as engine:
+        cycle = engine.start_cycle(template, title, actor=Actor(name=actor, role=role))
+    if json:
+        print_json(cycle)
+        return
+    typer.echo(f"started cycle {cycle.id} '{cycle.title}' in stage {cycle.state}")
+
+
+@app.command()
+@reports_errors
+def fire(
+    cycle_id: int, trigger: str,
+    note: Annotated[str | None, typer.Option(help="Why (kept in the history).")] = None,
+    expect_version: Annotated[int | None, typer.Option(help="Fail if the cycle moved on.")] = None,
+    db: DbOption = None, json: JsonOption = False,
+    actor: ActorOption = "cli", role: RoleOption = "coordinator",
+) -> None:
+    """Fire a trigger on a cycle."""
+    with open_engine(db) as engine:
+        result = engine.fire(cycle_id, trigger, note=note, expected_version=expect_version,
+                             actor=Actor(name=actor, role=role))
+    if json:
+        print_json(result)
+        return
+    typer.echo(f"cycle {cycle_id}: {result.from_state} -> {result.to_state} (v{result.version})")
+
+
+@app.command()
+@reports_errors
+def show(cycle_id: int, db: DbOption = None, json: JsonOption = False,
+         role: RoleOption = "coordinator") -> None:
+    """Show a cycle, its stage and what can be fired now (with reasons)."""
+    with open_engine(db) as engine:
+        cycle = engine.get_cycle(cycle_id)
+        stage = engine.current_stage(cycle_id)
+        options = engine.available_triggers(cycle_id, actor=Actor(name="cli", role=role))
+    if json:
+        print_json({"cycle": cycle, "stage": stage, "triggers": options})
+        return
+    typer.echo(f"cycle {cycle.id}: {cycle.title}")
+    typer.echo(f"  template {cycle.template_key}, stage {cycle.state} ({cycle.status}),"
+               f" version {cycle.version}")
+    if stage is not None:
+        typer.echo(f"  entered {when(stage.entered_at)}, due {when(stage.due_at)}")
+    for option in options:
+        if option.allowed:
+            typer.echo(f"  [ok]      {option.trigger} -> {option.dest}")
+        else:
+            typer.echo(f"  [blocked] {option.trigger} -> {option.dest}: {'; '.join(option.reasons)}")
+
+
+@app.command("list")
+@reports_errors
+def list_(
+    state: Annotated[str | None, typer.Option(help="Only cycles in this stage.")] = None,
+    status: Annotated[str | None, typer.Option(help="active or finished.")] = None,
+    template: Annotated[str | None, typer.Option(help="Only this template key.")] = None,
+    limit: int = 100, offset: int = 0, db: DbOption = None, json: JsonOption = False,
+) -> None:
+    """List cycles, with filters."""
+    with open_engine(db) as engine:
+        rows = engine.list_cycles(
+            CycleFilter(state=state, status=status, template_key=template),
+            limit=limit, offset=offset,
+        )
+    if json:
+        print_json(rows)
+        return
+    for c in rows:
+        typer.echo(f"{c.id:>5}  {c.state:<24} {c.status:<9} {c.template_key:<16} {c.title}")
+
+
+@app.command()
+@reports_errors
+def history(cycle_id: int, db: DbOption = None, json: JsonOption = False) -> None:
+    """The cycle's history: who did what, when."""
+    with open_engine(db) as engine:
+        events = engine.history(cycle_id)
+    if json:
+        print_json(events)
+        return
+    for e in events:
+        move = f"{e.from_state or ''} -> {e.to_state}" if e.to_state else ""
+        what = e.trigger or e.kind
+        typer.echo(f"{e.seq:>3}  {when(e.at)}  {e.actor:<12} {what:<22} {move}"
+                   + (f"  \"{e.note}\"" if e.note else ""))

@@ -1,0 +1,220 @@
+"""Starting cycles and moving them between stages: the heart of `CycleEngine.fire`.
+
+Every function here works inside the caller's transaction and never commits ("services commit,
+helpers don't"). The cycle row is locked (`FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE`
+already serialises writers), so a version check against it cannot race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from cycle_engine.actors import Actor
+from cycle_engine.changes import Change, ChangeListener, append_event
+from cycle_engine.errors import (
+    ConflictError,
+    CycleNotFound,
+    InvalidInput,
+    TransitionNotAllowed,
+    UnknownTrigger,
+)
+from cycle_engine.guards import GuardContext
+from cycle_engine.machine import CycleMachine, TriggerOption, role_allows
+from cycle_engine.models import ACTIVE, FINISHED, CycleRecord, StageRecord
+from cycle_engine.templates.spec import TemplateSpec
+
+#: Roles an actor holds on a cycle's current stage through participation (e.g. {"lead"}).
+ParticipationRoles = Callable[[Session, CycleRecord, Actor], frozenset[str]]
+
+
+def no_participation(_session: Session, _cycle: CycleRecord, _actor: Actor) -> frozenset[str]:
+    return frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FireResult:
+    """What a successful fire did."""
+
+    cycle_id: int
+    trigger: str
+    from_state: str
+    to_state: str
+    version: int
+    event_id: int
+
+
+def lock_cycle(session: Session, cycle_id: int) -> CycleRecord:
+    """The cycle row, locked for this transaction; raises CycleNotFound."""
+    cycle = session.exec(
+        select(CycleRecord).where(CycleRecord.id == cycle_id).with_for_update()
+    ).first()
+    if cycle is None:
+        raise CycleNotFound(cycle_id)
+    return cycle
+
+
+def current_visit(session: Session, cycle: CycleRecord) -> StageRecord | None:
+    if cycle.current_stage_id is None:
+        return None
+    return session.get(StageRecord, cycle.current_stage_id)
+
+
+def open_visit(
+    session: Session, cycle: CycleRecord, spec: TemplateSpec, stage: str, now: datetime,
+    *, due_at: datetime | None = None,
+) -> StageRecord:
+    """Record entry into `stage` (a new visit) and point the cycle at it."""
+    assert cycle.id is not None
+    previous = session.exec(
+        select(StageRecord.visit)
+        .where(StageRecord.cycle_id == cycle.id, StageRecord.stage == stage)
+        .order_by(StageRecord.visit.desc())  # type: ignore[attr-defined]
+    ).first()
+    duration = spec.stage(stage).duration
+    if due_at is None and duration is not None:
+        due_at = now + duration
+    visit = StageRecord(
+        cycle_id=cycle.id,
+        stage=stage,
+        visit=(previous or 0) + 1,
+        entered_at=now,
+        due_at=due_at,
+        last_activity_at=now,
+    )
+    session.add(visit)
+    session.flush()
+    cycle.current_stage_id = visit.id
+    return visit
+
+
+def explain(
+    session: Session,
+    cycle: CycleRecord,
+    machine: CycleMachine,
+    actor: Actor,
+    now: datetime,
+    participation: ParticipationRoles,
+    note: str | None = None,
+) -> list[TriggerOption]:
+    """Every trigger from the cycle's stage, allowed or blocked with reasons."""
+    ctx = GuardContext(session=session, cycle=cycle, spec=machine.spec, now=now, note=note)
+    extra = participation(session, cycle, actor)
+    role_reasons: dict[str, list[str]] = {}
+    for trigger in machine.triggers_from(cycle.state):
+        roles = machine.candidates(cycle.state, trigger)[0].spec.roles
+        if not role_allows(actor.role, roles, extra):
+            held = ", ".join(sorted({actor.role, *extra}))
+            role_reasons[trigger] = [f"only {', '.join(roles)} may fire {trigger!r} (you: {held})"]
+    return machine.options(ctx, role_reasons)
+
+
+def fire(
+    session: Session,
+    cycle: CycleRecord,
+    machine: CycleMachine,
+    trigger: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    note: str | None,
+    expected_version: int | None,
+    listeners: Sequence[ChangeListener],
+    participation: ParticipationRoles = no_participation,
+) -> FireResult:
+    """Move `cycle` by `trigger`; raises ConflictError, UnknownTrigger or TransitionNotAllowed."""
+    if expected_version is not None and expected_version != cycle.version:
+        assert cycle.id is not None
+        raise ConflictError(cycle.id, expected_version, cycle.version)
+    if not isinstance(trigger, str) or not trigger:
+        raise InvalidInput("trigger", "must be a non-empty trigger name")
+    options = {o.trigger: o for o in explain(session, cycle, machine, actor, now, participation, note)}
+    allowed = [name for name, option in options.items() if option.allowed]
+    if trigger not in options:
+        declared = trigger in machine.spec.triggers()
+        reason = (
+            f"{trigger!r} does not apply in stage {cycle.state!r}"
+            if declared
+            else f"the template has no trigger {trigger!r}"
+        )
+        raise UnknownTrigger(trigger, cycle.state, [reason], allowed)
+    option = options[trigger]
+    if not option.allowed:
+        raise TransitionNotAllowed(trigger, cycle.state, option.reasons, allowed)
+
+    ctx = GuardContext(session=session, cycle=cycle, spec=machine.spec, now=now, note=note)
+    source = cycle.state
+    dest = machine.fire(source, trigger, ctx)
+    if dest == source and option.dest != source:  # guards changed under us: nothing happened
+        raise TransitionNotAllowed(trigger, source, ["a guard blocked the transition"], allowed)
+    return _apply(session, cycle, machine.spec, trigger, source, dest, actor, now, note, listeners)
+
+
+def _apply(
+    session: Session,
+    cycle: CycleRecord,
+    spec: TemplateSpec,
+    trigger: str,
+    source: str,
+    dest: str,
+    actor: Actor,
+    now: datetime,
+    note: str | None,
+    listeners: Sequence[ChangeListener],
+) -> FireResult:
+    left = current_visit(session, cycle)
+    paused_for = None
+    if left is not None:
+        left.left_at = now
+        session.add(left)
+    dest_spec = spec.stage(dest)
+    due_at = None
+    if dest_spec.hold:
+        cycle.resume_state = source
+    elif spec.stage(source).hold and left is not None:
+        due_at, paused_for = _resumed_due(session, cycle, dest, left, now)
+        cycle.resume_state = None
+    if dest_spec.final:
+        cycle.status = FINISHED
+        cycle.finished_at = now
+        cycle.current_stage_id = None
+        entered = None
+    else:
+        cycle.status = ACTIVE
+        entered = open_visit(session, cycle, spec, dest, now, due_at=due_at)
+    cycle.state = dest
+    data = {"paused_seconds": int(paused_for.total_seconds())} if paused_for else {}
+    event = append_event(
+        session, cycle, kind="transition", actor=actor, now=now, trigger=trigger,
+        from_state=source, to_state=dest, note=note, data=data,
+    )
+    session.flush()
+    change = Change(
+        session=session, cycle=cycle, spec=spec, event=event, actor=actor, now=now,
+        left=left, entered=entered,
+    )
+    for listener in listeners:
+        listener.on_change(change)
+    assert cycle.id is not None and event.id is not None
+    return FireResult(
+        cycle_id=cycle.id, trigger=trigger, from_state=source, to_state=dest,
+        version=cycle.version, event_id=event.id,
+    )
+
+
+def _resumed_due(
+    session: Session, cycle: CycleRecord, stage: str, hold_visit: StageRecord, now: datetime
+) -> tuple[datetime | None, timedelta]:
+    """On resume, the stage's deadline moves by as long as the cycle was paused."""
+    paused_visit = session.exec(
+        select(StageRecord)
+        .where(StageRecord.cycle_id == cycle.id, StageRecord.stage == stage)
+        .order_by(StageRecord.visit.desc())  # type: ignore[attr-defined]
+    ).first()
+    paused_for = now - hold_visit.entered_at
+    if paused_visit is None or paused_visit.due_at is None:
+        return None, paused_for
+    return paused_visit.due_at + paused_for, paused_for

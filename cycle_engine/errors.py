@@ -1,0 +1,109 @@
+"""One exception tree for everything the engine refuses, each error carrying its context.
+
+    CycleEngineError
+    ├── InvalidTemplate          a template file failed to load or validate (all problems at once)
+    ├── InvalidInput             a command argument is wrong (names the field)
+    ├── NotFound                 (TemplateNotFound, CycleNotFound, RecordNotFound)
+    ├── TransitionNotAllowed     a guard or a role blocks a trigger (reasons + allowed triggers)
+    │   └── UnknownTrigger       the trigger does not exist from the cycle's stage
+    ├── ConflictError            someone else changed the cycle first (optimistic version check)
+    └── SchemaTooNew             the database was migrated by a newer engine
+
+HTTP status codes are mapped from these in `api/` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class CycleEngineError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """One problem in a template: the file, the path inside it and what is wrong."""
+
+    source: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.path}" if self.path else self.source
+        return f"{where}: {self.message}"
+
+
+class InvalidTemplate(CycleEngineError):
+    """A template failed to load or validate; `problems` lists every problem found."""
+
+    def __init__(self, problems: Sequence[TemplateProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class InvalidInput(CycleEngineError):
+    """A command argument is wrong; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+class NotFound(CycleEngineError):
+    """Something named by id or key does not exist (or is outside the caller's reach)."""
+
+    def __init__(self, kind: str, ident: object) -> None:
+        self.kind = kind
+        self.ident = ident
+        super().__init__(f"{kind} {ident!r} not found")
+
+
+class TemplateNotFound(NotFound):
+    def __init__(self, ident: object) -> None:
+        super().__init__("template", ident)
+
+
+class CycleNotFound(NotFound):
+    def __init__(self, ident: object) -> None:
+        super().__init__("cycle", ident)
+
+
+class TransitionNotAllowed(CycleEngineError):
+    """A trigger cannot fire now; `reasons` says why and `allowed` lists what can fire."""
+
+    def __init__(
+        self, trigger: str, state: str, reasons: Sequence[str], allowed: Sequence[str]
+    ) -> None:
+        self.trigger = trigger
+        self.state = state
+        self.reasons = tuple(reasons)
+        self.allowed = tuple(allowed)
+        because = "; ".join(self.reasons) or "not allowed"
+        super().__init__(
+            f"cannot fire {trigger!r} from {state!r}: {because}"
+            f" (allowed now: {', '.join(self.allowed) or 'none'})"
+        )
+
+
+class UnknownTrigger(TransitionNotAllowed):
+    """The trigger is not declared from the cycle's current stage."""
+
+
+class ConflictError(CycleEngineError):
+    """The cycle changed since the caller read it; re-read and retry."""
+
+    def __init__(self, cycle_id: int, expected: int, actual: int) -> None:
+        self.cycle_id = cycle_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"cycle {cycle_id} was changed concurrently: expected version {expected}, "
+            f"found {actual}"
+        )
+
+
+class SchemaTooNew(CycleEngineError):
+    """The database schema is newer than this engine knows; refuse to touch it."""

@@ -1,0 +1,123 @@
+"""Frozen spec objects a template becomes once loaded; nothing after the loader touches raw YAML.
+
+A `TemplateSpec` is the definition (shared by every cycle on one template version); a cycle row is
+the running instance. Durations are `timedelta`s; offsets of reminder rules are signed
+(negative = before the anchor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+Anchor = Literal["due", "entry"]
+LatePolicy = Literal["send_latest", "drop_stale"]
+GuardArg = str | int | float | bool | None
+
+#: Special destination: return to the stage the cycle was in before entering a hold stage.
+PREVIOUS = "@previous"
+#: Special source: every stage that is neither final nor a hold stage.
+ANY_ACTIVE = "*"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardSpec:
+    """A named guard with its argument, e.g. `product: good_practice_review`."""
+
+    name: str
+    arg: GuardArg = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReminderSpec:
+    """Send a reminder at `anchor + offset` (offset negative = before)."""
+
+    name: str
+    anchor: Anchor
+    offset: timedelta
+    late: LatePolicy = "drop_stale"
+    to: tuple[str, ...] = ("focal_point", "active")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OverdueSpec:
+    """Once the stage is overdue, remind every `every`; escalate after `escalate_after` reminders."""
+
+    every: timedelta
+    escalate_after: int
+    to: tuple[str, ...] = ("focal_point",)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StallSpec:
+    """The stage is stalled after `after` without any activity."""
+
+    after: timedelta
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageSpec:
+    """One stage of a cycle; `hold` stages (pause) remember where the cycle came from."""
+
+    key: str
+    title: str
+    description: str = ""
+    duration: timedelta | None = None
+    final: bool = False
+    hold: bool = False
+    reminders: tuple[ReminderSpec, ...] = ()
+    overdue: OverdueSpec | None = None
+    stall: StallSpec | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransitionSpec:
+    """`trigger` moves a cycle from any of `sources` to `dest` when every guard passes."""
+
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    guards: tuple[GuardSpec, ...] = ()
+    roles: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplateSpec:
+    """A validated cycle template."""
+
+    key: str
+    title: str
+    description: str = ""
+    initial: str
+    stages: tuple[StageSpec, ...]
+    transitions: tuple[TransitionSpec, ...]
+    source: str = "<memory>"
+    content_hash: str = ""
+    _by_key: dict[str, StageSpec] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_key.update({stage.key: stage for stage in self.stages})
+
+    def stage(self, key: str) -> StageSpec:
+        """The stage named `key`; raises KeyError when the template has none."""
+        return self._by_key[key]
+
+    def has_stage(self, key: str) -> bool:
+        return key in self._by_key
+
+    @property
+    def final_stages(self) -> tuple[str, ...]:
+        return tuple(s.key for s in self.stages if s.final)
+
+    @property
+    def work_stages(self) -> tuple[StageSpec, ...]:
+        """Stages that carry work: neither final nor hold, in declared order."""
+        return tuple(s for s in self.stages if not s.final and not s.hold)
+
+    def transitions_from(self, stage: str) -> tuple[TransitionSpec, ...]:
+        return tuple(t for t in self.transitions if stage in t.sources)
+
+    def triggers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))

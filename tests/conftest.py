@@ -1,0 +1,75 @@
+"""Shared fixtures: a fresh migrated database per test on SQLite and, when configured,
+PostgreSQL (`CYCLE_ENGINE_TEST_POSTGRES_URL`), a controllable clock, and a ready engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cycle_engine import CycleEngine
+from cycle_engine.testing import ManualClock
+from cycle_engine.testing_db import PostgresFactory, SqliteFactory
+
+POSTGRES_URL = os.environ.get("CYCLE_ENGINE_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_factory(tmp_path_factory: pytest.TempPathFactory) -> SqliteFactory:
+    return SqliteFactory(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_factory() -> Iterator[PostgresFactory | None]:
+    if not POSTGRES_URL:
+        yield None
+        return
+    factory = PostgresFactory(POSTGRES_URL)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_factory: SqliteFactory,
+    postgres_factory: PostgresFactory | None,
+) -> Iterator[str]:
+    """A fresh, migrated database URL on each backend."""
+    if request.param == "sqlite":
+        yield sqlite_factory.new(tmp_path)
+        return
+    if postgres_factory is None:
+        pytest.skip("set CYCLE_ENGINE_TEST_POSTGRES_URL to run on PostgreSQL")
+    url = postgres_factory.new()
+    yield url
+    postgres_factory.drop(url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_factory: SqliteFactory) -> str:
+    """A fresh, migrated SQLite database (for tests that are about SQLite itself)."""
+    return sqlite_factory.new(tmp_path)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def engine(db_url: str, clock: ManualClock) -> Iterator[CycleEngine]:
+    """An engine on a fresh database, no templates published."""
+    with CycleEngine(db_url, clock=clock) as cycle_engine:
+        yield cycle_engine
+
+
+@pytest.fixture
+def builtin_engine(engine: CycleEngine) -> CycleEngine:
+    """An engine with the built-in templates published."""
+    engine.publish_builtin_templates()
+    return engine

@@ -1,0 +1,1 @@
+"""Built-in cycle templates, data not code."""
