@@ -1,7 +1,7 @@
 """Cycle Engine: Learning Alliance learning cycles as persisted, declared state machines.
 
-    from cycle_engine import CycleEngine
-    engine = CycleEngine("sqlite:///cycles.db")
+from cycle_engine import CycleEngine
+engine = CycleEngine("sqlite:///cycles.db")
 """
 
 from __future__ import annotations

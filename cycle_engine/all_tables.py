@@ -2,4 +2,7 @@
 
 from __future__ import annotations
 
-import cycle_engine.models  # noqa: F401
+import cycle_engine.alliances.models
+import cycle_engine.models
+import cycle_engine.models.access
+import cycle_engine.models.timers  # noqa: F401

@@ -64,8 +64,13 @@ def current_visit(session: Session, cycle: CycleRecord) -> StageRecord | None:
 
 
 def open_visit(
-    session: Session, cycle: CycleRecord, spec: TemplateSpec, stage: str, now: datetime,
-    *, due_at: datetime | None = None,
+    session: Session,
+    cycle: CycleRecord,
+    spec: TemplateSpec,
+    stage: str,
+    now: datetime,
+    *,
+    due_at: datetime | None = None,
 ) -> StageRecord:
     """Record entry into `stage` (a new visit) and point the cycle at it."""
     assert cycle.id is not None
@@ -131,7 +136,9 @@ def fire(
         raise ConflictError(cycle.id, expected_version, cycle.version)
     if not isinstance(trigger, str) or not trigger:
         raise InvalidInput("trigger", "must be a non-empty trigger name")
-    options = {o.trigger: o for o in explain(session, cycle, machine, actor, now, participation, note)}
+    options = {
+        o.trigger: o for o in explain(session, cycle, machine, actor, now, participation, note)
+    }
     allowed = [name for name, option in options.items() if option.allowed]
     if trigger not in options:
         declared = trigger in machine.spec.triggers()
@@ -188,20 +195,38 @@ def _apply(
     cycle.state = dest
     data = {"paused_seconds": int(paused_for.total_seconds())} if paused_for else {}
     event = append_event(
-        session, cycle, kind="transition", actor=actor, now=now, trigger=trigger,
-        from_state=source, to_state=dest, note=note, data=data,
+        session,
+        cycle,
+        kind="transition",
+        actor=actor,
+        now=now,
+        trigger=trigger,
+        from_state=source,
+        to_state=dest,
+        note=note,
+        data=data,
     )
     session.flush()
     change = Change(
-        session=session, cycle=cycle, spec=spec, event=event, actor=actor, now=now,
-        left=left, entered=entered,
+        session=session,
+        cycle=cycle,
+        spec=spec,
+        event=event,
+        actor=actor,
+        now=now,
+        left=left,
+        entered=entered,
     )
     for listener in listeners:
         listener.on_change(change)
     assert cycle.id is not None and event.id is not None
     return FireResult(
-        cycle_id=cycle.id, trigger=trigger, from_state=source, to_state=dest,
-        version=cycle.version, event_id=event.id,
+        cycle_id=cycle.id,
+        trigger=trigger,
+        from_state=source,
+        to_state=dest,
+        version=cycle.version,
+        event_id=event.id,
     )
 
 

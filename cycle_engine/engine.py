@@ -136,20 +136,40 @@ class CycleEngine:
             assert record.id is not None
             spec = self.templates.spec(session, record.id)
             cycle = CycleRecord(
-                template_id=record.id, template_key=record.key, title=title.strip(),
-                state=spec.initial, version=0, started_at=now, updated_at=now,
+                template_id=record.id,
+                template_key=record.key,
+                title=title.strip(),
+                state=spec.initial,
+                version=0,
+                started_at=now,
+                updated_at=now,
                 created_by=actor.name,
             )
             session.add(cycle)
             session.flush()
             entered = cycles.open_visit(session, cycle, spec, spec.initial, now)
             event = append_event(
-                session, cycle, kind="started", actor=actor, now=now, to_state=spec.initial,
-                note=note, data={"template": record.key, "template_version": record.version},
+                session,
+                cycle,
+                kind="started",
+                actor=actor,
+                now=now,
+                to_state=spec.initial,
+                note=note,
+                data={"template": record.key, "template_version": record.version},
             )
             session.flush()
-            self._notify(Change(session=session, cycle=cycle, spec=spec, event=event,
-                                actor=actor, now=now, entered=entered))
+            self._notify(
+                Change(
+                    session=session,
+                    cycle=cycle,
+                    spec=spec,
+                    event=event,
+                    actor=actor,
+                    now=now,
+                    entered=entered,
+                )
+            )
             return cycle
 
     def fire(
@@ -180,15 +200,27 @@ class CycleEngine:
                 cycle = cycles.lock_cycle(session, cycle_id)
                 machine = self.templates.machine(session, cycle.template_id)
                 result = cycles.fire(
-                    session, cycle, machine, trigger, actor=actor, now=now, note=note,
-                    expected_version=expected_version, listeners=self.listeners,
+                    session,
+                    cycle,
+                    machine,
+                    trigger,
+                    actor=actor,
+                    now=now,
+                    note=note,
+                    expected_version=expected_version,
+                    listeners=self.listeners,
                     participation=self.participation,
                 )
                 if idempotency_key is not None:
-                    session.add(IdempotencyRecord(
-                        key=idempotency_key, command="fire", cycle_id=cycle_id,
-                        event_id=result.event_id, created_at=now,
-                    ))
+                    session.add(
+                        IdempotencyRecord(
+                            key=idempotency_key,
+                            command="fire",
+                            cycle_id=cycle_id,
+                            event_id=result.event_id,
+                            created_at=now,
+                        )
+                    )
                 return result
         except IntegrityError:
             if idempotency_key is None:
@@ -206,8 +238,12 @@ class CycleEngine:
         event = session.get(EventRecord, stored.event_id)
         assert event is not None and event.trigger and event.from_state and event.to_state
         return FireResult(
-            cycle_id=event.cycle_id, trigger=event.trigger, from_state=event.from_state,
-            to_state=event.to_state, version=event.seq, event_id=stored.event_id,
+            cycle_id=event.cycle_id,
+            trigger=event.trigger,
+            from_state=event.from_state,
+            to_state=event.to_state,
+            version=event.seq,
+            event_id=stored.event_id,
         )
 
     def _notify(self, change: Change) -> None:
@@ -271,7 +307,9 @@ class CycleEngine:
         if filters.template_key is not None:
             query = query.where(CycleRecord.template_key == filters.template_key)
         with self.db.read_session() as session:
-            return list(session.exec(query.order_by(col(CycleRecord.id)).offset(offset).limit(limit)))
+            return list(
+                session.exec(query.order_by(col(CycleRecord.id)).offset(offset).limit(limit))
+            )
 
 
 def default_listeners() -> list[ChangeListener]:

@@ -107,3 +107,34 @@ class ConflictError(CycleEngineError):
 
 class SchemaTooNew(CycleEngineError):
     """The database schema is newer than this engine knows; refuse to touch it."""
+
+
+# -- Learning Alliance domain ----------------------------------------------------------------
+
+
+class AllianceNotFound(NotFound):
+    def __init__(self, ident: object) -> None:
+        super().__init__("alliance", ident)
+
+
+class OrganisationNotFound(NotFound):
+    def __init__(self, ident: object) -> None:
+        super().__init__("organisation", ident)
+
+
+class PersonNotFound(NotFound):
+    def __init__(self, ident: object) -> None:
+        super().__init__("person", ident)
+
+
+class RecordNotFound(NotFound):
+    """A product, context, question or other domain row named by id does not exist."""
+
+
+class ActionNotAllowed(CycleEngineError):
+    """A domain command is refused in the cycle's present situation; `reason` says why."""
+
+    def __init__(self, action: str, reason: str) -> None:
+        self.action = action
+        self.reason = reason
+        super().__init__(f"cannot {action}: {reason}")

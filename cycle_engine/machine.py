@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from transitions import EventData, Machine
 
@@ -127,7 +126,8 @@ class CycleMachine:
         # the candidate transitions would pick: the first that passes, else the most relevant
         relevant = [(c, r) for c, r in reasons_by_candidate if not _is_wrong_return(c, ctx)]
         chosen, reasons = next(
-            ((c, r) for c, r in relevant if not r), relevant[0] if relevant else reasons_by_candidate[0]
+            ((c, r) for c, r in relevant if not r),
+            relevant[0] if relevant else reasons_by_candidate[0],
         )
         all_reasons = tuple([*role_block, *reasons])
         return TriggerOption(
@@ -155,5 +155,3 @@ def role_allows(role: str, allowed_roles: tuple[str, ...], extra_roles: frozense
     if role in ALL_POWERFUL_ROLES or not allowed_roles:
         return True
     return role in allowed_roles or bool(extra_roles.intersection(allowed_roles))
-
-

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cycle_engine.clock import Clock
 from cycle_engine.errors import InvalidInput, TemplateNotFound
@@ -108,7 +108,7 @@ class TemplateStore:
         query = select(TemplateRecord)
         if key is not None:
             query = query.where(TemplateRecord.key == key)
-        return list(session.exec(query.order_by(TemplateRecord.key, TemplateRecord.version)))
+        return list(session.exec(query.order_by(col(TemplateRecord.key), col(TemplateRecord.version))))
 
 
 def _published(record: TemplateRecord, *, created: bool) -> PublishedTemplate:

@@ -45,8 +45,8 @@ class PostgresFactory:
         self._created: list[str] = []
 
     def _url_for(self, database: str) -> str:
-        return make_url(self._admin_url).set(database=database).render_as_string(
-            hide_password=False
+        return (
+            make_url(self._admin_url).set(database=database).render_as_string(hide_password=False)
         )
 
     def new(self) -> str:

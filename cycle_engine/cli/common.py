@@ -25,8 +25,11 @@ R = TypeVar("R")
 
 DbOption = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL (default: $CYCLE_ENGINE_DATABASE_URL or data/).",
-                 show_default=False),
+    typer.Option(
+        "--db",
+        help="Database URL (default: $CYCLE_ENGINE_DATABASE_URL or data/).",
+        show_default=False,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 

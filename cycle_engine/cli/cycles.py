@@ -25,8 +25,12 @@ RoleOption = Annotated[str, typer.Option("--role", help="Role of the actor.")]
 @app.command()
 @reports_errors
 def start(
-    template: str, title: str, db: DbOption = None, json: JsonOption = False,
-    actor: ActorOption = "cli", role: RoleOption = "coordinator",
+    template: str,
+    title: str,
+    db: DbOption = None,
+    json: JsonOption = False,
+    actor: ActorOption = "cli",
+    role: RoleOption = "coordinator",
 ) -> None:
     """Start a cycle on a template for a learning topic."""
     with open_engine(db) as engine:
@@ -40,16 +44,24 @@ def start(
 @app.command()
 @reports_errors
 def fire(
-    cycle_id: int, trigger: str,
+    cycle_id: int,
+    trigger: str,
     note: Annotated[str | None, typer.Option(help="Why (kept in the history).")] = None,
     expect_version: Annotated[int | None, typer.Option(help="Fail if the cycle moved on.")] = None,
-    db: DbOption = None, json: JsonOption = False,
-    actor: ActorOption = "cli", role: RoleOption = "coordinator",
+    db: DbOption = None,
+    json: JsonOption = False,
+    actor: ActorOption = "cli",
+    role: RoleOption = "coordinator",
 ) -> None:
     """Fire a trigger on a cycle."""
     with open_engine(db) as engine:
-        result = engine.fire(cycle_id, trigger, note=note, expected_version=expect_version,
-                             actor=Actor(name=actor, role=role))
+        result = engine.fire(
+            cycle_id,
+            trigger,
+            note=note,
+            expected_version=expect_version,
+            actor=Actor(name=actor, role=role),
+        )
     if json:
         print_json(result)
         return
@@ -58,8 +70,9 @@ def fire(
 
 @app.command()
 @reports_errors
-def show(cycle_id: int, db: DbOption = None, json: JsonOption = False,
-         role: RoleOption = "coordinator") -> None:
+def show(
+    cycle_id: int, db: DbOption = None, json: JsonOption = False, role: RoleOption = "coordinator"
+) -> None:
     """Show a cycle, its stage and what can be fired now (with reasons)."""
     with open_engine(db) as engine:
         cycle = engine.get_cycle(cycle_id)
@@ -69,15 +82,19 @@ def show(cycle_id: int, db: DbOption = None, json: JsonOption = False,
         print_json({"cycle": cycle, "stage": stage, "triggers": options})
         return
     typer.echo(f"cycle {cycle.id}: {cycle.title}")
-    typer.echo(f"  template {cycle.template_key}, stage {cycle.state} ({cycle.status}),"
-               f" version {cycle.version}")
+    typer.echo(
+        f"  template {cycle.template_key}, stage {cycle.state} ({cycle.status}),"
+        f" version {cycle.version}"
+    )
     if stage is not None:
         typer.echo(f"  entered {when(stage.entered_at)}, due {when(stage.due_at)}")
     for option in options:
         if option.allowed:
             typer.echo(f"  [ok]      {option.trigger} -> {option.dest}")
         else:
-            typer.echo(f"  [blocked] {option.trigger} -> {option.dest}: {'; '.join(option.reasons)}")
+            typer.echo(
+                f"  [blocked] {option.trigger} -> {option.dest}: {'; '.join(option.reasons)}"
+            )
 
 
 @app.command("list")
@@ -86,13 +103,17 @@ def list_(
     state: Annotated[str | None, typer.Option(help="Only cycles in this stage.")] = None,
     status: Annotated[str | None, typer.Option(help="active or finished.")] = None,
     template: Annotated[str | None, typer.Option(help="Only this template key.")] = None,
-    limit: int = 100, offset: int = 0, db: DbOption = None, json: JsonOption = False,
+    limit: int = 100,
+    offset: int = 0,
+    db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """List cycles, with filters."""
     with open_engine(db) as engine:
         rows = engine.list_cycles(
             CycleFilter(state=state, status=status, template_key=template),
-            limit=limit, offset=offset,
+            limit=limit,
+            offset=offset,
         )
     if json:
         print_json(rows)
@@ -113,5 +134,7 @@ def history(cycle_id: int, db: DbOption = None, json: JsonOption = False) -> Non
     for e in events:
         move = f"{e.from_state or ''} -> {e.to_state}" if e.to_state else ""
         what = e.trigger or e.kind
-        typer.echo(f"{e.seq:>3}  {when(e.at)}  {e.actor:<12} {what:<22} {move}"
-                   + (f"  \"{e.note}\"" if e.note else ""))
+        typer.echo(
+            f"{e.seq:>3}  {when(e.at)}  {e.actor:<12} {what:<22} {move}"
+            + (f'  "{e.note}"' if e.note else "")
+        )

@@ -19,7 +19,9 @@ from cycle_engine.guards import default_guards
 from cycle_engine.templates import diagram_dot, diagram_mermaid, load_template
 from cycle_engine.templates.durations import format_duration
 
-app = typer.Typer(help="Cycle templates: validate, publish, list, show, diagram.", no_args_is_help=True)
+app = typer.Typer(
+    help="Cycle templates: validate, publish, list, show, diagram.", no_args_is_help=True
+)
 PathArg = Annotated[Path, typer.Argument(help="Template YAML file.")]
 
 
@@ -60,8 +62,10 @@ def list_(db: DbOption = None, json: JsonOption = False) -> None:
 @app.command()
 @reports_errors
 def show(
-    key: str, version: Annotated[int | None, typer.Option(help="Version (default latest).")] = None,
-    db: DbOption = None, json: JsonOption = False,
+    key: str,
+    version: Annotated[int | None, typer.Option(help="Version (default latest).")] = None,
+    db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Show a template's stages and transitions."""
     with open_engine(db) as engine:
@@ -77,8 +81,10 @@ def show(
     typer.echo("transitions:")
     for t in spec.transitions:
         guards = ", ".join(f"{g.name}: {g.arg}" for g in t.guards)
-        typer.echo(f"  {t.trigger:<20} {','.join(t.sources)} -> {t.dest}"
-                   + (f"  requires {guards}" if guards else ""))
+        typer.echo(
+            f"  {t.trigger:<20} {','.join(t.sources)} -> {t.dest}"
+            + (f"  requires {guards}" if guards else "")
+        )
 
 
 @app.command()

@@ -33,6 +33,8 @@ class CycleRecord(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     current_stage_id: int | None = Field(default=None)
     created_by: str = Field(default="system", max_length=200)
+    alliance_id: int | None = Field(default=None, foreign_key="alliances.id", index=True)
+    topic: str | None = Field(default=None, max_length=200)
 
 
 class StageRecord(SQLModel, table=True):

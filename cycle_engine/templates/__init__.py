@@ -1,9 +1,9 @@
 """Cycle templates: YAML files become frozen, validated spec objects.
 
-    load_template(path, guards=...)        -> TemplateSpec, or InvalidTemplate listing problems
-    load_template_text(text, name, guards) -> the same from text in memory
-    builtin_template_paths()               -> the YAML files shipped in the `workflows` package
-    diagram_dot(spec) / diagram_mermaid(spec) -> text diagrams
+load_template(path, guards=...)        -> TemplateSpec, or InvalidTemplate listing problems
+load_template_text(text, name, guards) -> the same from text in memory
+builtin_template_paths()               -> the YAML files shipped in the `workflows` package
+diagram_dot(spec) / diagram_mermaid(spec) -> text diagrams
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"expected an ISO 8601 duration such as 'P3W', got {text!r}")
     match = _DURATION.match(text.strip())
     if not match or text.strip() in {"P", "PT"} or text.strip().endswith("T"):
-        if re.match(r"^P(\d+Y)?(\d+M)?", text) and ("Y" in text.split("T")[0] or "M" in text.split("T")[0]):
+        date_part = text.split("T")[0]
+        if "Y" in date_part or "M" in date_part:
             raise ValueError(
                 f"{text!r}: months and years have no fixed length; write weeks or days (e.g. 'P4W')"
             )
@@ -35,19 +36,17 @@ def parse_duration(text: str) -> timedelta:
 
 
 def format_duration(delta: timedelta) -> str:
-    """Inverse of `parse_duration` for display (`P3W`, `P1DT12H`)."""
+    """Inverse of `parse_duration` for display (`P3W`, `P1DT12H`, `PT4H`)."""
     seconds = int(delta.total_seconds())
     sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    days, rest = divmod(seconds, 86400)
+    days, rest = divmod(abs(seconds), 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    text = "P"
-    if days and days % 7 == 0 and not rest:
+    if days and days % 7 == 0 and not (hours or minutes or secs):
         return f"{sign}P{days // 7}W"
-    if days:
-        text += f"{days}D"
-    if rest:
-        text += "T" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
-        text += f"{secs}S" if secs else ""
-    return sign + (text if text != "P" else "P0D")
+    text = f"{days}D" if days else ""
+    if hours or minutes or secs:
+        text += "T" + "".join(
+            f"{value}{unit}" for value, unit in ((hours, "H"), (minutes, "M"), (secs, "S")) if value
+        )
+    return f"{sign}P{text or '0D'}"

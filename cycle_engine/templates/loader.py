@@ -56,6 +56,8 @@ _NAME_TAGS = {
     "tag:yaml.org,2002:timestamp": "a date",
 }
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+#: More nodes than any real template has (with aliases expanded); a guard against alias bombs.
+_MAX_NODES = 100_000
 
 
 def load_template(
@@ -116,8 +118,28 @@ class _TemplateLoader(yaml.SafeLoader):
     the text of scalars that became booleans or null, so a name check later can say why.
     """
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._open: set[int] = set()  # nodes being inspected: an alias into one would loop
+        self._budget = _MAX_NODES  # aliases can multiply nodes ("billion laughs")
+
     def inspect_node(self, node: yaml.Node, path: str, problems: Problems) -> None:
         problems.lines.setdefault(path, node.start_mark.line + 1)
+        self._budget -= 1
+        if self._budget < 0:
+            if self._budget == -1:  # report once, then stop walking
+                problems.add(path, "the document is too large (aliases expand too far)", fatal=True)
+            return
+        if id(node) in self._open:
+            problems.add(path, "an alias refers to a node that contains it", fatal=True)
+            return
+        self._open.add(id(node))
+        try:
+            self._inspect_children(node, path, problems)
+        finally:
+            self._open.discard(id(node))
+
+    def _inspect_children(self, node: yaml.Node, path: str, problems: Problems) -> None:
         if isinstance(node, yaml.ScalarNode):
             if node.tag in _NAME_TAGS:
                 problems.scalars[path] = node.value
@@ -140,8 +162,9 @@ class _TemplateLoader(yaml.SafeLoader):
             child = f"{path}.{key}" if path else key
             if key_node.tag in _NAME_TAGS:
                 kind = _NAME_TAGS[key_node.tag]
-                problems.add(path, f"key {key!r}: YAML reads bare {key!r} as {kind}; quote it",
-                             line=line)
+                problems.add(
+                    path, f"key {key!r}: YAML reads bare {key!r} as {kind}; quote it", line=line
+                )
             elif key in first_line:
                 problems.add(
                     child, f"duplicate key {key!r} (first at line {first_line[key]})", line=line
@@ -162,7 +185,7 @@ def read_document(text: str, problems: Problems) -> Any:
             problems.add("", "the file is empty", fatal=True)
             return None
         loader.inspect_node(node, "", problems)
-        return loader.construct_document(node)
+        return None if problems.fatal else loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -181,15 +204,18 @@ def _convert(
     if not isinstance(document, dict):
         problems.add("", f"a template is a mapping with keys {', '.join(TEMPLATE_KEYS)}")
         return None
-    check_keys(problems, document, "", TEMPLATE_KEYS, required=("key", "title", "stages"))
-    key = expect_name(problems, document.get("key"), "key", what="a template key",
-                      pattern=TEMPLATE_KEY)
+    required = ("key", "title", "stages", "transitions")
+    check_keys(problems, document, "", TEMPLATE_KEYS, required=required)
+    key = expect_name(
+        problems, document.get("key"), "key", what="a template key", pattern=TEMPLATE_KEY
+    )
     title = expect_text(problems, document.get("title", ""), "title")
     description = expect_text(problems, document.get("description", ""), "description")
     initial = None
     if "initial" in document:
-        initial = expect_name(problems, document["initial"], "initial", what="a stage key",
-                              pattern=SNAKE_NAME)
+        initial = expect_name(
+            problems, document["initial"], "initial", what="a stage key", pattern=SNAKE_NAME
+        )
     defaults = convert_defaults(problems, document.get("defaults"))
     stages = [
         (index, stage)
@@ -203,6 +229,8 @@ def _convert(
         )
         if (draft := _convert_transition(problems, raw, index, guards)) is not None
     ]
+    if document.get("transitions") == []:
+        problems.add("transitions", "a template needs at least one transition")
     check_graph(problems, initial, stages, drafts)
     if len(problems) or key is None or initial is None:
         return None
@@ -234,8 +262,9 @@ def _convert_transition(
     check_keys(problems, raw, path, TRANSITION_KEYS, required=("trigger", "from", "to"))
     trigger = None
     if "trigger" in raw:
-        trigger = expect_name(problems, raw["trigger"], f"{path}.trigger", what="a trigger name",
-                              pattern=SNAKE_NAME)
+        trigger = expect_name(
+            problems, raw["trigger"], f"{path}.trigger", what="a trigger name", pattern=SNAKE_NAME
+        )
     sources, source_paths = _convert_sources(problems, raw.get("from"), f"{path}.from")
     dest = None
     if "to" in raw:
@@ -266,8 +295,10 @@ def _convert_sources(
     paths: list[str] = []
     for position, item in enumerate(items):
         where = f"{path}[{position}]" if isinstance(value, list) else path
-        name = item if item == ANY_ACTIVE else expect_name(
-            problems, item, where, what="a stage key", pattern=SNAKE_NAME
+        name = (
+            item
+            if item == ANY_ACTIVE
+            else expect_name(problems, item, where, what="a stage key", pattern=SNAKE_NAME)
         )
         if name is not None:
             names.append(name)
@@ -307,4 +338,3 @@ def _finish(draft: TransitionDraft, stages: tuple[StageSpec, ...]) -> Transition
         roles=draft.roles,
         description=draft.description,
     )
-

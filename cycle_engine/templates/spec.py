@@ -42,7 +42,7 @@ class ReminderSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class OverdueSpec:
-    """Once the stage is overdue, remind every `every`; escalate after `escalate_after` reminders."""
+    """Once overdue, remind every `every`; escalate after `escalate_after` reminders."""
 
     every: timedelta
     escalate_after: int

@@ -27,7 +27,15 @@ from cycle_engine.templates.validate import (
 
 DEFAULTS_KEYS = ("reminders", "overdue", "stall")
 STAGE_KEYS = (
-    "key", "title", "description", "duration", "final", "hold", "reminders", "overdue", "stall"
+    "key",
+    "title",
+    "description",
+    "duration",
+    "final",
+    "hold",
+    "reminders",
+    "overdue",
+    "stall",
 )
 REMINDER_KEYS = ("name", "before_due", "after_due", "after_entry", "late", "to")
 OVERDUE_KEYS = ("every", "escalate_after", "to")
@@ -75,8 +83,9 @@ def convert_stage(
     check_keys(problems, raw, path, STAGE_KEYS, required=("key", "title"))
     key = None
     if "key" in raw:
-        key = expect_name(problems, raw["key"], f"{path}.key", what="a stage key",
-                          pattern=SNAKE_NAME)
+        key = expect_name(
+            problems, raw["key"], f"{path}.key", what="a stage key", pattern=SNAKE_NAME
+        )
     final = expect_flag(problems, raw.get("final", False), f"{path}.final")
     hold = expect_flag(problems, raw.get("hold", False), f"{path}.hold")
     title = expect_text(problems, raw.get("title", ""), f"{path}.title")
@@ -150,8 +159,9 @@ def _convert_reminder(problems: Problems, raw: object, path: str) -> ReminderSpe
     check_keys(problems, raw, path, REMINDER_KEYS, required=("name",))
     name = None
     if "name" in raw:
-        name = expect_name(problems, raw["name"], f"{path}.name", what="a reminder name",
-                           pattern=SNAKE_NAME)
+        name = expect_name(
+            problems, raw["name"], f"{path}.name", what="a reminder name", pattern=SNAKE_NAME
+        )
     given = [key for key in _ANCHORS if key in raw]
     if len(given) != 1:
         found = f" (found {', '.join(given)})" if given else ""

@@ -40,15 +40,10 @@ class Problems:
     value YAML turned into a boolean or null to the text the author wrote (`on`, `no`, `~`).
     """
 
-    def __init__(
-        self,
-        source: str,
-        lines: Mapping[str, int] | None = None,
-        scalars: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, source: str) -> None:
         self.source = source
-        self.lines = dict(lines or {})
-        self.scalars = dict(scalars or {})
+        self.lines: dict[str, int] = {}
+        self.scalars: dict[str, str] = {}
         self._items: list[TemplateProblem] = []
         #: Set by a problem after which nothing else can be checked (the file is not YAML).
         self.fatal = False
@@ -233,7 +228,6 @@ class TransitionDraft:
         return f"transitions[{self.index}]"
 
 
-
 def expand_sources(sources: Iterable[str], stages: Sequence[StageSpec]) -> tuple[str, ...]:
     """Replace `*` with every work stage (neither final nor hold), keeping order, no repeats."""
     work = [s.key for s in stages if not s.final and not s.hold]
@@ -262,10 +256,14 @@ def check_graph(
     _check_initial(problems, initial, by_key)
     if stages and not any(s.final for s in by_key.values()):
         problems.add("stages", "no final stage: mark at least one stage 'final: true'")
+    before = len(problems)
     edges = _check_transitions(problems, by_key, transitions)
     _check_conflicts(problems, transitions, edges)
-    _check_exits(problems, stages, transitions, edges)
-    if initial in by_key:
+    broken = any(d.dest is None or not d.sources for d in transitions)
+    if not transitions or broken or len(problems) > before:
+        return  # dead ends and unreachable stages in a broken graph are only noise
+    _check_exits(problems, stages, edges)
+    if initial in by_key and not (by_key[initial].final or by_key[initial].hold):
         reached = _reachable(initial, edges)
         for index, stage in stages:
             if stage.key not in reached:
@@ -277,7 +275,8 @@ def check_graph(
 
 def _check_initial(problems: Problems, initial: str | None, by_key: dict[str, StageSpec]) -> None:
     if initial is None:
-        problems.add("initial", "no initial stage: add 'initial: <stage key>'")
+        if not any(p.path == "initial" for p in problems):  # not already refused as a name
+            problems.add("initial", "no initial stage: add 'initial: <stage key>'")
     elif initial not in by_key:
         hint = _did_you_mean(initial, by_key)
         problems.add("initial", f"unknown stage {initial!r} ({hint}stages: {_choices(by_key)})")
@@ -343,26 +342,27 @@ def _check_conflicts(
 
 
 def _check_exits(
-    problems: Problems,
-    stages: Sequence[tuple[int, StageSpec]],
-    transitions: Sequence[TransitionDraft],
-    edges: Sequence[Edge],
+    problems: Problems, stages: Sequence[tuple[int, StageSpec]], edges: Sequence[Edge]
 ) -> None:
-    leaving = {source for _, source, _ in edges}
+    """Every work stage needs a way on (a hold stage is a detour, not a way on), every hold
+    stage a way back (`@previous`), and from every work stage some path must end."""
+    holds = {s.key for _, s in stages if s.hold}
+    onward = [(source, dest) for _, source, dest in edges if dest not in holds | {PREVIOUS}]
+    leaving = {source for source, _ in onward}
     resumes = {source for _, source, dest in edges if dest == PREVIOUS}
     finals = {s.key for _, s in stages if s.final}
-    can_finish = _reaching(finals, edges) if finals else set()
+    can_finish = _reaching(finals, onward)
     for index, stage in stages:
         path = f"stages[{index}]"
-        if stage.final:
-            continue
         if stage.hold and stage.key not in resumes:
             problems.add(
                 path,
                 f"hold stage {stage.key!r} has no transition to '@previous'"
                 " (add one, e.g. 'trigger: resume')",
             )
-        elif stage.key not in leaving and not stage.hold:
+        elif stage.final or stage.hold:
+            continue
+        elif stage.key not in leaving:
             problems.add(
                 path,
                 f"stage {stage.key!r} has no way out: add a transition from it"
@@ -373,39 +373,30 @@ def _check_exits(
 
 
 def _reachable(initial: str, edges: Sequence[Edge]) -> set[str]:
-    """Stages reachable from `initial`; `@previous` from a hold stage reaches every stage that
-    can enter that hold stage."""
-    entering: dict[str, set[str]] = {}
-    for _, source, dest in edges:
-        entering.setdefault(dest, set()).add(source)
+    """Stages reachable from `initial`.
+
+    `@previous` from a hold stage reaches the stages that entered it; those were reached
+    already, so it never adds a stage, and a stage that only a resume could lead to is
+    reported as unreachable.
+    """
     reached, todo = {initial}, [initial]
     while todo:
         stage = todo.pop()
         for _, source, dest in edges:
-            if source != stage:
-                continue
-            targets = entering.get(stage, set()) if dest == PREVIOUS else {dest}
-            for target in targets - reached:
-                reached.add(target)
-                todo.append(target)
+            if source == stage and dest != PREVIOUS and dest not in reached:
+                reached.add(dest)
+                todo.append(dest)
     return reached
 
 
-def _reaching(targets: set[str], edges: Sequence[Edge]) -> set[str]:
-    """Stages from which some stage in `targets` can be reached (`@previous` counts as a way
-    back to any stage that entered the hold stage, which then needs its own way on)."""
-    entering: dict[str, set[str]] = {}
-    for _, source, dest in edges:
-        entering.setdefault(dest, set()).add(source)
+def _reaching(targets: set[str], edges: Sequence[tuple[str, str]]) -> set[str]:
+    """Stages from which some stage in `targets` can be reached along `edges`."""
     found = set(targets)
     changed = True
     while changed:
         changed = False
-        for _, source, dest in edges:
-            if source in found:
-                continue
-            targets_of = entering.get(source, set()) if dest == PREVIOUS else {dest}
-            if targets_of & found:
+        for source, dest in edges:
+            if source not in found and dest in found:
                 found.add(source)
                 changed = True
     return found

@@ -18,25 +18,7 @@ from cycle_engine import (
     UnknownTrigger,
 )
 from cycle_engine.testing import ManualClock
-
-PILOT = """
-key: pilot
-title: Pilot cycle
-initial: draft
-stages:
-  - {key: draft, title: Draft, duration: P1W}
-  - {key: review, title: Review, duration: P2W}
-  - {key: paused, title: Paused, hold: true}
-  - {key: done, title: Done, final: true}
-  - {key: cancelled, title: Cancelled, final: true}
-transitions:
-  - {trigger: submit, from: draft, to: review, roles: [coordinator, lead]}
-  - {trigger: send_back, from: review, to: draft, requires: [{note: true}]}
-  - {trigger: approve, from: review, to: done, roles: [coordinator]}
-  - {trigger: pause, from: "*", to: paused}
-  - {trigger: resume, from: paused, to: "@previous"}
-  - {trigger: cancel, from: ["*", paused], to: cancelled, requires: [{note: true}]}
-"""
+from tests.cycle_engine.pilot import PILOT
 
 COORDINATOR = Actor(name="ana", role="coordinator")
 
@@ -47,7 +29,9 @@ def pilot(engine: CycleEngine) -> CycleEngine:
     return engine
 
 
-def test_start_puts_cycle_in_initial_stage_with_deadline(pilot: CycleEngine, clock: ManualClock) -> None:
+def test_start_puts_cycle_in_initial_stage_with_deadline(
+    pilot: CycleEngine, clock: ManualClock
+) -> None:
     """A new cycle sits in the initial stage, due after the stage's duration."""
     cycle = pilot.start_cycle("pilot", "Seed systems", actor=COORDINATOR)
     assert cycle.state == "draft"
@@ -66,7 +50,11 @@ def test_fire_moves_cycle_and_records_history(pilot: CycleEngine, clock: ManualC
     assert (result.from_state, result.to_state, result.version) == ("draft", "review", 2)
     last = pilot.history(cycle_id)[-1]
     assert (last.actor, last.trigger, last.from_state, last.to_state, last.note) == (
-        "ana", "submit", "draft", "review", "draft ready",
+        "ana",
+        "submit",
+        "draft",
+        "review",
+        "draft ready",
     )
     assert last.at == clock.now()
 
@@ -164,7 +152,9 @@ def test_running_cycle_stays_on_its_template_version(pilot: CycleEngine) -> None
     new = pilot.start_cycle("pilot", "New").id or 0
     assert pilot.get_cycle(old).template_id != pilot.get_cycle(new).template_id
     pilot.fire(old, "submit")
-    assert pilot.current_stage(old).due_at - pilot.current_stage(old).entered_at == timedelta(weeks=2)  # type: ignore[union-attr,operator]
+    assert pilot.current_stage(old).due_at - pilot.current_stage(old).entered_at == timedelta(
+        weeks=2
+    )  # type: ignore[union-attr,operator]
 
 
 def test_bad_arguments_raise_clear_errors(pilot: CycleEngine) -> None:

@@ -1,0 +1,12 @@
+"""The REST API: drive and embed the engine over HTTP, safely across organisations.
+
+`create_app(Settings.from_env())` builds the FastAPI app; `cycle-engine serve` runs it on uvicorn.
+Nothing here runs at import time: settings, the engine and logging are built in the factory.
+"""
+
+from __future__ import annotations
+
+from api.app import create_app
+from api.settings import Settings
+
+__all__ = ["Settings", "create_app"]

@@ -1,0 +1,131 @@
+"""Settings of the HTTP service, read once from `CYCLE_ENGINE_*` environment variables.
+
+Read in the app factory (or by `cycle-engine serve`), never at import time, so tests and
+embedders build apps with their own settings. A production secret must be set and long; a
+development run may use a generated one (`make run` keeps one per install in data/).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cycle_engine.errors import InvalidInput
+
+PREFIX = "CYCLE_ENGINE_"
+DEFAULT_DATABASE_URL = "sqlite:///data/cycle_engine.db"
+MIN_SECRET_LENGTH = 32
+_WEAK_SECRETS = frozenset({"changethis", "change-me", "secret", "dev", "development", "test"})
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the service needs to start; see `from_env` for the variable names."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = field(default="", repr=False)
+    base_url: str = "http://127.0.0.1:8000"
+    default_timezone: str = "UTC"
+    run_worker: bool = True
+    run_sender: bool = True
+    max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 26_214_400
+    upload_dir: str = "data/uploads"
+    dev_mode: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.dev_mode:
+            check_secret(self.secret_key)
+        elif not self.secret_key:
+            object.__setattr__(self, "secret_key", secrets.token_urlsafe(48))
+        try:
+            ZoneInfo(self.default_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(
+                f"{PREFIX}DEFAULT_TIMEZONE", f"unknown time zone {self.default_timezone!r}"
+            ) from None
+        if self.max_body_bytes < 1024:
+            raise InvalidInput(f"{PREFIX}MAX_BODY_BYTES", "must be at least 1024")
+        if self.max_upload_bytes < self.max_body_bytes:
+            raise InvalidInput(f"{PREFIX}MAX_UPLOAD_BYTES", "must be at least MAX_BODY_BYTES")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from `CYCLE_ENGINE_*` variables (DATABASE_URL, SECRET_KEY, BASE_URL,
+        DEFAULT_TIMEZONE, RUN_WORKER, RUN_SENDER, MAX_BODY_BYTES, MAX_UPLOAD_BYTES, UPLOAD_DIR,
+        DEV_MODE); keyword `overrides` win over the environment.
+
+        Raises:
+            InvalidInput: a variable has a bad value (named in the error).
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, kind in _FIELDS.items():
+            raw = env.get(PREFIX + name.upper())
+            if raw is not None:
+                values[name] = _parse(name, raw, kind)
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+_FIELDS: dict[str, type] = {
+    "database_url": str,
+    "secret_key": str,
+    "base_url": str,
+    "default_timezone": str,
+    "run_worker": bool,
+    "run_sender": bool,
+    "max_body_bytes": int,
+    "max_upload_bytes": int,
+    "upload_dir": str,
+    "dev_mode": bool,
+}
+
+
+def _parse(name: str, raw: str, kind: type) -> object:
+    variable = PREFIX + name.upper()
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise InvalidInput(variable, f"expected true or false, got {raw!r}")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise InvalidInput(variable, f"expected a whole number, got {raw!r}") from None
+    return raw
+
+
+def check_secret(secret: str) -> None:
+    """Refuse a missing, well-known or short secret key outside development mode."""
+    variable = f"{PREFIX}SECRET_KEY"
+    if not secret:
+        raise InvalidInput(variable, "is not set; set a random secret of 32+ characters")
+    if secret.lower() in _WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+        raise InvalidInput(
+            variable, f"is a default or shorter than {MIN_SECRET_LENGTH} characters; set a random one"
+        )
+
+
+def secret_from_file(path: str | Path) -> str:
+    """The secret kept in `path`, created (mode 0600) with a random one when missing."""
+    path = Path(path)
+    if path.exists():
+        secret = path.read_text(encoding="utf-8").strip()
+        check_secret(secret)
+        return secret
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    return secret
