@@ -36,7 +36,7 @@ class Settings:
     run_sender: bool = True
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 26_214_400
-    upload_dir: str = "data/uploads"
+    data_dir: str = "data"
     dev_mode: bool = False
 
     def __post_init__(self) -> None:
@@ -56,9 +56,11 @@ class Settings:
             raise InvalidInput(f"{PREFIX}MAX_UPLOAD_BYTES", "must be at least MAX_BODY_BYTES")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, /, **overrides: object
+    ) -> Settings:
         """Settings from `CYCLE_ENGINE_*` variables (DATABASE_URL, SECRET_KEY, BASE_URL,
-        DEFAULT_TIMEZONE, RUN_WORKER, RUN_SENDER, MAX_BODY_BYTES, MAX_UPLOAD_BYTES, UPLOAD_DIR,
+        DEFAULT_TIMEZONE, RUN_WORKER, RUN_SENDER, MAX_BODY_BYTES, MAX_UPLOAD_BYTES, DATA_DIR,
         DEV_MODE); keyword `overrides` win over the environment.
 
         Raises:
@@ -83,7 +85,7 @@ _FIELDS: dict[str, type] = {
     "run_sender": bool,
     "max_body_bytes": int,
     "max_upload_bytes": int,
-    "upload_dir": str,
+    "data_dir": str,
     "dev_mode": bool,
 }
 
@@ -112,7 +114,8 @@ def check_secret(secret: str) -> None:
         raise InvalidInput(variable, "is not set; set a random secret of 32+ characters")
     if secret.lower() in _WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH:
         raise InvalidInput(
-            variable, f"is a default or shorter than {MIN_SECRET_LENGTH} characters; set a random one"
+            variable,
+            f"is a default or shorter than {MIN_SECRET_LENGTH} characters; set a random one",
         )
 
 

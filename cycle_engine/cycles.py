@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from cycle_engine.actors import Actor
+from cycle_engine.alliances.workplan import planned_due
 from cycle_engine.changes import Change, ChangeListener, append_event
 from cycle_engine.errors import (
     ConflictError,
@@ -80,6 +81,8 @@ def open_visit(
         .order_by(StageRecord.visit.desc())  # type: ignore[attr-defined]
     ).first()
     duration = spec.stage(stage).duration
+    if due_at is None:  # the work plan's date wins over the template's duration
+        due_at = planned_due(session, cycle.id, stage, (previous or 0) + 1)
     if due_at is None and duration is not None:
         due_at = now + duration
     visit = StageRecord(

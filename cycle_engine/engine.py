@@ -15,6 +15,12 @@ from sqlmodel import Session, col, select
 
 from cycle_engine import cycles
 from cycle_engine.actors import SYSTEM, Actor
+from cycle_engine.alliances.commands import AllianceCommands
+from cycle_engine.alliances.common import CycleOp, get_alliance
+from cycle_engine.alliances.files import FileStore
+from cycle_engine.alliances.participation import participation_roles
+from cycle_engine.alliances.questions import insert_questions
+from cycle_engine.alliances.workplan import build_plan
 from cycle_engine.changes import Change, ChangeListener, append_event
 from cycle_engine.clock import Clock, SystemClock
 from cycle_engine.db import Database
@@ -29,6 +35,10 @@ from cycle_engine.models import (
     StageRecord,
     TemplateRecord,
 )
+from cycle_engine.notify.commands import NotificationCommands
+from cycle_engine.notify.listener import OutboxListener
+from cycle_engine.scheduler.commands import SchedulerQueries
+from cycle_engine.scheduler.listener import SchedulerListener
 from cycle_engine.template_store import PublishedTemplate, TemplateStore
 from cycle_engine.templates import builtin_template_paths
 from cycle_engine.templates.spec import TemplateSpec
@@ -45,7 +55,7 @@ class CycleFilter:
     template_key: str | None = None
 
 
-class CycleEngine:
+class CycleEngine(AllianceCommands, SchedulerQueries, NotificationCommands):
     """Runs learning cycles stored in one database.
 
     Args:
@@ -64,6 +74,7 @@ class CycleEngine:
         guards: GuardRegistry | None = None,
         listeners: Sequence[ChangeListener] = (),
         check_schema: bool = True,
+        data_dir: Path | None = None,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.db = Database(url)
@@ -78,6 +89,8 @@ class CycleEngine:
         self.templates = TemplateStore(guards or default_guards(), self.clock)
         self.listeners: list[ChangeListener] = [*default_listeners(), *listeners]
         self.participation: cycles.ParticipationRoles = default_participation()
+        self.data_dir = Path(data_dir) if data_dir is not None else Path("data")
+        self.files = FileStore(self.data_dir)
 
     def close(self) -> None:
         self.db.dispose()
@@ -126,12 +139,27 @@ class CycleEngine:
         template_version: int | None = None,
         actor: Actor = SYSTEM,
         note: str | None = None,
+        alliance_id: int | None = None,
+        topic: str | None = None,
+        questions: Sequence[str] = (),
     ) -> CycleRecord:
-        """Start a cycle on the latest (or given) version of a template, in its initial stage."""
+        """Start a cycle on the latest (or given) version of a template, in its initial stage.
+
+        With `alliance_id`, the cycle belongs to that alliance and gets a work plan computed in
+        the alliance's time zone; `questions` are recorded as its first learning questions
+        (one `question_added` event each). Raises AllianceNotFound, InvalidInput.
+        """
         if not title or not title.strip():
             raise InvalidInput("title", "a cycle needs a title (its learning topic)")
+        if topic is not None and (not topic.strip() or len(topic.strip()) > 200):
+            raise InvalidInput("topic", "must be 1 to 200 characters when given")
+        if isinstance(questions, str):
+            raise InvalidInput("questions", "give a list of questions, not one string")
+        if questions and alliance_id is None:
+            raise InvalidInput("questions", "learning questions need the cycle's alliance")
         now = self.clock.now()
         with self.db.transaction() as session:
+            alliance = get_alliance(session, alliance_id) if alliance_id is not None else None
             record = self.templates.resolve(session, template_key, template_version)
             assert record.id is not None
             spec = self.templates.spec(session, record.id)
@@ -144,9 +172,13 @@ class CycleEngine:
                 started_at=now,
                 updated_at=now,
                 created_by=actor.name,
+                alliance_id=alliance_id,
+                topic=topic.strip() if topic else None,
             )
             session.add(cycle)
             session.flush()
+            if alliance is not None:
+                build_plan(session, cycle, spec, alliance)
             entered = cycles.open_visit(session, cycle, spec, spec.initial, now)
             event = append_event(
                 session,
@@ -170,6 +202,10 @@ class CycleEngine:
                     entered=entered,
                 )
             )
+            if questions:
+                op = CycleOp(session=session, cycle=cycle, spec=spec, actor=actor, now=now,
+                             listeners=self.listeners)
+                insert_questions(op, questions)
             return cycle
 
     def fire(
@@ -314,8 +350,12 @@ class CycleEngine:
 
 def default_listeners() -> list[ChangeListener]:
     """Listeners every engine runs (timers, outbox); filled in as those parts land."""
-    return []
+    return [
+        SchedulerListener(),
+        OutboxListener(),
+    ]
 
 
 def default_participation() -> cycles.ParticipationRoles:
-    return cycles.no_participation
+    """Template roles (lead, active) an actor holds through its organisation's participation."""
+    return participation_roles

@@ -138,3 +138,41 @@ class ActionNotAllowed(CycleEngineError):
         self.action = action
         self.reason = reason
         super().__init__(f"cannot {action}: {reason}")
+
+
+# -- Scheduler -----------------------------------------------------------------------------
+
+
+class TimerNotFound(NotFound):
+    def __init__(self, ident: object) -> None:
+        super().__init__("timer", ident)
+
+
+class TimerHandlerNotFound(NotFound):
+    """No handler is registered for a timer kind (e.g. "digest" before notifications load)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__("timer handler", kind)
+
+
+# -- Notifications ---------------------------------------------------------------------------
+
+
+class OutboxMessageNotFound(NotFound):
+    def __init__(self, ident: object) -> None:
+        super().__init__("outbox message", ident)
+
+
+class InvalidLink(InvalidInput):
+    """An email link whose signature does not match (tampered, truncated, or another key)."""
+
+    def __init__(self, message: str = "this link is not valid (it was changed or cut short)") -> None:
+        super().__init__("token", message)
+
+
+class ExpiredLink(InvalidLink):
+    """A genuine email link that is too old; `claims` says whose and for what, to offer a new one."""
+
+    def __init__(self, claims: dict[str, object]) -> None:
+        self.claims = claims
+        super().__init__("this link has expired")

@@ -43,7 +43,9 @@ def _weekend(value: str) -> str:
     try:
         days = sorted({int(part) for part in value.split(",") if part.strip()})
     except ValueError:
-        raise InvalidInput("weekend_days", f"must be day numbers like '5,6' (Mon=0), got {value!r}")
+        raise InvalidInput(
+            "weekend_days", f"must be day numbers like '5,6' (Mon=0), got {value!r}"
+        ) from None
     if any(day < 0 or day > 6 for day in days):
         raise InvalidInput("weekend_days", f"days run from 0 (Monday) to 6, got {value!r}")
     return ",".join(str(day) for day in days)
@@ -74,9 +76,14 @@ def create_alliance(
     if session.exec(select(AllianceRecord).where(AllianceRecord.name == name)).first():
         raise InvalidInput("name", f"an alliance named {name!r} already exists")
     alliance = AllianceRecord(
-        name=name, theme=theme, timezone=timezone, language=language,
-        working_hours_start=working_hours_start, working_hours_end=working_hours_end,
-        weekend_days=_weekend(weekend_days), created_at=now,
+        name=name,
+        theme=theme,
+        timezone=timezone,
+        language=language,
+        working_hours_start=working_hours_start,
+        working_hours_end=working_hours_end,
+        weekend_days=_weekend(weekend_days),
+        created_at=now,
     )
     session.add(alliance)
     session.flush()
@@ -129,7 +136,9 @@ def join_alliance(
                 f"organisation {partner.name!r} is not a member of alliance {alliance.name!r}",
             )
     seat = MembershipRecord(
-        alliance_id=alliance_id, organisation_id=organisation_id, joined_on=joined_on,
+        alliance_id=alliance_id,
+        organisation_id=organisation_id,
+        joined_on=joined_on,
         works_with_id=works_with_id,
     )
     session.add(seat)
@@ -154,12 +163,14 @@ def members(session: Session, alliance_id: int) -> list[Member]:
 
 def alliances_of(session: Session, organisation_id: int) -> list[AllianceRecord]:
     get_organisation(session, organisation_id)
-    return list(session.exec(
-        select(AllianceRecord)
-        .join(MembershipRecord, col(MembershipRecord.alliance_id) == AllianceRecord.id)
-        .where(MembershipRecord.organisation_id == organisation_id)
-        .order_by(col(AllianceRecord.name))
-    ))
+    return list(
+        session.exec(
+            select(AllianceRecord)
+            .join(MembershipRecord, col(MembershipRecord.alliance_id) == AllianceRecord.id)
+            .where(MembershipRecord.organisation_id == organisation_id)
+            .order_by(col(AllianceRecord.name))
+        )
+    )
 
 
 __all__ = [

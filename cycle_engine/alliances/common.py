@@ -63,13 +63,23 @@ class CycleOp:
     ) -> EventRecord:
         """Append one event to the cycle's history and hand the change to every listener."""
         event = append_event(
-            self.session, self.cycle, kind=kind, actor=self.actor, now=self.now, note=note,
+            self.session,
+            self.cycle,
+            kind=kind,
+            actor=self.actor,
+            now=self.now,
+            note=note,
             data=data,
         )
         self.session.flush()
         change = Change(
-            session=self.session, cycle=self.cycle, spec=self.spec, event=event,
-            actor=self.actor, now=self.now, entered=entered,
+            session=self.session,
+            cycle=self.cycle,
+            spec=self.spec,
+            event=event,
+            actor=self.actor,
+            now=self.now,
+            entered=entered,
         )
         for listener in self.listeners:
             listener.on_change(change)
@@ -144,9 +154,7 @@ def get_person(session: Session, person_id: int) -> PersonRecord:
     return person
 
 
-def membership(
-    session: Session, alliance_id: int, organisation_id: int
-) -> MembershipRecord | None:
+def membership(session: Session, alliance_id: int, organisation_id: int) -> MembershipRecord | None:
     return session.exec(
         select(MembershipRecord).where(
             MembershipRecord.alliance_id == alliance_id,

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from cycle_engine.cli import cycles, templates
+from cycle_engine.cli import alliances, cycles, keys, serve, signin, templates, worker
+from cycle_engine.cli import cycle_domain  # noqa: F401  (adds domain commands to `cycle`)
 from cycle_engine.cli.common import DbOption, database_url, reports_errors
 from cycle_engine.migrate import upgrade
 
@@ -17,6 +18,24 @@ app = typer.Typer(
 )
 app.add_typer(templates.app, name="template")
 app.add_typer(cycles.app, name="cycle")
+app.add_typer(alliances.alliance_app, name="alliance")
+app.add_typer(alliances.org_app, name="org")
+app.add_typer(alliances.person_app, name="person")
+app.add_typer(keys.app, name="key")
+app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
+
+
+def _add_mail_commands() -> None:
+    """`mail` lives in the notifications package; the CLI is the composition root (like
+    `serve` for the API), so it imports it here, while the core library never does."""
+    from notifications.cli import app as mail_app
+
+    app.add_typer(mail_app, name="mail")
+
+
+_add_mail_commands()
+app.command("signin-link")(signin.signin_link)
 
 
 @app.command()

@@ -31,10 +31,18 @@ def start(
     json: JsonOption = False,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
+    alliance: Annotated[int | None, typer.Option(help="The alliance running it.")] = None,
+    topic: Annotated[str | None, typer.Option(help="The learning topic.")] = None,
+    question: Annotated[
+        list[str] | None, typer.Option(help="A learning question (repeat for several).")
+    ] = None,
 ) -> None:
     """Start a cycle on a template for a learning topic."""
     with open_engine(db) as engine:
-        cycle = engine.start_cycle(template, title, actor=Actor(name=actor, role=role))
+        cycle = engine.start_cycle(
+            template, title, actor=Actor(name=actor, role=role), alliance_id=alliance,
+            topic=topic, questions=question or (),
+        )
     if json:
         print_json(cycle)
         return

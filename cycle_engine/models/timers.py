@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, text
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cycle_engine.models.cycles import StageRecord
@@ -50,6 +50,7 @@ class TimerRecord(SQLModel, table=True):
 
     __tablename__ = "timers"
     __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_timers_dedupe_key"),
         Index(
             "ix_timers_pending_due",
             "due_at",
@@ -82,7 +83,7 @@ class TimerRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=1000)
-    dedupe_key: str = Field(max_length=300, unique=True)
+    dedupe_key: str = Field(max_length=300)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
 
 

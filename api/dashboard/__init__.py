@@ -1,0 +1,41 @@
+"""The manager and partner dashboard: server-rendered pages (Jinja2) made livelier with htmx.
+
+`create_dashboard_router()` returns the router the app factory includes; every page lives under
+`/dashboard` and reads the engine and settings from `app.state`, like the API routers. Pages
+work without JavaScript; htmx (vendored in static/vendor, served by the app: no CDN) only swaps
+parts of pages. Sign-in is by emailed link; what a person sees follows the API's roles.
+
+    web.py        Visit (who is visiting), rendering, HTML error pages
+    sessions.py   signed session cookie + session rows;  csrf.py  per-session form tokens
+    signin.py     emailed, signed, expiring, single-use sign-in links
+    access.py     the viewer's roles and reach;  queries.py  paged, indexed list queries
+    account.py, overview.py, cycles.py, stalled.py, engagement.py, my_steps.py, mail_log.py,
+    actions.py    the pages and forms;  svg.py, chart.py  the state diagram and the plan chart
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.dashboard import (
+    account,
+    actions,
+    cycles,
+    engagement,
+    mail_log,
+    my_steps,
+    overview,
+    stalled,
+)
+from api.dashboard.web import PREFIX, DashboardRoute
+
+
+def create_dashboard_router() -> APIRouter:
+    """The dashboard's routes under /dashboard (not part of the OpenAPI document)."""
+    router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
+    for module in (account, overview, cycles, stalled, engagement, my_steps, mail_log, actions):
+        module.register(router)
+    return router
+
+
+__all__ = ["create_dashboard_router"]

@@ -1,0 +1,105 @@
+"""The mail log of an alliance: what was queued, sent, held or failed, and the dev mailbox.
+
+    GET /dashboard/alliances/{alliance_id}/mail          outbox rows, newest first, paged
+    GET /dashboard/alliances/{alliance_id}/mailbox/{key} one message of the development mailbox
+
+With no SMTP server configured, mail is delivered to the development Maildir under the data
+directory; the page then lists those messages too (newest first), so `make run` shows every
+email, sign-in links included, without a mail server. Only coordinators and managers see it.
+"""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlmodel import Session, col, select
+from starlette.responses import Response
+
+from api.dashboard.access import managed_alliance
+from api.dashboard.web import Visit, VisitDep
+from api.deps import IdPath
+from cycle_engine.alliances.models import MembershipRecord, PersonRecord
+from cycle_engine.errors import NotFound
+from cycle_engine.models import CycleRecord
+from cycle_engine.models.outbox import OutboxRecord
+from notifications.senders.mailbox import list_mailbox, read_mailbox_message
+
+PER_PAGE = 50
+MAILBOX_SHOWN = 30
+
+
+def mailbox_path(visit: Visit) -> Path | None:
+    """The development Maildir when mail goes there (no SMTP server configured)."""
+    mail = getattr(visit.request.app.state, "mail_settings", None)
+    if mail is not None and getattr(mail, "smtp", None) is not None:
+        return None
+    path = Path(visit.settings.data_dir) / "mailbox"
+    return path if path.is_dir() else None
+
+
+def _visible(entry_to: str, message_id: str, members: set[str], own: str) -> bool:
+    """Messages to the alliance's people; sign-in mails only to their own addressee."""
+    address = parseaddr(entry_to)[1].lower()
+    if message_id.startswith("<signin."):
+        return address == own.lower()
+    return address in members
+
+
+def _member_addresses(session: Session, alliance_id: int) -> set[str]:
+    orgs = select(MembershipRecord.organisation_id).where(
+        MembershipRecord.alliance_id == alliance_id)
+    return {email.lower() for email in session.exec(
+        select(PersonRecord.email).where(col(PersonRecord.organisation_id).in_(orgs)))}
+
+
+def _text_of(message: Any) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    return str(body.get_content()) if body is not None else ""
+
+
+def register(router: APIRouter) -> None:
+    @router.get("/alliances/{alliance_id}/mail")
+    async def mail_log(
+        visit: VisitDep, alliance_id: IdPath,
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    ) -> Response:
+        viewer = visit.require_viewer()
+        in_alliance = select(CycleRecord.id).where(CycleRecord.alliance_id == alliance_id)
+        with visit.engine.db.read_session() as session:
+            alliance = managed_alliance(session, viewer, alliance_id)
+            addresses = _member_addresses(session, alliance_id)
+            rows = list(session.exec(
+                select(OutboxRecord).where(col(OutboxRecord.cycle_id).in_(in_alliance))
+                .order_by(col(OutboxRecord.id).desc())
+                .offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)))
+        path = mailbox_path(visit)
+        mailbox = [e for e in reversed(list_mailbox(path) if path else [])
+                   if _visible(e.to, e.message_id, addresses, viewer.email)][:MAILBOX_SHOWN]
+        return visit.page("mail_log.html", alliance=alliance, rows=rows[:PER_PAGE], page=page,
+                          has_next=len(rows) > PER_PAGE, mailbox=mailbox,
+                          mailbox_path=str(path) if path else None)
+
+    @router.get("/alliances/{alliance_id}/mailbox/{key}")
+    async def mailbox_message(visit: VisitDep, alliance_id: IdPath, key: str) -> Response:
+        viewer = visit.require_viewer()
+        with visit.engine.db.read_session() as session:
+            alliance = managed_alliance(session, viewer, alliance_id)
+            addresses = _member_addresses(session, alliance_id)
+        path = mailbox_path(visit)
+        if path is None or not key.replace(".", "").replace(",", "").replace(":", "").replace(
+                "_", "").replace("-", "").replace("=", "").isalnum():
+            raise NotFound("message", key)
+        try:
+            message = read_mailbox_message(path, key)
+        except (KeyError, FileNotFoundError):
+            raise NotFound("message", key) from None
+        if not _visible(str(message["To"] or ""), str(message["Message-ID"] or ""), addresses,
+                        viewer.email):
+            raise NotFound("message", key)
+        return visit.page("mail_message.html", alliance=alliance, key=key,
+                          subject=str(message["Subject"] or ""), to=str(message["To"] or ""),
+                          sender=str(message["From"] or ""), date=str(message["Date"] or ""),
+                          text=_text_of(message))

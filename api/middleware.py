@@ -1,0 +1,114 @@
+"""Two pure-ASGI middlewares every request passes: a body size limit and a request log.
+
+The size limit refuses a declared Content-Length over the limit before reading anything, and
+stops a chunked body as soon as it passes the limit (uploads, sent as multipart/form-data, get
+their own larger limit). The request log records method, path, status, time and the key's public
+prefix, never the Authorization header, the token or secret-looking query values.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.problems import problem_response
+
+access_log = logging.getLogger("cycle_engine.api.access")
+_SECRET_WORDS = ("token", "key", "secret", "sig", "password", "auth")
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class BodyLimitMiddleware:
+    """413 for bodies over `max_body_bytes` (`max_upload_bytes` for multipart uploads)."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        content_type = _header(scope, b"content-type") or b""
+        upload = content_type.lower().startswith(b"multipart/form-data")
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                size = -1
+            if size < 0:
+                await problem_response(400, "Content-Length is not a number")(scope, receive, send)
+                return
+            if size > limit:
+                await self._refuse(limit, scope, receive, send)
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(413, f"the request body is larger than {limit} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    @staticmethod
+    async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(413, f"the request body is larger than {limit} bytes",
+                                    limit=limit)
+        await response(scope, receive, send)
+
+
+def redacted_query(raw: bytes) -> str:
+    """The query string with the values of secret-looking parameters replaced by ***."""
+    if not raw:
+        return ""
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    safe = [(k, "***" if any(w in k.lower() for w in _SECRET_WORDS) else v) for k, v in pairs]
+    return "?" + urlencode(safe)
+
+
+class RequestLogMiddleware:
+    """One log line per request, without secrets."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            state = scope.get("state") or {}
+            access_log.info(
+                "%s %s%s %d %.1fms key=%s",
+                scope["method"], scope["path"], redacted_query(scope.get("query_string", b"")),
+                status, (time.perf_counter() - started) * 1000, state.get("key_prefix", "-"),
+            )

@@ -1,0 +1,161 @@
+"""Every error the API answers, as `application/problem+json` (RFC 9457), mapped in ONE place.
+
+    engine error                      HTTP
+    InvalidTemplate / InvalidInput    422  (`problems` / `field` name what was wrong and where)
+    request validation                422  (`errors[].field` like "body.title")
+    NotFound (any kind)               404  (also for objects outside the key's reach)
+    TransitionNotAllowed              409  (`reasons` and the `allowed` triggers)
+    ActionNotAllowed                  409  (`reasons`)
+    ConflictError                     409, or 412 when the request sent If-Match
+    SchemaTooNew                      503
+    ApiProblem                        its own status (401, 403, 412, 413, 415, 422...)
+    anything else                     500  (no internals in the body; logged)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException
+
+from cycle_engine.errors import (
+    ActionNotAllowed,
+    ConflictError,
+    CycleEngineError,
+    InvalidInput,
+    InvalidTemplate,
+    NotFound,
+    SchemaTooNew,
+    TransitionNotAllowed,
+)
+
+PROBLEM_JSON = "application/problem+json"
+_log = logging.getLogger("cycle_engine.api")
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    428: "Precondition required",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+class Problem(BaseModel):
+    """An error answer; extension members carry the engine's reasons."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+
+
+class ApiProblem(Exception):
+    """An HTTP-level refusal raised by the API itself (auth, preconditions, size...)."""
+
+    def __init__(self, status: int, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.extensions = extensions
+        self.headers: dict[str, str] = {}
+
+
+def problem_response(
+    status: int, detail: str | None, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": _TITLES.get(status, "Error"),
+                            "status": status}
+    if detail is not None:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def engine_problem(request: Request, error: CycleEngineError) -> JSONResponse:
+    """The answer for an engine error (see the table in the module docstring)."""
+    if isinstance(error, InvalidTemplate):
+        problems = [{"source": p.source, "path": p.path, "message": p.message}
+                    for p in error.problems]
+        return problem_response(422, f"template is invalid ({len(problems)} problems)",
+                                problems=problems)
+    if isinstance(error, InvalidInput):
+        return problem_response(422, str(error), field=error.field,
+                                errors=[{"field": error.field, "message": error.message}])
+    if isinstance(error, NotFound):
+        return problem_response(404, f"{error.kind} {error.ident} not found", kind=error.kind)
+    if isinstance(error, TransitionNotAllowed):
+        return problem_response(409, str(error), trigger=error.trigger, state=error.state,
+                                reasons=list(error.reasons), allowed=list(error.allowed))
+    if isinstance(error, ActionNotAllowed):
+        return problem_response(409, str(error), reasons=[error.reason])
+    if isinstance(error, ConflictError):
+        status = 412 if request.headers.get("if-match") else 409
+        return problem_response(status, str(error), expected_version=error.expected,
+                                current_version=error.actual,
+                                headers={"ETag": f'"{error.actual}"'})
+    if isinstance(error, SchemaTooNew):
+        return problem_response(503, str(error))
+    return problem_response(400, str(error))
+
+
+def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+def _validation_message(error: dict[str, Any]) -> str:
+    if error.get("type") == "extra_forbidden":
+        return "this field cannot be set by a client (unknown or read-only)"
+    return str(error.get("msg", "invalid value"))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register the one mapping from errors to problem responses on `app`."""
+
+    async def on_engine_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, CycleEngineError)
+        return engine_problem(request, error)
+
+    async def on_api_problem(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, ApiProblem)
+        return problem_response(error.status, error.detail, headers=error.headers or None,
+                                **error.extensions)
+
+    async def on_validation(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        errors = [{"field": _field_name(e.get("loc", ())), "message": _validation_message(e)}
+                  for e in error.errors()]
+        fields = ", ".join(e["field"] for e in errors)
+        return problem_response(422, f"invalid input: {fields}", errors=errors,
+                                field=errors[0]["field"] if errors else None)
+
+    async def on_http(_request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, HTTPException)
+        detail = error.detail if isinstance(error.detail, str) else None
+        return problem_response(error.status_code, detail, headers=dict(error.headers or {}))
+
+    async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
+        _log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+        return problem_response(500, "the server failed to handle this request")
+
+    app.add_exception_handler(CycleEngineError, on_engine_error)
+    app.add_exception_handler(ApiProblem, on_api_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

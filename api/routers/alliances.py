@@ -1,0 +1,118 @@
+"""Alliances: list and read those in reach, create (admin), seat organisations, grant alliance
+roles, and the turnover and workload views coordinators and managers read."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlmodel import col, select
+
+from api.auth import Principal, alliance_in_reach, scope_alliances
+from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
+from api.idempotency import IdempotencyKey, fingerprint, run_once
+from api.people_reach import reach_person
+from api.schemas import Page, page_of
+from api.schemas_domain import (
+    AllianceCreate,
+    AlliancePublic,
+    MemberCreate,
+    MemberPublic,
+    OrganisationPublic,
+    RoleGrant,
+)
+from cycle_engine.alliances.models import AllianceRecord
+from cycle_engine.alliances.people import OrganisationTurnover, OrganisationWorkload
+from cycle_engine.engine import CycleEngine
+from cycle_engine.errors import AllianceNotFound
+
+router = APIRouter(prefix="/alliances", tags=["alliances"])
+
+
+def reach_alliance(engine: CycleEngine, key: Principal, alliance_id: int) -> None:
+    """404 unless the key reaches the alliance."""
+    with engine.db.read_session() as session:
+        if not alliance_in_reach(session, key, alliance_id):
+            raise AllianceNotFound(alliance_id)
+
+
+@router.get("", summary="Alliances in reach")
+def list_alliances(key: CurrentKey, session: ReadSession, page: PageDep) -> Page[AlliancePublic]:
+    query = scope_alliances(select(AllianceRecord), key).order_by(col(AllianceRecord.id))
+    rows = session.exec(query.offset(page.offset).limit(page.limit + 1)).all()
+    return page_of([AlliancePublic.model_validate(r) for r in rows], page.limit, page.offset)
+
+
+@router.post("", summary="Create an alliance (admin)", status_code=201,
+             response_model=AlliancePublic)
+def create_alliance(payload: AllianceCreate, engine: EngineDep, key: CurrentKey,
+                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    require_role(key, "admin")
+    return run_once(engine, key, idempotency_key, fingerprint("POST", "/alliances", payload), 201,
+                    lambda: AlliancePublic.model_validate(engine.create_alliance(
+                        **payload.model_dump())))
+
+
+@router.get("/{alliance_id}", summary="One alliance")
+def get_alliance(alliance_id: IdPath, engine: EngineDep, key: CurrentKey) -> AlliancePublic:
+    reach_alliance(engine, key, alliance_id)
+    return AlliancePublic.model_validate(engine.get_alliance(alliance_id))
+
+
+@router.get("/{alliance_id}/members", summary="Organisations seated in the alliance")
+def list_members(alliance_id: IdPath, engine: EngineDep, key: CurrentKey,
+                 page: PageDep) -> Page[MemberPublic]:
+    reach_alliance(engine, key, alliance_id)
+    members = engine.alliance_members(alliance_id)[page.offset:page.offset + page.limit + 1]
+    rows = [MemberPublic(organisation=OrganisationPublic.model_validate(m.organisation),
+                         joined_on=m.joined_on, works_with_id=m.works_with_id) for m in members]
+    return page_of(rows, page.limit, page.offset)
+
+
+@router.post("/{alliance_id}/members", summary="Seat an organisation", status_code=201,
+             response_model=MemberPublic)
+def add_member(alliance_id: IdPath, payload: MemberCreate, engine: EngineDep, key: CurrentKey,
+               idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    reach_alliance(engine, key, alliance_id)
+    require_role(key, "coordinator")
+
+    def command() -> MemberPublic:
+        seat = engine.join_alliance(alliance_id, payload.organisation_id,
+                                    joined_on=payload.joined_on,
+                                    works_with_id=payload.works_with_id)
+        organisation = next(m.organisation for m in engine.alliance_members(alliance_id)
+                            if m.organisation.id == seat.organisation_id)
+        return MemberPublic(organisation=OrganisationPublic.model_validate(organisation),
+                            joined_on=seat.joined_on, works_with_id=seat.works_with_id)
+
+    return run_once(engine, key, idempotency_key,
+                    fingerprint("POST", f"/alliances/{alliance_id}/members", payload), 201, command)
+
+
+@router.post("/{alliance_id}/roles", summary="Make a person coordinator or manager",
+             status_code=201, response_model=RoleGrant)
+def grant_role(alliance_id: IdPath, payload: RoleGrant, engine: EngineDep, key: CurrentKey,
+               idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    reach_alliance(engine, key, alliance_id)
+    require_role(key, "coordinator")
+    reach_person(engine, key, payload.person_id)
+
+    def command() -> RoleGrant:
+        record = engine.grant_role(alliance_id, payload.person_id, payload.role)
+        return RoleGrant(person_id=record.person_id, role=record.role)
+
+    return run_once(engine, key, idempotency_key,
+                    fingerprint("POST", f"/alliances/{alliance_id}/roles", payload), 201, command)
+
+
+@router.get("/{alliance_id}/turnover", summary="Staff turnover per organisation")
+def turnover(alliance_id: IdPath, engine: EngineDep, key: CurrentKey) -> list[OrganisationTurnover]:
+    reach_alliance(engine, key, alliance_id)
+    require_role(key, "coordinator", "manager")
+    return engine.turnover(alliance_id)
+
+
+@router.get("/{alliance_id}/workload", summary="What each organisation carries")
+def workload(alliance_id: IdPath, engine: EngineDep, key: CurrentKey) -> list[OrganisationWorkload]:
+    reach_alliance(engine, key, alliance_id)
+    require_role(key, "coordinator", "manager")
+    return engine.workload(alliance_id)

@@ -1,0 +1,43 @@
+"""Participation: for each stage of a cycle, which organisations lead, take an active part or
+are only informed, with their focal points. Coordinators assign; every key in reach reads."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.auth import organisation_in_reach, visible_cycle
+from api.cycle_access import IfMatch, cycle_command
+from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
+from api.idempotency import IdempotencyKey
+from api.schemas import Page, page_of
+from api.schemas_domain import ParticipationPublic, ParticipationSet
+from cycle_engine.errors import OrganisationNotFound
+
+router = APIRouter(prefix="/cycles", tags=["participation"])
+
+
+@router.get("/{cycle_id}/participation", summary="Who takes part in which stage")
+def list_participation(cycle_id: IdPath, engine: EngineDep, key: CurrentKey,
+                       session: ReadSession, page: PageDep) -> Page[ParticipationPublic]:
+    visible_cycle(session, key, cycle_id)
+    rows = engine.participants(cycle_id)[page.offset:page.offset + page.limit + 1]
+    return page_of([ParticipationPublic.model_validate(r) for r in rows], page.limit, page.offset)
+
+
+@router.post("/{cycle_id}/participation", summary="Assign an organisation's role in a stage",
+             status_code=201, response_model=ParticipationPublic)
+def assign(cycle_id: IdPath, payload: ParticipationSet, engine: EngineDep, key: CurrentKey,
+           if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """lead, active or informed; the engine refuses anyone but a coordinator (409)."""
+    with engine.db.read_session() as session:
+        if not organisation_in_reach(session, key, payload.organisation_id):
+            raise OrganisationNotFound(payload.organisation_id)
+    return cycle_command(
+        engine, key, cycle_id, if_match=if_match, idempotency_key=idempotency_key,
+        payload=payload, action="participation", partner_acts=False,
+        command=lambda: ParticipationPublic.model_validate(engine.assign(
+            cycle_id, payload.stage, payload.organisation_id, payload.level,
+            focal_point_id=payload.focal_point_id, deputy_id=payload.deputy_id,
+            actor=key.actor)),
+    )

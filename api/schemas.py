@@ -1,0 +1,220 @@
+"""Request and response bodies: `XCreate` / `XUpdate` (what a client may send) and `XPublic`
+(what it gets back), beside the tables in cycle_engine.
+
+Every request model forbids unknown fields (`extra="forbid"`), so a client that tries to set an
+id, a state or a version gets 422 naming that field instead of having it silently ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from cycle_engine.machine import TriggerOption
+from cycle_engine.models import CycleRecord, EventRecord, StageRecord, TemplateRecord
+from cycle_engine.templates.durations import format_duration
+from cycle_engine.templates.spec import TemplateSpec
+
+T = TypeVar("T")
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Note = Annotated[str, StringConstraints(max_length=5000)]
+
+
+class RequestModel(BaseModel):
+    """Base of every request body: unknown (or read-only) fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; `next_offset` is null on the last page."""
+
+    items: list[T]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+def page_of(rows: list[T], limit: int, offset: int) -> Page[T]:
+    """A page from `rows` fetched with limit+1 (the extra row only says there is more)."""
+    more = len(rows) > limit
+    return Page[T](items=rows[:limit], limit=limit, offset=offset,
+                   next_offset=offset + limit if more else None)
+
+
+# -- templates -------------------------------------------------------------------------------
+
+
+class TemplatePublic(BaseModel):
+    key: str
+    version: int
+    title: str
+    content_hash: str
+    source_name: str
+    published_at: datetime
+
+    @classmethod
+    def of(cls, record: TemplateRecord) -> TemplatePublic:
+        return cls.model_validate(record.model_dump(exclude={"id", "source_text"}))
+
+
+class StageSpecPublic(BaseModel):
+    key: str
+    title: str
+    description: str
+    duration: str | None
+    final: bool
+    hold: bool
+
+
+class TransitionSpecPublic(BaseModel):
+    trigger: str
+    sources: list[str]
+    dest: str
+    roles: list[str]
+    requires: list[dict[str, Any]]
+    description: str
+
+
+class TemplateDetail(TemplatePublic):
+    description: str
+    initial: str
+    stages: list[StageSpecPublic]
+    transitions: list[TransitionSpecPublic]
+
+    @classmethod
+    def of_spec(cls, record: TemplateRecord, spec: TemplateSpec) -> TemplateDetail:
+        stages = [StageSpecPublic(
+            key=s.key, title=s.title, description=s.description,
+            duration=format_duration(s.duration) if s.duration else None,
+            final=s.final, hold=s.hold) for s in spec.stages]
+        transitions = [TransitionSpecPublic(
+            trigger=t.trigger, sources=list(t.sources), dest=t.dest, roles=list(t.roles),
+            requires=[{g.name: g.arg} for g in t.guards], description=t.description)
+            for t in spec.transitions]
+        base = TemplatePublic.of(record).model_dump()
+        return cls(**base, description=spec.description, initial=spec.initial, stages=stages,
+                   transitions=transitions)
+
+
+class TemplateValidation(BaseModel):
+    valid: bool
+    key: str
+    title: str
+    stages: int
+    transitions: int
+    content_hash: str
+
+
+class PublishedTemplatePublic(TemplatePublic):
+    created: bool
+
+
+class DiagramPublic(BaseModel):
+    key: str
+    version: int
+    format: str
+    diagram: str
+
+
+# -- cycles ----------------------------------------------------------------------------------
+
+
+class CycleCreate(RequestModel):
+    template_key: Name
+    title: Title
+    alliance_id: int = Field(ge=1, le=2**31 - 1)
+    template_version: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    topic: Annotated[str, StringConstraints(max_length=200)] | None = None
+    note: Note | None = None
+    questions: list[Annotated[str, StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=2000)]] = Field(default=[], max_length=50)
+
+
+class StagePublic(BaseModel):
+    id: int
+    stage: str
+    visit: int
+    entered_at: datetime
+    due_at: datetime | None
+    left_at: datetime | None
+    last_activity_at: datetime
+
+    @classmethod
+    def of(cls, record: StageRecord) -> StagePublic:
+        return cls.model_validate(record.model_dump(exclude={"cycle_id"}))
+
+
+class TriggerPublic(BaseModel):
+    trigger: str
+    dest: str
+    allowed: bool
+    reasons: list[str]
+    roles: list[str]
+    description: str
+
+    @classmethod
+    def of(cls, option: TriggerOption) -> TriggerPublic:
+        return cls(trigger=option.trigger, dest=option.dest, allowed=option.allowed,
+                   reasons=list(option.reasons), roles=list(option.roles),
+                   description=option.description)
+
+
+class CyclePublic(BaseModel):
+    id: int
+    title: str
+    topic: str | None
+    alliance_id: int | None
+    template_key: str
+    state: str
+    resume_state: str | None
+    status: str
+    version: int
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    created_by: str
+
+    @classmethod
+    def of(cls, record: CycleRecord) -> CyclePublic:
+        return cls.model_validate(record.model_dump(exclude={"template_id", "current_stage_id"}))
+
+
+class CycleDetail(CyclePublic):
+    template_version: int
+    stage: StagePublic | None
+    triggers: list[TriggerPublic]
+
+
+class TransitionCreate(RequestModel):
+    trigger: Name
+    note: Note | None = None
+
+
+class TransitionPublic(BaseModel):
+    cycle_id: int
+    trigger: str
+    from_state: str
+    to_state: str
+    version: int
+    event_id: int
+
+
+class EventPublic(BaseModel):
+    id: int
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    trigger: str | None
+    from_state: str | None
+    to_state: str | None
+    note: str | None
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, record: EventRecord) -> EventPublic:
+        return cls.model_validate(record.model_dump(exclude={"cycle_id"}))

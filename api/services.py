@@ -1,0 +1,86 @@
+"""The background services `serve` runs beside the API in the same process: the scheduler's
+driver (durable timers) and the outbox sender (email and webhooks).
+
+Each is started only when the settings ask for it (RUN_WORKER, RUN_SENDER) and stopped on
+shutdown, so `cycle-engine serve --no-worker --no-sender` is a pure API process and separate
+`worker` processes can do the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import anyio.to_thread
+
+from api.settings import Settings
+from cycle_engine.engine import CycleEngine
+
+log = logging.getLogger("cycle_engine.api")
+
+
+class Service(Protocol):
+    """Something that runs in the background between `start` and `stop`."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class BackgroundServices:
+    """The services of one app, started and stopped together."""
+
+    def __init__(self, engine: CycleEngine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.running: list[Service] = []
+
+    def wanted(self) -> list[Service]:
+        services: list[Service] = []
+        if self.settings.run_worker:
+            services.extend(scheduler_services(self.engine, self.settings))
+        if self.settings.run_sender:
+            services.extend(sender_services(self.engine, self.settings))
+        return services
+
+    async def start(self) -> None:
+        for service in self.wanted():
+            await service.start()
+            self.running.append(service)
+            log.info("started %s", service.name)
+
+    async def stop(self) -> None:
+        while self.running:
+            service = self.running.pop()
+            try:
+                await service.stop()
+            finally:
+                log.info("stopped %s", service.name)
+
+
+class SchedulerService:
+    """The scheduler's driver (APScheduler waking a `Worker`) on the app's engine."""
+
+    name = "scheduler"
+
+    def __init__(self, engine: CycleEngine) -> None:
+        from cycle_engine.scheduler.driver import SchedulerDriver
+        from cycle_engine.scheduler.worker import Worker
+
+        self.driver = SchedulerDriver(Worker(engine))
+
+    async def start(self) -> None:
+        await anyio.to_thread.run_sync(self.driver.start)
+
+    async def stop(self) -> None:
+        await anyio.to_thread.run_sync(self.driver.shutdown)
+
+
+def scheduler_services(engine: CycleEngine, settings: Settings) -> list[Service]:
+    return [SchedulerService(engine)]
+
+
+def sender_services(engine: CycleEngine, settings: Settings) -> list[Service]:
+    return []

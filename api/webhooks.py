@@ -1,0 +1,211 @@
+"""Webhooks: which engine events become signed POSTs to an alliance's subscribers.
+
+A change listener turns events into outbox rows (channel "webhook") in the command's own
+transaction, so a delivery exists exactly when its event committed; the outbox's sender loop
+delivers them with retries, through `WebhookSender`. Each POST is signed:
+
+    X-CycleEngine-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+
+A receiver recomputes the HMAC over the timestamp and the raw body with its subscription
+secret, compares in constant time and refuses old timestamps (`verify_signature`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlmodel import Session, select
+
+from cycle_engine.changes import Change
+from cycle_engine.db import Database
+from cycle_engine.models import FINISHED
+from cycle_engine.models.access import WebhookSubscriptionRecord
+from cycle_engine.models.outbox import WEBHOOK, OutboxRecord
+
+SIGNATURE_HEADER = "X-CycleEngine-Signature"
+EVENT_HEADER = "X-CycleEngine-Event"
+DELIVERY_HEADER = "X-CycleEngine-Delivery"
+TOLERANCE_SECONDS = 300
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header value for `body` sent at `timestamp`."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def verify_signature(
+    secret: str, header: str, body: bytes, *, now: float | None = None,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> bool:
+    """Whether `header` signs `body` with `secret` within `tolerance` seconds of `now`."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def event_kinds(change: Change) -> list[str]:
+    """The webhook event kinds an engine change stands for."""
+    kind = change.event.kind
+    kinds: list[str] = []
+    if kind in ("started", "transition") and change.entered is not None:
+        kinds.append("stage.entered")
+    if kind == "transition" and change.cycle.status == FINISHED:
+        kinds.append("cycle.completed")
+    if kind == "stage_overdue":
+        kinds.append("stage.overdue")
+    if kind == "stalled":
+        kinds.append("cycle.stalled")
+    if kind == "product_added":
+        kinds.append("product.added")
+    return kinds
+
+
+def payload(change: Change, kind: str) -> dict[str, Any]:
+    """The JSON document POSTed for one event kind of a change."""
+    cycle, event = change.cycle, change.event
+    visit = change.entered or change.left
+    return {
+        "event": kind,
+        "occurred_at": event.at.isoformat(),
+        "alliance_id": cycle.alliance_id,
+        "cycle": {"id": cycle.id, "title": cycle.title, "state": cycle.state,
+                  "status": cycle.status, "version": cycle.version,
+                  "template_key": cycle.template_key},
+        "stage": None if visit is None else {
+            "stage": visit.stage, "visit": visit.visit,
+            "entered_at": visit.entered_at.isoformat(),
+            "due_at": visit.due_at.isoformat() if visit.due_at else None},
+        "history": {"seq": event.seq, "kind": event.kind, "trigger": event.trigger,
+                    "from_state": event.from_state, "to_state": event.to_state,
+                    "actor": event.actor, "note": event.note, "data": event.data},
+    }
+
+
+class WebhookListener:
+    """Adds one outbox row per matching subscription for each change (never commits)."""
+
+    def on_change(self, change: Change) -> None:
+        cycle = change.cycle
+        kinds = event_kinds(change)
+        if cycle.alliance_id is None or not kinds:
+            return
+        subscriptions = subscriptions_for(change.session, cycle.alliance_id)
+        for kind in kinds:
+            document = payload(change, kind)
+            for subscription in subscriptions:
+                if kind in subscription.events:
+                    change.session.add(_row(change, subscription, kind, document))
+
+
+def subscriptions_for(session: Session, alliance_id: int) -> list[WebhookSubscriptionRecord]:
+    query = select(WebhookSubscriptionRecord).where(
+        WebhookSubscriptionRecord.alliance_id == alliance_id,
+        WebhookSubscriptionRecord.active == True,  # noqa: E712  (SQL expression)
+    )
+    return list(session.exec(query))
+
+
+def _row(change: Change, subscription: WebhookSubscriptionRecord, kind: str,
+         document: dict[str, Any]) -> OutboxRecord:
+    event = change.event
+    delivery = f"wh-{subscription.id}-{change.cycle.id}-{event.seq}-{kind}"
+    document = {**document, "delivery_id": delivery}
+    visit = change.entered or change.left
+    return OutboxRecord(
+        channel=WEBHOOK, kind=kind, cycle_id=change.cycle.id,
+        stage=visit.stage if visit else None, visit=visit.visit if visit else None,
+        rule=f"webhook:{subscription.id}", occurrence=event.seq, recipient=subscription.url,
+        dedupe_key=f"webhook:{subscription.id}:{change.cycle.id}:{event.seq}:{kind}",
+        message_id=delivery, not_before=change.now, next_attempt_at=change.now,
+        created_at=change.now,
+        context={"subscription_id": subscription.id,
+                 "body": json.dumps(document, separators=(",", ":"), sort_keys=True)},
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookRequest:
+    """What `WebhookSender` POSTs: the URL, the raw body and the signed headers."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def build_request(row: OutboxRecord, subscription: WebhookSubscriptionRecord,
+                  now: float | None = None) -> WebhookRequest:
+    """The signed request for one outbox row (signed at send time, so retries are fresh)."""
+    body = str(row.context["body"]).encode()
+    timestamp = int(time.time() if now is None else now)
+    return WebhookRequest(url=subscription.url, body=body, headers={
+        "Content-Type": "application/json",
+        "User-Agent": "cycle-engine-webhooks/1",
+        SIGNATURE_HEADER: sign(subscription.secret, timestamp, body),
+        EVENT_HEADER: row.kind,
+        DELIVERY_HEADER: row.message_id,
+    })
+
+
+class WebhookDeliveryError(Exception):
+    """A delivery failed; `permanent` says retrying cannot help (e.g. 410, subscription gone)."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class WebhookSender:
+    """Delivers one outbox row of channel "webhook": a signed POST, 2xx means delivered.
+
+    4xx answers (except 408 and 429) and removed or paused subscriptions are permanent
+    failures; 5xx, timeouts and connection errors are transient (the outbox retries them).
+    """
+
+    channel = WEBHOOK
+
+    def __init__(self, db: Database, *, timeout: float = 10.0,
+                 client: httpx.AsyncClient | None = None) -> None:
+        self.db = db
+        self._client = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _subscription(self, row: OutboxRecord) -> WebhookSubscriptionRecord:
+        with self.db.read_session() as session:
+            subscription = session.get(WebhookSubscriptionRecord,
+                                       int(row.context.get("subscription_id", 0)))
+        if subscription is None:
+            raise WebhookDeliveryError("the subscription was removed", permanent=True)
+        if not subscription.active:
+            raise WebhookDeliveryError("the subscription is paused", permanent=True)
+        return subscription
+
+    async def send(self, row: OutboxRecord) -> int:
+        """POST the row's body, signed now; returns the receiver's status code."""
+        request = build_request(row, self._subscription(row))
+        try:
+            response = await self._client.post(request.url, content=request.body,
+                                               headers=request.headers)
+        except httpx.HTTPError as error:
+            raise WebhookDeliveryError(f"{type(error).__name__}: {error}",
+                                       permanent=False) from error
+        if 200 <= response.status_code < 300:
+            return response.status_code
+        permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 429)
+        raise WebhookDeliveryError(f"the receiver answered {response.status_code}",
+                                   permanent=permanent)

@@ -1,0 +1,292 @@
+"""Who takes part in each stage of a cycle: lead, active or informed, with focal points.
+
+Also the queries other parts rely on: which stages lack an active focal point (the
+`roles_assigned` guard and the scheduler's stall reasons), which template roles an actor holds
+through participation, and who should hear about a stage (the notifications).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from cycle_engine.actors import Actor
+from cycle_engine.alliances.common import (
+    CycleOp,
+    active_stage,
+    get_person,
+    member_organisation,
+    require_choice,
+    require_organiser,
+    require_work_stage,
+    work_stage_keys,
+)
+from cycle_engine.alliances.models import (
+    LEVELS,
+    AllianceRoleRecord,
+    OrganisationRecord,
+    ParticipationRecord,
+    PersonRecord,
+)
+from cycle_engine.errors import ActionNotAllowed, InvalidInput
+from cycle_engine.models import FINISHED, CycleRecord
+from cycle_engine.templates.spec import TemplateSpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipient:
+    """A person to tell about a stage, with every reason they should hear (`roles`)."""
+
+    person_id: int
+    name: str
+    email: str
+    language: str
+    timezone: str
+    organisation_id: int
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+
+def finished_stages(spec: TemplateSpec, cycle: CycleRecord) -> set[str]:
+    """Work stages the cycle has passed for good (all of them once it is finished)."""
+    keys = work_stage_keys(spec)
+    current = active_stage(cycle)
+    if cycle.status == FINISHED or current is None:
+        return set(keys)
+    if current not in keys:
+        return set()
+    return set(keys[: keys.index(current)])
+
+
+def _check_person(
+    op: CycleOp, person_id: int, organisation: OrganisationRecord, field_name: str
+) -> PersonRecord:
+    person = get_person(op.session, person_id)
+    alliance = op.alliance()
+    if person.organisation_id != organisation.id:
+        other = op.session.get(OrganisationRecord, person.organisation_id)
+        other_name = other.name if other else person.organisation_id
+        try:
+            member_organisation(op.session, alliance, person.organisation_id, field_name)
+        except InvalidInput:
+            raise InvalidInput(
+                field_name,
+                f"{person.name} (id {person_id}) works for {other_name!r}, which is not in "
+                f"alliance {alliance.name!r}",
+            ) from None
+        raise InvalidInput(
+            field_name,
+            f"{person.name} (id {person_id}) works for {other_name!r}, not for "
+            f"{organisation.name!r}",
+        )
+    if person.left_on is not None:
+        raise InvalidInput(
+            field_name,
+            f"{person.name} (id {person_id}) left {organisation.name!r} on "
+            f"{person.left_on.isoformat()}",
+        )
+    return person
+
+
+def assign(
+    op: CycleOp,
+    *,
+    stage: str,
+    organisation_id: int,
+    level: str,
+    focal_point_id: int | None = None,
+    deputy_id: int | None = None,
+) -> ParticipationRecord:
+    """Record how an organisation takes part in a stage (replacing its earlier choice)."""
+    require_organiser(op.actor, "assign roles")
+    op.require_active("assign roles")
+    require_work_stage(op.spec, stage)
+    require_choice("level", level, LEVELS)
+    alliance = op.alliance()
+    organisation = member_organisation(op.session, alliance, organisation_id, "organisation")
+    if stage in finished_stages(op.spec, op.cycle):
+        raise ActionNotAllowed(
+            f"assign {organisation.name!r} to {stage!r}",
+            f"stage {stage!r} is already finished (cycle {op.cycle_id} is in {op.cycle.state!r})",
+        )
+    if deputy_id is not None and focal_point_id is None:
+        raise InvalidInput("deputy", "name a focal point before a deputy")
+    if deputy_id is not None and deputy_id == focal_point_id:
+        raise InvalidInput("deputy", "the deputy must be someone other than the focal point")
+    for person_id, field_name in ((focal_point_id, "focal_point"), (deputy_id, "deputy")):
+        if person_id is not None:
+            _check_person(op, person_id, organisation, field_name)
+    row = op.session.exec(
+        select(ParticipationRecord).where(
+            ParticipationRecord.cycle_id == op.cycle_id,
+            ParticipationRecord.stage == stage,
+            ParticipationRecord.organisation_id == organisation_id,
+        )
+    ).first()
+    previous = None if row is None else {"level": row.level, "focal_point_id": row.focal_point_id}
+    if row is None:
+        row = ParticipationRecord(
+            cycle_id=op.cycle_id,
+            stage=stage,
+            organisation_id=organisation_id,
+            level=level,
+            updated_at=op.now,
+        )
+    row.level = level
+    row.focal_point_id = focal_point_id
+    row.deputy_id = deputy_id
+    row.needs_focal_point = False
+    row.updated_at = op.now
+    op.session.add(row)
+    op.session.flush()
+    op.emit(
+        "participation_changed",
+        {
+            "stage": stage,
+            "organisation_id": organisation_id,
+            "organisation": organisation.name,
+            "level": level,
+            "focal_point_id": focal_point_id,
+            "deputy_id": deputy_id,
+            "previous": previous,
+        },
+    )
+    return row
+
+
+def participation_rows(session: Session, cycle_id: int) -> list[ParticipationRecord]:
+    return list(
+        session.exec(
+            select(ParticipationRecord)
+            .where(ParticipationRecord.cycle_id == cycle_id)
+            .order_by(col(ParticipationRecord.stage), col(ParticipationRecord.organisation_id))
+        )
+    )
+
+
+def lacking_focal_point(session: Session, cycle_id: int, stages: list[str]) -> dict[str, str]:
+    """For each of `stages` without a lead organisation with an active focal point: why."""
+    rows = [r for r in participation_rows(session, cycle_id) if r.level == "lead"]
+    lacking: dict[str, str] = {}
+    for stage in stages:
+        leads = [r for r in rows if r.stage == stage]
+        if not leads:
+            lacking[stage] = "no lead organisation"
+            continue
+        problems: list[str] = []
+        for lead in leads:
+            problem = _focal_point_problem(session, lead)
+            if problem is None:
+                break
+            problems.append(problem)
+        else:
+            lacking[stage] = "; ".join(problems)
+    return lacking
+
+
+def _focal_point_problem(session: Session, lead: ParticipationRecord) -> str | None:
+    organisation = session.get(OrganisationRecord, lead.organisation_id)
+    name = organisation.name if organisation else f"organisation {lead.organisation_id}"
+    if lead.focal_point_id is None:
+        return f"lead {name} has named no focal point"
+    person = session.get(PersonRecord, lead.focal_point_id)
+    if lead.needs_focal_point or person is None or person.left_on is not None:
+        who = person.name if person else f"person {lead.focal_point_id}"
+        left = f" left on {person.left_on.isoformat()}" if person and person.left_on else " left"
+        return f"focal point {who} of {name}{left}; {name} needs a new one"
+    return None
+
+
+def stages_lacking_focal_point(session: Session, cycle_id: int) -> dict[str, str]:
+    """Current and later work stages of a cycle that lack a lead with an active focal point.
+
+    Returns {stage: reason}; empty for a finished cycle. Used for stall reasons.
+    """
+    from cycle_engine.alliances.specs import cycle_spec
+
+    cycle = session.get(CycleRecord, cycle_id)
+    if cycle is None or cycle.status == FINISHED:
+        return {}
+    spec = cycle_spec(session, cycle)
+    done = finished_stages(spec, cycle)
+    return lacking_focal_point(
+        session, cycle_id, [s for s in work_stage_keys(spec) if s not in done]
+    )
+
+
+def participation_roles(session: Session, cycle: CycleRecord, actor: Actor) -> frozenset[str]:
+    """Template roles the actor holds on the cycle's current stage: {"lead"} or {"active"}."""
+    organisation_id = actor.organisation_id
+    if organisation_id is None and actor.person_id is not None:
+        person = session.get(PersonRecord, actor.person_id)
+        organisation_id = person.organisation_id if person else None
+    stage = active_stage(cycle)
+    if organisation_id is None or stage is None or cycle.id is None:
+        return frozenset()
+    row = session.exec(
+        select(ParticipationRecord).where(
+            ParticipationRecord.cycle_id == cycle.id,
+            ParticipationRecord.stage == stage,
+            ParticipationRecord.organisation_id == organisation_id,
+        )
+    ).first()
+    if row is None or row.level == "informed":
+        return frozenset()
+    return frozenset({row.level})
+
+
+def recipients_for_stage(session: Session, cycle_id: int, stage: str) -> list[Recipient]:
+    """Everyone who should hear about `stage` of a cycle, with why (`roles`).
+
+    Roles: `focal_point` and `deputy` (named on any participation row of the stage), `lead`,
+    `active`, `informed` (the organisation's level: its focal point and deputy, or all its
+    current people when it named none), `coordinator` and `manager` (of the cycle's alliance).
+    People who have left are never recipients.
+    """
+    roles: dict[int, set[str]] = {}
+    for row in session.exec(
+        select(ParticipationRecord).where(
+            ParticipationRecord.cycle_id == cycle_id, ParticipationRecord.stage == stage
+        )
+    ):
+        named = [p for p in (row.focal_point_id, row.deputy_id) if p is not None]
+        if row.focal_point_id is not None:
+            roles.setdefault(row.focal_point_id, set()).add("focal_point")
+        if row.deputy_id is not None:
+            roles.setdefault(row.deputy_id, set()).add("deputy")
+        if not named:
+            named = [
+                p.id
+                for p in session.exec(
+                    select(PersonRecord).where(
+                        PersonRecord.organisation_id == row.organisation_id,
+                        col(PersonRecord.left_on).is_(None),
+                    )
+                )
+                if p.id is not None
+            ]
+        for person_id in named:
+            roles.setdefault(person_id, set()).add(row.level)
+    cycle = session.get(CycleRecord, cycle_id)
+    if cycle is not None and cycle.alliance_id is not None:
+        for grant in session.exec(
+            select(AllianceRoleRecord).where(AllianceRoleRecord.alliance_id == cycle.alliance_id)
+        ):
+            roles.setdefault(grant.person_id, set()).add(grant.role)
+    result: list[Recipient] = []
+    for person_id in sorted(roles):
+        person = session.get(PersonRecord, person_id)
+        if person is None or person.left_on is not None:
+            continue
+        result.append(
+            Recipient(
+                person_id=person_id,
+                name=person.name,
+                email=person.email,
+                language=person.language,
+                timezone=person.timezone,
+                organisation_id=person.organisation_id,
+                roles=frozenset(roles[person_id]),
+            )
+        )
+    return result

@@ -1,0 +1,64 @@
+"""`cycle-engine signin-link EMAIL`: print a dashboard sign-in link without sending mail.
+
+For the operator of a fresh install (and `make run`, which prints one for the demo manager):
+the link is signed with the same secret as `serve` (`--secret-file` or the environment), so it
+opens a session on that server. Like every link, it expires in 15 minutes and works once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cycle_engine.cli.common import DbOption, database_url, fail, reports_errors
+
+
+@reports_errors
+def signin_link(
+    email: Annotated[str | None, typer.Argument(help="The person's email address.")] = None,
+    manager: Annotated[bool, typer.Option(
+        "--manager", help="Use the first alliance manager instead of an EMAIL (the demo's).",
+    )] = False,
+    db: DbOption = None,
+    secret_file: Annotated[Path | None, typer.Option(
+        help="The secret key file `serve` uses (created with a random key if missing).",
+    )] = None,
+    base_url: Annotated[str | None, typer.Option(
+        help="The server's address (default: $CYCLE_ENGINE_BASE_URL or http://127.0.0.1:8000).",
+    )] = None,
+) -> None:
+    """Print a sign-in link for the dashboard."""
+    from sqlmodel import col, select
+
+    from api.dashboard.signin import link_for
+    from api.settings import Settings, secret_from_file
+    from cycle_engine.alliances.models import AllianceRoleRecord, PersonRecord
+    from cycle_engine.engine import CycleEngine
+
+    overrides: dict[str, object] = {"database_url": database_url(db)}
+    if secret_file is not None:
+        overrides["secret_key"] = secret_from_file(secret_file)
+    if base_url is not None:
+        overrides["base_url"] = base_url
+    elif "CYCLE_ENGINE_BASE_URL" not in os.environ:
+        overrides["base_url"] = "http://127.0.0.1:8000"
+    settings = Settings.from_env(**overrides)
+    with CycleEngine(settings.database_url) as engine:
+        if email is None:
+            if not manager:
+                raise fail("give an EMAIL, or --manager for the first alliance manager")
+            with engine.db.read_session() as session:
+                email = session.exec(
+                    select(PersonRecord.email)
+                    .join(AllianceRoleRecord, col(AllianceRoleRecord.person_id) == PersonRecord.id)
+                    .where(AllianceRoleRecord.role == "manager")
+                    .order_by(col(AllianceRoleRecord.id))
+                ).first()
+            if email is None:
+                raise fail("no alliance has a manager yet (run `cycle-engine demo` first)")
+        link = link_for(engine.db, engine.clock, secret=settings.secret_key,
+                        base_url=settings.base_url, email=email)
+    typer.echo(f"Sign in as {email} (valid 15 minutes, once): {link}")

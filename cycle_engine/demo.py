@@ -1,0 +1,467 @@
+"""`cycle-engine demo`: seed a realistic Learning Alliance and walk one cycle end to end.
+
+Seeds the Central American alliance of `alliances.demo_data` (19 partner agencies, 57 local
+organisations, their people), starts cycles at different stages (some overdue against their
+plans), and walks one cycle through every stage with real roles, dates, products, contexts and
+learning, printing each step. Time comes from a ManualClock set months in the past and moved
+forward as the walk goes, so the history reads like a real year. Running it again on the same
+database only prints what is there (the seed is skipped when the alliance exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from cycle_engine.actors import Actor
+from cycle_engine.alliances import alliances as registry
+from cycle_engine.alliances import people
+from cycle_engine.alliances.demo_data import (
+    ALLIANCE,
+    PARTNERS,
+    ZONES,
+    email_for,
+    local_contact,
+    local_organisations,
+)
+from cycle_engine.engine import CycleEngine
+from cycle_engine.errors import TransitionNotAllowed
+from cycle_engine.migrate import upgrade
+from cycle_engine.testing import ManualClock
+
+Echo = Callable[[str], None]
+
+
+def run_demo(url: str, echo: Echo, *, data_dir: Path | None = None) -> None:
+    """Seed the demo alliance at `url` (unless present) and walk a cycle, printing each step."""
+    upgrade(url)
+    real_now = datetime.now(UTC).replace(hour=15, minute=0, second=0, microsecond=0)
+    clock = ManualClock(real_now - timedelta(days=330))
+    with CycleEngine(url, clock=clock, data_dir=data_dir) as engine:
+        engine.publish_builtin_templates()
+        existing = engine.find_alliance(str(ALLIANCE["name"]))
+        if existing is not None and existing.id is not None:
+            echo(f"demo alliance already seeded (alliance {existing.id}); nothing to add")
+            _summary(engine, existing.id, echo)
+            return
+        seed = _seed(engine, clock)
+        echo(f"seeded {seed.summary}")
+        walked = _walk(engine, clock, seed, echo)
+        _other_cycles(engine, clock, seed, real_now, echo)
+        _summary(engine, seed.alliance_id, echo)
+        echo(f"report of the walked cycle: cycle-engine cycle report {walked} --format html")
+
+
+class Seed:
+    """Ids of what the seed created, by role in the story."""
+
+    def __init__(self) -> None:
+        self.alliance_id = 0
+        self.partners: list[int] = []
+        self.locals: list[int] = []
+        self.contact: dict[int, int] = {}  # organisation id -> person id
+        self.deputy: dict[int, int] = {}
+        self.summary = ""
+
+
+def _seed(engine: CycleEngine, clock: ManualClock) -> Seed:
+    seed = Seed()
+    now = clock.now()
+    joined = (now - timedelta(days=400)).date()
+    with engine.db.transaction() as session:
+        alliance = registry.create_alliance(session, now, **ALLIANCE)  # type: ignore[arg-type]
+        assert alliance.id is not None
+        seed.alliance_id = alliance.id
+        for name, kind, country, domain, contact, language in PARTNERS:
+            org = registry.add_organisation(
+                session, now, name=name, kind=kind, country=country, timezone=ZONES[country]
+            )
+            assert org.id is not None
+            registry.join_alliance(
+                session, alliance_id=alliance.id, organisation_id=org.id, joined_on=joined
+            )
+            seed.partners.append(org.id)
+            person = people.add_person(
+                session,
+                name=contact,
+                email=email_for(contact, domain),
+                organisation_id=org.id,
+                joined_on=joined,
+                language=language,
+            )
+            deputy_name = local_contact(len(seed.partners) + 40)
+            deputy = people.add_person(
+                session,
+                name=deputy_name,
+                email=email_for(deputy_name, domain),
+                organisation_id=org.id,
+                joined_on=joined,
+                language="es",
+            )
+            assert person.id is not None and deputy.id is not None
+            seed.contact[org.id], seed.deputy[org.id] = person.id, deputy.id
+        for index, (name, country, partner_index) in enumerate(local_organisations()):
+            org = registry.add_organisation(
+                session, now, name=name, kind="local", country=country, timezone=ZONES[country]
+            )
+            assert org.id is not None
+            registry.join_alliance(
+                session,
+                alliance_id=alliance.id,
+                organisation_id=org.id,
+                joined_on=joined,
+                works_with_id=seed.partners[partner_index],
+            )
+            seed.locals.append(org.id)
+            contact = local_contact(index)
+            person = people.add_person(
+                session,
+                name=contact,
+                email=email_for(f"{contact} {index}", "socios"),
+                organisation_id=org.id,
+                joined_on=joined,
+                language="es",
+            )
+            assert person.id is not None
+            seed.contact[org.id] = person.id
+        people.grant_role(
+            session,
+            alliance_id=alliance.id,
+            person_id=seed.contact[seed.partners[0]],
+            role="coordinator",
+        )
+        people.grant_role(
+            session,
+            alliance_id=alliance.id,
+            person_id=seed.contact[seed.partners[9]],
+            role="manager",
+        )
+    seed.summary = (
+        f"alliance {seed.alliance_id} {ALLIANCE['name']!r}: {len(seed.partners)} partner "
+        f"agencies and {len(seed.locals)} local organisations in "
+        f"{len(ZONES)} countries, {len(seed.contact) + len(seed.deputy)} people"
+    )
+    return seed
+
+
+COORDINATOR = Actor(name="Lucía Ramírez", role="coordinator")
+STAGES = [
+    "question_workshop",
+    "role_assignment",
+    "work_plan",
+    "good_practice_review",
+    "prototype",
+    "multi_context_testing",
+    "documentation",
+]
+
+
+def _assign_all(
+    engine: CycleEngine, cycle_id: int, seed: Seed, leads: list[int], from_stage: int = 1
+) -> None:
+    """Give every stage from `from_stage` a lead (with focal point and deputy), two active
+    partners and two informed local organisations."""
+    for offset, stage in enumerate(STAGES[from_stage:]):
+        lead = leads[offset % len(leads)]
+        engine.assign(
+            cycle_id,
+            stage,
+            lead,
+            "lead",
+            focal_point_id=seed.contact[lead],
+            deputy_id=seed.deputy[lead],
+            actor=COORDINATOR,
+        )
+        for other in (seed.partners[(lead + offset + 3) % 19], seed.partners[(lead + 7) % 19]):
+            if other != lead:
+                engine.assign(cycle_id, stage, other, "active", actor=COORDINATOR)
+        for local in seed.locals[offset * 2 : offset * 2 + 2]:
+            engine.assign(cycle_id, stage, local, "informed", actor=COORDINATOR)
+
+
+def _fire(
+    engine: CycleEngine, cycle_id: int, trigger: str, echo: Echo, note: str | None = None
+) -> None:
+    result = engine.fire(cycle_id, trigger, actor=COORDINATOR, note=note)
+    echo(f"  {result.from_state} -> {result.to_state} ({trigger})")
+
+
+def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> int:
+    p = seed.partners
+    echo("walking one cycle end to end:")
+    cycle = engine.start_cycle(
+        "learning-cycle",
+        "Linking farmer groups to buyers in the Central American highlands",
+        alliance_id=seed.alliance_id,
+        topic="Rural enterprise development",
+        actor=COORDINATOR,
+        questions=[
+            "Which forms of organisation help smallholder groups sell to formal buyers?",
+            "What support do local organisations need to negotiate contracts on their own?",
+        ],
+    )
+    cid = cycle.id
+    assert cid is not None
+    echo(f"  started cycle {cid} with 2 learning questions in question_workshop")
+    _near_due(engine, clock, cid, "question_workshop", days_before=4)
+    engine.add_questions(
+        cid, ["How do buyers judge the reliability of a farmer group?"], actor=COORDINATOR
+    )
+    echo("  a third question was agreed at the workshop")
+    _fire(engine, cid, "questions_agreed", echo)
+    _near_due(engine, clock, cid, "role_assignment", days_before=6)
+    engine.assign(
+        cid, "work_plan", p[0], "lead", focal_point_id=seed.contact[p[0]], actor=COORDINATOR
+    )
+    try:
+        engine.fire(cid, "roles_assigned", actor=COORDINATOR)
+    except TransitionNotAllowed as blocked:
+        echo(
+            f"  roles_assigned is blocked: {blocked.reasons[0]} (and "
+            f"{len(blocked.reasons) - 1} more)"
+        )
+    _assign_all(engine, cid, seed, [p[0], p[3], p[15], p[4], p[6], p[1]], from_stage=2)
+    echo("  every remaining stage now has a lead with a focal point")
+    _fire(engine, cid, "roles_assigned", echo)
+    _near_due(engine, clock, cid, "work_plan", days_before=5)
+    plan = engine.move_due_date(
+        cid,
+        "good_practice_review",
+        _plan_due(engine, cid, "good_practice_review") + timedelta(days=14),
+        reason="The review team waits for the coffee harvest survey",
+        actor=COORDINATOR,
+    )
+    echo(
+        f"  good_practice_review due moved two weeks; documentation now due "
+        f"{plan[-1].planned_due:%Y-%m-%d}"
+    )
+    _fire(engine, cid, "plan_approved", echo)
+    _near_due(engine, clock, cid, "good_practice_review", days_before=3)
+    engine.add_product(
+        cid,
+        "good_practice_review",
+        "Good practice in linking farmer groups to buyers",
+        p[0],
+        file_name="good-practice-review.md",
+        content=b"# Good practice review\n\nTwelve experiences from four countries.\n",
+        actor=COORDINATOR,
+    )
+    echo("  good-practice review stored under the data directory")
+    _fire(engine, cid, "review_completed", echo)
+    _near_due(engine, clock, cid, "prototype", days_before=5)
+    engine.add_product(
+        cid,
+        "prototype",
+        "Buyer-readiness self-assessment tool",
+        p[3],
+        form="tool",
+        link="https://docs.example.org/buyer-readiness-tool",
+        actor=COORDINATOR,
+    )
+    _fire(engine, cid, "prototypes_ready", echo)
+    contexts = [
+        engine.add_context(
+            cid, "Quiché highlands", "Guatemala", "Santa Cruz del Quiché", p[3], actor=COORDINATOR
+        ),
+        engine.add_context(
+            cid, "Intibucá coffee", "Honduras", "La Esperanza", p[4], actor=COORDINATOR
+        ),
+        engine.add_context(
+            cid, "Matagalpa dairy", "Nicaragua", "San Dionisio", p[5], actor=COORDINATOR
+        ),
+    ]
+    ids = [c.id or 0 for c in contexts]
+    clock.advance(timedelta(days=45))
+    engine.report_context(
+        cid, ids[0], "Groups scored themselves and three found buyers.", "strong", actor=COORDINATOR
+    )
+    engine.report_context(
+        cid, ids[1], "The tool assumes literacy many members lack.", "weak", actor=COORDINATOR
+    )
+    _fire(
+        engine,
+        cid,
+        "results_weak",
+        echo,
+        note="The tool needs a pictorial version for groups with low literacy",
+    )
+    clock.advance(timedelta(days=20))
+    engine.add_product(
+        cid,
+        "adapted_version",
+        "Pictorial buyer-readiness tool",
+        p[4],
+        form="tool",
+        link="https://docs.example.org/buyer-readiness-pictorial",
+        actor=COORDINATOR,
+    )
+    _fire(engine, cid, "prototypes_ready", echo)
+    _near_due(engine, clock, cid, "multi_context_testing", days_before=2)
+    for context_id, summary in zip(
+        ids,
+        [
+            "Pictorial version used by 14 groups; two new contracts with a supermarket chain.",
+            "Groups with low literacy completed the assessment in one afternoon.",
+            "Dairy groups used it to prepare for a cheese buyer's audit.",
+        ],
+        strict=True,
+    ):
+        engine.report_context(cid, context_id, summary, "strong", actor=COORDINATOR)
+    _fire(engine, cid, "testing_completed", echo)
+    _near_due(engine, clock, cid, "documentation", days_before=4)
+    engine.add_product(
+        cid,
+        "documented_results",
+        "Linking farmer groups to buyers: results",
+        p[0],
+        link="https://docs.example.org/linking-results",
+        actor=COORDINATOR,
+    )
+    questions = engine.learning_questions(cid)
+    engine.answer_questions(
+        cid,
+        {
+            questions[0].id
+            or 0: "Second-level associations that pool volumes and quality control.",
+            questions[1].id or 0: "Practice negotiating with real buyers, and simple cost records.",
+            questions[2].id or 0: "By delivery records over one season and by visits to the group.",
+        },
+        actor=COORDINATOR,
+    )
+    engine.add_learning(
+        cid,
+        "organisational_learning",
+        "Joint reviews across countries",
+        "Partners now review field results together every quarter.",
+        [p[0], p[3]],
+        actor=COORDINATOR,
+    )
+    engine.add_learning(
+        cid,
+        "development_interventions",
+        "Pictorial tools first",
+        "Start with pictorial tools where literacy is low.",
+        [p[4], p[5]],
+        actor=COORDINATOR,
+    )
+    engine.add_learning(
+        cid,
+        "knowledge_capacity",
+        "Negotiation skills",
+        "Local organisations practised contract negotiation.",
+        [seed.locals[0], seed.locals[3]],
+        actor=COORDINATOR,
+    )
+    _fire(engine, cid, "cycle_documented", echo)
+    report = engine.render_report(cid)
+    echo(f"  report: {len(report.splitlines())} lines, e.g. '{report.splitlines()[0]}'")
+    return cid
+
+
+def _near_due(
+    engine: CycleEngine, clock: ManualClock, cycle_id: int, stage: str, days_before: int
+) -> None:
+    """Move the clock to a few days before the stage's planned due date (the walk keeps to
+    its plan, as a well-facilitated cycle does)."""
+    row = next(r for r in engine.work_plan(cycle_id) if r.stage == stage)
+    clock.set(max(clock.now(), row.planned_due - timedelta(days=days_before)))
+
+
+def _plan_due(engine: CycleEngine, cycle_id: int, stage: str) -> date:
+    row = next(r for r in engine.work_plan(cycle_id) if r.stage == stage)
+    return row.planned_due.date()
+
+
+def _other_cycles(
+    engine: CycleEngine, clock: ManualClock, seed: Seed, real_now: datetime, echo: Echo
+) -> None:
+    """Cycles left at different stages; started in the past, so some are overdue now."""
+    p = seed.partners
+    clock.set(real_now - timedelta(days=150))
+    coffee = engine.start_cycle(
+        "learning-cycle",
+        "Market access for smallholder coffee cooperatives",
+        alliance_id=seed.alliance_id,
+        topic="Market access",
+        actor=COORDINATOR,
+        questions=["Which certification pays off for cooperatives under 100 members?"],
+    )
+    assert coffee.id is not None
+    _fire_quiet(engine, coffee.id, "questions_agreed")
+    _assign_all(engine, coffee.id, seed, [p[15], p[9], p[12]], from_stage=2)
+    for trigger in ("roles_assigned", "plan_approved"):
+        _fire_quiet(engine, coffee.id, trigger)
+    clock.advance(timedelta(days=30))
+    engine.add_product(
+        coffee.id,
+        "good_practice_review",
+        "Certification schemes compared",
+        p[15],
+        link="https://docs.example.org/certification-review",
+        actor=COORDINATOR,
+    )
+    _fire_quiet(engine, coffee.id, "review_completed")
+    echo(f"cycle {coffee.id}: coffee market access, in prototype (overdue)")
+
+    clock.set(real_now - timedelta(days=100))
+    seeds = engine.start_cycle(
+        "learning-cycle",
+        "Community seed systems for beans and maize",
+        alliance_id=seed.alliance_id,
+        topic="Seed systems",
+        actor=COORDINATOR,
+        questions=["How can community seed banks keep native varieties available?"],
+    )
+    assert seeds.id is not None
+    _fire_quiet(engine, seeds.id, "questions_agreed")
+    _assign_all(engine, seeds.id, seed, [p[18], p[13], p[5]], from_stage=2)
+    clock.advance(timedelta(days=20))
+    left = seed.contact[p[13]]
+    flagged = engine.person_left(
+        left,
+        left_on=clock.now().date(),
+        actor=COORDINATOR,
+        note="Moved to a national seed programme",
+    )
+    echo(
+        f"cycle {seeds.id}: seed systems, in role_assignment; a focal point left, "
+        f"{len(flagged.get(seeds.id, []))} stages need a new one"
+    )
+
+    clock.set(real_now - timedelta(days=20))
+    rapid = engine.start_cycle(
+        "rapid-cycle",
+        "Local market price information by SMS",
+        alliance_id=seed.alliance_id,
+        topic="Market access",
+        actor=COORDINATOR,
+        questions=["Do farmers act on SMS price information?"],
+    )
+    assert rapid.id is not None
+    for stage in ("quick_review", "prototype", "field_test", "documentation"):
+        engine.assign(
+            rapid.id, stage, p[8], "lead", focal_point_id=seed.contact[p[8]], actor=COORDINATOR
+        )
+    _fire_quiet(engine, rapid.id, "kickoff_done")
+    echo(f"cycle {rapid.id}: SMS price information (rapid cycle), in quick_review")
+
+
+def _fire_quiet(engine: CycleEngine, cycle_id: int, trigger: str) -> None:
+    engine.fire(cycle_id, trigger, actor=COORDINATOR)
+
+
+def _summary(engine: CycleEngine, alliance_id: int, echo: Echo) -> None:
+    cycles = [c for c in engine.list_cycles(limit=1000) if c.alliance_id == alliance_id]
+    echo(
+        f"alliance {alliance_id}: {len(engine.alliance_members(alliance_id))} member "
+        f"organisations, {len(cycles)} cycles"
+    )
+    for c in cycles:
+        echo(f"  cycle {c.id}: {c.state:<22} {c.title}")
+    flagged = [t for t in engine.turnover(alliance_id) if t.left]
+    for t in flagged:
+        echo(
+            f"  turnover: {t.organisation}: {t.left} of {t.headcount} left; "
+            f"{t.stages_needing_focal_point} stages need a new focal point"
+        )

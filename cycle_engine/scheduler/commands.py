@@ -1,0 +1,87 @@
+"""`SchedulerQueries`: the scheduler's part of `CycleEngine` (a mixin).
+
+Managers ask `overdue()` and `stalled()` (one alliance or all); hosts and tests run due timers
+with `run_due_timers()`; `late_timers()` lists every timer that was found late, sent or dropped,
+so nothing is dropped silently. `timer_handlers` is where other packages register a handler for
+their own timer kind (notifications: "digest").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from cycle_engine.changes import ChangeListener
+from cycle_engine.clock import Clock
+from cycle_engine.db import Database
+from cycle_engine.errors import InvalidInput
+from cycle_engine.models.timers import TimerRecord
+from cycle_engine.scheduler import stalled as stall_queries
+from cycle_engine.scheduler.firing import TimerHandlers
+from cycle_engine.scheduler.handlers import default_handlers
+from cycle_engine.scheduler.stalled import OverdueStage, StalledStage
+from cycle_engine.scheduler.worker import TickResult, Worker, WorkerSettings
+from cycle_engine.template_store import TemplateStore
+
+
+class SchedulerQueries:
+    """Timers, overdue and stalled stages of the engine's database."""
+
+    db: Database
+    clock: Clock
+    listeners: list[ChangeListener]
+    templates: TemplateStore
+
+    @property
+    def timer_handlers(self) -> TimerHandlers:
+        """The handler per timer kind (built-ins on first use); register more with `.register`."""
+        handlers: TimerHandlers | None = self.__dict__.get("_timer_handlers")
+        if handlers is None:
+            handlers = default_handlers()
+            self.__dict__["_timer_handlers"] = handlers
+        return handlers
+
+    def overdue(self, alliance_id: int | None = None) -> list[OverdueStage]:
+        """Open stages past their deadline (of one alliance, or all), most overdue first."""
+        with self.db.read_session() as session:
+            return stall_queries.overdue(session, self.clock.now(), alliance_id)
+
+    def stalled(self, alliance_id: int | None = None) -> list[StalledStage]:
+        """Stalled open stages with every reason (no activity, escalated, no focal point)."""
+        with self.db.read_session() as session:
+            return stall_queries.stalled(session, alliance_id)
+
+    def run_due_timers(
+        self, now: datetime | None = None, *, worker_name: str = "in-process",
+        settings: WorkerSettings | None = None,
+    ) -> TickResult:
+        """Fire every timer due at `now` (default: the clock) in this process; returns counts."""
+        from cycle_engine.engine import CycleEngine
+
+        assert isinstance(self, CycleEngine)
+        return Worker(self, name=worker_name, settings=settings).run_once(now)
+
+    def timers(
+        self, cycle_id: int | None = None, *, status: str | None = None
+    ) -> list[TimerRecord]:
+        """Timer rows (of one cycle, in one status), by due time."""
+        query = select(TimerRecord)
+        if cycle_id is not None:
+            query = query.where(TimerRecord.cycle_id == cycle_id)
+        if status is not None:
+            query = query.where(TimerRecord.status == status)
+        with self.db.read_session() as session:
+            return list(session.exec(query.order_by(col(TimerRecord.due_at),
+                                                    col(TimerRecord.id))))
+
+    def late_timers(self, *, limit: int = 100) -> list[TimerRecord]:
+        """Timers found late (sent late or dropped as stale), newest first."""
+        if not 1 <= limit <= 1000:
+            raise InvalidInput("limit", f"must be between 1 and 1000, got {limit}")
+        query = (
+            select(TimerRecord).where(col(TimerRecord.late).is_(True))
+            .order_by(col(TimerRecord.fired_at).desc(), col(TimerRecord.id).desc()).limit(limit)
+        )
+        with self.db.read_session() as session:
+            return list(session.exec(query))

@@ -1,0 +1,204 @@
+"""Firing one claimed timer in its own transaction: lock, decide, record, mark.
+
+The cycle row is locked first (the same order commands use, so no deadlock), then the timer row;
+a timer is fired only while it is still claimed by this worker, so a second firing of the same
+row (a retry, a worker whose lease was taken over) has no effect. The handler for the timer's
+kind appends the event and calls the engine's listeners with a `Change`, so the outbox listener
+enqueues mail in the same commit. A timer found later than `late_after` past its time is marked
+late and reported with a `timer_late` event, whether the handler sends it or drops it.
+Handlers are looked up per kind in a `TimerHandlers` registry; the notifications package
+registers "digest".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlmodel import Session, select
+
+from cycle_engine.actors import Actor
+from cycle_engine.changes import Change, ChangeListener, append_event
+from cycle_engine.cycles import lock_cycle
+from cycle_engine.db import Database
+from cycle_engine.errors import TimerHandlerNotFound
+from cycle_engine.models import CycleRecord, EventRecord, StageRecord
+from cycle_engine.models.timers import CLAIMED, DROPPED, FIRED, TimerRecord
+from cycle_engine.template_store import TemplateStore
+from cycle_engine.templates.spec import TemplateSpec
+
+SCHEDULER = Actor(name="scheduler", role="system")
+DEFAULT_LATE_AFTER = timedelta(minutes=15)
+#: Outcome of a firing whose row was no longer ours (taken over, cancelled, already fired).
+SKIPPED = "skipped"
+
+
+class FiringHost(Protocol):
+    """What firing needs from the engine: template specs and the change listeners."""
+
+    templates: TemplateStore
+    listeners: list[ChangeListener]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A handler's decision: the row's final status (fired, dropped, cancelled) and why."""
+
+    status: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FireOutcome:
+    timer_id: int
+    kind: str
+    status: str
+    late: bool = False
+    reason: str = ""
+
+
+@dataclass(kw_only=True)
+class TimerFiring:
+    """Everything a handler sees: the locked timer and cycle, `now`, whether it is late."""
+
+    session: Session
+    timer: TimerRecord
+    cycle: CycleRecord | None
+    now: datetime
+    late: bool
+    host: FiringHost
+
+    def spec(self) -> TemplateSpec:
+        assert self.cycle is not None
+        return self.host.templates.spec(self.session, self.cycle.template_id)
+
+    def open_visit(self) -> StageRecord | None:
+        """The timer's stage visit if it is still the cycle's current, open visit."""
+        if self.cycle is None or self.timer.stage_visit_id is None:
+            return None
+        if self.cycle.current_stage_id != self.timer.stage_visit_id:
+            return None
+        visit = self.session.get(StageRecord, self.timer.stage_visit_id)
+        return visit if visit is not None and visit.left_at is None else None
+
+    def timer_data(self) -> dict[str, Any]:
+        timer = self.timer
+        return {
+            "timer_id": timer.id, "timer_kind": timer.kind, "dedupe_key": timer.dedupe_key,
+            "stage": timer.stage, "stage_visit_id": timer.stage_visit_id, "rule": timer.rule,
+            "occurrence": timer.occurrence, "timer_due_at": timer.due_at.isoformat(),
+            "late": self.late,
+        }
+
+    def record(self, kind: str, data: dict[str, Any] | None = None) -> EventRecord:
+        """Append a scheduler event to the cycle and hand it to the engine's listeners."""
+        assert self.cycle is not None
+        event = append_event(
+            self.session, self.cycle, kind=kind, actor=SCHEDULER, now=self.now,
+            data={**self.timer_data(), **(data or {})},
+        )
+        self.session.flush()
+        change = Change(session=self.session, cycle=self.cycle, spec=self.spec(), event=event,
+                        actor=SCHEDULER, now=self.now)
+        for listener in self.host.listeners:
+            listener.on_change(change)
+        return event
+
+
+TimerHandler = Callable[[TimerFiring], Verdict]
+
+
+class TimerHandlers:
+    """Which handler fires which timer kind."""
+
+    def __init__(self, handlers: dict[str, TimerHandler] | None = None) -> None:
+        self._handlers: dict[str, TimerHandler] = dict(handlers or {})
+
+    def register(self, kind: str, handler: TimerHandler) -> None:
+        """Fire timers of `kind` with `handler` (replaces an earlier one)."""
+        self._handlers[kind] = handler
+
+    def get(self, kind: str) -> TimerHandler:
+        """The handler for `kind`; raises TimerHandlerNotFound."""
+        try:
+            return self._handlers[kind]
+        except KeyError:
+            raise TimerHandlerNotFound(kind) from None
+
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(sorted(self._handlers))
+
+
+def fire_timer(
+    db: Database, host: FiringHost, handlers: TimerHandlers, timer_id: int, owner: str,
+    now: datetime, *, late_after: timedelta = DEFAULT_LATE_AFTER,
+) -> FireOutcome:
+    """Fire one timer claimed by `owner` in its own transaction; idempotent.
+
+    Returns the outcome; `status` is "skipped" when the row is no longer this worker's to fire.
+    Raises whatever the handler raises (the transaction is rolled back; see `record_failure`).
+    """
+    with db.transaction() as session:
+        found = session.exec(
+            select(TimerRecord.cycle_id, TimerRecord.kind).where(TimerRecord.id == timer_id)
+        ).first()
+        if found is None:
+            return FireOutcome(timer_id=timer_id, kind="?", status=SKIPPED, reason="no such timer")
+        cycle_id, kind = found
+        cycle = lock_cycle(session, cycle_id) if cycle_id is not None else None
+        timer = session.exec(
+            select(TimerRecord).where(TimerRecord.id == timer_id)
+            .with_for_update().execution_options(populate_existing=True)
+        ).one()
+        if timer.status != CLAIMED or timer.lease_owner != owner:
+            return FireOutcome(timer_id=timer_id, kind=kind, status=SKIPPED,
+                               reason=f"timer is {timer.status} for {timer.lease_owner}")
+        late = now > timer.due_at + late_after
+        firing = TimerFiring(session=session, timer=timer, cycle=cycle, now=now, late=late,
+                             host=host)
+        verdict = handlers.get(kind)(firing)
+        if late and cycle is not None and verdict.status in (FIRED, DROPPED):
+            firing.record("timer_late", {
+                "action": "sent_late" if verdict.status == FIRED else "dropped",
+                "reason": verdict.reason, "found_at": now.isoformat(),
+                "late_by_seconds": int((now - timer.due_at).total_seconds()),
+            })
+        timer.status = verdict.status
+        timer.fired_at = now
+        timer.late = late
+        timer.lease_until = None
+        if verdict.reason:
+            timer.payload = {**timer.payload, "outcome": verdict.reason}
+        session.add(timer)
+        return FireOutcome(timer_id=timer_id, kind=kind, status=verdict.status, late=late,
+                           reason=verdict.reason)
+
+
+def record_failure(
+    db: Database, timer_id: int, owner: str, now: datetime, error: BaseException, *,
+    retry_after: timedelta, max_attempts: int,
+) -> bool:
+    """Note a failed firing: retry after a back-off (the lease) or, after `max_attempts`, drop.
+
+    Returns True when the timer was dropped for good.
+    """
+    with db.transaction() as session:
+        timer = session.exec(
+            select(TimerRecord).where(TimerRecord.id == timer_id).with_for_update()
+        ).first()
+        if timer is None or timer.status != CLAIMED or timer.lease_owner != owner:
+            return False
+        timer.attempts += 1
+        timer.last_error = f"{type(error).__name__}: {error}"[:1000]
+        dropped = timer.attempts >= max_attempts
+        if dropped:
+            timer.status = DROPPED
+            timer.fired_at = now
+            timer.lease_until = None
+        else:
+            timer.lease_owner = None
+            timer.lease_until = now + retry_after * min(2 ** (timer.attempts - 1), 8)
+        session.add(timer)
+        return dropped

@@ -1,0 +1,133 @@
+"""`cycle-engine mail ...`: run the outbox sender, read the development mailbox, see the outbox.
+
+    mail send [--forever]     deliver what is due (once, or until Ctrl-C)
+    mail list                 messages in the development mailbox (data/mailbox)
+    mail show KEY [--html]    one message: headers and its text (or HTML) part
+    mail outbox [--status]    outbox rows: pending, sent, failed (with the server's reply)
+
+Heavy imports (aiosmtplib, Jinja2) happen inside the commands, so `cycle-engine --help` stays
+fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cycle_engine.cli.common import DbOption, JsonOption, open_engine, print_json, reports_errors
+
+app = typer.Typer(help="Email: send the outbox, read the development mailbox.",
+                  no_args_is_help=True)
+MailboxOption = Annotated[Path | None, typer.Option(
+    "--mailbox", help="Maildir to read (default: <CYCLE_ENGINE_DATA_DIR or data>/mailbox).",
+    show_default=False)]
+
+
+def _mailbox(path: Path | None) -> Path:
+    if path is not None:
+        return path
+    import os
+
+    return Path(os.environ.get("CYCLE_ENGINE_DATA_DIR", "data")) / "mailbox"
+
+
+@app.command()
+@reports_errors
+def send(
+    db: DbOption = None,
+    forever: Annotated[bool, typer.Option("--forever", help="Keep sending until stopped.")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between idle polls.")] = 5.0,
+) -> None:
+    """Deliver due emails (SMTP when CYCLE_ENGINE_SMTP_HOST is set, else the dev mailbox)."""
+    from notifications.service import build_outbox_sender
+    from notifications.settings import load_mail_settings
+
+    settings = load_mail_settings()
+    where = (f"SMTP {settings.smtp.host}:{settings.smtp.port}" if settings.smtp
+             else f"development mailbox {settings.mailbox_dir}")
+    with open_engine(db) as engine:
+        sender = build_outbox_sender(engine, settings)
+
+        async def run() -> None:
+            try:
+                if not forever:
+                    report = await sender.run_until_idle()
+                    typer.echo(f"delivered via {where}: claimed {report.claimed}, "
+                               f"digests {report.digests}, outcomes {report.outcomes or '{}'}")
+                    return
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    with contextlib.suppress(NotImplementedError):
+                        loop.add_signal_handler(sig, stop.set)
+                typer.echo(f"sending via {where}; Ctrl-C to stop")
+                await sender.run_forever(stop, interval=interval)
+            finally:
+                await sender.close()
+
+        asyncio.run(run())
+
+
+@app.command("list")
+@reports_errors
+def list_(mailbox: MailboxOption = None, json: JsonOption = False) -> None:
+    """List the messages in the development mailbox, oldest first."""
+    from notifications.senders.mailbox import list_mailbox
+
+    entries = list_mailbox(_mailbox(mailbox))
+    if json:
+        print_json(entries)
+        return
+    if not entries:
+        typer.echo(f"no messages in {_mailbox(mailbox)}")
+    for entry in entries:
+        date = entry.date.strftime("%Y-%m-%d %H:%M") if entry.date else "-"
+        typer.echo(f"{entry.key}  {date}  {entry.to[:40]:<40}  {entry.subject}")
+
+
+@app.command()
+@reports_errors
+def show(
+    key: str, mailbox: MailboxOption = None,
+    html: Annotated[bool, typer.Option("--html", help="Print the HTML part.")] = False,
+) -> None:
+    """Print one message of the development mailbox (headers and its text or HTML part)."""
+    from notifications.senders.mailbox import read_mailbox_message
+
+    try:
+        message = read_mailbox_message(_mailbox(mailbox), key)
+    except KeyError:
+        raise typer.BadParameter(f"no message {key!r} in {_mailbox(mailbox)}") from None
+    for name in ("Message-ID", "Date", "From", "To", "Subject", "List-Unsubscribe"):
+        if message[name]:
+            typer.echo(f"{name}: {message[name]}")
+    typer.echo("")
+    part = message.get_body(preferencelist=("html",) if html else ("plain",))
+    typer.echo(part.get_content() if part is not None else "(no such part)")
+    attachments = [a.get_filename() for a in message.iter_attachments()]
+    if attachments:
+        typer.echo(f"attachments: {', '.join(str(a) for a in attachments)}")
+
+
+@app.command()
+@reports_errors
+def outbox(
+    status: Annotated[str | None, typer.Option(help="pending, claimed, sent, failed, ...")] = None,
+    cycle: Annotated[int | None, typer.Option(help="Only this cycle.")] = None,
+    limit: int = 50, db: DbOption = None, json: JsonOption = False,
+) -> None:
+    """List outbox rows, newest first; failed rows show the server's reply."""
+    with open_engine(db) as engine:
+        rows = engine.outbox(cycle_id=cycle, status=status, limit=limit)
+    if json:
+        print_json(rows)
+        return
+    for row in rows:
+        error = f"  [{row.last_error}]" if row.last_error else ""
+        typer.echo(f"{row.id:>6} {row.status:<10} {row.kind:<20} {row.recipient:<32}"
+                   f" {row.message_id}{error}")

@@ -1,0 +1,157 @@
+"""Signed, expiring links: the only credential a partner needs to act from an email.
+
+Each link is an itsdangerous `URLSafeTimedSerializer` token with a salt per purpose (one per
+action, and one each for preferences, unsubscribe and the calendar feed), so a token made for
+"acknowledge" is worthless for "done". An action token binds the person, the cycle, the stage
+visit and the action, plus a nonce (the outbox message it came in) that decides single use.
+Signing time comes from the engine's clock, so tests can expire a link without sleeping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from cycle_engine.clock import Clock
+from cycle_engine.errors import ExpiredLink, InvalidLink
+from cycle_engine.notify.commands import ACTION_EVENTS
+
+ACTIONS = tuple(ACTION_EVENTS)
+ACTION_MAX_AGE = timedelta(days=30)
+PERSON_MAX_AGE = timedelta(days=365)
+PERSON_PURPOSES = ("preferences", "unsubscribe", "calendar")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionClaim:
+    """What an action link stands for."""
+
+    action: str
+    person_id: int
+    cycle_id: int
+    stage_visit_id: int
+    nonce: str = ""
+
+    @property
+    def use_key(self) -> str:
+        """Single-use key: "done" counts once per person and step; other actions once per email."""
+        scope = "" if self.action == "done" else self.nonce
+        return f"{self.action}:{self.person_id}:{self.cycle_id}:{self.stage_visit_id}:{scope}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"a": self.action, "p": self.person_id, "c": self.cycle_id,
+                "s": self.stage_visit_id, "n": self.nonce}
+
+
+def _claim_from(data: Any, action: str) -> ActionClaim:
+    if not isinstance(data, dict) or data.get("a") != action:
+        raise InvalidLink()
+    try:
+        return ActionClaim(action=action, person_id=int(data["p"]), cycle_id=int(data["c"]),
+                           stage_visit_id=int(data["s"]), nonce=str(data.get("n", "")))
+    except (KeyError, TypeError, ValueError):
+        raise InvalidLink() from None
+
+
+class LinkSigner:
+    """Makes and reads the links in emails.
+
+    Args:
+        secret_key: the application's secret (CYCLE_ENGINE_SECRET_KEY).
+        base_url: where the API serves the action pages, e.g. "https://cycles.example.org".
+        clock: the engine's clock (signing and expiry use it).
+    """
+
+    def __init__(self, secret_key: str, base_url: str, clock: Clock, *,
+                 action_max_age: timedelta = ACTION_MAX_AGE) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.clock = clock
+        self.action_max_age = action_max_age
+        self._secret = secret_key
+        self._serializers: dict[str, URLSafeTimedSerializer] = {}
+
+    def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
+        serializer = self._serializers.get(purpose)
+        if serializer is None:
+            clock = self.clock
+
+            class ClockSigner(TimestampSigner):
+                def get_timestamp(self) -> int:
+                    return int(clock.now().timestamp())
+
+            serializer = URLSafeTimedSerializer(
+                self._secret, salt=f"cycle-engine.{purpose}", signer=ClockSigner)
+            self._serializers[purpose] = serializer
+        return serializer
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_token(self, claim: ActionClaim) -> str:
+        if claim.action not in ACTIONS:
+            raise ValueError(f"unknown action {claim.action!r}")
+        return str(self._serializer(f"action.{claim.action}").dumps(claim.as_dict()))
+
+    def action_url(self, claim: ActionClaim) -> str:
+        return f"{self.base_url}/email/actions/{claim.action}?t={quote(self.action_token(claim))}"
+
+    def read_action(self, action: str, token: str) -> ActionClaim:
+        """The claim behind an action token.
+
+        Raises:
+            InvalidLink: unknown action, or the token was altered or made for something else.
+            ExpiredLink: genuine but older than the allowed age (carries the claim's fields).
+        """
+        if action not in ACTIONS:
+            raise InvalidLink(f"unknown action {action!r}")
+        serializer = self._serializer(f"action.{action}")
+        try:
+            data = serializer.loads(token, max_age=int(self.action_max_age.total_seconds()))
+        except SignatureExpired as expired:
+            claim = _claim_from(serializer.load_payload(bytes(expired.payload or b"")), action)
+            raise ExpiredLink(claim.as_dict()) from None
+        except BadData:
+            raise InvalidLink() from None
+        return _claim_from(data, action)
+
+    def fresh_claim(self, expired: ExpiredLink, action: str) -> ActionClaim:
+        """The claim carried by an expired link (to send its person a new one)."""
+        return _claim_from(expired.claims, action)
+
+    # -- per-person pages -------------------------------------------------------------------
+
+    def person_token(self, purpose: str, person_id: int, kind: str = "") -> str:
+        if purpose not in PERSON_PURPOSES:
+            raise ValueError(f"unknown link purpose {purpose!r}")
+        return str(self._serializer(purpose).dumps({"p": person_id, "k": kind}))
+
+    def read_person(self, purpose: str, token: str) -> tuple[int, str]:
+        """(person id, kind) behind a preferences/unsubscribe/calendar token.
+
+        Raises InvalidLink, or ExpiredLink (its claims carry the person id).
+        """
+        serializer = self._serializer(purpose)
+        try:
+            data = serializer.loads(token, max_age=int(PERSON_MAX_AGE.total_seconds()))
+        except SignatureExpired as expired:
+            data = serializer.load_payload(bytes(expired.payload or b""))
+            raise ExpiredLink({"p": data.get("p") if isinstance(data, dict) else None}) from None
+        except BadData:
+            raise InvalidLink() from None
+        if not isinstance(data, dict) or not isinstance(data.get("p"), int):
+            raise InvalidLink()
+        return int(data["p"]), str(data.get("k", ""))
+
+    def preferences_url(self, person_id: int) -> str:
+        token = quote(self.person_token("preferences", person_id))
+        return f"{self.base_url}/email/preferences?t={token}"
+
+    def unsubscribe_url(self, person_id: int, kind: str) -> str:
+        token = quote(self.person_token("unsubscribe", person_id, kind))
+        return f"{self.base_url}/email/unsubscribe?t={token}"
+
+    def calendar_url(self, person_id: int) -> str:
+        return f"{self.base_url}/email/calendar/{self.person_token('calendar', person_id)}.ics"

@@ -1,0 +1,163 @@
+"""SMTP delivery with aiosmtplib: a small connection pool, bounded concurrency, a deadline on
+the whole exchange, and every failure sorted into "try again later" or "give up".
+
+TLS is never optional when asked for: with `starttls` the STARTTLS upgrade is required (a
+server that does not offer it is an error, not a reason to send in plain text), and with
+credentials the settings refuse `none` outright.
+
+Classification: 4xx replies, dropped connections and timeouts raise TransientMailError; 5xx
+replies raise PermanentMailError with the server's reply; a partly refused envelope returns a
+SendResult listing each refused address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Sequence
+from email.message import EmailMessage
+
+import aiosmtplib
+
+from notifications.senders.base import (
+    MailError,
+    PermanentMailError,
+    RecipientResult,
+    SendResult,
+    TransientMailError,
+)
+from notifications.settings import SmtpSettings
+
+
+class SmtpMailSender:
+    """Sends through one SMTP server, reusing up to `settings.pool_size` connections."""
+
+    def __init__(self, settings: SmtpSettings, *, local_hostname: str = "cycle-engine") -> None:
+        self.settings = settings
+        self._local_hostname = local_hostname
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._slots: asyncio.Semaphore | None = None
+        self._tls_context: ssl.SSLContext | None = None
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.settings.pool_size)
+        return self._slots
+
+    def _context(self) -> ssl.SSLContext:
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context(cafile=self.settings.ca_file)
+        return self._tls_context
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            username=s.username,
+            password=s.password,
+            local_hostname=self._local_hostname,
+            timeout=s.timeout,
+            use_tls=s.tls == "tls",
+            start_tls=s.tls == "starttls",
+            tls_context=self._context() if s.tls != "none" else None,
+        )
+        await client.connect()
+        return client
+
+    async def send(
+        self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
+    ) -> SendResult:
+        """Send within `settings.timeout`; raises TransientMailError or PermanentMailError."""
+        async with self._semaphore():
+            client = self._idle.pop() if self._idle else None
+            reused = client is not None and client.is_connected
+            try:
+                return await self._send_on(client if reused else None, message, sender, recipients)
+            except TransientMailError as error:
+                if not (reused and isinstance(error.__cause__, aiosmtplib.SMTPServerDisconnected)):
+                    raise
+                # A pooled connection the server had quietly closed: one fresh attempt.
+                return await self._send_on(None, message, sender, recipients)
+
+    async def _send_on(
+        self,
+        client: aiosmtplib.SMTP | None,
+        message: EmailMessage,
+        sender: str,
+        recipients: Sequence[str],
+    ) -> SendResult:
+        try:
+            async with asyncio.timeout(self.settings.timeout):
+                if client is None:
+                    client = await self._connect()
+                errors, response = await client.send_message(
+                    message, sender=sender, recipients=list(recipients)
+                )
+        except Exception as error:
+            if client is not None:
+                client.close()
+            mapped = classify(error)
+            if mapped is error:
+                raise
+            raise mapped from error
+        except BaseException:
+            if client is not None:
+                client.close()
+            raise
+        if client.is_connected:
+            self._idle.append(client)
+        results = tuple(
+            RecipientResult(
+                address=address, accepted=False, code=errors[address].code,
+                reply=errors[address].message,
+            )
+            if address in errors
+            else RecipientResult(address=address, accepted=True, code=250, reply=response)
+            for address in recipients
+        )
+        return SendResult(recipients=results, response=response)
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for client in idle:
+            try:
+                async with asyncio.timeout(self.settings.timeout):
+                    await client.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
+
+
+def classify(error: Exception) -> Exception:
+    """Map an aiosmtplib (or network) error to TransientMailError / PermanentMailError.
+
+    Errors that are not about mail (cancellation, programming errors) are returned as they are,
+    so they propagate unchanged.
+    """
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        results = tuple(
+            RecipientResult(address=r.recipient, accepted=False, code=r.code, reply=r.message)
+            for r in error.recipients
+        )
+        first = error.recipients[0]
+        kind: type[MailError] = (
+            TransientMailError if any(400 <= r.code < 500 for r in error.recipients)
+            else PermanentMailError
+        )
+        return kind(f"all recipients refused: {first.message}", first.code, results)
+    if isinstance(error, aiosmtplib.SMTPAuthenticationError):
+        return TransientMailError(f"SMTP login refused (check credentials): {error.message}",
+                                  error.code)
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        if 400 <= error.code < 500:
+            return TransientMailError(error.message, error.code)
+        return PermanentMailError(error.message, error.code)
+    if isinstance(error, aiosmtplib.SMTPNotSupported):
+        return TransientMailError(f"server cannot do what the settings require: {error}")
+    if isinstance(error, TimeoutError):
+        return TransientMailError("timed out talking to the SMTP server")
+    if isinstance(error, aiosmtplib.SMTPException | OSError):
+        return TransientMailError(f"connection problem: {error}")
+    if isinstance(error, ValueError):
+        return PermanentMailError(f"message cannot be sent: {error}")
+    return error

@@ -1,0 +1,85 @@
+"""Assembling a ready outbox sender from settings, and running it in the background.
+
+With an SMTP server configured, mail goes through `SmtpMailSender`; without one it goes to the
+development Maildir under the data directory, so `make run` works with nothing else installed
+and every email can be read (`cycle-engine mail list|show`). The API's app factory and the CLI
+call `build_outbox_sender` once with settings they loaded; extra channels (the API's webhook
+sender) are passed in beside email.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+
+from cycle_engine.engine import CycleEngine
+from cycle_engine.notify.claims import ClaimPolicy
+from notifications.delivery import ChannelHandler, EmailChannel, OutboxSender
+from notifications.links import LinkSigner
+from notifications.render import Renderer
+from notifications.senders.base import MailSender
+from notifications.senders.mailbox import MaildirMailSender
+from notifications.senders.smtp import SmtpMailSender
+from notifications.settings import MailSettings
+
+log = logging.getLogger("cycle_engine.notifications")
+
+
+def build_mail_sender(settings: MailSettings) -> MailSender:
+    """SMTP when configured, else the development Maildir (never a silent discard)."""
+    if settings.smtp is not None:
+        return SmtpMailSender(settings.smtp)
+    return MaildirMailSender(settings.mailbox_dir)
+
+
+def build_link_signer(engine: CycleEngine, settings: MailSettings) -> LinkSigner:
+    return LinkSigner(settings.secret_key, settings.base_url, engine.clock)
+
+
+def build_outbox_sender(
+    engine: CycleEngine, settings: MailSettings, *,
+    mailer: MailSender | None = None, renderer: Renderer | None = None,
+    extra_channels: Mapping[str, ChannelHandler] | None = None, owner: str | None = None,
+) -> OutboxSender:
+    """An OutboxSender for `engine` delivering email (plus any `extra_channels`)."""
+    email = EmailChannel(
+        mailer or build_mail_sender(settings), renderer or Renderer(),
+        build_link_signer(engine, settings), settings.sender_address,
+    )
+    policy = ClaimPolicy(hourly_cap=settings.hourly_cap)
+    return OutboxSender(engine.db, engine.clock, {"email": email, **(extra_channels or {})},
+                        policy=policy, owner=owner)
+
+
+class OutboxService:
+    """The sender as a background service (`start` / `stop`) for `serve` and `worker`."""
+
+    name = "outbox sender"
+
+    def __init__(self, sender: OutboxSender, *, interval: float = 5.0) -> None:
+        self.sender = sender
+        self.interval = interval
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.sender.run_forever(self._stop, interval=self.interval)
+            except Exception:  # keep sending after a database hiccup; the rows wait safely
+                log.exception("outbox sender pass failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=self.interval)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        await self.sender.close()

@@ -1,0 +1,161 @@
+"""The access matrix: every route that takes an object id, tried with keys that must not reach
+the object (another alliance, another organisation, an organisation of the same alliance that
+is not in the cycle) answers 404 without the object's data; weaker roles cannot change it.
+
+Routes are read from the app's own OpenAPI document, so a new route with an id fails this test
+until it is given a body here and checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from api.auth import create_key
+from cycle_engine import CycleEngine
+from tests.api.conftest import COORDINATOR, World
+
+OUTSIDERS = ("coord_b", "partner_o3", "partner_o4")
+WEAKER = ("manager_a", "partner_o2", "partner_o4")
+SECRET_TITLE = "Market access for smallholders"
+
+#: A valid body for every write route with an id (so the reach check, not validation, answers).
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", "/api/v1/alliances/{alliance_id}/members"): {"organisation_id": 0},
+    ("post", "/api/v1/alliances/{alliance_id}/roles"): {"person_id": 0, "role": "manager"},
+    ("post", "/api/v1/alliances/{alliance_id}/webhooks"): {
+        "url": "http://127.0.0.1:9/hook", "events": ["stage.entered"]},
+    ("post", "/api/v1/people/{person_id}/departure"): {"note": "left"},
+    ("post", "/api/v1/cycles/{cycle_id}/transitions"): {"trigger": "questions_agreed"},
+    ("post", "/api/v1/cycles/{cycle_id}/participation"): {
+        "stage": "work_plan", "organisation_id": 0, "level": "lead"},
+    ("post", "/api/v1/cycles/{cycle_id}/due-dates"): {
+        "stage": "work_plan", "due": "2026-06-01", "reason": "holidays"},
+    ("post", "/api/v1/cycles/{cycle_id}/products"): {
+        "kind": "learning_questions", "title": "Qs", "link": "https://example.org/q",
+        "author_organisation_id": 0},
+    ("post", "/api/v1/cycles/{cycle_id}/contexts"): {
+        "name": "Jinotega", "country": "Nicaragua", "community": "El Cua", "organisation_id": 0},
+    ("post", "/api/v1/cycles/{cycle_id}/contexts/{context_id}/status"): {"status": "testing"},
+    ("post", "/api/v1/cycles/{cycle_id}/contexts/{context_id}/results"): {
+        "summary": "fine", "rating": "strong"},
+    ("post", "/api/v1/cycles/{cycle_id}/questions"): {"texts": ["Why?"]},
+    ("post", "/api/v1/cycles/{cycle_id}/questions/answers"): {"answers": {"1": "Because."}},
+    ("post", "/api/v1/cycles/{cycle_id}/learning"): {
+        "kind": "knowledge_capacity", "title": "T", "text": "Learnt.", "organisation_ids": []},
+    ("patch", "/api/v1/webhooks/{webhook_id}"): {"active": False},
+}
+MULTIPART = {("post", "/api/v1/cycles/{cycle_id}/products/files")}
+
+
+@pytest.fixture
+def matrix(world: World, seed_engine: CycleEngine) -> World:
+    """Adds alliance A objects of every kind, and o4: in alliance A but not in cycle A."""
+    engine, ids = seed_engine, world.ids
+    o4 = engine.add_organisation("Red Rural", "local", "Honduras")
+    assert o4.id is not None
+    ids["o4"] = o4.id
+    engine.join_alliance(ids["alliance_a"], o4.id)
+    world.tokens["partner_o4"] = create_key(engine.db, engine.clock, name="partner_o4",
+                                            role="partner", organisation_id=o4.id).token
+    product = engine.add_product(ids["cycle_a"], "learning_questions", "Questions", ids["o1"],
+                                 file_name="q.txt", content=b"Which channels?\n",
+                                 actor=COORDINATOR)
+    context = engine.add_context(ids["cycle_a"], "Matagalpa", "Nicaragua", "Waslala", ids["o1"],
+                                 actor=COORDINATOR)
+    assert product.id is not None and context.id is not None
+    ids["product"], ids["context"] = product.id, context.id
+    with world.client("coord_a") as client:
+        hook = client.post(f"/api/v1/alliances/{ids['alliance_a']}/webhooks",
+                           json={"url": "http://127.0.0.1:9/a", "events": ["stage.entered"]})
+        assert hook.status_code == 201, hook.text
+        ids["webhook"] = hook.json()["id"]
+    return world
+
+
+def _id_routes(client: httpx.Client) -> list[tuple[str, str]]:
+    paths = client.get("/openapi.json").json()["paths"]
+    return [(method, path) for path, item in paths.items() for method in item
+            if "{" in path and not path.startswith("/api/v1/templates")]
+
+
+def _url(path: str, ids: dict[str, int]) -> str:
+    names = {"alliance_id": "alliance_a", "cycle_id": "cycle_a", "person_id": "p1",
+             "organisation_id": "o1", "product_id": "product", "context_id": "context",
+             "webhook_id": "webhook"}
+    url = path.replace("{fmt}", "markdown")
+    for name, key in names.items():
+        url = url.replace("{" + name + "}", str(ids[key]))
+    assert "{" not in url, f"the access matrix does not know an id in {path}"
+    return url
+
+
+def _send(client: httpx.Client, method: str, path: str, ids: dict[str, int]) -> httpx.Response:
+    url = _url(path, ids)
+    if (method, path) in MULTIPART:
+        return client.post(url, files={"file": ("r.txt", b"review\n", "text/plain")},
+                           data={"kind": "good_practice_review", "title": "Review"})
+    body = BODIES.get((method, path))
+    if method in ("post", "patch") and body is None:
+        raise AssertionError(f"the access matrix has no body for {method.upper()} {path}")
+    if body is not None:
+        body = {k: (ids["o1"] if k == "organisation_id" or k == "author_organisation_id"
+                    else ids["p1"] if k == "person_id" else v) for k, v in body.items()}
+    return client.request(method.upper(), url, json=body)
+
+
+def test_outsiders_get_404_on_every_id_route(matrix: World) -> None:
+    """Keys of another alliance or organisation get 404, never the object's data, everywhere."""
+    with matrix.client("admin") as admin:
+        routes = _id_routes(admin)
+        version = admin.get(f"/api/v1/cycles/{matrix.ids['cycle_a']}").json()["version"]
+    assert len(routes) >= 30
+    for who in OUTSIDERS:
+        with matrix.client(who) as client:
+            for method, path in routes:
+                if who == "partner_o4" and path.startswith(("/api/v1/alliances/{alliance_id}",
+                                                            "/api/v1/webhooks")):
+                    continue  # o4 sits in alliance A: it reaches the alliance (roles decide)
+                response = _send(client, method, path, matrix.ids)
+                assert response.status_code == 404, (who, method, path, response.text)
+                assert SECRET_TITLE not in response.text
+    with matrix.client("admin") as admin:
+        after = admin.get(f"/api/v1/cycles/{matrix.ids['cycle_a']}").json()
+        assert after["version"] == version
+
+
+def test_weaker_roles_cannot_change_what_they_reach(matrix: World) -> None:
+    """Managers and partners outside a stage are refused (403/404/409) on every write route."""
+    with matrix.client("admin") as admin:
+        writes = [(m, p) for m, p in _id_routes(admin) if m in ("post", "patch", "delete")]
+        before = admin.get(f"/api/v1/cycles/{matrix.ids['cycle_a']}").json()["version"]
+    for who in WEAKER:
+        with matrix.client(who) as client:
+            for method, path in writes:
+                response = _send(client, method, path, matrix.ids)
+                assert response.status_code in (403, 404, 409), (who, method, path, response.text)
+    with matrix.client("admin") as admin:
+        assert admin.get(f"/api/v1/cycles/{matrix.ids['cycle_a']}").json()["version"] == before
+        hook = admin.get(f"/api/v1/webhooks/{matrix.ids['webhook']}").json()
+        assert hook["active"] is True
+
+
+def test_lists_show_only_what_is_in_reach(matrix: World) -> None:
+    """Lists never include another alliance's or organisation's rows."""
+    with matrix.client("partner_o3") as client:
+        cycles = client.get("/api/v1/cycles").json()["items"]
+        assert [c["id"] for c in cycles] == [matrix.ids["cycle_b"]]
+        assert [a["id"] for a in client.get("/api/v1/alliances").json()["items"]] == [
+            matrix.ids["alliance_b"]]
+        assert [o["id"] for o in client.get("/api/v1/organisations").json()["items"]] == [
+            matrix.ids["o3"]]
+        people = client.get("/api/v1/people").json()["items"]
+        assert {p["organisation_id"] for p in people} == {matrix.ids["o3"]}
+    with matrix.client("partner_o4") as client:
+        assert client.get("/api/v1/cycles").json()["items"] == []
+    with matrix.client("coord_b") as client:
+        assert client.get("/api/v1/outbox").status_code == 200
+        assert all(r["cycle_id"] != matrix.ids["cycle_a"]
+                   for r in client.get("/api/v1/outbox").json()["items"])

@@ -1,0 +1,139 @@
+"""Webhooks: events become outbox rows in the command's transaction, and deliveries reach a
+real receiver on loopback signed with HMAC-SHA256 over the timestamp and the body."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from sqlmodel import select
+
+from api.webhooks import SIGNATURE_HEADER, WebhookDeliveryError, WebhookSender, verify_signature
+from cycle_engine import CycleEngine
+from cycle_engine.models.outbox import WEBHOOK, OutboxRecord
+from tests.api.conftest import World
+
+
+class Receiver(HTTPServer):
+    """Records every POST (headers and raw body); answers with `status`."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.status = 204
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hooks"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(self.server.status)
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        return None
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _pending(engine: CycleEngine) -> list[OutboxRecord]:
+    with engine.db.read_session() as session:
+        return list(session.exec(select(OutboxRecord).where(OutboxRecord.channel == WEBHOOK)
+                                 .order_by(OutboxRecord.id)))  # type: ignore[arg-type]
+
+
+async def _deliver(engine: CycleEngine, rows: list[OutboxRecord]) -> list[int]:
+    sender = WebhookSender(engine.db, timeout=5)
+    try:
+        return [await sender.send(row) for row in rows]
+    finally:
+        await sender.aclose()
+
+
+def test_deliveries_are_signed_and_verified_by_a_receiver(
+    world: World, seed_engine: CycleEngine, receiver: Receiver
+) -> None:
+    """A stage change and a product each POST a signed event the receiver can verify."""
+    cycle = world.ids["cycle_a"]
+    with world.client("coord_a") as client:
+        created = client.post(f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks", json={
+            "url": receiver.url, "events": ["stage.entered", "product.added"]})
+        assert created.status_code == 201, created.text
+        secret, hook_id = created.json()["secret"], created.json()["id"]
+        assert "secret" not in client.get(f"/api/v1/webhooks/{hook_id}").json()
+    with world.client("partner_o1") as client:
+        fired = client.post(f"/api/v1/cycles/{cycle}/transitions",
+                            json={"trigger": "questions_agreed"})
+        assert fired.status_code == 201
+    with world.client("coord_a") as client:
+        added = client.post(f"/api/v1/cycles/{cycle}/products", json={
+            "kind": "learning_questions", "title": "Agreed questions",
+            "link": "https://example.org/questions", "author_organisation_id": world.ids["o1"]})
+        assert added.status_code == 201, added.text
+    rows = _pending(seed_engine)
+    assert [r.kind for r in rows] == ["stage.entered", "product.added"]
+    assert asyncio.run(_deliver(seed_engine, rows)) == [204, 204]
+    assert len(receiver.received) == 2
+    for (headers, body), kind in zip(receiver.received, ["stage.entered", "product.added"],
+                                     strict=True):
+        assert verify_signature(secret, headers[SIGNATURE_HEADER.lower()], body)
+        assert not verify_signature(secret, headers[SIGNATURE_HEADER.lower()], body + b" ")
+        assert not verify_signature("whsec_wrong", headers[SIGNATURE_HEADER.lower()], body)
+        document = json.loads(body)
+        assert document["event"] == kind == headers["x-cycleengine-event"]
+        assert document["cycle"]["id"] == cycle
+    assert json.loads(receiver.received[0][1])["stage"]["stage"] == "role_assignment"
+    with world.client("manager_a") as client:
+        log = client.get(f"/api/v1/webhooks/{hook_id}/deliveries").json()["items"]
+        assert {r["kind"] for r in log} == {"stage.entered", "product.added"}
+
+
+def test_other_alliances_and_unsubscribed_events_get_nothing(
+    world: World, seed_engine: CycleEngine, receiver: Receiver
+) -> None:
+    """Only the cycle's alliance's subscriptions to that event kind get a delivery."""
+    with world.client("coord_b") as client:
+        client.post(f"/api/v1/alliances/{world.ids['alliance_b']}/webhooks",
+                    json={"url": receiver.url, "events": ["stage.entered"]})
+    with world.client("coord_a") as client:
+        client.post(f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
+                    json={"url": receiver.url, "events": ["cycle.completed"]})
+        fired = client.post(f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
+                            json={"trigger": "questions_agreed"})
+        assert fired.status_code == 201
+    assert _pending(seed_engine) == []
+
+
+def test_receiver_errors_are_transient_or_permanent(
+    world: World, seed_engine: CycleEngine, receiver: Receiver
+) -> None:
+    """A 503 is retried later (transient); a 410 is not (permanent)."""
+    with world.client("coord_a") as client:
+        client.post(f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
+                    json={"url": receiver.url, "events": ["stage.entered"]})
+        client.post(f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
+                    json={"trigger": "questions_agreed"})
+    rows = _pending(seed_engine)
+    for status, permanent in ((503, False), (410, True)):
+        receiver.status = status
+        with pytest.raises(WebhookDeliveryError) as failure:
+            asyncio.run(_deliver(seed_engine, rows))
+        assert failure.value.permanent is permanent

@@ -1,0 +1,70 @@
+"""The `cycle-engine alliance|org|person|cycle ...` commands drive the domain from a shell:
+each prints what changed, and a bad input prints one clear error and exits 1."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cycle_engine.cli import app
+
+runner = CliRunner()
+
+
+def _run(db_url: str, *args: str) -> str:
+    result = runner.invoke(app, [*args, "--db", db_url])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _id(output: str, word: str) -> str:
+    match = re.search(rf"{word} (\d+)", output)
+    assert match, output
+    return match.group(1)
+
+
+def test_cli_runs_a_cycle_with_roles_plan_products_and_report(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the shell: alliance, organisation, person, cycle, roles, plan, product, report."""
+    monkeypatch.chdir(tmp_path)
+    _run(db_url, "init")
+    alliance = _id(_run(db_url, "alliance", "create", "Alianza CLI", "--theme", "Seeds",
+                        "--timezone", "America/Managua", "--language", "es"), "alliance")
+    org = _id(_run(db_url, "org", "add", "Semillas Vivas", "--kind", "ngo", "--country",
+                   "Nicaragua", "--alliance", alliance), "organisation")
+    person = _id(_run(db_url, "person", "add", "Juana Ruiz", "juana@semillas.example.org",
+                      "--org", org, "--language", "es"), "person")
+    cycle = _id(_run(db_url, "cycle", "start", "rapid-cycle", "Seed banks", "--alliance",
+                     alliance, "--question", "Do seed banks keep native beans?"), "cycle")
+    for stage in ("quick_review", "prototype", "field_test", "documentation"):
+        _run(db_url, "cycle", "assign", cycle, stage, org, "lead", "--focal-point", person)
+    assert "lacking" not in _run(db_url, "cycle", "roles", cycle)
+    _run(db_url, "cycle", "fire", cycle, "kickoff_done")
+    moved = _run(db_url, "cycle", "plan", "move", cycle, "quick_review", "2026-01-23",
+                 "--reason", "Harvest week")
+    assert "quick_review" in moved
+    review = tmp_path / "review.md"
+    review.write_text("# Review\n\nSeed banks in Estelí.\n", encoding="utf-8")
+    _run(db_url, "cycle", "product", "add", cycle, "good_practice_review", "Seed bank review",
+         "--author", org, "--file", str(review))
+    _run(db_url, "cycle", "fire", cycle, "review_completed")
+    assert list((tmp_path / "data" / "products").rglob("*review.md"))
+    report = _run(db_url, "cycle", "report", cycle)
+    assert "Seed bank review" in report and "Harvest week" in report
+    assert "Juana Ruiz" in _run(db_url, "alliance", "show", alliance)
+
+
+def test_cli_bad_input_is_one_line_and_exit_1(db_url: str) -> None:
+    """An unknown organisation and a bad time zone each print one error line and exit 1."""
+    runner.invoke(app, ["init", "--db", db_url])
+    result = runner.invoke(app, ["alliance", "create", "X", "--theme", "T", "--timezone",
+                                 "Mars/Olympus", "--db", db_url])
+    assert result.exit_code == 1
+    assert "timezone: unknown time zone 'Mars/Olympus'" in result.output
+    result = runner.invoke(app, ["alliance", "join", "1", "42", "--db", db_url])
+    assert result.exit_code == 1
+    assert "error: alliance 1 not found" in result.output

@@ -1,0 +1,223 @@
+"""The dashboard served for real: uvicorn on a free loopback port in a thread, a real SMTP
+server (aiosmtpd) catching sign-in emails, and a small seeded world with one person per role.
+
+    Alianza Test   coordinator (Coordinating NGO), manager (Research Institute), partner
+                   (Farmers' Union, lead of the question workshop) and one learning cycle
+    Other Alliance an outsider organisation and its own cycle, which nobody above may see
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+
+from api import Settings, create_app
+from api.dashboard.signin import link_for
+from cycle_engine import CycleEngine
+from cycle_engine.actors import Actor
+from cycle_engine.testing import ManualClock
+from notifications.service import build_outbox_sender
+from notifications.settings import MailSettings, SmtpSettings
+
+SECRET = "dashboard-test-secret-0123456789-abcdefghij"
+COORDINATOR = Actor(name="seed", role="coordinator")
+
+
+@dataclass(frozen=True, kw_only=True)
+class World:
+    alliance_id: int
+    other_alliance_id: int
+    cycle_id: int
+    other_cycle_id: int
+    coordinator: str
+    manager: str
+    partner: str
+    outsider: str
+    partner_org: int
+
+
+def seed_world(engine: CycleEngine) -> World:
+    engine.publish_builtin_templates()
+    alliance = engine.create_alliance("Alianza Test", "Rural enterprise", timezone="America/Guatemala")
+    other = engine.create_alliance("Other Alliance", "Water", timezone="Africa/Nairobi")
+    assert alliance.id is not None and other.id is not None
+    orgs = {}
+    for name, kind, alliance_id in (("Coordinating NGO", "ngo", alliance.id),
+                                    ("Research Institute", "research", alliance.id),
+                                    ("Farmers' Union", "local", alliance.id),
+                                    ("Outside Org", "ngo", other.id)):
+        org = engine.add_organisation(name, kind, "Guatemala", timezone="America/Guatemala")
+        assert org.id is not None
+        engine.join_alliance(alliance_id, org.id)
+        orgs[name] = org.id
+    people = {}
+    for name, email, org in (("Ana Coordina", "ana@ngo.example.org", "Coordinating NGO"),
+                             ("Mario Manager", "mario@research.example.org", "Research Institute"),
+                             ("Paula Partner", "paula@union.example.org", "Farmers' Union"),
+                             ("Otto Outsider", "otto@outside.example.org", "Outside Org")):
+        person = engine.add_person(name, email, orgs[org])
+        assert person.id is not None
+        people[email] = person.id
+    engine.grant_role(alliance.id, people["ana@ngo.example.org"], "coordinator")
+    engine.grant_role(alliance.id, people["mario@research.example.org"], "manager")
+    cycle = engine.start_cycle("learning-cycle", "Community seed systems", alliance_id=alliance.id,
+                               questions=["Which seed varieties do farmers keep?"],
+                               actor=COORDINATOR)
+    other_cycle = engine.start_cycle("learning-cycle", "Water user groups",
+                                     alliance_id=other.id, questions=["Who maintains wells?"],
+                                     actor=COORDINATOR)
+    assert cycle.id is not None and other_cycle.id is not None
+    engine.assign(cycle.id, "question_workshop", orgs["Farmers' Union"], "lead",
+                  focal_point_id=people["paula@union.example.org"], actor=COORDINATOR)
+    engine.assign(cycle.id, "question_workshop", orgs["Research Institute"], "active",
+                  actor=COORDINATOR)
+    engine.assign(other_cycle.id, "question_workshop", orgs["Outside Org"], "lead",
+                  actor=COORDINATOR)
+    return World(alliance_id=alliance.id, other_alliance_id=other.id, cycle_id=cycle.id,
+                 other_cycle_id=other_cycle.id, coordinator="ana@ngo.example.org",
+                 manager="mario@research.example.org", partner="paula@union.example.org",
+                 outsider="otto@outside.example.org", partner_org=orgs["Farmers' Union"])
+
+
+class DashboardServer:
+    """The real app on a free loopback port (bound first, so links carry the right URL)."""
+
+    def __init__(self, db_url: str, clock: ManualClock, data_dir: Path) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.settings = Settings(database_url=db_url, secret_key=SECRET, base_url=self.url,
+                                 run_worker=False, run_sender=False, data_dir=str(data_dir))
+        self.clock = clock
+        config = uvicorn.Config(create_app(self.settings, clock=clock), log_level="warning",
+                                access_log=False, lifespan="on", ws="none",
+                                timeout_graceful_shutdown=5)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run,
+                                       kwargs={"sockets": [self.socket]}, daemon=True)
+        self.clients: list[httpx.Client] = []
+
+    def client(self, **options: Any) -> httpx.Client:
+        """An httpx client for this server, closed when the server stops."""
+        client = httpx.Client(base_url=self.url, timeout=30, **options)
+        self.clients.append(client)
+        return client
+
+    def __enter__(self) -> DashboardServer:
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("the dashboard server failed to start")
+            self.thread.join(0.01)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for client in self.clients:
+            client.close()
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.socket.close()
+
+    def link(self, email: str) -> str:
+        """A fresh sign-in link for `email`, as `cycle-engine signin-link` prints it."""
+        with CycleEngine(self.settings.database_url, clock=self.clock) as engine:
+            return link_for(engine.db, engine.clock, secret=SECRET, base_url=self.url,
+                            email=email)
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 Message accepted"
+
+    def links(self) -> list[str]:
+        found = []
+        for message in self.messages:
+            for part in message.walk():
+                if part.get_content_type() == "text/plain":
+                    text = part.get_payload(decode=True).decode("utf-8")
+                    found += re.findall(r"https?://\S+/dashboard/signin/confirm\?token=\S+", text)
+        return found
+
+
+@pytest.fixture
+def world(db_url: str, clock: ManualClock) -> World:
+    with CycleEngine(db_url, clock=clock) as engine:
+        return seed_world(engine)
+
+
+@pytest.fixture
+def dashboard(db_url: str, clock: ManualClock, tmp_path: Path,
+              world: World) -> Iterator[DashboardServer]:
+    with DashboardServer(db_url, clock, tmp_path / "data") as server:
+        yield server
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server on a free loopback port."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+def deliver_mail(server: DashboardServer, port: int) -> None:
+    """Run the real outbox sender once against the test SMTP server."""
+    mail = MailSettings(smtp=SmtpSettings(host="127.0.0.1", port=port, tls="none", timeout=10),
+                        secret_key=SECRET, base_url=server.url,
+                        data_dir=Path(server.settings.data_dir))
+
+    async def run() -> None:
+        with CycleEngine(server.settings.database_url, clock=server.clock) as engine:
+            sender = build_outbox_sender(engine, mail)
+            try:
+                await sender.run_until_idle()
+            finally:
+                await sender.close()
+
+    asyncio.run(run())
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def sign_in(server: DashboardServer, email: str) -> httpx.Client:
+    """An httpx client signed in as `email` through a sign-in link (confirm page + POST)."""
+    client = server.client(follow_redirects=False)
+    link = server.link(email)
+    page = client.get(link)
+    assert page.status_code == 200
+    token = link.split("token=", 1)[1]
+    answer = client.post("/dashboard/signin/confirm",
+                         data={"csrf_token": csrf_of(page.text), "token": token})
+    assert answer.status_code == 303, answer.text
+    return client
