@@ -22,6 +22,9 @@ $(VENV)/.test-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 run: $(VENV)/.run-installed
 	$(BIN)/cycle-engine init
 	$(BIN)/cycle-engine demo
+	$(BIN)/cycle-engine signin-link --manager --secret-file data/secret.key
+	$(BIN)/cycle-engine key create --name make-run-admin --role admin --replace
+	$(BIN)/cycle-engine serve --secret-file data/secret.key
 
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .

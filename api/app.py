@@ -37,6 +37,7 @@ from api.routers import (
     webhooks,
     workplan,
 )
+from api.routers.email_actions import email_actions_router
 from api.services import BackgroundServices
 from api.settings import Settings
 from api.webhooks import WebhookListener
@@ -50,9 +51,22 @@ API_PREFIX = "/api/v1"
 def api_router() -> APIRouter:
     """Every resource router, to be mounted under /api/v1."""
     router = APIRouter()
-    for module in (templates, alliances, organisations, people, cycles, transitions,
-                   participation, workplan, products, contexts, learning, reports, outbox,
-                   webhooks):
+    for module in (
+        templates,
+        alliances,
+        organisations,
+        people,
+        cycles,
+        transitions,
+        participation,
+        workplan,
+        products,
+        contexts,
+        learning,
+        reports,
+        outbox,
+        webhooks,
+    ):
         router.include_router(module.router)
     return router
 
@@ -67,8 +81,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = CycleEngine(settings.database_url, clock=clock, listeners=[WebhookListener()],
-                             data_dir=Path(settings.data_dir))
+        engine = CycleEngine(
+            settings.database_url,
+            clock=clock,
+            listeners=[WebhookListener()],
+            data_dir=Path(settings.data_dir),
+        )
         services = BackgroundServices(engine, settings)
         app.state.engine = engine
         app.state.settings = settings
@@ -94,9 +112,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router(), prefix=API_PREFIX)
+    app.include_router(email_actions_router())
     app.include_router(create_dashboard_router())
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes,
-                       max_upload_bytes=settings.max_upload_bytes)
+    app.include_router(create_dashboard_router())
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(RequestLogMiddleware)
     app.openapi = _openapi_with_problems(app)  # type: ignore[method-assign]
     return app
@@ -108,14 +131,21 @@ def _openapi_with_problems(app: FastAPI) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                             routes=app.routes)
+        schema = get_openapi(
+            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+        )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["Problem"] = {
-            "type": "object", "title": "Problem", "additionalProperties": True,
+            "type": "object",
+            "title": "Problem",
+            "additionalProperties": True,
             "required": ["type", "title", "status"],
-            "properties": {"type": {"type": "string"}, "title": {"type": "string"},
-                           "status": {"type": "integer"}, "detail": {"type": "string"}},
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+            },
         }
         problem = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
         for path, item in schema.get("paths", {}).items():
@@ -141,8 +171,11 @@ def _openapi_with_problems(app: FastAPI) -> Callable[[], dict[str, Any]]:
 
 
 _REASONS = {
-    "401": "No valid API key", "403": "The key's role may not do this",
-    "404": "Not found, or outside the key's reach", "409": "Conflict",
-    "413": "Request body too large", "422": "Invalid input (the field is named)",
+    "401": "No valid API key",
+    "403": "The key's role may not do this",
+    "404": "Not found, or outside the key's reach",
+    "409": "Conflict",
+    "413": "Request body too large",
+    "422": "Invalid input (the field is named)",
     "500": "Server error",
 }

@@ -59,8 +59,7 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
-        return Actor(name=f"key:{self.name}", role=self.role,
-                     organisation_id=self.organisation_id)
+        return Actor(name=f"key:{self.name}", role=self.role, organisation_id=self.organisation_id)
 
     @property
     def is_admin(self) -> bool:
@@ -82,13 +81,18 @@ def hash_token(token: str) -> str:
 def _split(token: str) -> str | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    prefix, _, secret = token[len(TOKEN_PREFIX):].partition("_")
+    prefix, _, secret = token[len(TOKEN_PREFIX) :].partition("_")
     return prefix if prefix and secret else None
 
 
 def create_key(
-    db: Database, clock: Clock, *, name: str, role: str,
-    alliance_id: int | None = None, organisation_id: int | None = None,
+    db: Database,
+    clock: Clock,
+    *,
+    name: str,
+    role: str,
+    alliance_id: int | None = None,
+    organisation_id: int | None = None,
 ) -> CreatedKey:
     """Create a key; raises InvalidInput for a bad role/reach, *NotFound for unknown ids."""
     if not name.strip():
@@ -108,9 +112,15 @@ def create_key(
             raise AllianceNotFound(alliance_id)
         if organisation_id is not None and session.get(OrganisationRecord, organisation_id) is None:
             raise OrganisationNotFound(organisation_id)
-        record = ApiKeyRecord(prefix=prefix, hash=hash_token(token), name=name.strip(), role=role,
-                              alliance_id=alliance_id, organisation_id=organisation_id,
-                              created_at=clock.now())
+        record = ApiKeyRecord(
+            prefix=prefix,
+            hash=hash_token(token),
+            name=name.strip(),
+            role=role,
+            alliance_id=alliance_id,
+            organisation_id=organisation_id,
+            created_at=clock.now(),
+        )
         session.add(record)
         session.flush()
     return CreatedKey(record=record, token=token)
@@ -155,8 +165,14 @@ def authenticate(db: Database, clock: Clock, token: str) -> Principal | None:
             if stored is not None:
                 stored.last_used_at = now
                 session.add(stored)
-    return Principal(key_id=record.id, prefix=record.prefix, name=record.name, role=record.role,
-                     alliance_id=record.alliance_id, organisation_id=record.organisation_id)
+    return Principal(
+        key_id=record.id,
+        prefix=record.prefix,
+        name=record.name,
+        role=record.role,
+        alliance_id=record.alliance_id,
+        organisation_id=record.organisation_id,
+    )
 
 
 # -- reach ---------------------------------------------------------------------------------
@@ -207,8 +223,11 @@ def reachable_alliance_ids(session: Session, principal: Principal) -> set[int] |
     """Alliance ids in reach; None means every alliance (admin)."""
     if principal.is_admin:
         return None
-    return {a.id for a in session.exec(scope_alliances(select(AllianceRecord), principal))
-            if a.id is not None}
+    return {
+        a.id
+        for a in session.exec(scope_alliances(select(AllianceRecord), principal))
+        if a.id is not None
+    }
 
 
 def scope_organisations(query: Any, principal: Principal) -> Any:
@@ -237,8 +256,11 @@ def stage_levels(session: Session, principal: Principal, cycle_id: int, stage: s
     """How the principal's organisation takes part in `stage` of the cycle (lead/active/...)."""
     if principal.organisation_id is None:
         return set()
-    rows = session.exec(select(ParticipationRecord.level).where(
-        ParticipationRecord.cycle_id == cycle_id, ParticipationRecord.stage == stage,
-        ParticipationRecord.organisation_id == principal.organisation_id,
-    ))
+    rows = session.exec(
+        select(ParticipationRecord.level).where(
+            ParticipationRecord.cycle_id == cycle_id,
+            ParticipationRecord.stage == stage,
+            ParticipationRecord.organisation_id == principal.organisation_id,
+        )
+    )
     return set(rows)

@@ -23,8 +23,9 @@ from cycle_engine.errors import ActionNotAllowed, TransitionNotAllowed
 from cycle_engine.models import CycleRecord
 
 ACTING_LEVELS = frozenset({"lead", "active"})
-IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=100,
-                                       description="The cycle's ETag from a GET.")]
+IfMatch = Annotated[
+    str | None, Header(alias="If-Match", max_length=100, description="The cycle's ETag from a GET.")
+]
 
 
 def etag_of(cycle: CycleRecord) -> str:
@@ -52,9 +53,13 @@ def check_if_match(cycle: CycleRecord, if_match: str | None) -> None:
     """412 when If-Match names another version than the cycle's current one."""
     expected = expected_version(if_match)
     if expected is not None and expected != cycle.version:
-        problem = ApiProblem(412, f"the cycle is at version {cycle.version}, not {expected}; "
-                                  "read it again before changing it",
-                             expected_version=expected, current_version=cycle.version)
+        problem = ApiProblem(
+            412,
+            f"the cycle is at version {cycle.version}, not {expected}; "
+            "read it again before changing it",
+            expected_version=expected,
+            current_version=cycle.version,
+        )
         problem.headers["ETag"] = etag_of(cycle)
         raise problem
 
@@ -68,12 +73,17 @@ def blocked_for_partner(session: Session, principal: Principal, cycle: CycleReco
         return None
     if stage_levels(session, principal, cycle.id, cycle.state) & ACTING_LEVELS:
         return None
-    return (f"organisation {principal.organisation_id} does not take part in stage "
-            f"{cycle.state!r} (lead or active)")
+    return (
+        f"organisation {principal.organisation_id} does not take part in stage "
+        f"{cycle.state!r} (lead or active)"
+    )
 
 
 def require_partner_stage(
-    session: Session, principal: Principal, cycle: CycleRecord, trigger: str,
+    session: Session,
+    principal: Principal,
+    cycle: CycleRecord,
+    trigger: str,
 ) -> None:
     """Raise TransitionNotAllowed (409) when a partner's organisation is not on the stage."""
     reason = blocked_for_partner(session, principal, cycle)
@@ -82,8 +92,13 @@ def require_partner_stage(
 
 
 def prepare_cycle_command(
-    engine: CycleEngine, principal: Principal, cycle_id: int, if_match: str | None, action: str,
-    *, partner_acts: bool = True,
+    engine: CycleEngine,
+    principal: Principal,
+    cycle_id: int,
+    if_match: str | None,
+    action: str,
+    *,
+    partner_acts: bool = True,
 ) -> CycleRecord:
     """Reach (404), role (403: managers read, they fire only the triggers templates give
     them), If-Match (412) and, for partners, stage participation (409) checks.
@@ -105,16 +120,28 @@ def prepare_cycle_command(
 
 
 def cycle_command(
-    engine: CycleEngine, principal: Principal, cycle_id: int, *, if_match: str | None,
-    idempotency_key: str | None, payload: BaseModel | None, action: str,
-    command: Callable[[], BaseModel], status: int = 201, partner_acts: bool = True,
+    engine: CycleEngine,
+    principal: Principal,
+    cycle_id: int,
+    *,
+    if_match: str | None,
+    idempotency_key: str | None,
+    payload: BaseModel | None,
+    action: str,
+    command: Callable[[], BaseModel],
+    status: int = 201,
+    partner_acts: bool = True,
 ) -> JSONResponse:
     """Run one command on a cycle with every check, once per Idempotency-Key; the answer
     carries the cycle's new ETag."""
-    prepare_cycle_command(engine, principal, cycle_id, if_match, action,
-                          partner_acts=partner_acts)
-    response = run_once(engine, principal, idempotency_key,
-                        fingerprint("POST", f"/cycles/{cycle_id}/{action}", payload),
-                        status, command)
+    prepare_cycle_command(engine, principal, cycle_id, if_match, action, partner_acts=partner_acts)
+    response = run_once(
+        engine,
+        principal,
+        idempotency_key,
+        fingerprint("POST", f"/cycles/{cycle_id}/{action}", payload),
+        status,
+        command,
+    )
     response.headers["ETag"] = etag_of(engine.get_cycle(cycle_id))
     return response

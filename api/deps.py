@@ -76,8 +76,11 @@ def require_role(principal: Principal, *roles: str) -> None:
     """Refuse (403) a key whose role is not one of `roles`; admin always passes."""
     if principal.is_admin or principal.role in roles:
         return
-    raise ApiProblem(403, f"a {principal.role} key may not do this (needs {' or '.join(roles)})",
-                     role=principal.role)
+    raise ApiProblem(
+        403,
+        f"a {principal.role} key may not do this (needs {' or '.join(roles)})",
+        role=principal.role,
+    )
 
 
 class PageParams:

@@ -27,8 +27,12 @@ from cycle_engine.models.access import ApiIdempotencyRecord
 
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=120,
-           description="Send the same key again to get the first answer instead of a repeat."),
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=120,
+        description="Send the same key again to get the first answer instead of a repeat.",
+    ),
 ]
 REPLAYED = "Idempotent-Replayed"
 
@@ -48,30 +52,50 @@ def _reserve(
 ) -> JSONResponse | None:
     try:
         with engine.db.transaction() as session:
-            session.add(ApiIdempotencyRecord(api_key_id=principal.key_id, key=key,
-                                             fingerprint=print_, created_at=engine.clock.now()))
+            session.add(
+                ApiIdempotencyRecord(
+                    api_key_id=principal.key_id,
+                    key=key,
+                    fingerprint=print_,
+                    created_at=engine.clock.now(),
+                )
+            )
         return None
     except IntegrityError:
         pass
     with engine.db.read_session() as session:
-        stored = session.exec(select(ApiIdempotencyRecord).where(
-            ApiIdempotencyRecord.api_key_id == principal.key_id,
-            ApiIdempotencyRecord.key == key)).first()
+        stored = session.exec(
+            select(ApiIdempotencyRecord).where(
+                ApiIdempotencyRecord.api_key_id == principal.key_id, ApiIdempotencyRecord.key == key
+            )
+        ).first()
     if stored is None:  # released by a failed first attempt in the meantime
         raise ApiProblem(409, "a request with this Idempotency-Key just failed; send it again")
     if stored.fingerprint != print_:
-        raise ApiProblem(422, "this Idempotency-Key was already used for a different request",
-                         field="Idempotency-Key")
+        raise ApiProblem(
+            422,
+            "this Idempotency-Key was already used for a different request",
+            field="Idempotency-Key",
+        )
     if stored.status_code is None or stored.response_body is None:
-        raise ApiProblem(409, "a request with this Idempotency-Key is still in progress "
-                              "(or was interrupted); check the resource before retrying")
-    return JSONResponse(json.loads(stored.response_body), status_code=stored.status_code,
-                        headers={REPLAYED: "true"})
+        raise ApiProblem(
+            409,
+            "a request with this Idempotency-Key is still in progress "
+            "(or was interrupted); check the resource before retrying",
+        )
+    return JSONResponse(
+        json.loads(stored.response_body), status_code=stored.status_code, headers={REPLAYED: "true"}
+    )
 
 
 def run_once(
-    engine: CycleEngine, principal: Principal, key: str | None, print_: str,
-    status: int, command: Callable[[], BaseModel], headers: dict[str, str] | None = None,
+    engine: CycleEngine,
+    principal: Principal,
+    key: str | None,
+    print_: str,
+    status: int,
+    command: Callable[[], BaseModel],
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """Run `command` once per (API key, Idempotency-Key); answer JSON with `status`."""
     if key is None:
@@ -83,16 +107,21 @@ def run_once(
         result = command()
     except BaseException:
         with engine.db.transaction() as session:
-            for row in session.exec(select(ApiIdempotencyRecord).where(
+            for row in session.exec(
+                select(ApiIdempotencyRecord).where(
                     ApiIdempotencyRecord.api_key_id == principal.key_id,
-                    ApiIdempotencyRecord.key == key)):
+                    ApiIdempotencyRecord.key == key,
+                )
+            ):
                 session.delete(row)
         raise
     body = result.model_dump(mode="json")
     with engine.db.transaction() as session:
-        stored = session.exec(select(ApiIdempotencyRecord).where(
-            ApiIdempotencyRecord.api_key_id == principal.key_id,
-            ApiIdempotencyRecord.key == key)).one()
+        stored = session.exec(
+            select(ApiIdempotencyRecord).where(
+                ApiIdempotencyRecord.api_key_id == principal.key_id, ApiIdempotencyRecord.key == key
+            )
+        ).one()
         stored.status_code = status
         stored.response_body = json.dumps(body)
         session.add(stored)

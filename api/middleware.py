@@ -70,8 +70,9 @@ class BodyLimitMiddleware:
 
     @staticmethod
     async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(413, f"the request body is larger than {limit} bytes",
-                                    limit=limit)
+        response = problem_response(
+            413, f"the request body is larger than {limit} bytes", limit=limit
+        )
         await response(scope, receive, send)
 
 
@@ -96,19 +97,32 @@ class RequestLogMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        logged = False
+
+        def log_line() -> None:
+            nonlocal logged
+            logged = True
+            state = scope.get("state") or {}
+            access_log.info(
+                "%s %s%s %d %.1fms key=%s",
+                scope["method"],
+                scope["path"],
+                redacted_query(scope.get("query_string", b"")),
+                status,
+                (time.perf_counter() - started) * 1000,
+                state.get("key_prefix", "-"),
+            )
 
         async def record_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                log_line()  # before the last byte leaves, so the line exists when the client has it
             await send(message)
 
         try:
             await self.app(scope, receive, record_status)
         finally:
-            state = scope.get("state") or {}
-            access_log.info(
-                "%s %s%s %d %.1fms key=%s",
-                scope["method"], scope["path"], redacted_query(scope.get("query_string", b"")),
-                status, (time.perf_counter() - started) * 1000, state.get("key_prefix", "-"),
-            )
+            if not logged:
+                log_line()

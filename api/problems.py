@@ -1,15 +1,15 @@
 """Every error the API answers, as `application/problem+json` (RFC 9457), mapped in ONE place.
 
-    engine error                      HTTP
-    InvalidTemplate / InvalidInput    422  (`problems` / `field` name what was wrong and where)
-    request validation                422  (`errors[].field` like "body.title")
-    NotFound (any kind)               404  (also for objects outside the key's reach)
-    TransitionNotAllowed              409  (`reasons` and the `allowed` triggers)
-    ActionNotAllowed                  409  (`reasons`)
-    ConflictError                     409, or 412 when the request sent If-Match
-    SchemaTooNew                      503
-    ApiProblem                        its own status (401, 403, 412, 413, 415, 422...)
-    anything else                     500  (no internals in the body; logged)
+engine error                      HTTP
+InvalidTemplate / InvalidInput    422  (`problems` / `field` name what was wrong and where)
+request validation                422  (`errors[].field` like "body.title")
+NotFound (any kind)               404  (also for objects outside the key's reach)
+TransitionNotAllowed              409  (`reasons` and the `allowed` triggers)
+ActionNotAllowed                  409  (`reasons`)
+ConflictError                     409, or 412 when the request sent If-Match
+SchemaTooNew                      503
+ApiProblem                        its own status (401, 403, 412, 413, 415, 422...)
+anything else                     500  (no internals in the body; logged)
 """
 
 from __future__ import annotations
@@ -80,8 +80,11 @@ class ApiProblem(Exception):
 def problem_response(
     status: int, detail: str | None, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": _TITLES.get(status, "Error"),
-                            "status": status}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+    }
     if detail is not None:
         body["detail"] = detail
     body.update(extra)
@@ -91,25 +94,41 @@ def problem_response(
 def engine_problem(request: Request, error: CycleEngineError) -> JSONResponse:
     """The answer for an engine error (see the table in the module docstring)."""
     if isinstance(error, InvalidTemplate):
-        problems = [{"source": p.source, "path": p.path, "message": p.message}
-                    for p in error.problems]
-        return problem_response(422, f"template is invalid ({len(problems)} problems)",
-                                problems=problems)
+        problems = [
+            {"source": p.source, "path": p.path, "message": p.message} for p in error.problems
+        ]
+        return problem_response(
+            422, f"template is invalid ({len(problems)} problems)", problems=problems
+        )
     if isinstance(error, InvalidInput):
-        return problem_response(422, str(error), field=error.field,
-                                errors=[{"field": error.field, "message": error.message}])
+        return problem_response(
+            422,
+            str(error),
+            field=error.field,
+            errors=[{"field": error.field, "message": error.message}],
+        )
     if isinstance(error, NotFound):
         return problem_response(404, f"{error.kind} {error.ident} not found", kind=error.kind)
     if isinstance(error, TransitionNotAllowed):
-        return problem_response(409, str(error), trigger=error.trigger, state=error.state,
-                                reasons=list(error.reasons), allowed=list(error.allowed))
+        return problem_response(
+            409,
+            str(error),
+            trigger=error.trigger,
+            state=error.state,
+            reasons=list(error.reasons),
+            allowed=list(error.allowed),
+        )
     if isinstance(error, ActionNotAllowed):
         return problem_response(409, str(error), reasons=[error.reason])
     if isinstance(error, ConflictError):
         status = 412 if request.headers.get("if-match") else 409
-        return problem_response(status, str(error), expected_version=error.expected,
-                                current_version=error.actual,
-                                headers={"ETag": f'"{error.actual}"'})
+        return problem_response(
+            status,
+            str(error),
+            expected_version=error.expected,
+            current_version=error.actual,
+            headers={"ETag": f'"{error.actual}"'},
+        )
     if isinstance(error, SchemaTooNew):
         return problem_response(503, str(error))
     return problem_response(400, str(error))
@@ -134,16 +153,23 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_api_problem(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ApiProblem)
-        return problem_response(error.status, error.detail, headers=error.headers or None,
-                                **error.extensions)
+        return problem_response(
+            error.status, error.detail, headers=error.headers or None, **error.extensions
+        )
 
     async def on_validation(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
-        errors = [{"field": _field_name(e.get("loc", ())), "message": _validation_message(e)}
-                  for e in error.errors()]
+        errors = [
+            {"field": _field_name(e.get("loc", ())), "message": _validation_message(e)}
+            for e in error.errors()
+        ]
         fields = ", ".join(e["field"] for e in errors)
-        return problem_response(422, f"invalid input: {fields}", errors=errors,
-                                field=errors[0]["field"] if errors else None)
+        return problem_response(
+            422,
+            f"invalid input: {fields}",
+            errors=errors,
+            field=errors[0]["field"] if errors else None,
+        )
 
     async def on_http(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, HTTPException)

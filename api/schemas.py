@@ -41,8 +41,9 @@ class Page(BaseModel, Generic[T]):
 def page_of(rows: list[T], limit: int, offset: int) -> Page[T]:
     """A page from `rows` fetched with limit+1 (the extra row only says there is more)."""
     more = len(rows) > limit
-    return Page[T](items=rows[:limit], limit=limit, offset=offset,
-                   next_offset=offset + limit if more else None)
+    return Page[T](
+        items=rows[:limit], limit=limit, offset=offset, next_offset=offset + limit if more else None
+    )
 
 
 # -- templates -------------------------------------------------------------------------------
@@ -87,17 +88,36 @@ class TemplateDetail(TemplatePublic):
 
     @classmethod
     def of_spec(cls, record: TemplateRecord, spec: TemplateSpec) -> TemplateDetail:
-        stages = [StageSpecPublic(
-            key=s.key, title=s.title, description=s.description,
-            duration=format_duration(s.duration) if s.duration else None,
-            final=s.final, hold=s.hold) for s in spec.stages]
-        transitions = [TransitionSpecPublic(
-            trigger=t.trigger, sources=list(t.sources), dest=t.dest, roles=list(t.roles),
-            requires=[{g.name: g.arg} for g in t.guards], description=t.description)
-            for t in spec.transitions]
+        stages = [
+            StageSpecPublic(
+                key=s.key,
+                title=s.title,
+                description=s.description,
+                duration=format_duration(s.duration) if s.duration else None,
+                final=s.final,
+                hold=s.hold,
+            )
+            for s in spec.stages
+        ]
+        transitions = [
+            TransitionSpecPublic(
+                trigger=t.trigger,
+                sources=list(t.sources),
+                dest=t.dest,
+                roles=list(t.roles),
+                requires=[{g.name: g.arg} for g in t.guards],
+                description=t.description,
+            )
+            for t in spec.transitions
+        ]
         base = TemplatePublic.of(record).model_dump()
-        return cls(**base, description=spec.description, initial=spec.initial, stages=stages,
-                   transitions=transitions)
+        return cls(
+            **base,
+            description=spec.description,
+            initial=spec.initial,
+            stages=stages,
+            transitions=transitions,
+        )
 
 
 class TemplateValidation(BaseModel):
@@ -130,8 +150,9 @@ class CycleCreate(RequestModel):
     template_version: int | None = Field(default=None, ge=1, le=2**31 - 1)
     topic: Annotated[str, StringConstraints(max_length=200)] | None = None
     note: Note | None = None
-    questions: list[Annotated[str, StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=2000)]] = Field(default=[], max_length=50)
+    questions: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    ] = Field(default=[], max_length=50)
 
 
 class StagePublic(BaseModel):
@@ -158,9 +179,14 @@ class TriggerPublic(BaseModel):
 
     @classmethod
     def of(cls, option: TriggerOption) -> TriggerPublic:
-        return cls(trigger=option.trigger, dest=option.dest, allowed=option.allowed,
-                   reasons=list(option.reasons), roles=list(option.roles),
-                   description=option.description)
+        return cls(
+            trigger=option.trigger,
+            dest=option.dest,
+            allowed=option.allowed,
+            reasons=list(option.reasons),
+            roles=list(option.roles),
+            description=option.description,
+        )
 
 
 class CyclePublic(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.schemas import RequestModel
 
@@ -56,7 +56,8 @@ class OrganisationCreate(RequestModel):
     country: Text
     timezone: Short = "UTC"
     alliance_id: RowId | None = Field(
-        default=None, description="Seat it in this alliance (required for a coordinator).")
+        default=None, description="Seat it in this alliance (required for a coordinator)."
+    )
 
 
 class OrganisationPublic(Public):
@@ -139,9 +140,14 @@ class ParticipationPublic(Public):
 
 class DueDateMove(RequestModel):
     stage: Short
-    due: datetime | Day
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=2000)]
+    due: Annotated[
+        Day | AwareDatetime,
+        Field(
+            union_mode="left_to_right",
+            description="A day (end of that working day in the alliance's zone) or a moment.",
+        ),
+    ]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class PlanPublic(Public):
@@ -160,7 +166,8 @@ class ProductCreate(RequestModel):
     kind: Short
     title: Text
     author_organisation_id: RowId | None = Field(
-        default=None, description="Defaults to a partner key's own organisation.")
+        default=None, description="Defaults to a partner key's own organisation."
+    )
     stage: Short | None = None
     link: Annotated[str, StringConstraints(max_length=1000)] | None = None
     form: Short | None = None
@@ -225,8 +232,9 @@ class QuestionsCreate(RequestModel):
 
 
 class AnswersCreate(RequestModel):
-    answers: dict[RowId, LongText] = Field(min_length=1, max_length=50,
-                                           description="Question id -> answer.")
+    answers: dict[RowId, LongText] = Field(
+        min_length=1, max_length=50, description="Question id -> answer."
+    )
 
 
 class QuestionPublic(Public):

@@ -83,4 +83,15 @@ def scheduler_services(engine: CycleEngine, settings: Settings) -> list[Service]
 
 
 def sender_services(engine: CycleEngine, settings: Settings) -> list[Service]:
-    return []
+    """The outbox sender delivering email and webhooks, signing links with the app's secret."""
+    from api.webhooks import WebhookChannel
+    from notifications.service import OutboxService, build_outbox_sender
+    from notifications.settings import load_mail_settings
+
+    mail = load_mail_settings(
+        secret_key=settings.secret_key, base_url=settings.base_url, data_dir=settings.data_dir
+    )
+    sender = build_outbox_sender(
+        engine, mail, extra_channels={"webhook": WebhookChannel(engine.db)}
+    )
+    return [OutboxService(sender)]

@@ -56,9 +56,7 @@ class Settings:
             raise InvalidInput(f"{PREFIX}MAX_UPLOAD_BYTES", "must be at least MAX_BODY_BYTES")
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, /, **overrides: object
-    ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
         """Settings from `CYCLE_ENGINE_*` variables (DATABASE_URL, SECRET_KEY, BASE_URL,
         DEFAULT_TIMEZONE, RUN_WORKER, RUN_SENDER, MAX_BODY_BYTES, MAX_UPLOAD_BYTES, DATA_DIR,
         DEV_MODE); keyword `overrides` win over the environment.

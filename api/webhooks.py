@@ -17,6 +17,7 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from cycle_engine.db import Database
 from cycle_engine.models import FINISHED
 from cycle_engine.models.access import WebhookSubscriptionRecord
 from cycle_engine.models.outbox import WEBHOOK, OutboxRecord
+from cycle_engine.notify.claims import Delivered, Failed, Outcome, Retry
 
 SIGNATURE_HEADER = "X-CycleEngine-Signature"
 EVENT_HEADER = "X-CycleEngine-Event"
@@ -41,7 +43,11 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def verify_signature(
-    secret: str, header: str, body: bytes, *, now: float | None = None,
+    secret: str,
+    header: str,
+    body: bytes,
+    *,
+    now: float | None = None,
     tolerance: int = TOLERANCE_SECONDS,
 ) -> bool:
     """Whether `header` signs `body` with `secret` within `tolerance` seconds of `now`."""
@@ -82,16 +88,32 @@ def payload(change: Change, kind: str) -> dict[str, Any]:
         "event": kind,
         "occurred_at": event.at.isoformat(),
         "alliance_id": cycle.alliance_id,
-        "cycle": {"id": cycle.id, "title": cycle.title, "state": cycle.state,
-                  "status": cycle.status, "version": cycle.version,
-                  "template_key": cycle.template_key},
-        "stage": None if visit is None else {
-            "stage": visit.stage, "visit": visit.visit,
+        "cycle": {
+            "id": cycle.id,
+            "title": cycle.title,
+            "state": cycle.state,
+            "status": cycle.status,
+            "version": cycle.version,
+            "template_key": cycle.template_key,
+        },
+        "stage": None
+        if visit is None
+        else {
+            "stage": visit.stage,
+            "visit": visit.visit,
             "entered_at": visit.entered_at.isoformat(),
-            "due_at": visit.due_at.isoformat() if visit.due_at else None},
-        "history": {"seq": event.seq, "kind": event.kind, "trigger": event.trigger,
-                    "from_state": event.from_state, "to_state": event.to_state,
-                    "actor": event.actor, "note": event.note, "data": event.data},
+            "due_at": visit.due_at.isoformat() if visit.due_at else None,
+        },
+        "history": {
+            "seq": event.seq,
+            "kind": event.kind,
+            "trigger": event.trigger,
+            "from_state": event.from_state,
+            "to_state": event.to_state,
+            "actor": event.actor,
+            "note": event.note,
+            "data": event.data,
+        },
     }
 
 
@@ -119,21 +141,31 @@ def subscriptions_for(session: Session, alliance_id: int) -> list[WebhookSubscri
     return list(session.exec(query))
 
 
-def _row(change: Change, subscription: WebhookSubscriptionRecord, kind: str,
-         document: dict[str, Any]) -> OutboxRecord:
+def _row(
+    change: Change, subscription: WebhookSubscriptionRecord, kind: str, document: dict[str, Any]
+) -> OutboxRecord:
     event = change.event
     delivery = f"wh-{subscription.id}-{change.cycle.id}-{event.seq}-{kind}"
     document = {**document, "delivery_id": delivery}
     visit = change.entered or change.left
     return OutboxRecord(
-        channel=WEBHOOK, kind=kind, cycle_id=change.cycle.id,
-        stage=visit.stage if visit else None, visit=visit.visit if visit else None,
-        rule=f"webhook:{subscription.id}", occurrence=event.seq, recipient=subscription.url,
+        channel=WEBHOOK,
+        kind=kind,
+        cycle_id=change.cycle.id,
+        stage=visit.stage if visit else None,
+        visit=visit.visit if visit else None,
+        rule=f"webhook:{subscription.id}",
+        occurrence=event.seq,
+        recipient=subscription.url,
         dedupe_key=f"webhook:{subscription.id}:{change.cycle.id}:{event.seq}:{kind}",
-        message_id=delivery, not_before=change.now, next_attempt_at=change.now,
+        message_id=delivery,
+        not_before=change.now,
+        next_attempt_at=change.now,
         created_at=change.now,
-        context={"subscription_id": subscription.id,
-                 "body": json.dumps(document, separators=(",", ":"), sort_keys=True)},
+        context={
+            "subscription_id": subscription.id,
+            "body": json.dumps(document, separators=(",", ":"), sort_keys=True),
+        },
     )
 
 
@@ -146,18 +178,23 @@ class WebhookRequest:
     headers: dict[str, str]
 
 
-def build_request(row: OutboxRecord, subscription: WebhookSubscriptionRecord,
-                  now: float | None = None) -> WebhookRequest:
+def build_request(
+    row: OutboxRecord, subscription: WebhookSubscriptionRecord, now: float | None = None
+) -> WebhookRequest:
     """The signed request for one outbox row (signed at send time, so retries are fresh)."""
     body = str(row.context["body"]).encode()
     timestamp = int(time.time() if now is None else now)
-    return WebhookRequest(url=subscription.url, body=body, headers={
-        "Content-Type": "application/json",
-        "User-Agent": "cycle-engine-webhooks/1",
-        SIGNATURE_HEADER: sign(subscription.secret, timestamp, body),
-        EVENT_HEADER: row.kind,
-        DELIVERY_HEADER: row.message_id,
-    })
+    return WebhookRequest(
+        url=subscription.url,
+        body=body,
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "cycle-engine-webhooks/1",
+            SIGNATURE_HEADER: sign(subscription.secret, timestamp, body),
+            EVENT_HEADER: row.kind,
+            DELIVERY_HEADER: row.message_id,
+        },
+    )
 
 
 class WebhookDeliveryError(Exception):
@@ -177,8 +214,9 @@ class WebhookSender:
 
     channel = WEBHOOK
 
-    def __init__(self, db: Database, *, timeout: float = 10.0,
-                 client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, db: Database, *, timeout: float = 10.0, client: httpx.AsyncClient | None = None
+    ) -> None:
         self.db = db
         self._client = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
 
@@ -187,8 +225,9 @@ class WebhookSender:
 
     def _subscription(self, row: OutboxRecord) -> WebhookSubscriptionRecord:
         with self.db.read_session() as session:
-            subscription = session.get(WebhookSubscriptionRecord,
-                                       int(row.context.get("subscription_id", 0)))
+            subscription = session.get(
+                WebhookSubscriptionRecord, int(row.context.get("subscription_id", 0))
+            )
         if subscription is None:
             raise WebhookDeliveryError("the subscription was removed", permanent=True)
         if not subscription.active:
@@ -199,13 +238,34 @@ class WebhookSender:
         """POST the row's body, signed now; returns the receiver's status code."""
         request = build_request(row, self._subscription(row))
         try:
-            response = await self._client.post(request.url, content=request.body,
-                                               headers=request.headers)
+            response = await self._client.post(
+                request.url, content=request.body, headers=request.headers
+            )
         except httpx.HTTPError as error:
-            raise WebhookDeliveryError(f"{type(error).__name__}: {error}",
-                                       permanent=False) from error
+            raise WebhookDeliveryError(
+                f"{type(error).__name__}: {error}", permanent=False
+            ) from error
         if 200 <= response.status_code < 300:
             return response.status_code
         permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 429)
-        raise WebhookDeliveryError(f"the receiver answered {response.status_code}",
-                                   permanent=permanent)
+        raise WebhookDeliveryError(
+            f"the receiver answered {response.status_code}", permanent=permanent
+        )
+
+
+class WebhookChannel:
+    """The outbox sender's handler for channel "webhook" (see `notifications.delivery`):
+    delivered on 2xx, retried on transient failures, failed for good on permanent ones."""
+
+    def __init__(self, db: Database, *, timeout: float = 10.0) -> None:
+        self.sender = WebhookSender(db, timeout=timeout)
+
+    async def deliver(self, row: OutboxRecord, now: datetime) -> Outcome:
+        try:
+            status = await self.sender.send(row)
+        except WebhookDeliveryError as error:
+            return Failed(error=str(error)) if error.permanent else Retry(error=str(error))
+        return Delivered(response=f"HTTP {status}")
+
+    async def close(self) -> None:
+        await self.sender.aclose()

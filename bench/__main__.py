@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ["bench.fire_rate", "bench.timers", "bench.mail", "bench.api"]
+BENCHMARKS = ["bench.fire_rate", "bench.timers", "bench.mail", "bench.api", "bench.dashboard"]
 
 
 def main() -> int:

@@ -15,16 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from cycle_engine.actors import Actor
-from cycle_engine.alliances import alliances as registry
-from cycle_engine.alliances import people
 from cycle_engine.alliances.demo_data import (
     ALLIANCE,
-    PARTNERS,
-    ZONES,
-    email_for,
-    local_contact,
-    local_organisations,
 )
+from cycle_engine.alliances.demo_seed import Seed, seed_alliance
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import TransitionNotAllowed
 from cycle_engine.migrate import upgrade
@@ -45,104 +39,12 @@ def run_demo(url: str, echo: Echo, *, data_dir: Path | None = None) -> None:
             echo(f"demo alliance already seeded (alliance {existing.id}); nothing to add")
             _summary(engine, existing.id, echo)
             return
-        seed = _seed(engine, clock)
+        seed = seed_alliance(engine, clock)
         echo(f"seeded {seed.summary}")
         walked = _walk(engine, clock, seed, echo)
         _other_cycles(engine, clock, seed, real_now, echo)
         _summary(engine, seed.alliance_id, echo)
         echo(f"report of the walked cycle: cycle-engine cycle report {walked} --format html")
-
-
-class Seed:
-    """Ids of what the seed created, by role in the story."""
-
-    def __init__(self) -> None:
-        self.alliance_id = 0
-        self.partners: list[int] = []
-        self.locals: list[int] = []
-        self.contact: dict[int, int] = {}  # organisation id -> person id
-        self.deputy: dict[int, int] = {}
-        self.summary = ""
-
-
-def _seed(engine: CycleEngine, clock: ManualClock) -> Seed:
-    seed = Seed()
-    now = clock.now()
-    joined = (now - timedelta(days=400)).date()
-    with engine.db.transaction() as session:
-        alliance = registry.create_alliance(session, now, **ALLIANCE)  # type: ignore[arg-type]
-        assert alliance.id is not None
-        seed.alliance_id = alliance.id
-        for name, kind, country, domain, contact, language in PARTNERS:
-            org = registry.add_organisation(
-                session, now, name=name, kind=kind, country=country, timezone=ZONES[country]
-            )
-            assert org.id is not None
-            registry.join_alliance(
-                session, alliance_id=alliance.id, organisation_id=org.id, joined_on=joined
-            )
-            seed.partners.append(org.id)
-            person = people.add_person(
-                session,
-                name=contact,
-                email=email_for(contact, domain),
-                organisation_id=org.id,
-                joined_on=joined,
-                language=language,
-            )
-            deputy_name = local_contact(len(seed.partners) + 40)
-            deputy = people.add_person(
-                session,
-                name=deputy_name,
-                email=email_for(deputy_name, domain),
-                organisation_id=org.id,
-                joined_on=joined,
-                language="es",
-            )
-            assert person.id is not None and deputy.id is not None
-            seed.contact[org.id], seed.deputy[org.id] = person.id, deputy.id
-        for index, (name, country, partner_index) in enumerate(local_organisations()):
-            org = registry.add_organisation(
-                session, now, name=name, kind="local", country=country, timezone=ZONES[country]
-            )
-            assert org.id is not None
-            registry.join_alliance(
-                session,
-                alliance_id=alliance.id,
-                organisation_id=org.id,
-                joined_on=joined,
-                works_with_id=seed.partners[partner_index],
-            )
-            seed.locals.append(org.id)
-            contact = local_contact(index)
-            person = people.add_person(
-                session,
-                name=contact,
-                email=email_for(f"{contact} {index}", "socios"),
-                organisation_id=org.id,
-                joined_on=joined,
-                language="es",
-            )
-            assert person.id is not None
-            seed.contact[org.id] = person.id
-        people.grant_role(
-            session,
-            alliance_id=alliance.id,
-            person_id=seed.contact[seed.partners[0]],
-            role="coordinator",
-        )
-        people.grant_role(
-            session,
-            alliance_id=alliance.id,
-            person_id=seed.contact[seed.partners[9]],
-            role="manager",
-        )
-    seed.summary = (
-        f"alliance {seed.alliance_id} {ALLIANCE['name']!r}: {len(seed.partners)} partner "
-        f"agencies and {len(seed.locals)} local organisations in "
-        f"{len(ZONES)} countries, {len(seed.contact) + len(seed.deputy)} people"
-    )
-    return seed
 
 
 COORDINATOR = Actor(name="Lucía Ramírez", role="coordinator")

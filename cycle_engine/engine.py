@@ -79,18 +79,24 @@ class CycleEngine(AllianceCommands, SchedulerQueries, NotificationCommands):
         self.clock: Clock = clock or SystemClock()
         self.db = Database(url)
         if check_schema:
-            status = schema_status(self.db)
-            if status != "current":
-                self.db.dispose()
-                raise InvalidInput(
-                    "database",
-                    f"schema is {status}; run `cycle-engine init` (or `migrate`) first",
-                )
+            self._check_schema()
         self.templates = TemplateStore(guards or default_guards(), self.clock)
         self.listeners: list[ChangeListener] = [*default_listeners(), *listeners]
         self.participation: cycles.ParticipationRoles = default_participation()
         self.data_dir = Path(data_dir) if data_dir is not None else Path("data")
         self.files = FileStore(self.data_dir)
+
+    def _check_schema(self) -> None:
+        try:
+            status = schema_status(self.db)
+        except BaseException:
+            self.db.dispose()
+            raise
+        if status != "current":
+            self.db.dispose()
+            raise InvalidInput(
+                "database", f"schema is {status}; run `cycle-engine init` (or `migrate`) first"
+            )
 
     def close(self) -> None:
         self.db.dispose()
@@ -203,8 +209,14 @@ class CycleEngine(AllianceCommands, SchedulerQueries, NotificationCommands):
                 )
             )
             if questions:
-                op = CycleOp(session=session, cycle=cycle, spec=spec, actor=actor, now=now,
-                             listeners=self.listeners)
+                op = CycleOp(
+                    session=session,
+                    cycle=cycle,
+                    spec=spec,
+                    actor=actor,
+                    now=now,
+                    listeners=self.listeners,
+                )
                 insert_questions(op, questions)
             return cycle
 

@@ -166,12 +166,14 @@ class OutboxMessageNotFound(NotFound):
 class InvalidLink(InvalidInput):
     """An email link whose signature does not match (tampered, truncated, or another key)."""
 
-    def __init__(self, message: str = "this link is not valid (it was changed or cut short)") -> None:
+    def __init__(
+        self, message: str = "this link is not valid (it was changed or cut short)"
+    ) -> None:
         super().__init__("token", message)
 
 
 class ExpiredLink(InvalidLink):
-    """A genuine email link that is too old; `claims` says whose and for what, to offer a new one."""
+    """A genuine email link that is too old; `claims` (whose, for what) lets us offer a new one."""
 
     def __init__(self, claims: dict[str, object]) -> None:
         self.claims = claims

@@ -72,17 +72,25 @@ class EmailActions:
                 if spec.has_stage(visit.stage):
                     stage_title = spec.stage(visit.stage).title
         return ActionView(
-            state=state, action=claim.action, token=token,
-            person_name=person.name if person else "", cycle_title=cycle.title if cycle else "",
-            stage_title=stage_title, message=message,
+            state=state,
+            action=claim.action,
+            token=token,
+            person_name=person.name if person else "",
+            cycle_title=cycle.title if cycle else "",
+            stage_title=stage_title,
+            message=message,
         )
 
     def _read(self, action: str, token: str) -> ActionClaim | ActionView:
         try:
             return self.links.read_action(action, token)
         except ExpiredLink:
-            return ActionView(state=EXPIRED, action=action, token=token,
-                              message="This link has expired. We can email you a fresh one.")
+            return ActionView(
+                state=EXPIRED,
+                action=action,
+                token=token,
+                message="This link has expired. We can email you a fresh one.",
+            )
         except InvalidLink as error:
             return ActionView(state=INVALID, action=action, message=error.message)
 
@@ -104,16 +112,21 @@ class EmailActions:
             return claim
         try:
             result = self.engine.record_email_action(
-                action=claim.action, person_id=claim.person_id, cycle_id=claim.cycle_id,
-                stage_visit_id=claim.stage_visit_id, use_key=claim.use_key, data=form,
+                action=claim.action,
+                person_id=claim.person_id,
+                cycle_id=claim.cycle_id,
+                stage_visit_id=claim.stage_visit_id,
+                use_key=claim.use_key,
+                data=form,
             )
         except ActionNotAllowed as error:
             return self._describe(claim, CLOSED, token, error.reason)
         except InvalidInput as error:
             return self._describe(claim, REJECTED, token, str(error))
         state = DONE if result.performed else ALREADY
-        return self._describe(claim, state, token,
-                              "" if result.performed else "This was already done.")
+        return self._describe(
+            claim, state, token, "" if result.performed else "This was already done."
+        )
 
     def refresh(self, action: str, token: str) -> ActionView:
         """For an expired link: email its person a fresh one (at most one an hour)."""
@@ -127,8 +140,11 @@ class EmailActions:
             return self.inspect(action, token)  # still valid: nothing to refresh
         try:
             self.engine.request_fresh_link(
-                person_id=claim.person_id, cycle_id=claim.cycle_id,
-                stage_visit_id=claim.stage_visit_id, action=action)
+                person_id=claim.person_id,
+                cycle_id=claim.cycle_id,
+                stage_visit_id=claim.stage_visit_id,
+                action=action,
+            )
         except CycleEngineError as error:
             return self._describe(claim, CLOSED, "", str(error))
         return self._describe(claim, REFRESHED, "", "A fresh link is on its way to your inbox.")

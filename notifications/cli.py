@@ -21,11 +21,17 @@ import typer
 
 from cycle_engine.cli.common import DbOption, JsonOption, open_engine, print_json, reports_errors
 
-app = typer.Typer(help="Email: send the outbox, read the development mailbox.",
-                  no_args_is_help=True)
-MailboxOption = Annotated[Path | None, typer.Option(
-    "--mailbox", help="Maildir to read (default: <CYCLE_ENGINE_DATA_DIR or data>/mailbox).",
-    show_default=False)]
+app = typer.Typer(
+    help="Email: send the outbox, read the development mailbox.", no_args_is_help=True
+)
+MailboxOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--mailbox",
+        help="Maildir to read (default: <CYCLE_ENGINE_DATA_DIR or data>/mailbox).",
+        show_default=False,
+    ),
+]
 
 
 def _mailbox(path: Path | None) -> Path:
@@ -48,8 +54,11 @@ def send(
     from notifications.settings import load_mail_settings
 
     settings = load_mail_settings()
-    where = (f"SMTP {settings.smtp.host}:{settings.smtp.port}" if settings.smtp
-             else f"development mailbox {settings.mailbox_dir}")
+    where = (
+        f"SMTP {settings.smtp.host}:{settings.smtp.port}"
+        if settings.smtp
+        else f"development mailbox {settings.mailbox_dir}"
+    )
     with open_engine(db) as engine:
         sender = build_outbox_sender(engine, settings)
 
@@ -57,8 +66,10 @@ def send(
             try:
                 if not forever:
                     report = await sender.run_until_idle()
-                    typer.echo(f"delivered via {where}: claimed {report.claimed}, "
-                               f"digests {report.digests}, outcomes {report.outcomes or '{}'}")
+                    typer.echo(
+                        f"delivered via {where}: claimed {report.claimed}, "
+                        f"digests {report.digests}, outcomes {report.outcomes or '{}'}"
+                    )
                     return
                 stop = asyncio.Event()
                 loop = asyncio.get_running_loop()
@@ -93,7 +104,8 @@ def list_(mailbox: MailboxOption = None, json: JsonOption = False) -> None:
 @app.command()
 @reports_errors
 def show(
-    key: str, mailbox: MailboxOption = None,
+    key: str,
+    mailbox: MailboxOption = None,
     html: Annotated[bool, typer.Option("--html", help="Print the HTML part.")] = False,
 ) -> None:
     """Print one message of the development mailbox (headers and its text or HTML part)."""
@@ -119,7 +131,9 @@ def show(
 def outbox(
     status: Annotated[str | None, typer.Option(help="pending, claimed, sent, failed, ...")] = None,
     cycle: Annotated[int | None, typer.Option(help="Only this cycle.")] = None,
-    limit: int = 50, db: DbOption = None, json: JsonOption = False,
+    limit: int = 50,
+    db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """List outbox rows, newest first; failed rows show the server's reply."""
     with open_engine(db) as engine:
@@ -129,5 +143,7 @@ def outbox(
         return
     for row in rows:
         error = f"  [{row.last_error}]" if row.last_error else ""
-        typer.echo(f"{row.id:>6} {row.status:<10} {row.kind:<20} {row.recipient:<32}"
-                   f" {row.message_id}{error}")
+        typer.echo(
+            f"{row.id:>6} {row.status:<10} {row.kind:<20} {row.recipient:<32}"
+            f" {row.message_id}{error}"
+        )

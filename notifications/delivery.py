@@ -20,8 +20,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
 from typing import Any, Protocol
 
 from jinja2 import TemplateError
@@ -39,6 +37,7 @@ from cycle_engine.notify.claims import (
     claim,
     complete,
 )
+from cycle_engine.notify.preferences import OPTIONAL_KINDS
 from notifications.digest import collect_digests
 from notifications.formatting import parse_moment
 from notifications.ics import calendar, stage_entry
@@ -61,19 +60,28 @@ class ChannelHandler(Protocol):
 
 
 def _outcomes(results: tuple[RecipientResult, ...]) -> tuple[RecipientOutcome, ...]:
-    return tuple(RecipientOutcome(address=r.address, accepted=r.accepted, code=r.code,
-                                  reply=r.reply) for r in results)
+    return tuple(
+        RecipientOutcome(address=r.address, accepted=r.accepted, code=r.code, reply=r.reply)
+        for r in results
+    )
 
 
 class EmailChannel:
     """Renders an email row and sends it with a MailSender."""
 
-    def __init__(self, mailer: MailSender, renderer: Renderer, links: LinkSigner,
-                 sender: Address) -> None:
+    def __init__(
+        self,
+        mailer: MailSender,
+        renderer: Renderer,
+        links: LinkSigner,
+        sender_address: str,
+        sender_name: str = "Cycle Engine",
+    ) -> None:
         self.mailer = mailer
         self.renderer = renderer
         self.links = links
-        self.sender = sender
+        self.envelope_sender = sender_address
+        self.from_header = person_address(sender_name, sender_address)
 
     def _links(self, context: Mapping[str, Any], person_id: int, nonce: str) -> dict[str, str]:
         stage = context.get("stage") or {}
@@ -81,13 +89,19 @@ class EmailChannel:
         if stage.get("visit_id") is None or cycle.get("id") is None:
             return {}
         return {
-            action: self.links.action_url(ActionClaim(
-                action=action, person_id=person_id, cycle_id=int(cycle["id"]),
-                stage_visit_id=int(stage["visit_id"]), nonce=nonce))
+            action: self.links.action_url(
+                ActionClaim(
+                    action=action,
+                    person_id=person_id,
+                    cycle_id=int(cycle["id"]),
+                    stage_visit_id=int(stage["visit_id"]),
+                    nonce=nonce,
+                )
+            )
             for action in context.get("actions", [])
         }
 
-    def compose(self, row: OutboxRecord, now: datetime) -> EmailMessage:
+    def compose(self, row: OutboxRecord, now: datetime) -> bytes:
         """The full message for `row`; raises jinja2 errors or ValueError when it cannot be made."""
         assert row.person_id is not None
         context = dict(row.context)
@@ -100,32 +114,56 @@ class EmailChannel:
             ]
         unsubscribe = self.links.unsubscribe_url(row.person_id, row.kind)
         context["unsubscribe_url"] = unsubscribe
+        optional = row.kind in OPTIONAL_KINDS
         context["preferences_url"] = self.links.preferences_url(row.person_id)
         context["calendar_url"] = self.links.calendar_url(row.person_id)
         rendered = self.renderer.render(row.kind, row.language, context)
         name = str((context.get("person") or {}).get("name", ""))
         return build_message(
-            rendered, sender=self.sender, to=person_address(name, row.recipient),
-            message_id=row.message_id, date=now,
+            rendered,
+            sender=self.from_header,
+            to=person_address(name, row.recipient),
+            message_id=row.message_id,
+            date=now,
             headers={
-                "List-Unsubscribe": f"<{unsubscribe}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                **(
+                    {
+                        "List-Unsubscribe": f"<{unsubscribe}>",
+                        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                    }
+                    if optional
+                    else {}
+                ),
                 "Auto-Submitted": "auto-generated",
                 "X-Cycle-Engine-Kind": row.kind,
             },
             attachments=self._attachments(row, context, now),
         )
 
-    def _attachments(self, row: OutboxRecord, context: Mapping[str, Any],
-                     now: datetime) -> list[Attachment]:
+    def _attachments(
+        self, row: OutboxRecord, context: Mapping[str, Any], now: datetime
+    ) -> list[Attachment]:
         stage, cycle = context.get("stage") or {}, context.get("cycle") or {}
         if row.kind != "stage_started" or not stage.get("due_at"):
             return []
-        entry = stage_entry(int(cycle["id"]), str(cycle["title"]), str(stage["title"]),
-                            int(stage["visit_id"]), parse_moment(stage["due_at"]),
-                            url=context["calendar_url"], description=str(stage["description"]))
-        return [Attachment(filename="deadline.ics", content=calendar([entry], now),
-                           maintype="text", subtype="calendar", params={"method": "PUBLISH"})]
+        entry = stage_entry(
+            int(cycle["id"]),
+            str(cycle["title"]),
+            str(stage["title"]),
+            int(stage["visit_id"]),
+            parse_moment(stage["due_at"]),
+            url=context["calendar_url"],
+            description=str(stage["description"]),
+        )
+        return [
+            Attachment(
+                filename="deadline.ics",
+                content=calendar([entry], now),
+                maintype="text",
+                subtype="calendar",
+                params={"method": "PUBLISH"},
+            )
+        ]
 
     async def deliver(self, row: OutboxRecord, now: datetime) -> Outcome:
         try:
@@ -133,8 +171,9 @@ class EmailChannel:
         except (TemplateError, ValueError, KeyError) as error:
             return Failed(error=f"cannot compose the email: {type(error).__name__}: {error}")
         try:
-            result = await self.mailer.send(message, sender=self.sender.addr_spec,
-                                            recipients=[row.recipient])
+            result = await self.mailer.send(
+                message, sender=self.envelope_sender, recipients=[row.recipient]
+            )
         except TransientMailError as error:
             return Retry(error=error.describe())
         except PermanentMailError as error:
@@ -173,9 +212,16 @@ class OutboxSender:
         owner: this sender's lease name (default: random).
     """
 
-    def __init__(self, db: Database, clock: Clock, channels: Mapping[str, ChannelHandler], *,
-                 policy: ClaimPolicy | None = None, owner: str | None = None,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        channels: Mapping[str, ChannelHandler],
+        *,
+        policy: ClaimPolicy | None = None,
+        owner: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.channels = dict(channels)
@@ -190,8 +236,13 @@ class OutboxSender:
         if "email" in self.channels:
             report.digests = await asyncio.to_thread(collect_digests, self.db, now)
         rows = await asyncio.to_thread(
-            claim, self.db, owner=self.owner, now=now, channels=tuple(self.channels),
-            policy=self.policy)
+            claim,
+            self.db,
+            owner=self.owner,
+            now=now,
+            channels=tuple(self.channels),
+            policy=self.policy,
+        )
         report.claimed = len(rows)
         if not rows:
             return report
@@ -200,8 +251,14 @@ class OutboxSender:
             name = type(outcome).__name__.lower()
             report.outcomes[name] = report.outcomes.get(name, 0) + 1
         report.recorded = await asyncio.to_thread(
-            complete, self.db, owner=self.owner, now=self.clock.now(),
-            results=list(zip(rows, outcomes, strict=True)), policy=self.policy, rng=self.rng)
+            complete,
+            self.db,
+            owner=self.owner,
+            now=self.clock.now(),
+            results=list(zip(rows, outcomes, strict=True)),
+            policy=self.policy,
+            rng=self.rng,
+        )
         return report
 
     async def _deliver(self, row: OutboxRecord, now: datetime) -> Outcome:

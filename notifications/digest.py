@@ -35,8 +35,11 @@ MAX_ITEMS = 200
 def _item(row: OutboxRecord) -> dict[str, Any]:
     context = row.context
     return {
-        "id": row.id, "kind": row.kind, "cycle": context.get("cycle"),
-        "stage": context.get("stage"), "details": context.get("details", {}),
+        "id": row.id,
+        "kind": row.kind,
+        "cycle": context.get("cycle"),
+        "stage": context.get("stage"),
+        "details": context.get("details", {}),
         "actions": context.get("actions", []),
     }
 
@@ -46,9 +49,12 @@ def collect_digests(db: Database, now: datetime, *, limit: int = 2000) -> int:
     with db.transaction() as session:
         query = (
             select(OutboxRecord)
-            .where(col(OutboxRecord.channel) == EMAIL, col(OutboxRecord.status) == PENDING,
-                   col(OutboxRecord.delivery) == DIGEST,
-                   col(OutboxRecord.next_attempt_at) <= now)
+            .where(
+                col(OutboxRecord.channel) == EMAIL,
+                col(OutboxRecord.status) == PENDING,
+                col(OutboxRecord.delivery) == DIGEST,
+                col(OutboxRecord.next_attempt_at) <= now,
+            )
             .order_by(col(OutboxRecord.person_id), col(OutboxRecord.id))
             .limit(limit)
         )
@@ -64,14 +70,26 @@ def collect_digests(db: Database, now: datetime, *, limit: int = 2000) -> int:
             context = latest.context
             key = f"digest:{person_id}:{rows[0].id}"
             digest = OutboxRecord(
-                channel=EMAIL, kind="digest", rule="digest", occurrence=rows[0].id or 0,
-                person_id=person_id, recipient=latest.recipient, language=latest.language,
-                dedupe_key=key, message_id=new_message_id(), delivery=IMMEDIATE,
-                not_before=now, next_attempt_at=now, created_at=now,
+                channel=EMAIL,
+                kind="digest",
+                rule="digest",
+                occurrence=rows[0].id or 0,
+                person_id=person_id,
+                recipient=latest.recipient,
+                language=latest.language,
+                dedupe_key=key,
+                message_id=new_message_id(),
+                delivery=IMMEDIATE,
+                not_before=now,
+                next_attempt_at=now,
+                created_at=now,
                 context={
-                    "person": context.get("person"), "organisation": context.get("organisation"),
-                    "timezone": context.get("timezone", "UTC"), "role": "person",
-                    "actions": [], "items": [_item(row) for row in rows],
+                    "person": context.get("person"),
+                    "organisation": context.get("organisation"),
+                    "timezone": context.get("timezone", "UTC"),
+                    "role": "person",
+                    "actions": [],
+                    "items": [_item(row) for row in rows],
                 },
             )
             digest_id = insert_ignoring_duplicate(session, digest)

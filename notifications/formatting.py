@@ -16,12 +16,48 @@ LANGUAGES = ("en", "es", "fr")
 DEFAULT_LANGUAGE = "en"
 
 _MONTHS = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
-    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-           "septiembre", "octubre", "noviembre", "diciembre"),
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre"),
+    "en": (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    "es": (
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ),
+    "fr": (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ),
 }
 _DAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
@@ -61,8 +97,10 @@ def format_date(value: datetime | str, tz_name: str | None, language: str) -> st
     local = parse_moment(value).astimezone(zone(tz_name))
     lang = pick_language(language)
     return _DATE[lang].format(
-        weekday=_DAYS[lang][local.weekday()], day=local.day,
-        month=_MONTHS[lang][local.month - 1], year=local.year,
+        weekday=_DAYS[lang][local.weekday()],
+        day=local.day,
+        month=_MONTHS[lang][local.month - 1],
+        year=local.year,
     )
 
 

@@ -32,8 +32,14 @@ class CalendarEntry:
 
 def escape_text(value: str) -> str:
     """TEXT value escaping (RFC 5545 section 3.3.11)."""
-    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
 
 
 def fold(line: str) -> str:
@@ -86,11 +92,17 @@ def _event(entry: CalendarEntry, now: datetime) -> list[str]:
     return lines
 
 
-def calendar(entries: Iterable[CalendarEntry], now: datetime, *, name: str = "",
-             method: str = "PUBLISH") -> bytes:
+def calendar(
+    entries: Iterable[CalendarEntry], now: datetime, *, name: str = "", method: str = "PUBLISH"
+) -> bytes:
     """A VCALENDAR document with one event per entry, CRLF line endings, UTF-8."""
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN",
-             f"METHOD:{method}"]
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODID}",
+        "CALSCALE:GREGORIAN",
+        f"METHOD:{method}",
+    ]
     if name:
         lines.append(f"X-WR-CALNAME:{escape_text(name)}")
     for entry in entries:
@@ -99,12 +111,23 @@ def calendar(entries: Iterable[CalendarEntry], now: datetime, *, name: str = "",
     return ("\r\n".join(fold(line) for line in lines) + "\r\n").encode("utf-8")
 
 
-def stage_entry(cycle_id: int, cycle_title: str, stage_title: str, stage_visit_id: int,
-                due_at: datetime, *, url: str | None = None, description: str = "",
-                sequence: int = 0) -> CalendarEntry:
+def stage_entry(
+    cycle_id: int,
+    cycle_title: str,
+    stage_title: str,
+    stage_visit_id: int,
+    due_at: datetime,
+    *,
+    url: str | None = None,
+    description: str = "",
+    sequence: int = 0,
+) -> CalendarEntry:
     """The deadline of one stage visit (its UID stays the same when the date moves)."""
     return CalendarEntry(
         uid=f"cycle-{cycle_id}-visit-{stage_visit_id}@cycle-engine",
-        summary=f"{stage_title} due ({cycle_title})", due_at=due_at,
-        description=description, url=url, sequence=sequence,
+        summary=f"{stage_title} due ({cycle_title})",
+        due_at=due_at,
+        description=description,
+        url=url,
+        sequence=sequence,
     )

@@ -43,16 +43,26 @@ class ActionClaim:
         return f"{self.action}:{self.person_id}:{self.cycle_id}:{self.stage_visit_id}:{scope}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"a": self.action, "p": self.person_id, "c": self.cycle_id,
-                "s": self.stage_visit_id, "n": self.nonce}
+        return {
+            "a": self.action,
+            "p": self.person_id,
+            "c": self.cycle_id,
+            "s": self.stage_visit_id,
+            "n": self.nonce,
+        }
 
 
 def _claim_from(data: Any, action: str) -> ActionClaim:
     if not isinstance(data, dict) or data.get("a") != action:
         raise InvalidLink()
     try:
-        return ActionClaim(action=action, person_id=int(data["p"]), cycle_id=int(data["c"]),
-                           stage_visit_id=int(data["s"]), nonce=str(data.get("n", "")))
+        return ActionClaim(
+            action=action,
+            person_id=int(data["p"]),
+            cycle_id=int(data["c"]),
+            stage_visit_id=int(data["s"]),
+            nonce=str(data.get("n", "")),
+        )
     except (KeyError, TypeError, ValueError):
         raise InvalidLink() from None
 
@@ -66,8 +76,14 @@ class LinkSigner:
         clock: the engine's clock (signing and expiry use it).
     """
 
-    def __init__(self, secret_key: str, base_url: str, clock: Clock, *,
-                 action_max_age: timedelta = ACTION_MAX_AGE) -> None:
+    def __init__(
+        self,
+        secret_key: str,
+        base_url: str,
+        clock: Clock,
+        *,
+        action_max_age: timedelta = ACTION_MAX_AGE,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.clock = clock
         self.action_max_age = action_max_age
@@ -84,7 +100,8 @@ class LinkSigner:
                     return int(clock.now().timestamp())
 
             serializer = URLSafeTimedSerializer(
-                self._secret, salt=f"cycle-engine.{purpose}", signer=ClockSigner)
+                self._secret, salt=f"cycle-engine.{purpose}", signer=ClockSigner
+            )
             self._serializers[purpose] = serializer
         return serializer
 

@@ -39,18 +39,30 @@ def build_link_signer(engine: CycleEngine, settings: MailSettings) -> LinkSigner
 
 
 def build_outbox_sender(
-    engine: CycleEngine, settings: MailSettings, *,
-    mailer: MailSender | None = None, renderer: Renderer | None = None,
-    extra_channels: Mapping[str, ChannelHandler] | None = None, owner: str | None = None,
+    engine: CycleEngine,
+    settings: MailSettings,
+    *,
+    mailer: MailSender | None = None,
+    renderer: Renderer | None = None,
+    extra_channels: Mapping[str, ChannelHandler] | None = None,
+    owner: str | None = None,
 ) -> OutboxSender:
     """An OutboxSender for `engine` delivering email (plus any `extra_channels`)."""
     email = EmailChannel(
-        mailer or build_mail_sender(settings), renderer or Renderer(),
-        build_link_signer(engine, settings), settings.sender_address,
+        mailer or build_mail_sender(settings),
+        renderer or Renderer(),
+        build_link_signer(engine, settings),
+        settings.envelope_sender,
+        settings.sender_name or "Cycle Engine",
     )
     policy = ClaimPolicy(hourly_cap=settings.hourly_cap)
-    return OutboxSender(engine.db, engine.clock, {"email": email, **(extra_channels or {})},
-                        policy=policy, owner=owner)
+    return OutboxSender(
+        engine.db,
+        engine.clock,
+        {"email": email, **(extra_channels or {})},
+        policy=policy,
+        owner=owner,
+    )
 
 
 class OutboxService:

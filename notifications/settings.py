@@ -11,7 +11,6 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
@@ -81,17 +80,21 @@ class MailSettings:
             raise InvalidInput("CYCLE_ENGINE_SMTP_FROM", f"not an email address: {self.sender!r}")
         if not self.base_url.startswith(("http://", "https://")):
             raise InvalidInput(
-                "CYCLE_ENGINE_BASE_URL", f"must start with http(s)://: {self.base_url!r}")
+                "CYCLE_ENGINE_BASE_URL", f"must start with http(s)://: {self.base_url!r}"
+            )
         if len(self.secret_key) < 16:
             raise InvalidInput("CYCLE_ENGINE_SECRET_KEY", "must be at least 16 characters")
         if self.hourly_cap < 1:
             raise InvalidInput("CYCLE_ENGINE_MAIL_HOURLY_CAP", "must be at least 1")
 
     @property
-    def sender_address(self) -> Address:
-        name, address = parseaddr(self.sender)
-        user, _, domain = address.partition("@")
-        return Address(display_name=name, username=user, domain=domain)
+    def envelope_sender(self) -> str:
+        """The bare address (SMTP MAIL FROM)."""
+        return parseaddr(self.sender)[1]
+
+    @property
+    def sender_name(self) -> str:
+        return parseaddr(self.sender)[0]
 
     @property
     def mailbox_dir(self) -> Path:
@@ -109,8 +112,11 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 def load_mail_settings(
-    env: Mapping[str, str] | None = None, *, secret_key: str | None = None,
-    base_url: str | None = None, data_dir: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    secret_key: str | None = None,
+    base_url: str | None = None,
+    data_dir: str | Path | None = None,
 ) -> MailSettings:
     """Build settings from `env` (default: `os.environ`); raises InvalidInput naming the variable.
 

@@ -64,15 +64,24 @@ class Viewer:
 
     def actor(self, alliance_id: int | None) -> Actor:
         role = self.role_in(alliance_id)
-        return Actor(name=f"person:{self.email}", role=role, person_id=self.person_id,
-                     organisation_id=self.organisation_id if role == "partner" else None)
+        return Actor(
+            name=f"person:{self.email}",
+            role=role,
+            person_id=self.person_id,
+            organisation_id=self.organisation_id if role == "partner" else None,
+        )
 
     def principal(self, alliance_id: int | None) -> Principal:
         """The API principal matching this person's role in the alliance (for shared rules)."""
         role = self.role_in(alliance_id)
         if role == "partner":
-            return Principal(key_id=0, prefix="", name=self.email, role="partner",
-                             organisation_id=self.organisation_id)
+            return Principal(
+                key_id=0,
+                prefix="",
+                name=self.email,
+                role="partner",
+                organisation_id=self.organisation_id,
+            )
         return Principal(key_id=0, prefix="", name=self.email, role=role, alliance_id=alliance_id)
 
     def scope_cycles(self, query: Any) -> Any:
@@ -98,15 +107,22 @@ def load_viewer(session: Session, person_id: int) -> Viewer | None:
     ):
         if _RANK.get(grant.role, 0) > _RANK.get(roles.get(grant.alliance_id, ""), 0):
             roles[grant.alliance_id] = grant.role
-    member_of = frozenset(session.exec(
-        select(MembershipRecord.alliance_id).where(
-            MembershipRecord.organisation_id == person.organisation_id
+    member_of = frozenset(
+        session.exec(
+            select(MembershipRecord.alliance_id).where(
+                MembershipRecord.organisation_id == person.organisation_id
+            )
         )
-    ))
+    )
     return Viewer(
-        person_id=person.id, name=person.name, email=person.email, timezone=person.timezone,
-        language=person.language, organisation_id=person.organisation_id,
-        organisation_name=organisation.name if organisation else "", roles=roles,
+        person_id=person.id,
+        name=person.name,
+        email=person.email,
+        timezone=person.timezone,
+        language=person.language,
+        organisation_id=person.organisation_id,
+        organisation_name=organisation.name if organisation else "",
+        roles=roles,
         member_of=member_of,
     )
 
@@ -115,10 +131,13 @@ def visible_alliances(session: Session, viewer: Viewer) -> list[AllianceRecord]:
     ids = sorted(viewer.alliance_ids)
     if not ids:
         return []
-    return list(session.exec(
-        select(AllianceRecord).where(col(AllianceRecord.id).in_(ids))
-        .order_by(col(AllianceRecord.name))
-    ))
+    return list(
+        session.exec(
+            select(AllianceRecord)
+            .where(col(AllianceRecord.id).in_(ids))
+            .order_by(col(AllianceRecord.name))
+        )
+    )
 
 
 def visible_alliance(session: Session, viewer: Viewer, alliance_id: int) -> AllianceRecord:

@@ -56,8 +56,9 @@ def _date(form: dict[str, str], field: str) -> date:
 
 def _explain(error: CycleEngineError) -> str:
     if isinstance(error, TransitionNotAllowed):
-        return (f"Cannot fire “{error.trigger}”: " + ("; ".join(error.reasons) or "not allowed")
-                + ".")
+        return (
+            f"Cannot fire “{error.trigger}”: " + ("; ".join(error.reasons) or "not allowed") + "."
+        )
     if isinstance(error, ActionNotAllowed):
         return f"Cannot {error.action}: {error.reason}."
     if isinstance(error, ConflictError):
@@ -65,8 +66,12 @@ def _explain(error: CycleEngineError) -> str:
     return str(error)
 
 
-async def _act(visit: Visit, cycle_id: int, done: str,
-               command: Callable[[Viewer, CycleRecord, dict[str, str]], None]) -> Response:
+async def _act(
+    visit: Visit,
+    cycle_id: int,
+    done: str,
+    command: Callable[[Viewer, CycleRecord, dict[str, str]], None],
+) -> Response:
     viewer = visit.require_viewer()
     await visit.check_csrf()
     form = await visit.form()
@@ -79,8 +84,14 @@ async def _act(visit: Visit, cycle_id: int, done: str,
     except CycleEngineError as error:
         status = 422 if isinstance(error, InvalidInput) else 409
         page = load_cycle_page(visit.engine, viewer, cycle_id)
-        return visit.page("cycle.html", status=status, p=page, event_summary=event_summary,
-                          notice=None, problem=_explain(error))
+        return visit.page(
+            "cycle.html",
+            status=status,
+            p=page,
+            event_summary=event_summary,
+            notice=None,
+            problem=_explain(error),
+        )
     return visit.redirect(f"{PREFIX}/cycles/{cycle_id}?done={quote(done)}")
 
 
@@ -92,11 +103,14 @@ def register(router: APIRouter) -> None:
             if not trigger:
                 raise InvalidInput("trigger", "choose a trigger to fire")
             with visit.engine.db.read_session() as session:  # the API's partner rule
-                require_partner_stage(session, viewer.principal(cycle.alliance_id), cycle,
-                                      trigger)
-            visit.engine.fire(cycle_id, trigger, actor=viewer.actor(cycle.alliance_id),
-                              note=form.get("note", "").strip() or None,
-                              expected_version=_int(form, "version", required=False))
+                require_partner_stage(session, viewer.principal(cycle.alliance_id), cycle, trigger)
+            visit.engine.fire(
+                cycle_id,
+                trigger,
+                actor=viewer.actor(cycle.alliance_id),
+                note=form.get("note", "").strip() or None,
+                expected_version=_int(form, "version", required=False),
+            )
 
         trigger = (await visit.form()).get("trigger", "")
         return await _act(visit, cycle_id, f"Fired “{trigger[:100]}”.", command)
@@ -106,19 +120,27 @@ def register(router: APIRouter) -> None:
         def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
             organisation_id = _int(form, "organisation_id")
             assert organisation_id is not None
-            visit.engine.assign(cycle_id, form.get("stage", ""), organisation_id,
-                                form.get("level", ""),
-                                focal_point_id=_int(form, "focal_point_id", required=False),
-                                actor=viewer.actor(cycle.alliance_id))
+            visit.engine.assign(
+                cycle_id,
+                form.get("stage", ""),
+                organisation_id,
+                form.get("level", ""),
+                focal_point_id=_int(form, "focal_point_id", required=False),
+                actor=viewer.actor(cycle.alliance_id),
+            )
 
         return await _act(visit, cycle_id, "Role assigned.", command)
 
     @router.post("/cycles/{cycle_id}/due-date")
     async def move_due(visit: VisitDep, cycle_id: IdPath) -> Response:
         def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
-            visit.engine.move_due_date(cycle_id, form.get("stage", ""), _date(form, "due"),
-                                       reason=form.get("reason", ""),
-                                       actor=viewer.actor(cycle.alliance_id))
+            visit.engine.move_due_date(
+                cycle_id,
+                form.get("stage", ""),
+                _date(form, "due"),
+                reason=form.get("reason", ""),
+                actor=viewer.actor(cycle.alliance_id),
+            )
 
         return await _act(visit, cycle_id, "Due date moved.", command)
 
@@ -127,18 +149,27 @@ def register(router: APIRouter) -> None:
         def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
             organisation_id = _int(form, "organisation_id")
             assert organisation_id is not None
-            visit.engine.add_product(cycle_id, form.get("kind", ""), form.get("title", ""),
-                                     organisation_id, link=form.get("link") or None,
-                                     form=form.get("form") or None,
-                                     actor=viewer.actor(cycle.alliance_id))
+            visit.engine.add_product(
+                cycle_id,
+                form.get("kind", ""),
+                form.get("title", ""),
+                organisation_id,
+                link=form.get("link") or None,
+                form=form.get("form") or None,
+                actor=viewer.actor(cycle.alliance_id),
+            )
 
         return await _act(visit, cycle_id, "Product added.", command)
 
     @router.post("/cycles/{cycle_id}/contexts/{context_id}/results")
     async def report_context(visit: VisitDep, cycle_id: IdPath, context_id: IdPath) -> Response:
         def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
-            visit.engine.report_context(cycle_id, context_id, form.get("summary", ""),
-                                        form.get("rating", ""),
-                                        actor=viewer.actor(cycle.alliance_id))
+            visit.engine.report_context(
+                cycle_id,
+                context_id,
+                form.get("summary", ""),
+                form.get("rating", ""),
+                actor=viewer.actor(cycle.alliance_id),
+            )
 
         return await _act(visit, cycle_id, "Context results recorded.", command)

@@ -34,12 +34,17 @@ class StageLine:
     visits: tuple[StageRecord, ...]
 
 
-def stage_lines(spec: TemplateSpec, plan: Sequence[PlanRecord], visits: Sequence[StageRecord]
-                ) -> list[StageLine]:
+def stage_lines(
+    spec: TemplateSpec, plan: Sequence[PlanRecord], visits: Sequence[StageRecord]
+) -> list[StageLine]:
     by_stage = {row.stage: row for row in plan}
     return [
-        StageLine(key=stage.key, title=stage.title, plan=by_stage.get(stage.key),
-                  visits=tuple(v for v in visits if v.stage == stage.key))
+        StageLine(
+            key=stage.key,
+            title=stage.title,
+            plan=by_stage.get(stage.key),
+            visits=tuple(v for v in visits if v.stage == stage.key),
+        )
         for stage in spec.work_stages
     ]
 
@@ -67,54 +72,70 @@ def plan_chart_svg(lines: Sequence[StageLine], now: datetime, tz: str) -> str:
     def x(moment: datetime) -> float:
         return LABEL_W + PLOT_W * (moment - start).total_seconds() / total
 
-    height = TOP + ROW_H * len(lines) + 10
+    height = TOP + ROW_H * len(lines) + 16
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="ce-chart-title" '
         f'viewBox="0 0 {LABEL_W + PLOT_W + 10} {height}" font-family="system-ui, sans-serif" '
         f'font-size="12"><title id="ce-chart-title">Planned and actual dates of each stage'
         f"</title>",
-        f'<text x="{LABEL_W}" y="14" fill="#52606d">{escape(local_time(start, tz, with_time=False))}'
-        f'</text><text x="{LABEL_W + PLOT_W}" y="14" text-anchor="end" fill="#52606d">'
+        f'<text x="{LABEL_W}" y="14" fill="#52606d">'
+        f"{escape(local_time(start, tz, with_time=False))}</text>"
+        f'<text x="{LABEL_W + PLOT_W}" y="14" text-anchor="end" fill="#52606d">'
         f"{escape(local_time(end, tz, with_time=False))}</text>",
     ]
     for index, line in enumerate(lines):
         y = TOP + index * ROW_H
-        parts.append(f'<text x="{LABEL_W - 8}" y="{y + 21}" text-anchor="end">'
-                     f"{escape(line.title)}</text>")
+        parts.append(
+            f'<text x="{LABEL_W - 8}" y="{y + 21}" text-anchor="end">{escape(line.title)}</text>'
+        )
         if line.plan is not None:
             x1, x2 = x(line.plan.planned_start), x(line.plan.planned_due)
-            tip = (f"{line.title} planned: {local_time(line.plan.planned_start, tz)} to "
-                   f"{local_time(line.plan.planned_due, tz)}")
-            parts.append(f'<rect x="{x1:.1f}" y="{y + 4}" width="{max(x2 - x1, 2):.1f}" '
-                         f'height="11" fill="#cbd2d9"><title>{escape(tip)}</title></rect>')
+            tip = (
+                f"{line.title} planned: {local_time(line.plan.planned_start, tz)} to "
+                f"{local_time(line.plan.planned_due, tz)}"
+            )
+            parts.append(
+                f'<rect x="{x1:.1f}" y="{y + 4}" width="{max(x2 - x1, 2):.1f}" '
+                f'height="11" fill="#cbd2d9"><title>{escape(tip)}</title></rect>'
+            )
         for visit in line.visits:
             parts.extend(_visit_bars(line.title, visit, now, tz, x, y))
     now_x = x(now)
-    parts.append(f'<line x1="{now_x:.1f}" y1="{TOP - 6}" x2="{now_x:.1f}" y2="{height - 6}" '
-                 f'stroke="#1d4ed8" stroke-dasharray="4 3"/><text x="{now_x:.1f}" y="{TOP - 8}" '
-                 f'text-anchor="middle" fill="#1d4ed8">now</text>')
+    parts.append(
+        f'<line x1="{now_x:.1f}" y1="{TOP - 6}" x2="{now_x:.1f}" y2="{height - 14}" '
+        f'stroke="#1d4ed8" stroke-dasharray="4 3"/>'
+        f'<text x="{now_x:.1f}" y="{height - 1}" '
+        f'text-anchor="middle" fill="#1d4ed8">now</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _visit_bars(title: str, visit: StageRecord, now: datetime, tz: str,
-                x: Callable[[datetime], float], y: int) -> list[str]:
+def _visit_bars(
+    title: str, visit: StageRecord, now: datetime, tz: str, x: Callable[[datetime], float], y: int
+) -> list[str]:
     end = visit.left_at or now
-    tip = (f"{title} visit {visit.visit}: {local_time(visit.entered_at, tz)} to "
-           f"{local_time(visit.left_at, tz) if visit.left_at else 'now (open)'}")
+    tip = (
+        f"{title} visit {visit.visit}: {local_time(visit.entered_at, tz)} to "
+        f"{local_time(visit.left_at, tz) if visit.left_at else 'now (open)'}"
+    )
     due = visit.due_at
     bars = []
     on_time_end = min(end, due) if due is not None else end
     x1, x2 = x(visit.entered_at), x(on_time_end)
     if on_time_end > visit.entered_at:
-        bars.append(f'<rect x="{x1:.1f}" y="{y + 18}" width="{max(x2 - x1, 2):.1f}" height="11" '
-                    f'fill="#2f855a"><title>{escape(tip)}</title></rect>')
+        bars.append(
+            f'<rect x="{x1:.1f}" y="{y + 18}" width="{max(x2 - x1, 2):.1f}" height="11" '
+            f'fill="#2f855a"><title>{escape(tip)}</title></rect>'
+        )
     if due is not None and end > due:
         late_start = max(due, visit.entered_at)
         x3, x4 = x(late_start), x(end)
         late = f"{tip}; past its deadline by {_days(end - due)}"
-        bars.append(f'<rect x="{x3:.1f}" y="{y + 18}" width="{max(x4 - x3, 2):.1f}" height="11" '
-                    f'fill="#c53030"><title>{escape(late)}</title></rect>')
+        bars.append(
+            f'<rect x="{x3:.1f}" y="{y + 18}" width="{max(x4 - x3, 2):.1f}" height="11" '
+            f'fill="#c53030"><title>{escape(late)}</title></rect>'
+        )
     return bars
 
 

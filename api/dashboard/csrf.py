@@ -44,5 +44,6 @@ async def check_csrf(request: Request, secret: str, binding: str | None) -> None
     if not sent:
         raise CsrfRefused("the form carried no security token; reload the page and retry")
     if not hmac.compare_digest(sent, csrf_token(secret, binding)):
-        raise CsrfRefused("the form's security token does not match your session; reload the "
-                          "page and retry")
+        raise CsrfRefused(
+            "the form's security token does not match your session; reload the page and retry"
+        )

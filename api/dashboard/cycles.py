@@ -42,30 +42,53 @@ def register(router: APIRouter) -> None:
             raise InvalidInput("status", f"must be one of {', '.join(STATUSES)}, got {status!r}")
         if flag and flag not in FLAGS:
             raise InvalidInput("flag", f"must be one of {', '.join(FLAGS)}, got {flag!r}")
-        filters = ListFilters(status=status, flag=flag or None, stage=stage or None,
-                              template=template or None)
+        filters = ListFilters(
+            status=status, flag=flag or None, stage=stage or None, template=template or None
+        )
         engine = visit.engine
         with engine.db.read_session() as session:
             alliance = visible_alliance(session, viewer, alliance_id)
-            result = list_cycles(session, engine.templates, viewer, alliance_id, filters,
-                                 visit.now, page)
+            result = list_cycles(
+                session, engine.templates, viewer, alliance_id, filters, visit.now, page
+            )
             templates = engine.templates.list(session)
-            stages = sorted({(s.key, s.title) for t in templates if t.id is not None
-                             for s in engine.templates.spec(session, t.id).stages})
-        template_name = ("partials/cycle_table.html" if visit.request.headers.get("hx-request")
-                         and visit.request.headers.get("hx-target") == "cycle-table"
-                         else "cycles.html")
-        return visit.page(template_name, alliance=alliance, result=result, filters=filters,
-                          stages=stages, template_keys=sorted({t.key for t in templates}),
-                          flags=FLAGS, statuses=STATUSES)
+            stages = sorted(
+                {
+                    (s.key, s.title)
+                    for t in templates
+                    if t.id is not None
+                    for s in engine.templates.spec(session, t.id).stages
+                }
+            )
+        template_name = (
+            "partials/cycle_table.html"
+            if visit.request.headers.get("hx-request")
+            and visit.request.headers.get("hx-target") == "cycle-table"
+            else "cycles.html"
+        )
+        return visit.page(
+            template_name,
+            alliance=alliance,
+            result=result,
+            filters=filters,
+            stages=stages,
+            template_keys=sorted({t.key for t in templates}),
+            flags=FLAGS,
+            statuses=STATUSES,
+        )
 
     @router.get("/cycles/{cycle_id}")
     async def cycle_page(visit: VisitDep, cycle_id: IdPath) -> Response:
         viewer = visit.require_viewer()
         page = load_cycle_page(visit.engine, viewer, cycle_id)
         notice = visit.request.query_params.get("done")
-        return visit.page("cycle.html", p=page, event_summary=event_summary,
-                          notice=notice[:200] if notice else None, problem=None)
+        return visit.page(
+            "cycle.html",
+            p=page,
+            event_summary=event_summary,
+            notice=notice[:200] if notice else None,
+            problem=None,
+        )
 
     @router.get("/cycles/{cycle_id}/diagram.svg")
     async def cycle_diagram(visit: VisitDep, cycle_id: IdPath) -> Response:
@@ -73,8 +96,9 @@ def register(router: APIRouter) -> None:
         with visit.engine.db.read_session() as session:
             cycle = visible_cycle(session, viewer, cycle_id)
             spec = visit.engine.templates.spec(session, cycle.template_id)
-            visited = frozenset(session.exec(
-                select(StageRecord.stage).where(StageRecord.cycle_id == cycle_id)))
+            visited = frozenset(
+                session.exec(select(StageRecord.stage).where(StageRecord.cycle_id == cycle_id))
+            )
         svg = state_diagram_svg(spec, current=cycle.state, visited=visited)
         return visit.finish(Response(svg, media_type="image/svg+xml"))
 

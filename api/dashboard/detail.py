@@ -74,11 +74,18 @@ class CyclePage:
 
 
 def _matrix(session: Session, rows: list[ParticipationRecord]) -> dict[tuple[int, str], Cell]:
-    people = {p.id: p.name for p in session.exec(select(PersonRecord).where(
-        col(PersonRecord.id).in_([r.focal_point_id for r in rows if r.focal_point_id])))}
-    return {(r.organisation_id, r.stage): Cell(level=r.level,
-                                               focal_point=people.get(r.focal_point_id))
-            for r in rows}
+    people = {
+        p.id: p.name
+        for p in session.exec(
+            select(PersonRecord).where(
+                col(PersonRecord.id).in_([r.focal_point_id for r in rows if r.focal_point_id])
+            )
+        )
+    }
+    return {
+        (r.organisation_id, r.stage): Cell(level=r.level, focal_point=people.get(r.focal_point_id))
+        for r in rows
+    }
 
 
 def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> CyclePage:
@@ -87,41 +94,80 @@ def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> Cycle
     with engine.db.read_session() as session:
         cycle = visible_cycle(session, viewer, cycle_id)
         spec = engine.templates.spec(session, cycle.template_id)
-        visits = list(session.exec(select(StageRecord).where(StageRecord.cycle_id == cycle_id)
-                                   .order_by(col(StageRecord.id))))
-        current = next((v for v in visits if v.id == cycle.current_stage_id
-                        and v.left_at is None), None)
+        visits = list(
+            session.exec(
+                select(StageRecord)
+                .where(StageRecord.cycle_id == cycle_id)
+                .order_by(col(StageRecord.id))
+            )
+        )
+        current = next(
+            (v for v in visits if v.id == cycle.current_stage_id and v.left_at is None), None
+        )
         row = to_rows(session, engine.templates, [(cycle, current)], now)[0]
         alliance = session.get(AllianceRecord, cycle.alliance_id) if cycle.alliance_id else None
-        events = list(session.exec(select(EventRecord).where(EventRecord.cycle_id == cycle_id)
-                                   .order_by(col(EventRecord.seq).desc()).limit(TIMELINE_LIMIT)))
+        events = list(
+            session.exec(
+                select(EventRecord)
+                .where(EventRecord.cycle_id == cycle_id)
+                .order_by(col(EventRecord.seq).desc())
+                .limit(TIMELINE_LIMIT)
+            )
+        )
         lines = stage_lines(spec, plan_rows(session, cycle_id), visits)
         participation = participation_rows(session, cycle_id)
-        organisations = ([m.organisation for m in members(session, alliance.id)]
-                         if alliance is not None and alliance.id is not None else [])
+        organisations = (
+            [m.organisation for m in members(session, alliance.id)]
+            if alliance is not None and alliance.id is not None
+            else []
+        )
         taking_part = {r.organisation_id for r in participation}
         involved = [o for o in organisations if o.id in taking_part]
         if not viewer.coordinates(cycle.alliance_id):  # the forms' choices: coordinators only
             organisations = involved
         org_ids = [o.id for o in organisations if o.id is not None]
-        people = list(session.exec(select(PersonRecord).where(
-            col(PersonRecord.organisation_id).in_(org_ids), col(PersonRecord.left_on).is_(None))
-            .order_by(col(PersonRecord.name)))) if viewer.coordinates(cycle.alliance_id) else []
+        people = (
+            list(
+                session.exec(
+                    select(PersonRecord)
+                    .where(
+                        col(PersonRecord.organisation_id).in_(org_ids),
+                        col(PersonRecord.left_on).is_(None),
+                    )
+                    .order_by(col(PersonRecord.name))
+                )
+            )
+            if viewer.coordinates(cycle.alliance_id)
+            else []
+        )
         results: dict[int, list[ContextResultRecord]] = {}
         for result in results_of(session, cycle_id):
             results.setdefault(result.context_id, []).append(result)
         partner_block = blocked_for_partner(session, viewer.principal(cycle.alliance_id), cycle)
         page = CyclePage(
-            cycle=cycle, row=row, alliance=alliance, spec=spec,
-            role=viewer.role_in(cycle.alliance_id), events=events, lines=lines,
+            cycle=cycle,
+            row=row,
+            alliance=alliance,
+            spec=spec,
+            role=viewer.role_in(cycle.alliance_id),
+            events=events,
+            lines=lines,
             chart=plan_chart_svg(lines, now, viewer.timezone),
-            diagram=state_diagram_svg(spec, current=cycle.state,
-                                      visited=frozenset(v.stage for v in visits)),
-            organisations=organisations, involved=involved, matrix=_matrix(session, participation), people=people,
-            products=products_of(session, cycle_id), contexts=contexts_of(session, cycle_id),
-            results=results, learning=learning_of(session, cycle_id),
-            questions=questions_of(session, cycle_id), triggers=[],
-            product_kinds=dict(PRODUCT_KIND_TITLES), product_forms=PRODUCT_FORMS,
+            diagram=state_diagram_svg(
+                spec, current=cycle.state, visited=frozenset(v.stage for v in visits)
+            ),
+            organisations=organisations,
+            involved=involved,
+            matrix=_matrix(session, participation),
+            people=people,
+            products=products_of(session, cycle_id),
+            contexts=contexts_of(session, cycle_id),
+            results=results,
+            learning=learning_of(session, cycle_id),
+            questions=questions_of(session, cycle_id),
+            triggers=[],
+            product_kinds=dict(PRODUCT_KIND_TITLES),
+            product_forms=PRODUCT_FORMS,
         )
     options = engine.available_triggers(cycle_id, actor=viewer.actor(cycle.alliance_id))
     if partner_block is not None:
@@ -133,12 +179,23 @@ def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> Cycle
 def _blocked(option: TriggerOption, reason: str) -> TriggerOption:
     if not option.allowed:
         return option
-    return TriggerOption(trigger=option.trigger, dest=option.dest, allowed=False,
-                         reasons=(reason,), roles=option.roles, description=option.description)
+    return TriggerOption(
+        trigger=option.trigger,
+        dest=option.dest,
+        allowed=False,
+        reasons=(reason,),
+        roles=option.roles,
+        description=option.description,
+    )
 
 
 def event_summary(event: EventRecord) -> dict[str, Any]:
     """A timeline line's parts, for the template."""
-    return {"kind": event.kind.replace("_", " "), "trigger": event.trigger,
-            "from": event.from_state, "to": event.to_state, "note": event.note,
-            "data": {k: v for k, v in event.data.items() if not isinstance(v, dict | list)}}
+    return {
+        "kind": event.kind.replace("_", " "),
+        "trigger": event.trigger,
+        "from": event.from_state,
+        "to": event.to_state,
+        "note": event.note,
+        "data": {k: v for k, v in event.data.items() if not isinstance(v, dict | list)},
+    }

@@ -55,35 +55,58 @@ def _per_org(session: Session, query: Any) -> dict[int, int]:
 def engagement(session: Session, alliance_id: int, now: datetime) -> list[Engagement]:
     """One line per member organisation (see the module docstring for the figures)."""
     since = now - ENGAGEMENT_WINDOW
-    reminders = _per_org(session, select(PersonRecord.organisation_id, func.count())
-                         .join(OutboxRecord, col(OutboxRecord.person_id) == PersonRecord.id)
-                         .join(CycleRecord, col(CycleRecord.id) == OutboxRecord.cycle_id)
-                         .where(CycleRecord.alliance_id == alliance_id,
-                                col(OutboxRecord.kind).in_(REMINDER_KINDS),
-                                OutboxRecord.status == SENT, col(OutboxRecord.sent_at) >= since)
-                         .group_by(col(PersonRecord.organisation_id)))
-    answered = _per_org(session, select(PersonRecord.organisation_id, func.count())
-                        .join(ActionUseRecord, col(ActionUseRecord.person_id) == PersonRecord.id)
-                        .join(CycleRecord, col(CycleRecord.id) == ActionUseRecord.cycle_id)
-                        .where(CycleRecord.alliance_id == alliance_id,
-                               col(ActionUseRecord.used_at) >= since)
-                        .group_by(col(PersonRecord.organisation_id)))
-    overdue = _per_org(session, select(ParticipationRecord.organisation_id, func.count())
-                       .join(CycleRecord, col(CycleRecord.id) == ParticipationRecord.cycle_id)
-                       .join(StageRecord, and_(col(StageRecord.id) == CycleRecord.current_stage_id,
-                                               col(StageRecord.stage) == ParticipationRecord.stage))
-                       .where(CycleRecord.alliance_id == alliance_id, CycleRecord.status == ACTIVE,
-                              ParticipationRecord.level == "lead",
-                              col(StageRecord.left_at).is_(None), col(StageRecord.due_at) <= now)
-                       .group_by(col(ParticipationRecord.organisation_id)))
+    reminders = _per_org(
+        session,
+        select(PersonRecord.organisation_id, func.count())
+        .join(OutboxRecord, col(OutboxRecord.person_id) == PersonRecord.id)
+        .join(CycleRecord, col(CycleRecord.id) == OutboxRecord.cycle_id)
+        .where(
+            CycleRecord.alliance_id == alliance_id,
+            col(OutboxRecord.kind).in_(REMINDER_KINDS),
+            OutboxRecord.status == SENT,
+            col(OutboxRecord.sent_at) >= since,
+        )
+        .group_by(col(PersonRecord.organisation_id)),
+    )
+    answered = _per_org(
+        session,
+        select(PersonRecord.organisation_id, func.count())
+        .join(ActionUseRecord, col(ActionUseRecord.person_id) == PersonRecord.id)
+        .join(CycleRecord, col(CycleRecord.id) == ActionUseRecord.cycle_id)
+        .where(CycleRecord.alliance_id == alliance_id, col(ActionUseRecord.used_at) >= since)
+        .group_by(col(PersonRecord.organisation_id)),
+    )
+    overdue = _per_org(
+        session,
+        select(ParticipationRecord.organisation_id, func.count())
+        .join(CycleRecord, col(CycleRecord.id) == ParticipationRecord.cycle_id)
+        .join(
+            StageRecord,
+            and_(
+                col(StageRecord.id) == CycleRecord.current_stage_id,
+                col(StageRecord.stage) == ParticipationRecord.stage,
+            ),
+        )
+        .where(
+            CycleRecord.alliance_id == alliance_id,
+            CycleRecord.status == ACTIVE,
+            ParticipationRecord.level == "lead",
+            col(StageRecord.left_at).is_(None),
+            col(StageRecord.due_at) <= now,
+        )
+        .group_by(col(ParticipationRecord.organisation_id)),
+    )
     year_ago = now.date() - timedelta(days=365)
     return [
         Engagement(
-            organisation_id=t.organisation_id, organisation=t.organisation,
+            organisation_id=t.organisation_id,
+            organisation=t.organisation,
             reminders=reminders.get(t.organisation_id, 0),
             answered=answered.get(t.organisation_id, 0),
-            overdue_steps=overdue.get(t.organisation_id, 0), headcount=t.headcount,
-            left=t.left, turnover_rate=t.rate,
+            overdue_steps=overdue.get(t.organisation_id, 0),
+            headcount=t.headcount,
+            left=t.left,
+            turnover_rate=t.rate,
             needing_focal_point=t.stages_needing_focal_point,
         )
         for t in turnover(session, alliance_id, since=year_ago, until=now.date())
@@ -97,5 +120,6 @@ def register(router: APIRouter) -> None:
         with visit.engine.db.read_session() as session:
             alliance = managed_alliance(session, viewer, alliance_id)
             rows = engagement(session, alliance_id, visit.now)
-        return visit.page("engagement.html", alliance=alliance, rows=rows,
-                          window_days=ENGAGEMENT_WINDOW.days)
+        return visit.page(
+            "engagement.html", alliance=alliance, rows=rows, window_days=ENGAGEMENT_WINDOW.days
+        )

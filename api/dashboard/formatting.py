@@ -98,8 +98,13 @@ def build_environment(directory: Path) -> Environment:
         auto_reload=False,
     )
     filters: dict[str, Any] = {
-        "when": _when, "day": _day, "relative": _relative, "span": span,
-        "percent": _percent, "label": _label, "nl2br": _nl2br,
+        "when": _when,
+        "day": _day,
+        "relative": _relative,
+        "span": span,
+        "percent": _percent,
+        "label": _label,
+        "nl2br": _nl2br,
     }
     env.filters.update(filters)
     return env

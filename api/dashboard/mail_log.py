@@ -50,9 +50,14 @@ def _visible(entry_to: str, message_id: str, members: set[str], own: str) -> boo
 
 def _member_addresses(session: Session, alliance_id: int) -> set[str]:
     orgs = select(MembershipRecord.organisation_id).where(
-        MembershipRecord.alliance_id == alliance_id)
-    return {email.lower() for email in session.exec(
-        select(PersonRecord.email).where(col(PersonRecord.organisation_id).in_(orgs)))}
+        MembershipRecord.alliance_id == alliance_id
+    )
+    return {
+        email.lower()
+        for email in session.exec(
+            select(PersonRecord.email).where(col(PersonRecord.organisation_id).in_(orgs))
+        )
+    }
 
 
 def _text_of(message: Any) -> str:
@@ -63,7 +68,8 @@ def _text_of(message: Any) -> str:
 def register(router: APIRouter) -> None:
     @router.get("/alliances/{alliance_id}/mail")
     async def mail_log(
-        visit: VisitDep, alliance_id: IdPath,
+        visit: VisitDep,
+        alliance_id: IdPath,
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     ) -> Response:
         viewer = visit.require_viewer()
@@ -71,16 +77,30 @@ def register(router: APIRouter) -> None:
         with visit.engine.db.read_session() as session:
             alliance = managed_alliance(session, viewer, alliance_id)
             addresses = _member_addresses(session, alliance_id)
-            rows = list(session.exec(
-                select(OutboxRecord).where(col(OutboxRecord.cycle_id).in_(in_alliance))
-                .order_by(col(OutboxRecord.id).desc())
-                .offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)))
+            rows = list(
+                session.exec(
+                    select(OutboxRecord)
+                    .where(col(OutboxRecord.cycle_id).in_(in_alliance))
+                    .order_by(col(OutboxRecord.id).desc())
+                    .offset((page - 1) * PER_PAGE)
+                    .limit(PER_PAGE + 1)
+                )
+            )
         path = mailbox_path(visit)
-        mailbox = [e for e in reversed(list_mailbox(path) if path else [])
-                   if _visible(e.to, e.message_id, addresses, viewer.email)][:MAILBOX_SHOWN]
-        return visit.page("mail_log.html", alliance=alliance, rows=rows[:PER_PAGE], page=page,
-                          has_next=len(rows) > PER_PAGE, mailbox=mailbox,
-                          mailbox_path=str(path) if path else None)
+        mailbox = [
+            e
+            for e in reversed(list_mailbox(path) if path else [])
+            if _visible(e.to, e.message_id, addresses, viewer.email)
+        ][:MAILBOX_SHOWN]
+        return visit.page(
+            "mail_log.html",
+            alliance=alliance,
+            rows=rows[:PER_PAGE],
+            page=page,
+            has_next=len(rows) > PER_PAGE,
+            mailbox=mailbox,
+            mailbox_path=str(path) if path else None,
+        )
 
     @router.get("/alliances/{alliance_id}/mailbox/{key}")
     async def mailbox_message(visit: VisitDep, alliance_id: IdPath, key: str) -> Response:
@@ -89,17 +109,32 @@ def register(router: APIRouter) -> None:
             alliance = managed_alliance(session, viewer, alliance_id)
             addresses = _member_addresses(session, alliance_id)
         path = mailbox_path(visit)
-        if path is None or not key.replace(".", "").replace(",", "").replace(":", "").replace(
-                "_", "").replace("-", "").replace("=", "").isalnum():
+        if (
+            path is None
+            or not key.replace(".", "")
+            .replace(",", "")
+            .replace(":", "")
+            .replace("_", "")
+            .replace("-", "")
+            .replace("=", "")
+            .isalnum()
+        ):
             raise NotFound("message", key)
         try:
             message = read_mailbox_message(path, key)
         except (KeyError, FileNotFoundError):
             raise NotFound("message", key) from None
-        if not _visible(str(message["To"] or ""), str(message["Message-ID"] or ""), addresses,
-                        viewer.email):
+        if not _visible(
+            str(message["To"] or ""), str(message["Message-ID"] or ""), addresses, viewer.email
+        ):
             raise NotFound("message", key)
-        return visit.page("mail_message.html", alliance=alliance, key=key,
-                          subject=str(message["Subject"] or ""), to=str(message["To"] or ""),
-                          sender=str(message["From"] or ""), date=str(message["Date"] or ""),
-                          text=_text_of(message))
+        return visit.page(
+            "mail_message.html",
+            alliance=alliance,
+            key=key,
+            subject=str(message["Subject"] or ""),
+            to=str(message["To"] or ""),
+            sender=str(message["From"] or ""),
+            date=str(message["Date"] or ""),
+            text=_text_of(message),
+        )

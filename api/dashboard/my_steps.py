@@ -41,39 +41,69 @@ class ComingStep:
     level: str
 
 
-def my_steps(session: Session, store: TemplateStore, viewer: Viewer,
-             now: datetime) -> tuple[list[MyStep], list[ComingStep]]:
+def my_steps(
+    session: Session, store: TemplateStore, viewer: Viewer, now: datetime
+) -> tuple[list[MyStep], list[ComingStep]]:
     """The organisation's open steps (soonest deadline first) and its coming ones."""
-    open_rows = list(session.exec(
-        select(CycleRecord, StageRecord, ParticipationRecord.level)
-        .join(StageRecord, and_(col(StageRecord.id) == CycleRecord.current_stage_id,
-                                col(StageRecord.left_at).is_(None)))
-        .join(ParticipationRecord, and_(col(ParticipationRecord.cycle_id) == CycleRecord.id,
-                                        col(ParticipationRecord.stage) == CycleRecord.state))
-        .where(ParticipationRecord.organisation_id == viewer.organisation_id,
-               col(ParticipationRecord.level).in_(ACTING), CycleRecord.status == ACTIVE)
-        .order_by(col(StageRecord.due_at)).limit(LIMIT)
-    ))
+    open_rows = list(
+        session.exec(
+            select(CycleRecord, StageRecord, ParticipationRecord.level)
+            .join(
+                StageRecord,
+                and_(
+                    col(StageRecord.id) == CycleRecord.current_stage_id,
+                    col(StageRecord.left_at).is_(None),
+                ),
+            )
+            .join(
+                ParticipationRecord,
+                and_(
+                    col(ParticipationRecord.cycle_id) == CycleRecord.id,
+                    col(ParticipationRecord.stage) == CycleRecord.state,
+                ),
+            )
+            .where(
+                ParticipationRecord.organisation_id == viewer.organisation_id,
+                col(ParticipationRecord.level).in_(ACTING),
+                CycleRecord.status == ACTIVE,
+            )
+            .order_by(col(StageRecord.due_at))
+            .limit(LIMIT)
+        )
+    )
     rows = to_rows(session, store, [(c, v) for c, v, _ in open_rows], now)
-    mine = [MyStep(row=row, level=level) for row, (_, _, level) in zip(rows, open_rows,
-                                                                         strict=True)]
+    mine = [
+        MyStep(row=row, level=level) for row, (_, _, level) in zip(rows, open_rows, strict=True)
+    ]
     coming: list[ComingStep] = []
     for cycle, level_row in session.exec(
         select(CycleRecord, ParticipationRecord)
         .join(ParticipationRecord, col(ParticipationRecord.cycle_id) == CycleRecord.id)
-        .where(ParticipationRecord.organisation_id == viewer.organisation_id,
-               col(ParticipationRecord.level).in_(ACTING), CycleRecord.status == ACTIVE,
-               col(ParticipationRecord.stage) != CycleRecord.state)
-        .order_by(col(CycleRecord.id)).limit(LIMIT)
+        .where(
+            ParticipationRecord.organisation_id == viewer.organisation_id,
+            col(ParticipationRecord.level).in_(ACTING),
+            CycleRecord.status == ACTIVE,
+            col(ParticipationRecord.stage) != CycleRecord.state,
+        )
+        .order_by(col(CycleRecord.id))
+        .limit(LIMIT)
     ):
         spec = store.spec(session, cycle.template_id)
         keys = [s.key for s in spec.work_stages]
         current = cycle.resume_state or cycle.state
-        if (level_row.stage in keys and current in keys
-                and keys.index(level_row.stage) > keys.index(current)):
-            coming.append(ComingStep(cycle=cycle, stage=level_row.stage,
-                                     stage_title=spec.stage(level_row.stage).title,
-                                     level=level_row.level))
+        if (
+            level_row.stage in keys
+            and current in keys
+            and keys.index(level_row.stage) > keys.index(current)
+        ):
+            coming.append(
+                ComingStep(
+                    cycle=cycle,
+                    stage=level_row.stage,
+                    stage_title=spec.stage(level_row.stage).title,
+                    level=level_row.level,
+                )
+            )
     return mine, coming
 
 

@@ -1,6 +1,6 @@
 """The overview of one alliance: active, overdue and stalled cycles, on-time rate, deadlines.
 
-    GET /dashboard/alliances/{alliance_id}
+GET /dashboard/alliances/{alliance_id}
 """
 
 from __future__ import annotations
@@ -24,7 +24,13 @@ def register(router: APIRouter) -> None:
             figures = overview(session, engine.templates, viewer, alliance_id, now)
             overdue = overdue_rows(session, engine.templates, viewer, alliance_id, now)
             stalled = stalled_rows(session, engine.templates, viewer, alliance_id, now)
-        return visit.page("overview.html", alliance=alliance, figures=figures,
-                          overdue=overdue[:5], more_overdue=len(overdue) > 5,
-                          stalled=stalled.rows[:5], more_stalled=len(stalled.rows) > 5,
-                          role=viewer.role_in(alliance_id))
+        return visit.page(
+            "overview.html",
+            alliance=alliance,
+            figures=figures,
+            overdue=overdue[:5],
+            more_overdue=len(overdue) > 5,
+            stalled=stalled.rows[:5],
+            more_stalled=len(stalled.rows) > 5,
+            role=viewer.role_in(alliance_id),
+        )

@@ -58,8 +58,13 @@ class CycleRow:
     @property
     def overdue_by(self) -> timedelta | None:
         visit = self.visit
-        if (self.cycle.status != ACTIVE or visit is None or visit.left_at is not None
-                or visit.due_at is None or visit.due_at > self.now):
+        if (
+            self.cycle.status != ACTIVE
+            or visit is None
+            or visit.left_at is not None
+            or visit.due_at is None
+            or visit.due_at > self.now
+        ):
             return None
         return self.now - visit.due_at
 
@@ -94,8 +99,13 @@ class ListFilters:
     template: str | None = None
 
     def query(self, **changes: Any) -> dict[str, str]:
-        values = {"status": self.status, "flag": self.flag, "stage": self.stage,
-                  "template": self.template, **changes}
+        values = {
+            "status": self.status,
+            "flag": self.flag,
+            "stage": self.stage,
+            "template": self.template,
+            **changes,
+        }
         return {k: str(v) for k, v in values.items() if v}
 
 
@@ -117,17 +127,21 @@ def scoped(query: Any, viewer: Viewer, alliance_id: int) -> Any:
 
 
 def _open_current() -> Any:
-    return and_(col(StageRecord.id) == CycleRecord.current_stage_id,
-                col(StageRecord.left_at).is_(None))
+    return and_(
+        col(StageRecord.id) == CycleRecord.current_stage_id, col(StageRecord.left_at).is_(None)
+    )
 
 
 def _has_active_flag() -> Any:
-    return exists().where(StallRecord.stage_visit_id == CycleRecord.current_stage_id,
-                          col(StallRecord.cleared_at).is_(None))
+    return exists().where(
+        col(StallRecord.stage_visit_id) == CycleRecord.current_stage_id,
+        col(StallRecord.cleared_at).is_(None),
+    )
 
 
-def stage_titles(session: Session, store: TemplateStore, template_ids: Sequence[int]
-                 ) -> dict[tuple[int, str], str]:
+def stage_titles(
+    session: Session, store: TemplateStore, template_ids: Sequence[int]
+) -> dict[tuple[int, str], str]:
     titles: dict[tuple[int, str], str] = {}
     for template_id in set(template_ids):
         for stage in store.spec(session, template_id).stages:
@@ -141,24 +155,33 @@ def flags_for(session: Session, visit_ids: Sequence[int]) -> dict[int, list[Flag
         return {}
     flags: dict[int, list[Flag]] = {}
     for record in session.exec(
-        select(StallRecord).where(col(StallRecord.stage_visit_id).in_(list(visit_ids)),
-                                  col(StallRecord.cleared_at).is_(None))
+        select(StallRecord)
+        .where(
+            col(StallRecord.stage_visit_id).in_(list(visit_ids)),
+            col(StallRecord.cleared_at).is_(None),
+        )
         .order_by(col(StallRecord.since))
     ):
         flags.setdefault(record.stage_visit_id, []).append(
-            Flag(reason=record.reason, detail=record.detail, since=record.since))
+            Flag(reason=record.reason, detail=record.detail, since=record.since)
+        )
     return flags
 
 
-def to_rows(session: Session, store: TemplateStore, pairs: Sequence[Any], now: datetime
-            ) -> list[CycleRow]:
+def to_rows(
+    session: Session, store: TemplateStore, pairs: Sequence[Any], now: datetime
+) -> list[CycleRow]:
     """(cycle, open visit or None) pairs as rows with titles and flags (two queries)."""
     titles = stage_titles(session, store, [c.template_id for c, _ in pairs])
     flags = flags_for(session, [v.id for _, v in pairs if v is not None and v.id is not None])
     return [
-        CycleRow(cycle=cycle, visit=visit, now=now,
-                 stage_title=titles.get((cycle.template_id, cycle.state), cycle.state),
-                 flags=tuple(flags.get(visit.id, [])) if visit is not None and visit.id else ())
+        CycleRow(
+            cycle=cycle,
+            visit=visit,
+            now=now,
+            stage_title=titles.get((cycle.template_id, cycle.state), cycle.state),
+            flags=tuple(flags.get(visit.id, [])) if visit is not None and visit.id else (),
+        )
         for cycle, visit in pairs
     ]
 
@@ -167,7 +190,8 @@ def list_query(viewer: Viewer, alliance_id: int, filters: ListFilters, now: date
     """The cycle list's SELECT (also used by the EXPLAIN test): newest cycles first."""
     query = scoped(
         select(CycleRecord, StageRecord).outerjoin(StageRecord, _open_current()),
-        viewer, alliance_id,
+        viewer,
+        alliance_id,
     )
     if filters.status in (ACTIVE, FINISHED):
         query = query.where(CycleRecord.status == filters.status)
@@ -175,7 +199,7 @@ def list_query(viewer: Viewer, alliance_id: int, filters: ListFilters, now: date
         query = query.where(CycleRecord.state == filters.stage)
     if filters.template:
         query = query.where(CycleRecord.template_key == filters.template)
-    overdue = and_(CycleRecord.status == ACTIVE, col(StageRecord.due_at) <= now)
+    overdue = and_(col(CycleRecord.status) == ACTIVE, col(StageRecord.due_at) <= now)
     if filters.flag == "overdue":
         query = query.where(overdue)
     elif filters.flag == "stalled":
@@ -185,82 +209,165 @@ def list_query(viewer: Viewer, alliance_id: int, filters: ListFilters, now: date
     return query.order_by(col(CycleRecord.id).desc())
 
 
-def list_cycles(session: Session, store: TemplateStore, viewer: Viewer, alliance_id: int,
-                filters: ListFilters, now: datetime, page: int = 1) -> Page:
+def list_cycles(
+    session: Session,
+    store: TemplateStore,
+    viewer: Viewer,
+    alliance_id: int,
+    filters: ListFilters,
+    now: datetime,
+    page: int = 1,
+) -> Page:
     """One page of the alliance's cycles (as far as the viewer may see them)."""
     query = list_query(viewer, alliance_id, filters, now)
     pairs = list(session.exec(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)))
-    return Page(rows=to_rows(session, store, pairs[:PER_PAGE], now), page=page,
-                has_next=len(pairs) > PER_PAGE)
+    return Page(
+        rows=to_rows(session, store, pairs[:PER_PAGE], now),
+        page=page,
+        has_next=len(pairs) > PER_PAGE,
+    )
 
 
 def _count(session: Session, query: Any) -> int:
     return int(session.exec(query).one())
 
 
-def overview(session: Session, store: TemplateStore, viewer: Viewer, alliance_id: int,
-             now: datetime) -> Overview:
+def overview(
+    session: Session, store: TemplateStore, viewer: Viewer, alliance_id: int, now: datetime
+) -> Overview:
     """The overview's figures: cycles by status, overdue and stalled, on-time rate, deadlines."""
     result = Overview()
     for status, count in session.exec(
-        scoped(select(CycleRecord.status, func.count()), viewer, alliance_id)
-        .group_by(col(CycleRecord.status))
+        scoped(select(CycleRecord.status, func.count()), viewer, alliance_id).group_by(
+            col(CycleRecord.status)
+        )
     ):
         if status == ACTIVE:
             result.active = int(count)
         elif status == FINISHED:
             result.finished = int(count)
-    result.overdue = _count(session, scoped(
-        select(func.count()).select_from(StageRecord)
-        .join(CycleRecord, col(CycleRecord.current_stage_id) == StageRecord.id)
-        .where(col(StageRecord.left_at).is_(None), col(StageRecord.due_at) <= now,
-               CycleRecord.status == ACTIVE), viewer, alliance_id))
-    result.stalled = _count(session, scoped(
-        select(func.count(func.distinct(StallRecord.cycle_id))).select_from(StallRecord)
-        .join(CycleRecord, col(CycleRecord.current_stage_id) == StallRecord.stage_visit_id)
-        .where(col(StallRecord.cleared_at).is_(None), CycleRecord.status == ACTIVE),
-        viewer, alliance_id))
-    closed, on_time = session.exec(scoped(
-        select(func.count(), func.sum(case((col(StageRecord.left_at) <= StageRecord.due_at, 1),
-                                           else_=0)))
-        .select_from(StageRecord).join(CycleRecord, col(CycleRecord.id) == StageRecord.cycle_id)
-        .where(col(StageRecord.left_at) >= now - ON_TIME_WINDOW,
-               col(StageRecord.due_at).is_not(None)), viewer, alliance_id)).one()
+    result.overdue = _count(
+        session,
+        scoped(
+            select(func.count())
+            .select_from(StageRecord)
+            .join(CycleRecord, col(CycleRecord.current_stage_id) == StageRecord.id)
+            .where(
+                col(StageRecord.left_at).is_(None),
+                col(StageRecord.due_at) <= now,
+                CycleRecord.status == ACTIVE,
+            ),
+            viewer,
+            alliance_id,
+        ),
+    )
+    result.stalled = _count(
+        session,
+        scoped(
+            select(func.count(func.distinct(StallRecord.cycle_id)))
+            .select_from(StallRecord)
+            .join(CycleRecord, col(CycleRecord.current_stage_id) == StallRecord.stage_visit_id)
+            .where(col(StallRecord.cleared_at).is_(None), CycleRecord.status == ACTIVE),
+            viewer,
+            alliance_id,
+        ),
+    )
+    closed, on_time = session.exec(
+        scoped(
+            select(
+                func.count(),
+                func.sum(case((col(StageRecord.left_at) <= StageRecord.due_at, 1), else_=0)),
+            )
+            .select_from(StageRecord)
+            .join(CycleRecord, col(CycleRecord.id) == StageRecord.cycle_id)
+            .where(
+                col(StageRecord.left_at) >= now - ON_TIME_WINDOW,
+                col(StageRecord.due_at).is_not(None),
+            ),
+            viewer,
+            alliance_id,
+        )
+    ).one()
     result.closed_visits = int(closed or 0)
     result.on_time_rate = (int(on_time or 0) / closed) if closed else None
-    upcoming = list(session.exec(scoped(
-        select(CycleRecord, StageRecord)
-        .join(StageRecord, col(CycleRecord.current_stage_id) == StageRecord.id)
-        .where(col(StageRecord.left_at).is_(None), col(StageRecord.due_at) > now,
-               col(StageRecord.due_at) <= now + UPCOMING_WINDOW, CycleRecord.status == ACTIVE)
-        .order_by(col(StageRecord.due_at)).limit(8), viewer, alliance_id)))
+    upcoming = list(
+        session.exec(
+            scoped(
+                select(CycleRecord, StageRecord)
+                .join(StageRecord, col(CycleRecord.current_stage_id) == StageRecord.id)
+                .where(
+                    col(StageRecord.left_at).is_(None),
+                    col(StageRecord.due_at) > now,
+                    col(StageRecord.due_at) <= now + UPCOMING_WINDOW,
+                    CycleRecord.status == ACTIVE,
+                )
+                .order_by(col(StageRecord.due_at))
+                .limit(8),
+                viewer,
+                alliance_id,
+            )
+        )
+    )
     result.upcoming = to_rows(session, store, upcoming, now)
     return result
 
 
-def overdue_rows(session: Session, store: TemplateStore, viewer: Viewer, alliance_id: int,
-                 now: datetime, limit: int = 6) -> list[CycleRow]:
+def overdue_rows(
+    session: Session,
+    store: TemplateStore,
+    viewer: Viewer,
+    alliance_id: int,
+    now: datetime,
+    limit: int = 6,
+) -> list[CycleRow]:
     """The most overdue active cycles (oldest deadline first), through the open-due index."""
-    pairs = list(session.exec(scoped(
-        select(CycleRecord, StageRecord)
-        .join(StageRecord, col(CycleRecord.current_stage_id) == StageRecord.id)
-        .where(col(StageRecord.left_at).is_(None), col(StageRecord.due_at) <= now,
-               CycleRecord.status == ACTIVE)
-        .order_by(col(StageRecord.due_at)).limit(limit), viewer, alliance_id)))
+    pairs = list(
+        session.exec(
+            scoped(
+                select(CycleRecord, StageRecord)
+                .join(StageRecord, col(CycleRecord.current_stage_id) == StageRecord.id)
+                .where(
+                    col(StageRecord.left_at).is_(None),
+                    col(StageRecord.due_at) <= now,
+                    CycleRecord.status == ACTIVE,
+                )
+                .order_by(col(StageRecord.due_at))
+                .limit(limit),
+                viewer,
+                alliance_id,
+            )
+        )
+    )
     return to_rows(session, store, pairs, now)
 
 
-def stalled_rows(session: Session, store: TemplateStore, viewer: Viewer, alliance_id: int,
-                 now: datetime, page: int = 1) -> Page:
+def stalled_rows(
+    session: Session,
+    store: TemplateStore,
+    viewer: Viewer,
+    alliance_id: int,
+    now: datetime,
+    page: int = 1,
+) -> Page:
     """Active cycles whose open stage is stalled, longest stalled first, one page."""
-    first_flag = (select(func.min(StallRecord.since))
-                  .where(StallRecord.stage_visit_id == CycleRecord.current_stage_id,
-                         col(StallRecord.cleared_at).is_(None)).scalar_subquery())
+    first_flag = (
+        select(func.min(StallRecord.since))
+        .where(
+            StallRecord.stage_visit_id == CycleRecord.current_stage_id,
+            col(StallRecord.cleared_at).is_(None),
+        )
+        .scalar_subquery()
+    )
     query = scoped(
-        select(CycleRecord, StageRecord).join(StageRecord, _open_current())
+        select(CycleRecord, StageRecord)
+        .join(StageRecord, _open_current())
         .where(CycleRecord.status == ACTIVE, _has_active_flag()),
-        viewer, alliance_id,
+        viewer,
+        alliance_id,
     ).order_by(first_flag, col(CycleRecord.id))
     pairs = list(session.exec(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)))
-    return Page(rows=to_rows(session, store, pairs[:PER_PAGE], now), page=page,
-                has_next=len(pairs) > PER_PAGE)
+    return Page(
+        rows=to_rows(session, store, pairs[:PER_PAGE], now),
+        page=page,
+        has_next=len(pairs) > PER_PAGE,
+    )

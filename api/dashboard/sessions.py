@@ -64,8 +64,13 @@ class CookieSettings:
 
     def set(self, response: Response, name: str, value: str, max_age: timedelta) -> None:
         response.set_cookie(
-            name, self.sign(name, value), max_age=int(max_age.total_seconds()), path="/",
-            httponly=True, samesite="lax", secure=self.secure,
+            name,
+            self.sign(name, value),
+            max_age=int(max_age.total_seconds()),
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
         )
 
     def clear(self, response: Response, name: str) -> None:
@@ -77,10 +82,15 @@ def start_session(db: Database, clock: Clock, person_id: int) -> str:
     key = secrets.token_urlsafe(32)
     now = clock.now()
     with db.transaction() as session:
-        session.add(DashboardSessionRecord(
-            key_hash=key_hash(key), person_id=person_id, created_at=now,
-            expires_at=now + SESSION_LIFETIME, last_seen_at=now,
-        ))
+        session.add(
+            DashboardSessionRecord(
+                key_hash=key_hash(key),
+                person_id=person_id,
+                created_at=now,
+                expires_at=now + SESSION_LIFETIME,
+                last_seen_at=now,
+            )
+        )
     return key
 
 

@@ -51,8 +51,9 @@ class SignInClaim:
 
 def make_token(secret: str, person_id: int, now: datetime) -> tuple[str, SignInClaim]:
     """A new signed token for `person_id`, valid for LINK_LIFETIME from `now`."""
-    claim = SignInClaim(person_id=person_id, token_id=secrets.token_hex(16),
-                        expires_at=now + LINK_LIFETIME)
+    claim = SignInClaim(
+        person_id=person_id, token_id=secrets.token_hex(16), expires_at=now + LINK_LIFETIME
+    )
     payload = {"p": person_id, "j": claim.token_id, "e": int(claim.expires_at.timestamp())}
     return str(URLSafeSerializer(secret, salt=_SALT).dumps(payload)), claim
 
@@ -68,14 +69,22 @@ def read_token(secret: str, token: str, now: datetime) -> SignInClaim:
         payload = URLSafeSerializer(secret, salt=_SALT).loads(token)
     except BadSignature:
         raise SignInRefused("this sign-in link is not valid; ask for a new one") from None
-    if not (isinstance(payload, dict) and isinstance(payload.get("p"), int)
-            and isinstance(payload.get("j"), str) and isinstance(payload.get("e"), int)):
+    if not (
+        isinstance(payload, dict)
+        and isinstance(payload.get("p"), int)
+        and isinstance(payload.get("j"), str)
+        and isinstance(payload.get("e"), int)
+    ):
         raise SignInRefused("this sign-in link is not valid; ask for a new one")
-    claim = SignInClaim(person_id=payload["p"], token_id=payload["j"],
-                        expires_at=datetime.fromtimestamp(payload["e"], tz=UTC))
+    claim = SignInClaim(
+        person_id=payload["p"],
+        token_id=payload["j"],
+        expires_at=datetime.fromtimestamp(payload["e"], tz=UTC),
+    )
     if claim.expires_at <= now:
-        raise SignInRefused("this sign-in link has expired (links last 15 minutes); ask for a "
-                            "new one")
+        raise SignInRefused(
+            "this sign-in link has expired (links last 15 minutes); ask for a new one"
+        )
     return claim
 
 
@@ -91,8 +100,14 @@ def use_token(db: Database, secret: str, token: str, now: datetime) -> PersonRec
             person = session.get(PersonRecord, claim.person_id)
             if person is None or person.left_on is not None:
                 raise SignInRefused("this sign-in link is no longer valid; ask for a new one")
-            session.add(SignInUseRecord(token_id=claim.token_id, person_id=claim.person_id,
-                                        expires_at=claim.expires_at, used_at=now))
+            session.add(
+                SignInUseRecord(
+                    token_id=claim.token_id,
+                    person_id=claim.person_id,
+                    expires_at=claim.expires_at,
+                    used_at=now,
+                )
+            )
             session.flush()
             return person
     except IntegrityError:
@@ -124,8 +139,11 @@ def request_link(
         if person is None or person.id is None:
             return None
         recent = session.exec(
-            select(func.count()).select_from(OutboxRecord).where(
-                OutboxRecord.person_id == person.id, OutboxRecord.kind == SIGNIN_KIND,
+            select(func.count())
+            .select_from(OutboxRecord)
+            .where(
+                OutboxRecord.person_id == person.id,
+                OutboxRecord.kind == SIGNIN_KIND,
                 col(OutboxRecord.created_at) > now - LINK_LIFETIME,
             )
         ).one()
@@ -134,11 +152,17 @@ def request_link(
         token, claim = make_token(secret, person.id, now)
         host = urlsplit(base_url).hostname or "localhost"
         row = OutboxRecord(
-            channel=EMAIL, kind=SIGNIN_KIND, person_id=person.id, recipient=person.email,
-            language=person.language, rule=SIGNIN_KIND,
+            channel=EMAIL,
+            kind=SIGNIN_KIND,
+            person_id=person.id,
+            recipient=person.email,
+            language=person.language,
+            rule=SIGNIN_KIND,
             dedupe_key=f"signin:{claim.token_id}",
             message_id=f"<signin.{claim.token_id}@{host}>",
-            not_before=now, next_attempt_at=now, created_at=now,
+            not_before=now,
+            next_attempt_at=now,
+            created_at=now,
             context={
                 "person": {"id": person.id, "name": person.name, "email": person.email},
                 "signin_url": signin_url(base_url, token),

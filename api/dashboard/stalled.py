@@ -47,45 +47,66 @@ def nudge(engine: CycleEngine, cycle_id: int, *, actor: Actor, note: str | None 
         visit = current_visit(session, cycle)
         if cycle.status != ACTIVE or visit is None or visit.left_at is not None:
             raise ActionNotAllowed("nudge", f"cycle {cycle_id} has no open step")
-        recent = session.exec(select(EventRecord).where(
-            EventRecord.cycle_id == cycle_id, EventRecord.kind == "nudged",
-            col(EventRecord.at) > now - NUDGE_INTERVAL).order_by(col(EventRecord.seq).desc())
+        recent = session.exec(
+            select(EventRecord)
+            .where(
+                EventRecord.cycle_id == cycle_id,
+                EventRecord.kind == "nudged",
+                col(EventRecord.at) > now - NUDGE_INTERVAL,
+            )
+            .order_by(col(EventRecord.seq).desc())
         ).first()
         if recent is not None and recent.data.get("stage_visit_id") == visit.id:
-            raise ActionNotAllowed("nudge", f"this step was nudged at {recent.at:%Y-%m-%d %H:%M}"
-                                            " UTC; wait before nudging again")
+            raise ActionNotAllowed(
+                "nudge",
+                f"this step was nudged at {recent.at:%Y-%m-%d %H:%M}"
+                " UTC; wait before nudging again",
+            )
         spec = engine.templates.spec(session, cycle.template_id)
-        before = session.exec(select(func.count()).select_from(OutboxRecord)
-                              .where(OutboxRecord.cycle_id == cycle_id)).one()
-        event = append_event(session, cycle, kind="nudged", actor=actor, now=now, note=note,
-                             data={"stage_visit_id": visit.id, "stage": visit.stage,
-                                   "to": list(NUDGE_TO)})
+        before = session.exec(
+            select(func.count()).select_from(OutboxRecord).where(OutboxRecord.cycle_id == cycle_id)
+        ).one()
+        event = append_event(
+            session,
+            cycle,
+            kind="nudged",
+            actor=actor,
+            now=now,
+            note=note,
+            data={"stage_visit_id": visit.id, "stage": visit.stage, "to": list(NUDGE_TO)},
+        )
         session.flush()
-        change = Change(session=session, cycle=cycle, spec=spec, event=event, actor=actor,
-                        now=now)
+        change = Change(session=session, cycle=cycle, spec=spec, event=event, actor=actor, now=now)
         for listener in engine.listeners:
             listener.on_change(change)
         session.flush()
-        after = session.exec(select(func.count()).select_from(OutboxRecord)
-                             .where(OutboxRecord.cycle_id == cycle_id)).one()
+        after = session.exec(
+            select(func.count()).select_from(OutboxRecord).where(OutboxRecord.cycle_id == cycle_id)
+        ).one()
         return int(after) - int(before)
 
 
 def register(router: APIRouter) -> None:
     @router.get("/alliances/{alliance_id}/stalled")
     async def stalled_page(
-        visit: VisitDep, alliance_id: IdPath,
+        visit: VisitDep,
+        alliance_id: IdPath,
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     ) -> Response:
         viewer = visit.require_viewer()
         with visit.engine.db.read_session() as session:
             alliance = visible_alliance(session, viewer, alliance_id)
-            result = stalled_rows(session, visit.engine.templates, viewer, alliance_id,
-                                  visit.now, page)
+            result = stalled_rows(
+                session, visit.engine.templates, viewer, alliance_id, visit.now, page
+            )
         notice = visit.request.query_params.get("done")
-        return visit.page("stalled.html", alliance=alliance, result=result,
-                          can_nudge=viewer.manages(alliance_id),
-                          notice=notice[:200] if notice else None)
+        return visit.page(
+            "stalled.html",
+            alliance=alliance,
+            result=result,
+            can_nudge=viewer.manages(alliance_id),
+            notice=notice[:200] if notice else None,
+        )
 
     @router.post("/alliances/{alliance_id}/stalled/{cycle_id}/nudge")
     async def nudge_step(visit: VisitDep, alliance_id: IdPath, cycle_id: IdPath) -> Response:
@@ -97,8 +118,12 @@ def register(router: APIRouter) -> None:
         if cycle.alliance_id != alliance_id:
             raise ActionNotAllowed("nudge", f"cycle {cycle_id} is not in this alliance")
         try:
-            sent = nudge(visit.engine, cycle_id, actor=viewer.actor(alliance_id),
-                         note=f"nudged from the dashboard by {viewer.name}")
+            sent = nudge(
+                visit.engine,
+                cycle_id,
+                actor=viewer.actor(alliance_id),
+                note=f"nudged from the dashboard by {viewer.name}",
+            )
             message = f"Nudged: {sent} email(s) queued for “{cycle.title}”."
         except ActionNotAllowed as refused:
             message = f"Not nudged: {refused.reason}."

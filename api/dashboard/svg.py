@@ -138,15 +138,20 @@ def layout(spec: TemplateSpec) -> Diagram:
             node.layer, node.column = side[key], 1
         elif not key.endswith("__back"):  # unreachable (a valid template has none): park it
             node.layer, node.column = max([*side.values(), 0]) + 1, 1
+    _place_return_markers(diagram)
+    _place(diagram)
+    return diagram
+
+
+def _place_return_markers(diagram: Diagram) -> None:
+    """Put each "back where it paused" marker just below its hold stage."""
     for key, node in diagram.nodes.items():
-        if key.endswith("__back"):  # "back where it paused" sits just below its hold stage
+        if key.endswith("__back"):
             hold = diagram.nodes[key.removesuffix("__back")]
             for other in diagram.nodes.values():
                 if other.column == hold.column and other.layer > hold.layer:
                     other.layer += 1
             node.layer, node.column = hold.layer + 1, hold.column
-    _place(diagram)
-    return diagram
 
 
 def _place(diagram: Diagram) -> None:
@@ -172,8 +177,10 @@ def _edge_svg(diagram: Diagram, edge: _Edge, loop_index: int) -> str:
     source, dest = diagram.nodes[edge.source], diagram.nodes[edge.dest]
     dash = ' stroke-dasharray="5 4"' if edge.dashed else ""
     label = escape(edge.label)
-    straight = source.column != dest.column or dest.layer == source.layer + 1 or (
-        dest.layer > source.layer and source.x != dest.x
+    straight = (
+        source.column != dest.column
+        or dest.layer == source.layer + 1
+        or (dest.layer > source.layer and source.x != dest.x)
     )
     if straight:
         x1, y1 = source.x + NODE_W / 2, source.y + NODE_H
@@ -187,15 +194,19 @@ def _edge_svg(diagram: Diagram, edge: _Edge, loop_index: int) -> str:
         bulge = 40 + 34 * loop_index
         x1, y1 = source.x, source.y + NODE_H / 2
         x2, y2 = dest.x, dest.y + NODE_H / 2
-        path = (f"M{x1:.0f},{y1:.0f} C{x1 - bulge:.0f},{y1:.0f} {x2 - bulge:.0f},{y2:.0f} "
-                f"{x2:.0f},{y2:.0f}")
+        path = (
+            f"M{x1:.0f},{y1:.0f} C{x1 - bulge:.0f},{y1:.0f} {x2 - bulge:.0f},{y2:.0f} "
+            f"{x2:.0f},{y2:.0f}"
+        )
         lx, ly, anchor = x1 - bulge * 0.75 - 4, (y1 + y2) / 2 + 4, "end"
     else:  # the same in a side column: the curve goes round its right-hand side
         bulge = 40 + 34 * loop_index
         x1, y1 = source.x + NODE_W, source.y + NODE_H / 2
         x2, y2 = dest.x + NODE_W, dest.y + NODE_H / 2
-        path = (f"M{x1:.0f},{y1:.0f} C{x1 + bulge:.0f},{y1:.0f} {x2 + bulge:.0f},{y2:.0f} "
-                f"{x2:.0f},{y2:.0f}")
+        path = (
+            f"M{x1:.0f},{y1:.0f} C{x1 + bulge:.0f},{y1:.0f} {x2 + bulge:.0f},{y2:.0f} "
+            f"{x2:.0f},{y2:.0f}"
+        )
         lx, ly, anchor = x1 + bulge * 0.75 + 4, (y1 + y2) / 2 + 4, "start"
     return (
         f'<g class="edge"><path d="{path}" fill="none" stroke="#4a5568" stroke-width="1.5"'
@@ -217,15 +228,18 @@ def _node_svg(node: _Node, current: str | None, visited: frozenset[str]) -> str:
         fill, stroke, width, weight = "#ffd966", "#7f6000", 3.0, "bold"
     dash = ' stroke-dasharray="5 4"' if node.kind in ("hold", "marker") else ""
     radius = 21 if node.kind == "marker" else 8
-    label = escape(node.label + (" (current)" if node.key == current else ""))
+    label = escape(node.label)
     double = ""
     if node.kind == "final":
-        double = (f'<rect x="{node.x + 4:.0f}" y="{node.y + 4:.0f}" width="{NODE_W - 8}" '
-                  f'height="{NODE_H - 8}" rx="6" fill="none" stroke="{stroke}"/>')
+        double = (
+            f'<rect x="{node.x + 4:.0f}" y="{node.y + 4:.0f}" width="{NODE_W - 8}" '
+            f'height="{NODE_H - 8}" rx="6" fill="none" stroke="{stroke}"/>'
+        )
     current_attr = ' aria-current="step"' if node.key == current else ""
     return (
         f'<g class="node node-{node.kind}" data-stage="{escape(node.key)}"{current_attr}>'
-        f'<rect x="{node.x:.0f}" y="{node.y:.0f}" width="{NODE_W}" height="{NODE_H}" '
+        + ("<title>current stage</title>" if node.key == current else "")
+        + f'<rect x="{node.x:.0f}" y="{node.y:.0f}" width="{NODE_W}" height="{NODE_H}" '
         f'rx="{radius}" fill="{fill}" stroke="{stroke}" stroke-width="{width}"{dash}/>{double}'
         f'<text x="{node.x + NODE_W / 2:.0f}" y="{node.y + NODE_H / 2 + 5:.0f}" '
         f'text-anchor="middle" font-weight="{weight}">{label}</text></g>'
@@ -262,9 +276,8 @@ def state_diagram_svg(
         '<defs><marker id="ce-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'fill="#4a5568"/></marker></defs>'
-        '<style>.edge-label{font-size:11px;fill:#2d3748;paint-order:stroke;stroke:#fff;'
-        "stroke-width:3px}</style>"
-        + "".join(edges) + "".join(nodes) + "</svg>"
+        "<style>.edge-label{font-size:11px;fill:#2d3748;paint-order:stroke;stroke:#fff;"
+        "stroke-width:3px}</style>" + "".join(edges) + "".join(nodes) + "</svg>"
     )
 
 

@@ -93,11 +93,17 @@ class Visit:
         form = await self.request.form()
         return {k: v for k, v in form.items() if isinstance(v, str)}
 
-    def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(self, template: str, status: int = 200, **context: Any) -> Response:
         """Render `template` with the shared context (viewer, CSRF token, time zone, now)."""
         html = _ENV.get_template(template).render(
-            visit=self, viewer=self.viewer, csrf=self.csrf, tz=self.timezone, now=self.now,
-            prefix=PREFIX, path=self.request.url.path, **context,
+            visit=self,
+            viewer=self.viewer,
+            csrf=self.csrf,
+            tz=self.timezone,
+            now=self.now,
+            prefix=PREFIX,
+            path=self.request.url.path,
+            **context,
         )
         return self.finish(HTMLResponse(html, status_code=status))
 
@@ -143,8 +149,16 @@ VisitDep = Annotated[Visit, Depends(get_visit)]
 
 def _error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
     html = _ENV.get_template("error.html").render(
-        visit=None, viewer=None, csrf="", tz="UTC", now=None, prefix=PREFIX,
-        path=request.url.path, title=title, message=message, status=status,
+        visit=None,
+        viewer=None,
+        csrf="",
+        tz="UTC",
+        now=None,
+        prefix=PREFIX,
+        path=request.url.path,
+        title=title,
+        message=message,
+        status=status,
     )
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -159,14 +173,20 @@ class DashboardRoute(APIRoute):
             try:
                 return await original(request)
             except SignInRequired:
-                target = quote(request.url.path + (f"?{request.url.query}" if request.url.query
-                                                   else ""), safe="")
+                target = quote(
+                    request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+                    safe="",
+                )
                 return RedirectResponse(f"{PREFIX}/signin?next={target}", status_code=303)
             except CsrfRefused as error:
                 return _error_page(request, 403, "Form expired", str(error))
             except NotFound as error:
-                return _error_page(request, 404, "Not found",
-                                   f"There is no {error.kind} {error.ident} that you can see.")
+                return _error_page(
+                    request,
+                    404,
+                    "Not found",
+                    f"There is no {error.kind} {error.ident} that you can see.",
+                )
             except InvalidInput as error:
                 return _error_page(request, 422, "Invalid input", str(error))
             except CycleEngineError as error:

@@ -42,14 +42,24 @@ def list_alliances(key: CurrentKey, session: ReadSession, page: PageDep) -> Page
     return page_of([AlliancePublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
-@router.post("", summary="Create an alliance (admin)", status_code=201,
-             response_model=AlliancePublic)
-def create_alliance(payload: AllianceCreate, engine: EngineDep, key: CurrentKey,
-                    idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "", summary="Create an alliance (admin)", status_code=201, response_model=AlliancePublic
+)
+def create_alliance(
+    payload: AllianceCreate,
+    engine: EngineDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     require_role(key, "admin")
-    return run_once(engine, key, idempotency_key, fingerprint("POST", "/alliances", payload), 201,
-                    lambda: AlliancePublic.model_validate(engine.create_alliance(
-                        **payload.model_dump())))
+    return run_once(
+        engine,
+        key,
+        idempotency_key,
+        fingerprint("POST", "/alliances", payload),
+        201,
+        lambda: AlliancePublic.model_validate(engine.create_alliance(**payload.model_dump())),
+    )
 
 
 @router.get("/{alliance_id}", summary="One alliance")
@@ -59,39 +69,79 @@ def get_alliance(alliance_id: IdPath, engine: EngineDep, key: CurrentKey) -> All
 
 
 @router.get("/{alliance_id}/members", summary="Organisations seated in the alliance")
-def list_members(alliance_id: IdPath, engine: EngineDep, key: CurrentKey,
-                 page: PageDep) -> Page[MemberPublic]:
+def list_members(
+    alliance_id: IdPath, engine: EngineDep, key: CurrentKey, page: PageDep
+) -> Page[MemberPublic]:
     reach_alliance(engine, key, alliance_id)
-    members = engine.alliance_members(alliance_id)[page.offset:page.offset + page.limit + 1]
-    rows = [MemberPublic(organisation=OrganisationPublic.model_validate(m.organisation),
-                         joined_on=m.joined_on, works_with_id=m.works_with_id) for m in members]
+    members = engine.alliance_members(alliance_id)[page.offset : page.offset + page.limit + 1]
+    rows = [
+        MemberPublic(
+            organisation=OrganisationPublic.model_validate(m.organisation),
+            joined_on=m.joined_on,
+            works_with_id=m.works_with_id,
+        )
+        for m in members
+    ]
     return page_of(rows, page.limit, page.offset)
 
 
-@router.post("/{alliance_id}/members", summary="Seat an organisation", status_code=201,
-             response_model=MemberPublic)
-def add_member(alliance_id: IdPath, payload: MemberCreate, engine: EngineDep, key: CurrentKey,
-               idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{alliance_id}/members",
+    summary="Seat an organisation",
+    status_code=201,
+    response_model=MemberPublic,
+)
+def add_member(
+    alliance_id: IdPath,
+    payload: MemberCreate,
+    engine: EngineDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     reach_alliance(engine, key, alliance_id)
     require_role(key, "coordinator")
 
     def command() -> MemberPublic:
-        seat = engine.join_alliance(alliance_id, payload.organisation_id,
-                                    joined_on=payload.joined_on,
-                                    works_with_id=payload.works_with_id)
-        organisation = next(m.organisation for m in engine.alliance_members(alliance_id)
-                            if m.organisation.id == seat.organisation_id)
-        return MemberPublic(organisation=OrganisationPublic.model_validate(organisation),
-                            joined_on=seat.joined_on, works_with_id=seat.works_with_id)
+        seat = engine.join_alliance(
+            alliance_id,
+            payload.organisation_id,
+            joined_on=payload.joined_on,
+            works_with_id=payload.works_with_id,
+        )
+        organisation = next(
+            m.organisation
+            for m in engine.alliance_members(alliance_id)
+            if m.organisation.id == seat.organisation_id
+        )
+        return MemberPublic(
+            organisation=OrganisationPublic.model_validate(organisation),
+            joined_on=seat.joined_on,
+            works_with_id=seat.works_with_id,
+        )
 
-    return run_once(engine, key, idempotency_key,
-                    fingerprint("POST", f"/alliances/{alliance_id}/members", payload), 201, command)
+    return run_once(
+        engine,
+        key,
+        idempotency_key,
+        fingerprint("POST", f"/alliances/{alliance_id}/members", payload),
+        201,
+        command,
+    )
 
 
-@router.post("/{alliance_id}/roles", summary="Make a person coordinator or manager",
-             status_code=201, response_model=RoleGrant)
-def grant_role(alliance_id: IdPath, payload: RoleGrant, engine: EngineDep, key: CurrentKey,
-               idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{alliance_id}/roles",
+    summary="Make a person coordinator or manager",
+    status_code=201,
+    response_model=RoleGrant,
+)
+def grant_role(
+    alliance_id: IdPath,
+    payload: RoleGrant,
+    engine: EngineDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     reach_alliance(engine, key, alliance_id)
     require_role(key, "coordinator")
     reach_person(engine, key, payload.person_id)
@@ -100,8 +150,14 @@ def grant_role(alliance_id: IdPath, payload: RoleGrant, engine: EngineDep, key: 
         record = engine.grant_role(alliance_id, payload.person_id, payload.role)
         return RoleGrant(person_id=record.person_id, role=record.role)
 
-    return run_once(engine, key, idempotency_key,
-                    fingerprint("POST", f"/alliances/{alliance_id}/roles", payload), 201, command)
+    return run_once(
+        engine,
+        key,
+        idempotency_key,
+        fingerprint("POST", f"/alliances/{alliance_id}/roles", payload),
+        201,
+        command,
+    )
 
 
 @router.get("/{alliance_id}/turnover", summary="Staff turnover per organisation")

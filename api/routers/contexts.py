@@ -24,59 +24,118 @@ router = APIRouter(prefix="/cycles", tags=["contexts"])
 
 
 @router.get("/{cycle_id}/contexts", summary="The cycle's testing contexts")
-def list_contexts(cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession,
-                  page: PageDep) -> Page[ContextPublic]:
+def list_contexts(
+    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
+) -> Page[ContextPublic]:
     visible_cycle(session, key, cycle_id)
-    rows = engine.testing_contexts(cycle_id)[page.offset:page.offset + page.limit + 1]
+    rows = engine.testing_contexts(cycle_id)[page.offset : page.offset + page.limit + 1]
     return page_of([ContextPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
-@router.post("/{cycle_id}/contexts", summary="Add a testing context", status_code=201,
-             response_model=ContextPublic)
-def add_context(cycle_id: IdPath, payload: ContextCreate, engine: EngineDep, key: CurrentKey,
-                if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{cycle_id}/contexts",
+    summary="Add a testing context",
+    status_code=201,
+    response_model=ContextPublic,
+)
+def add_context(
+    cycle_id: IdPath,
+    payload: ContextCreate,
+    engine: EngineDep,
+    key: CurrentKey,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     with engine.db.read_session() as session:
         if not organisation_in_reach(session, key, payload.organisation_id):
             raise OrganisationNotFound(payload.organisation_id)
     return cycle_command(
-        engine, key, cycle_id, if_match=if_match, idempotency_key=idempotency_key,
-        payload=payload, action="contexts",
-        command=lambda: ContextPublic.model_validate(engine.add_context(
-            cycle_id, payload.name, payload.country, payload.community, payload.organisation_id,
-            actor=key.actor)),
+        engine,
+        key,
+        cycle_id,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        action="contexts",
+        command=lambda: ContextPublic.model_validate(
+            engine.add_context(
+                cycle_id,
+                payload.name,
+                payload.country,
+                payload.community,
+                payload.organisation_id,
+                actor=key.actor,
+            )
+        ),
     )
 
 
-@router.post("/{cycle_id}/contexts/{context_id}/status", summary="Set a context's status",
-             status_code=200, response_model=ContextPublic)
-def set_status(cycle_id: IdPath, context_id: IdPath, payload: ContextStatusSet,
-               engine: EngineDep, key: CurrentKey, if_match: IfMatch = None,
-               idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{cycle_id}/contexts/{context_id}/status",
+    summary="Set a context's status",
+    status_code=200,
+    response_model=ContextPublic,
+)
+def set_status(
+    cycle_id: IdPath,
+    context_id: IdPath,
+    payload: ContextStatusSet,
+    engine: EngineDep,
+    key: CurrentKey,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     return cycle_command(
-        engine, key, cycle_id, if_match=if_match, idempotency_key=idempotency_key,
-        payload=payload, action=f"contexts/{context_id}/status", status=200,
-        command=lambda: ContextPublic.model_validate(engine.set_context_status(
-            cycle_id, context_id, payload.status, actor=key.actor)),
+        engine,
+        key,
+        cycle_id,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        action=f"contexts/{context_id}/status",
+        status=200,
+        command=lambda: ContextPublic.model_validate(
+            engine.set_context_status(cycle_id, context_id, payload.status, actor=key.actor)
+        ),
     )
 
 
-@router.post("/{cycle_id}/contexts/{context_id}/results", summary="Report a context's results",
-             status_code=201, response_model=ContextResultPublic)
-def report_results(cycle_id: IdPath, context_id: IdPath, payload: ContextReport,
-                   engine: EngineDep, key: CurrentKey, if_match: IfMatch = None,
-                   idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{cycle_id}/contexts/{context_id}/results",
+    summary="Report a context's results",
+    status_code=201,
+    response_model=ContextResultPublic,
+)
+def report_results(
+    cycle_id: IdPath,
+    context_id: IdPath,
+    payload: ContextReport,
+    engine: EngineDep,
+    key: CurrentKey,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Rating strong, mixed or weak, for the current testing round."""
     return cycle_command(
-        engine, key, cycle_id, if_match=if_match, idempotency_key=idempotency_key,
-        payload=payload, action=f"contexts/{context_id}/results",
-        command=lambda: ContextResultPublic.model_validate(engine.report_context(
-            cycle_id, context_id, payload.summary, payload.rating, actor=key.actor)),
+        engine,
+        key,
+        cycle_id,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        action=f"contexts/{context_id}/results",
+        command=lambda: ContextResultPublic.model_validate(
+            engine.report_context(
+                cycle_id, context_id, payload.summary, payload.rating, actor=key.actor
+            )
+        ),
     )
 
 
 @router.get("/{cycle_id}/context-results", summary="Every result the contexts reported")
-def list_results(cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession,
-                 page: PageDep) -> Page[ContextResultPublic]:
+def list_results(
+    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
+) -> Page[ContextResultPublic]:
     visible_cycle(session, key, cycle_id)
-    rows = engine.context_results(cycle_id)[page.offset:page.offset + page.limit + 1]
+    rows = engine.context_results(cycle_id)[page.offset : page.offset + page.limit + 1]
     return page_of([ContextResultPublic.model_validate(r) for r in rows], page.limit, page.offset)

@@ -42,10 +42,15 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 KIND_TITLES = {
-    "reminder": "Reminders", "due_today": "Due-today notices", "overdue": "Overdue notices",
-    "escalation": "Escalations", "stage_started": "Stage started",
-    "stage_completed": "Stage results", "stalled": "Stall alerts",
-    "extension_requested": "Extension requests", "marked_done": "Steps marked done",
+    "reminder": "Reminders",
+    "due_today": "Due-today notices",
+    "overdue": "Overdue notices",
+    "escalation": "Escalations",
+    "stage_started": "Stage started",
+    "stage_completed": "Stage results",
+    "stalled": "Stall alerts",
+    "extension_requested": "Extension requests",
+    "marked_done": "Steps marked done",
     "digest": "Daily summaries",
 }
 TokenQuery = Annotated[str, Query(alias="t", max_length=2000)]
@@ -81,19 +86,26 @@ def _page(pages: Renderer, template: str, status: int = 200, **context: object) 
 
 
 def _action_page(pages: Renderer, links: LinkSigner, action: str, view: ActionView) -> HTMLResponse:
-    return _page(pages, "action", view.status_code, view=view,
-                 post_url=f"{links.base_url}/email/actions/{action}",
-                 refresh_url=f"{links.base_url}/email/actions/{action}/refresh")
+    return _page(
+        pages,
+        "action",
+        view.status_code,
+        view=view,
+        post_url=f"{links.base_url}/email/actions/{action}",
+        refresh_url=f"{links.base_url}/email/actions/{action}/refresh",
+    )
 
 
-def confirm_action(action: str, t: TokenQuery, engine: EngineDep, links: LinksDep,
-                   pages: PagesDep) -> HTMLResponse:
+def confirm_action(
+    action: str, t: TokenQuery, engine: EngineDep, links: LinksDep, pages: PagesDep
+) -> HTMLResponse:
     """Show what the link would do; changes nothing."""
     return _action_page(pages, links, action, EmailActions(engine, links).inspect(action, t))
 
 
-async def perform_action(action: str, request: Request, engine: EngineDep, links: LinksDep,
-                         pages: PagesDep) -> HTMLResponse:
+async def perform_action(
+    action: str, request: Request, engine: EngineDep, links: LinksDep, pages: PagesDep
+) -> HTMLResponse:
     """Act once; a replay says it was already done."""
     form = await request.form()
     fields = {k: v for k, v in form.items() if k != "t" and isinstance(v, str)}
@@ -101,37 +113,58 @@ async def perform_action(action: str, request: Request, engine: EngineDep, links
     return _action_page(pages, links, action, view)
 
 
-async def refresh_action(action: str, request: Request, engine: EngineDep, links: LinksDep,
-                         pages: PagesDep) -> HTMLResponse:
+async def refresh_action(
+    action: str, request: Request, engine: EngineDep, links: LinksDep, pages: PagesDep
+) -> HTMLResponse:
     """An expired link: email its person a fresh one."""
     form = await request.form()
     view = EmailActions(engine, links).refresh(action, str(form.get("t", "")))
     return _action_page(pages, links, action, view)
 
 
-def _preferences_page(pages: Renderer, engine: CycleEngine, links: LinkSigner, token: str, *,
-                      status: int = 200, error: str = "", saved: bool = False) -> HTMLResponse:
+def _preferences_page(
+    pages: Renderer,
+    engine: CycleEngine,
+    links: LinkSigner,
+    token: str,
+    *,
+    status: int = 200,
+    error: str = "",
+    saved: bool = False,
+) -> HTMLResponse:
     try:
         person_id, _ = links.read_person("preferences", token)
         prefs = engine.notification_preferences(person_id)
         person = engine.get_person(person_id)
     except CycleEngineError as problem:
-        return _page(pages, "preferences", 400, prefs=None, message=str(problem), error="",
-                     saved=False)
-    return _page(pages, "preferences", status, prefs=prefs, token=token,
-                 person_name=person.name, timezone=person.timezone, error=error, saved=saved,
-                 kinds=[(k, KIND_TITLES[k]) for k in OPTIONAL_KINDS],
-                 post_url=f"{links.base_url}/email/preferences")
+        return _page(
+            pages, "preferences", 400, prefs=None, message=str(problem), error="", saved=False
+        )
+    return _page(
+        pages,
+        "preferences",
+        status,
+        prefs=prefs,
+        token=token,
+        person_name=person.name,
+        timezone=person.timezone,
+        error=error,
+        saved=saved,
+        kinds=[(k, KIND_TITLES[k]) for k in OPTIONAL_KINDS],
+        post_url=f"{links.base_url}/email/preferences",
+    )
 
 
-def show_preferences(t: TokenQuery, engine: EngineDep, links: LinksDep,
-                     pages: PagesDep) -> HTMLResponse:
+def show_preferences(
+    t: TokenQuery, engine: EngineDep, links: LinksDep, pages: PagesDep
+) -> HTMLResponse:
     """The person's notification choices."""
     return _preferences_page(pages, engine, links, t)
 
 
-async def save_preferences(request: Request, engine: EngineDep, links: LinksDep,
-                           pages: PagesDep) -> HTMLResponse:
+async def save_preferences(
+    request: Request, engine: EngineDep, links: LinksDep, pages: PagesDep
+) -> HTMLResponse:
     """Save the person's notification choices (waiting emails follow them)."""
     form = await request.form()
     token = str(form.get("t", ""))
@@ -142,11 +175,15 @@ async def save_preferences(request: Request, engine: EngineDep, links: LinksDep,
             raise InvalidInput("digest_hour", f"must be an hour 0-23, got {hour_text!r}")
         receive = {str(v) for v in form.getlist("receive")}
         engine.set_notification_preferences(
-            person_id, mode=str(form.get("mode", "immediate")), digest_hour=int(hour_text),
-            unsubscribed=[k for k in OPTIONAL_KINDS if k not in receive])
+            person_id,
+            mode=str(form.get("mode", "immediate")),
+            digest_hour=int(hour_text),
+            unsubscribed=[k for k in OPTIONAL_KINDS if k not in receive],
+        )
     except InvalidLink as problem:
-        return _page(pages, "preferences", 400, prefs=None, message=problem.message, error="",
-                     saved=False)
+        return _page(
+            pages, "preferences", 400, prefs=None, message=problem.message, error="", saved=False
+        )
     except CycleEngineError as problem:
         return _preferences_page(pages, engine, links, token, status=422, error=str(problem))
     return _preferences_page(pages, engine, links, token, saved=True)
@@ -159,29 +196,42 @@ def _unsubscribe_target(links: LinkSigner, token: str) -> tuple[int, str]:
     return person_id, kind
 
 
-def confirm_unsubscribe(t: TokenQuery, engine: EngineDep, links: LinksDep,
-                        pages: PagesDep) -> HTMLResponse:
+def confirm_unsubscribe(
+    t: TokenQuery, engine: EngineDep, links: LinksDep, pages: PagesDep
+) -> HTMLResponse:
     """Ask before unsubscribing (a scanner's GET changes nothing)."""
     try:
         person_id, kind = _unsubscribe_target(links, t)
         person = engine.get_person(person_id)
     except CycleEngineError as problem:
         return _page(pages, "unsubscribe", 400, state="invalid", message=str(problem))
-    return _page(pages, "unsubscribe", state="confirm", kind_title=KIND_TITLES[kind].lower(),
-                 person_name=person.name, post_url=links.unsubscribe_url(person_id, kind),
-                 preferences_url=links.preferences_url(person_id))
+    return _page(
+        pages,
+        "unsubscribe",
+        state="confirm",
+        kind_title=KIND_TITLES[kind].lower(),
+        person_name=person.name,
+        post_url=links.unsubscribe_url(person_id, kind),
+        preferences_url=links.preferences_url(person_id),
+    )
 
 
-def one_click_unsubscribe(t: TokenQuery, engine: EngineDep, links: LinksDep,
-                          pages: PagesDep) -> HTMLResponse:
+def one_click_unsubscribe(
+    t: TokenQuery, engine: EngineDep, links: LinksDep, pages: PagesDep
+) -> HTMLResponse:
     """RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`), or the page's button."""
     try:
         person_id, kind = _unsubscribe_target(links, t)
         engine.unsubscribe(person_id, [kind])
     except CycleEngineError as problem:
         return _page(pages, "unsubscribe", 400, state="invalid", message=str(problem))
-    return _page(pages, "unsubscribe", state="done", kind_title=KIND_TITLES[kind].lower(),
-                 preferences_url=links.preferences_url(person_id))
+    return _page(
+        pages,
+        "unsubscribe",
+        state="done",
+        kind_title=KIND_TITLES[kind].lower(),
+        preferences_url=links.preferences_url(person_id),
+    )
 
 
 def calendar_feed(token: str, engine: EngineDep, links: LinksDep) -> Response:
@@ -190,10 +240,13 @@ def calendar_feed(token: str, engine: EngineDep, links: LinksDep) -> Response:
         person_id, _ = links.read_person("calendar", token)
         deadlines = engine.upcoming_deadlines(person_id)
     except CycleEngineError as problem:
-        return Response(f"{problem}\n", status_code=404, media_type="text/plain",
-                        headers=PAGE_HEADERS)
-    entries = [stage_entry(d.cycle_id, d.cycle_title, d.stage_title, d.stage_visit_id, d.due_at)
-               for d in deadlines]
+        return Response(
+            f"{problem}\n", status_code=404, media_type="text/plain", headers=PAGE_HEADERS
+        )
+    entries = [
+        stage_entry(d.cycle_id, d.cycle_title, d.stage_title, d.stage_visit_id, d.due_at)
+        for d in deadlines
+    ]
     body = calendar(entries, engine.clock.now(), name="Learning cycle deadlines")
     return Response(body, media_type="text/calendar; charset=utf-8", headers=PAGE_HEADERS)
 

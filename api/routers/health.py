@@ -26,8 +26,12 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", summary="Readiness", response_model=Health,
-            responses={503: {"model": Problem, "description": "Not ready"}})
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    response_model=Health,
+    responses={503: {"model": Problem, "description": "Not ready"}},
+)
 def readyz(engine: EngineDep) -> Health | JSONResponse:
     """The database answers and its schema is current."""
     try:

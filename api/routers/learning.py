@@ -31,64 +31,128 @@ class Questions(RootModel[list[QuestionPublic]]):
 def _learning(entry: LearningEntry) -> LearningPublic:
     record = entry.record
     assert record.id is not None
-    return LearningPublic(id=record.id, stage=record.stage, kind=record.kind, title=record.title,
-                          text=record.text, created_at=record.created_at,
-                          created_by=record.created_by,
-                          organisation_ids=[o.id for o in entry.organisations if o.id])
+    return LearningPublic(
+        id=record.id,
+        stage=record.stage,
+        kind=record.kind,
+        title=record.title,
+        text=record.text,
+        created_at=record.created_at,
+        created_by=record.created_by,
+        organisation_ids=[o.id for o in entry.organisations if o.id],
+    )
 
 
 @router.get("/{cycle_id}/questions", summary="The cycle's learning questions")
-def list_questions(cycle_id: IdPath, engine: EngineDep, key: CurrentKey,
-                   session: ReadSession) -> list[QuestionPublic]:
+def list_questions(
+    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession
+) -> list[QuestionPublic]:
     visible_cycle(session, key, cycle_id)
     return [QuestionPublic.model_validate(q) for q in engine.learning_questions(cycle_id)]
 
 
-@router.post("/{cycle_id}/questions", summary="Add learning questions", status_code=201,
-             response_model=list[QuestionPublic])
-def add_questions(cycle_id: IdPath, payload: QuestionsCreate, engine: EngineDep,
-                  key: CurrentKey, if_match: IfMatch = None,
-                  idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{cycle_id}/questions",
+    summary="Add learning questions",
+    status_code=201,
+    response_model=list[QuestionPublic],
+)
+def add_questions(
+    cycle_id: IdPath,
+    payload: QuestionsCreate,
+    engine: EngineDep,
+    key: CurrentKey,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     return cycle_command(
-        engine, key, cycle_id, if_match=if_match, idempotency_key=idempotency_key,
-        payload=payload, action="questions",
-        command=lambda: Questions([QuestionPublic.model_validate(q) for q in
-                                   engine.add_questions(cycle_id, payload.texts,
-                                                        actor=key.actor)]),
+        engine,
+        key,
+        cycle_id,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        action="questions",
+        command=lambda: Questions(
+            [
+                QuestionPublic.model_validate(q)
+                for q in engine.add_questions(cycle_id, payload.texts, actor=key.actor)
+            ]
+        ),
     )
 
 
-@router.post("/{cycle_id}/questions/answers", summary="Answer learning questions",
-             status_code=200, response_model=list[QuestionPublic])
-def answer_questions(cycle_id: IdPath, payload: AnswersCreate, engine: EngineDep,
-                     key: CurrentKey, if_match: IfMatch = None,
-                     idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{cycle_id}/questions/answers",
+    summary="Answer learning questions",
+    status_code=200,
+    response_model=list[QuestionPublic],
+)
+def answer_questions(
+    cycle_id: IdPath,
+    payload: AnswersCreate,
+    engine: EngineDep,
+    key: CurrentKey,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     return cycle_command(
-        engine, key, cycle_id, if_match=if_match, idempotency_key=idempotency_key,
-        payload=payload, action="answers", status=200,
-        command=lambda: Questions([QuestionPublic.model_validate(q) for q in
-                                   engine.answer_questions(cycle_id, payload.answers,
-                                                           actor=key.actor)]),
+        engine,
+        key,
+        cycle_id,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        action="answers",
+        status=200,
+        command=lambda: Questions(
+            [
+                QuestionPublic.model_validate(q)
+                for q in engine.answer_questions(cycle_id, payload.answers, actor=key.actor)
+            ]
+        ),
     )
 
 
 @router.get("/{cycle_id}/learning", summary="The cycle's learning log")
-def list_learning(cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession,
-                  page: PageDep) -> Page[LearningPublic]:
+def list_learning(
+    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
+) -> Page[LearningPublic]:
     visible_cycle(session, key, cycle_id)
-    rows = engine.learning_log(cycle_id)[page.offset:page.offset + page.limit + 1]
+    rows = engine.learning_log(cycle_id)[page.offset : page.offset + page.limit + 1]
     return page_of([_learning(e) for e in rows], page.limit, page.offset)
 
 
-@router.post("/{cycle_id}/learning", summary="Record a learning entry", status_code=201,
-             response_model=LearningPublic)
-def add_learning(cycle_id: IdPath, payload: LearningCreate, engine: EngineDep, key: CurrentKey,
-                 if_match: IfMatch = None,
-                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{cycle_id}/learning",
+    summary="Record a learning entry",
+    status_code=201,
+    response_model=LearningPublic,
+)
+def add_learning(
+    cycle_id: IdPath,
+    payload: LearningCreate,
+    engine: EngineDep,
+    key: CurrentKey,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     return cycle_command(
-        engine, key, cycle_id, if_match=if_match, idempotency_key=idempotency_key,
-        payload=payload, action="learning",
-        command=lambda: _learning(engine.add_learning(
-            cycle_id, payload.kind, payload.title, payload.text, payload.organisation_ids,
-            actor=key.actor)),
+        engine,
+        key,
+        cycle_id,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        action="learning",
+        command=lambda: _learning(
+            engine.add_learning(
+                cycle_id,
+                payload.kind,
+                payload.title,
+                payload.text,
+                payload.organisation_ids,
+                actor=key.actor,
+            )
+        ),
     )

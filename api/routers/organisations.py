@@ -21,42 +21,56 @@ router = APIRouter(prefix="/organisations", tags=["organisations"])
 
 
 @router.get("", summary="Organisations in reach")
-def list_organisations(key: CurrentKey, session: ReadSession,
-                       page: PageDep) -> Page[OrganisationPublic]:
+def list_organisations(
+    key: CurrentKey, session: ReadSession, page: PageDep
+) -> Page[OrganisationPublic]:
     query = scope_organisations(select(OrganisationRecord), key)
-    rows = session.exec(query.order_by(col(OrganisationRecord.id))
-                        .offset(page.offset).limit(page.limit + 1)).all()
+    rows = session.exec(
+        query.order_by(col(OrganisationRecord.id)).offset(page.offset).limit(page.limit + 1)
+    ).all()
     return page_of([OrganisationPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
-@router.post("", summary="Register an organisation", status_code=201,
-             response_model=OrganisationPublic)
-def create_organisation(payload: OrganisationCreate, engine: EngineDep, key: CurrentKey,
-                        idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "", summary="Register an organisation", status_code=201, response_model=OrganisationPublic
+)
+def create_organisation(
+    payload: OrganisationCreate,
+    engine: EngineDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     require_role(key, "coordinator")
     if payload.alliance_id is None and not key.is_admin:
-        raise ApiProblem(422, "a coordinator seats the new organisation in their alliance",
-                         field="body.alliance_id")
+        raise ApiProblem(
+            422,
+            "a coordinator seats the new organisation in their alliance",
+            field="body.alliance_id",
+        )
     if payload.alliance_id is not None:
         reach_alliance(engine, key, payload.alliance_id)
 
     def command() -> OrganisationPublic:
-        record = engine.add_organisation(payload.name, payload.kind, payload.country,
-                                         timezone=payload.timezone)
+        record = engine.add_organisation(
+            payload.name, payload.kind, payload.country, timezone=payload.timezone
+        )
         if payload.alliance_id is not None:
             assert record.id is not None
             engine.join_alliance(payload.alliance_id, record.id)
         return OrganisationPublic.model_validate(record)
 
-    return run_once(engine, key, idempotency_key, fingerprint("POST", "/organisations", payload),
-                    201, command)
+    return run_once(
+        engine, key, idempotency_key, fingerprint("POST", "/organisations", payload), 201, command
+    )
 
 
 @router.get("/{organisation_id}", summary="One organisation")
-def get_organisation(organisation_id: IdPath, key: CurrentKey,
-                     session: ReadSession) -> OrganisationPublic:
+def get_organisation(
+    organisation_id: IdPath, key: CurrentKey, session: ReadSession
+) -> OrganisationPublic:
     query = scope_organisations(
-        select(OrganisationRecord).where(OrganisationRecord.id == organisation_id), key)
+        select(OrganisationRecord).where(OrganisationRecord.id == organisation_id), key
+    )
     record = session.exec(query).first()
     if record is None:
         raise OrganisationNotFound(organisation_id)

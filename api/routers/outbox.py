@@ -28,7 +28,9 @@ def _scoped(query: Any, key: Principal) -> Any:
 
 @router.get("", summary="Outbox rows in reach, newest first")
 def list_outbox(
-    key: CurrentKey, session: ReadSession, page: PageDep,
+    key: CurrentKey,
+    session: ReadSession,
+    page: PageDep,
     status: Annotated[str | None, Query(max_length=20)] = None,
     channel: Annotated[str | None, Query(max_length=20)] = None,
     cycle_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
@@ -41,8 +43,9 @@ def list_outbox(
         query = query.where(OutboxRecord.channel == channel)
     if cycle_id is not None:
         query = query.where(OutboxRecord.cycle_id == cycle_id)
-    rows = session.exec(query.order_by(col(OutboxRecord.id).desc())
-                        .offset(page.offset).limit(page.limit + 1)).all()
+    rows = session.exec(
+        query.order_by(col(OutboxRecord.id).desc()).offset(page.offset).limit(page.limit + 1)
+    ).all()
     return page_of([OutboxPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
@@ -52,6 +55,7 @@ def outbox_summary(key: CurrentKey, session: ReadSession) -> OutboxSummary:
     query = _scoped(select(OutboxRecord.channel, OutboxRecord.status, func.count()), key)
     counts: dict[str, dict[str, int]] = {}
     for channel, status, count in session.exec(
-            query.group_by(OutboxRecord.channel, OutboxRecord.status)):
+        query.group_by(OutboxRecord.channel, OutboxRecord.status)
+    ):
         counts.setdefault(channel, {})[status] = count
     return OutboxSummary(counts=counts)

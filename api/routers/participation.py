@@ -18,26 +18,50 @@ router = APIRouter(prefix="/cycles", tags=["participation"])
 
 
 @router.get("/{cycle_id}/participation", summary="Who takes part in which stage")
-def list_participation(cycle_id: IdPath, engine: EngineDep, key: CurrentKey,
-                       session: ReadSession, page: PageDep) -> Page[ParticipationPublic]:
+def list_participation(
+    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
+) -> Page[ParticipationPublic]:
     visible_cycle(session, key, cycle_id)
-    rows = engine.participants(cycle_id)[page.offset:page.offset + page.limit + 1]
+    rows = engine.participants(cycle_id)[page.offset : page.offset + page.limit + 1]
     return page_of([ParticipationPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
-@router.post("/{cycle_id}/participation", summary="Assign an organisation's role in a stage",
-             status_code=201, response_model=ParticipationPublic)
-def assign(cycle_id: IdPath, payload: ParticipationSet, engine: EngineDep, key: CurrentKey,
-           if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{cycle_id}/participation",
+    summary="Assign an organisation's role in a stage",
+    status_code=201,
+    response_model=ParticipationPublic,
+)
+def assign(
+    cycle_id: IdPath,
+    payload: ParticipationSet,
+    engine: EngineDep,
+    key: CurrentKey,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """lead, active or informed; the engine refuses anyone but a coordinator (409)."""
     with engine.db.read_session() as session:
         if not organisation_in_reach(session, key, payload.organisation_id):
             raise OrganisationNotFound(payload.organisation_id)
     return cycle_command(
-        engine, key, cycle_id, if_match=if_match, idempotency_key=idempotency_key,
-        payload=payload, action="participation", partner_acts=False,
-        command=lambda: ParticipationPublic.model_validate(engine.assign(
-            cycle_id, payload.stage, payload.organisation_id, payload.level,
-            focal_point_id=payload.focal_point_id, deputy_id=payload.deputy_id,
-            actor=key.actor)),
+        engine,
+        key,
+        cycle_id,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        action="participation",
+        partner_acts=False,
+        command=lambda: ParticipationPublic.model_validate(
+            engine.assign(
+                cycle_id,
+                payload.stage,
+                payload.organisation_id,
+                payload.level,
+                focal_point_id=payload.focal_point_id,
+                deputy_id=payload.deputy_id,
+                actor=key.actor,
+            )
+        ),
     )

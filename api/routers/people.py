@@ -28,31 +28,49 @@ def _people_in_reach(key: Principal) -> Any:
 
 @router.get("", summary="People in reach")
 def list_people(
-    key: CurrentKey, session: ReadSession, page: PageDep,
+    key: CurrentKey,
+    session: ReadSession,
+    page: PageDep,
     organisation_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Page[PersonPublic]:
-    query = select(PersonRecord).where(
-        col(PersonRecord.organisation_id).in_(_people_in_reach(key)))
+    query = select(PersonRecord).where(col(PersonRecord.organisation_id).in_(_people_in_reach(key)))
     if organisation_id is not None:
         query = query.where(PersonRecord.organisation_id == organisation_id)
-    rows = session.exec(query.order_by(col(PersonRecord.id))
-                        .offset(page.offset).limit(page.limit + 1)).all()
+    rows = session.exec(
+        query.order_by(col(PersonRecord.id)).offset(page.offset).limit(page.limit + 1)
+    ).all()
     return page_of([PersonPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
 @router.post("", summary="Register a person", status_code=201, response_model=PersonPublic)
-def create_person(payload: PersonCreate, engine: EngineDep, key: CurrentKey,
-                  idempotency_key: IdempotencyKey = None) -> JSONResponse:
+def create_person(
+    payload: PersonCreate,
+    engine: EngineDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Admins, coordinators (organisations of their alliance) and partners (their own)."""
     with engine.db.read_session() as session:
         if not organisation_in_reach(session, key, payload.organisation_id):
             raise OrganisationNotFound(payload.organisation_id)
     require_role(key, "coordinator", "partner")
-    return run_once(engine, key, idempotency_key, fingerprint("POST", "/people", payload), 201,
-                    lambda: PersonPublic.model_validate(engine.add_person(
-                        payload.name, payload.email, payload.organisation_id,
-                        joined_on=payload.joined_on, language=payload.language,
-                        timezone=payload.timezone)))
+    return run_once(
+        engine,
+        key,
+        idempotency_key,
+        fingerprint("POST", "/people", payload),
+        201,
+        lambda: PersonPublic.model_validate(
+            engine.add_person(
+                payload.name,
+                payload.email,
+                payload.organisation_id,
+                joined_on=payload.joined_on,
+                language=payload.language,
+                timezone=payload.timezone,
+            )
+        ),
+    )
 
 
 @router.get("/{person_id}", summary="One person")
@@ -60,20 +78,37 @@ def get_person(person_id: IdPath, engine: EngineDep, key: CurrentKey) -> PersonP
     return PersonPublic.model_validate(reach_person(engine, key, person_id))
 
 
-@router.post("/{person_id}/departure", summary="Record that a person left", status_code=201,
-             response_model=DeparturePublic)
-def record_departure(person_id: IdPath, payload: DepartureCreate, engine: EngineDep,
-                     key: CurrentKey, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{person_id}/departure",
+    summary="Record that a person left",
+    status_code=201,
+    response_model=DeparturePublic,
+)
+def record_departure(
+    person_id: IdPath,
+    payload: DepartureCreate,
+    engine: EngineDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Returns, per cycle, the stages that now need a new focal point."""
     reach_person(engine, key, person_id)
     require_role(key, "coordinator", "partner")
     actor: Actor = key.actor
 
     def command() -> DeparturePublic:
-        stages = engine.person_left(person_id, left_on=payload.left_on, actor=actor,
-                                    note=payload.note)
-        return DeparturePublic(person_id=person_id,
-                               stages_needing_focal_point={str(k): v for k, v in stages.items()})
+        stages = engine.person_left(
+            person_id, left_on=payload.left_on, actor=actor, note=payload.note
+        )
+        return DeparturePublic(
+            person_id=person_id, stages_needing_focal_point={str(k): v for k, v in stages.items()}
+        )
 
-    return run_once(engine, key, idempotency_key,
-                    fingerprint("POST", f"/people/{person_id}/departure", payload), 201, command)
+    return run_once(
+        engine,
+        key,
+        idempotency_key,
+        fingerprint("POST", f"/people/{person_id}/departure", payload),
+        201,
+        command,
+    )

@@ -32,48 +32,86 @@ def _author(key: Principal, requested: int | None) -> int:
     if key.role == "partner":
         assert key.organisation_id is not None
         if requested is not None and requested != key.organisation_id:
-            raise ApiProblem(403, "a partner key adds products of its own organisation only",
-                             field="author_organisation_id")
+            raise ApiProblem(
+                403,
+                "a partner key adds products of its own organisation only",
+                field="author_organisation_id",
+            )
         return key.organisation_id
     if requested is None:
-        raise ApiProblem(422, "name the organisation that made the product",
-                         field="body.author_organisation_id")
+        raise ApiProblem(
+            422, "name the organisation that made the product", field="body.author_organisation_id"
+        )
     return requested
 
 
 @router.get("/cycles/{cycle_id}/products", summary="The cycle's products")
 def list_products(
-    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep,
+    cycle_id: IdPath,
+    engine: EngineDep,
+    key: CurrentKey,
+    session: ReadSession,
+    page: PageDep,
     kind: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Page[ProductPublic]:
     visible_cycle(session, key, cycle_id)
-    rows = engine.cycle_products(cycle_id, kind)[page.offset:page.offset + page.limit + 1]
+    rows = engine.cycle_products(cycle_id, kind)[page.offset : page.offset + page.limit + 1]
     return page_of([ProductPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
-@router.post("/cycles/{cycle_id}/products", summary="Add a product (with a link)",
-             status_code=201, response_model=ProductPublic)
-def add_product(cycle_id: IdPath, payload: ProductCreate, engine: EngineDep, key: CurrentKey,
-                if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/cycles/{cycle_id}/products",
+    summary="Add a product (with a link)",
+    status_code=201,
+    response_model=ProductPublic,
+)
+def add_product(
+    cycle_id: IdPath,
+    payload: ProductCreate,
+    engine: EngineDep,
+    key: CurrentKey,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     return cycle_command(
-        engine, key, cycle_id, if_match=if_match, idempotency_key=idempotency_key,
-        payload=payload, action="products",
-        command=lambda: ProductPublic.model_validate(engine.add_product(
-            cycle_id, payload.kind, payload.title, _author(key, payload.author_organisation_id),
-            stage=payload.stage,
-            link=payload.link, form=payload.form, actor=key.actor)),
+        engine,
+        key,
+        cycle_id,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        action="products",
+        command=lambda: ProductPublic.model_validate(
+            engine.add_product(
+                cycle_id,
+                payload.kind,
+                payload.title,
+                _author(key, payload.author_organisation_id),
+                stage=payload.stage,
+                link=payload.link,
+                form=payload.form,
+                actor=key.actor,
+            )
+        ),
     )
 
 
-@router.post("/cycles/{cycle_id}/products/files", summary="Add a product with a file",
-             status_code=201, response_model=ProductPublic)
+@router.post(
+    "/cycles/{cycle_id}/products/files",
+    summary="Add a product with a file",
+    status_code=201,
+    response_model=ProductPublic,
+)
 def upload_product(
-    cycle_id: IdPath, engine: EngineDep, key: CurrentKey,
+    cycle_id: IdPath,
+    engine: EngineDep,
+    key: CurrentKey,
     file: Annotated[UploadFile, File(description="The product's file.")],
     kind: Annotated[str, Form(min_length=1, max_length=40)],
     title: FormText,
     author_organisation_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
-    stage: FormShort = None, form: FormShort = None,
+    stage: FormShort = None,
+    form: FormShort = None,
     link: Annotated[str | None, Form(max_length=1000)] = None,
     if_match: IfMatch = None,
 ) -> JSONResponse:
@@ -81,12 +119,27 @@ def upload_product(
     content = file.file.read()
     name = file.filename or "upload"
     return cycle_command(
-        engine, key, cycle_id, if_match=if_match, idempotency_key=None, payload=None,
+        engine,
+        key,
+        cycle_id,
+        if_match=if_match,
+        idempotency_key=None,
+        payload=None,
         action="products",
-        command=lambda: ProductPublic.model_validate(engine.add_product(
-            cycle_id, kind, title, _author(key, author_organisation_id), stage=stage,
-            link=link, form=form,
-            file_name=name, content=content, actor=key.actor)),
+        command=lambda: ProductPublic.model_validate(
+            engine.add_product(
+                cycle_id,
+                kind,
+                title,
+                _author(key, author_organisation_id),
+                stage=stage,
+                link=link,
+                form=form,
+                file_name=name,
+                content=content,
+                actor=key.actor,
+            )
+        ),
     )
 
 
@@ -106,12 +159,19 @@ def get_product(product_id: IdPath, key: CurrentKey, session: ReadSession) -> Pr
     return ProductPublic.model_validate(_product(session, key, product_id))
 
 
-@router.get("/products/{product_id}/file", summary="Download a product's file",
-            response_class=FileResponse,
-            responses={200: {"content": {"application/octet-stream": {}}}})
-def product_file(product_id: IdPath, engine: EngineDep, key: CurrentKey,
-                 session: ReadSession) -> FileResponse:
+@router.get(
+    "/products/{product_id}/file",
+    summary="Download a product's file",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def product_file(
+    product_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession
+) -> FileResponse:
     product = _product(session, key, product_id)
     path = engine.product_file(product_id)
-    return FileResponse(path, media_type=product.content_type or "application/octet-stream",
-                        filename=product.file_name or path.name)
+    return FileResponse(
+        path,
+        media_type=product.content_type or "application/octet-stream",
+        filename=product.file_name or path.name,
+    )

@@ -28,17 +28,26 @@ def _visible_ids(session: Session, key: Principal, ids: set[int]) -> set[int]:
 
 
 @router.get("/cycles/{cycle_id}/report", summary="The cycle report, as data")
-def cycle_report(cycle_id: IdPath, engine: EngineDep, key: CurrentKey,
-                 session: ReadSession) -> CycleReport:
+def cycle_report(
+    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession
+) -> CycleReport:
     visible_cycle(session, key, cycle_id)
     return engine.cycle_report(cycle_id)
 
 
-@router.get("/cycles/{cycle_id}/report/{fmt}", summary="The cycle report, rendered",
-            response_class=PlainTextResponse,
-            responses={200: {"content": {"text/markdown": {}, "text/html": {}}}})
-def rendered_report(cycle_id: IdPath, fmt: Literal["markdown", "html"], engine: EngineDep,
-                    key: CurrentKey, session: ReadSession) -> Response:
+@router.get(
+    "/cycles/{cycle_id}/report/{fmt}",
+    summary="The cycle report, rendered",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/markdown": {}, "text/html": {}}}},
+)
+def rendered_report(
+    cycle_id: IdPath,
+    fmt: Literal["markdown", "html"],
+    engine: EngineDep,
+    key: CurrentKey,
+    session: ReadSession,
+) -> Response:
     visible_cycle(session, key, cycle_id)
     text = engine.render_report(cycle_id, fmt)
     if fmt == "html":
@@ -47,18 +56,28 @@ def rendered_report(cycle_id: IdPath, fmt: Literal["markdown", "html"], engine: 
 
 
 @router.get("/reports/overdue", summary="Overdue stages in reach, most overdue first")
-def overdue(engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep,
-            alliance_id: AllianceFilter = None) -> Page[OverdueStage]:
+def overdue(
+    engine: EngineDep,
+    key: CurrentKey,
+    session: ReadSession,
+    page: PageDep,
+    alliance_id: AllianceFilter = None,
+) -> Page[OverdueStage]:
     rows = engine.overdue(alliance_id)
     visible = _visible_ids(session, key, {r.cycle_id for r in rows})
     rows = [r for r in rows if r.cycle_id in visible]
-    return page_of(rows[page.offset:page.offset + page.limit + 1], page.limit, page.offset)
+    return page_of(rows[page.offset : page.offset + page.limit + 1], page.limit, page.offset)
 
 
 @router.get("/reports/stalled", summary="Stalled stages in reach, with their reasons")
-def stalled(engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep,
-            alliance_id: AllianceFilter = None) -> Page[StalledStage]:
+def stalled(
+    engine: EngineDep,
+    key: CurrentKey,
+    session: ReadSession,
+    page: PageDep,
+    alliance_id: AllianceFilter = None,
+) -> Page[StalledStage]:
     rows = engine.stalled(alliance_id)
     visible = _visible_ids(session, key, {r.cycle_id for r in rows})
     rows = [r for r in rows if r.cycle_id in visible]
-    return page_of(rows[page.offset:page.offset + page.limit + 1], page.limit, page.offset)
+    return page_of(rows[page.offset : page.offset + page.limit + 1], page.limit, page.offset)

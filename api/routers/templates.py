@@ -31,8 +31,15 @@ from cycle_engine.templates import diagram_dot, diagram_mermaid
 router = APIRouter(prefix="/templates", tags=["templates"])
 TemplateKey = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
 Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
-SourceName = Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[\w.-]+$",
-                                  description="File name kept with the version.")]
+SourceName = Annotated[
+    str,
+    Query(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\w.-]+$",
+        description="File name kept with the version.",
+    ),
+]
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 _BODY_DOC: dict[str, Any] = {
     "requestBody": {
@@ -58,46 +65,67 @@ async def _template_text(request: Request) -> str:
         try:
             document = json.loads(text)
         except json.JSONDecodeError as error:
-            raise ApiProblem(422, f"the JSON body does not parse: {error.msg} "
-                                  f"(line {error.lineno}, column {error.colno})",
-                             field="body") from None
+            raise ApiProblem(
+                422,
+                f"the JSON body does not parse: {error.msg} "
+                f"(line {error.lineno}, column {error.colno})",
+                field="body",
+            ) from None
         if not isinstance(document, dict):
             raise ApiProblem(422, "a JSON template must be an object", field="body")
         return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     if media in YAML_TYPES:
         return text
-    raise ApiProblem(415, f"send the template as application/yaml or application/json, "
-                          f"not {media or 'no content type'}")
+    raise ApiProblem(
+        415,
+        f"send the template as application/yaml or application/json, "
+        f"not {media or 'no content type'}",
+    )
 
 
 @router.get("", summary="List template versions")
 def list_templates(
-    engine: EngineDep, _key: CurrentKey, page: PageDep,
+    engine: EngineDep,
+    _key: CurrentKey,
+    page: PageDep,
     key: Annotated[str | None, Query(max_length=100, description="Only this key.")] = None,
 ) -> Page[TemplatePublic]:
     records = engine.list_templates(key)
-    rows = [TemplatePublic.of(r) for r in records[page.offset:page.offset + page.limit + 1]]
+    rows = [TemplatePublic.of(r) for r in records[page.offset : page.offset + page.limit + 1]]
     return page_of(rows, page.limit, page.offset)
 
 
-@router.post("/validate", summary="Validate a template without publishing",
-             openapi_extra=_BODY_DOC)
+@router.post("/validate", summary="Validate a template without publishing", openapi_extra=_BODY_DOC)
 async def validate_template(
-    request: Request, engine: EngineDep, _key: CurrentKey,
+    request: Request,
+    engine: EngineDep,
+    _key: CurrentKey,
     source_name: SourceName = "upload.yaml",
 ) -> TemplateValidation:
     """Check a template; 422 lists every problem with its path inside the document."""
     text = await _template_text(request)
     spec = await run_in_threadpool(engine.validate_template, text, source_name)
-    return TemplateValidation(valid=True, key=spec.key, title=spec.title, stages=len(spec.stages),
-                              transitions=len(spec.transitions), content_hash=spec.content_hash)
+    return TemplateValidation(
+        valid=True,
+        key=spec.key,
+        title=spec.title,
+        stages=len(spec.stages),
+        transitions=len(spec.transitions),
+        content_hash=spec.content_hash,
+    )
 
 
-@router.post("", summary="Publish a template version", status_code=201,
-             openapi_extra=_BODY_DOC, responses={200: {"model": PublishedTemplatePublic,
-                                                        "description": "Unchanged content"}})
+@router.post(
+    "",
+    summary="Publish a template version",
+    status_code=201,
+    openapi_extra=_BODY_DOC,
+    responses={200: {"model": PublishedTemplatePublic, "description": "Unchanged content"}},
+)
 async def publish_template(
-    request: Request, engine: EngineDep, key: CurrentKey,
+    request: Request,
+    engine: EngineDep,
+    key: CurrentKey,
     source_name: SourceName = "upload.yaml",
 ) -> JSONResponse:
     """Publish; changed content gets the next version (201), the same content answers 200."""
@@ -106,8 +134,9 @@ async def publish_template(
     published = await run_in_threadpool(engine.publish_template, text, source_name)
     records = await run_in_threadpool(engine.list_templates, published.key)
     record = next(r for r in records if r.id == published.id)
-    body = PublishedTemplatePublic(**TemplatePublic.of(record).model_dump(),
-                                   created=published.created)
+    body = PublishedTemplatePublic(
+        **TemplatePublic.of(record).model_dump(), created=published.created
+    )
     return JSONResponse(body.model_dump(mode="json"), status_code=201 if published.created else 200)
 
 
@@ -131,7 +160,7 @@ def template_versions(
     records = engine.list_templates(key)
     if not records:
         _detail(engine, key, None)  # raises TemplateNotFound
-    rows = [TemplatePublic.of(r) for r in records[page.offset:page.offset + page.limit + 1]]
+    rows = [TemplatePublic.of(r) for r in records[page.offset : page.offset + page.limit + 1]]
     return page_of(rows, page.limit, page.offset)
 
 
@@ -144,7 +173,9 @@ def get_template_version(
 
 @router.get("/{key}/diagram", summary="A template's state diagram")
 def template_diagram(
-    key: TemplateKey, engine: EngineDep, _key: CurrentKey,
+    key: TemplateKey,
+    engine: EngineDep,
+    _key: CurrentKey,
     version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     format: Annotated[Literal["mermaid", "dot"], Query()] = "mermaid",
     highlight: Annotated[str | None, Query(max_length=100, description="Stage to mark.")] = None,
@@ -155,5 +186,6 @@ def template_diagram(
     if highlight is not None and highlight not in {s.key for s in spec.stages}:
         raise ApiProblem(422, f"the template has no stage {highlight!r}", field="highlight")
     draw = diagram_dot if format == "dot" else diagram_mermaid
-    return DiagramPublic(key=key, version=detail.version, format=format,
-                         diagram=draw(spec, highlight=highlight))
+    return DiagramPublic(
+        key=key, version=detail.version, format=format, diagram=draw(spec, highlight=highlight)
+    )

@@ -19,30 +19,48 @@ router = APIRouter(prefix="/cycles", tags=["transitions"])
 
 
 @router.post(
-    "/{cycle_id}/transitions", summary="Fire a trigger", status_code=201,
+    "/{cycle_id}/transitions",
+    summary="Fire a trigger",
+    status_code=201,
     responses={
         409: {"model": Problem, "description": "Blocked: reasons and allowed triggers"},
         412: {"model": Problem, "description": "If-Match names an older version"},
     },
 )
 def fire_trigger(
-    cycle_id: IdPath, payload: TransitionCreate, engine: EngineDep, key: CurrentKey,
-    response: Response, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None,
+    cycle_id: IdPath,
+    payload: TransitionCreate,
+    engine: EngineDep,
+    key: CurrentKey,
+    response: Response,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> TransitionPublic:
     expected = expected_version(if_match)
     with engine.db.read_session() as session:
         cycle = visible_cycle(session, key, cycle_id)
         require_partner_stage(session, key, cycle, payload.trigger)
     result = engine.fire(
-        cycle_id, payload.trigger, actor=key.actor, note=payload.note,
+        cycle_id,
+        payload.trigger,
+        actor=key.actor,
+        note=payload.note,
         expected_version=expected,
         idempotency_key=scoped_key(key, idempotency_key) if idempotency_key else None,
     )
     if result.cycle_id != cycle_id or result.trigger != payload.trigger:
-        raise ApiProblem(422, "this Idempotency-Key was already used for a different request",
-                         field="Idempotency-Key")
+        raise ApiProblem(
+            422,
+            "this Idempotency-Key was already used for a different request",
+            field="Idempotency-Key",
+        )
     response.headers["ETag"] = f'"{result.version}"'
     response.headers["Location"] = f"/api/v1/cycles/{cycle_id}"
-    return TransitionPublic(cycle_id=result.cycle_id, trigger=result.trigger,
-                            from_state=result.from_state, to_state=result.to_state,
-                            version=result.version, event_id=result.event_id)
+    return TransitionPublic(
+        cycle_id=result.cycle_id,
+        trigger=result.trigger,
+        from_state=result.from_state,
+        to_state=result.to_state,
+        version=result.version,
+        event_id=result.event_id,
+    )

@@ -36,8 +36,11 @@ router = APIRouter(tags=["webhooks"])
 def _check_events(events: list[str]) -> list[str]:
     unknown = [e for e in events if e not in WEBHOOK_EVENTS]
     if unknown:
-        raise ApiProblem(422, f"unknown event kinds {unknown}; expected some of "
-                              f"{', '.join(WEBHOOK_EVENTS)}", field="body.events")
+        raise ApiProblem(
+            422,
+            f"unknown event kinds {unknown}; expected some of {', '.join(WEBHOOK_EVENTS)}",
+            field="body.events",
+        )
     return sorted(set(events))
 
 
@@ -50,21 +53,34 @@ def _subscription(session: Session, key: Principal, webhook_id: int) -> WebhookS
 
 
 @router.get("/alliances/{alliance_id}/webhooks", summary="An alliance's webhook subscriptions")
-def list_webhooks(alliance_id: IdPath, engine: EngineDep, key: CurrentKey,
-                  session: ReadSession, page: PageDep) -> Page[WebhookPublic]:
+def list_webhooks(
+    alliance_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
+) -> Page[WebhookPublic]:
     reach_alliance(engine, key, alliance_id)
     require_role(key, "coordinator", "manager")
-    rows = session.exec(select(WebhookSubscriptionRecord)
-                        .where(WebhookSubscriptionRecord.alliance_id == alliance_id)
-                        .order_by(col(WebhookSubscriptionRecord.id))
-                        .offset(page.offset).limit(page.limit + 1)).all()
+    rows = session.exec(
+        select(WebhookSubscriptionRecord)
+        .where(WebhookSubscriptionRecord.alliance_id == alliance_id)
+        .order_by(col(WebhookSubscriptionRecord.id))
+        .offset(page.offset)
+        .limit(page.limit + 1)
+    ).all()
     return page_of([WebhookPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
-@router.post("/alliances/{alliance_id}/webhooks", summary="Subscribe a URL to events",
-             status_code=201, response_model=WebhookCreated)
-def create_webhook(alliance_id: IdPath, payload: WebhookCreate, engine: EngineDep,
-                   key: CurrentKey, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/alliances/{alliance_id}/webhooks",
+    summary="Subscribe a URL to events",
+    status_code=201,
+    response_model=WebhookCreated,
+)
+def create_webhook(
+    alliance_id: IdPath,
+    payload: WebhookCreate,
+    engine: EngineDep,
+    key: CurrentKey,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     reach_alliance(engine, key, alliance_id)
     require_role(key, "coordinator")
     events = _check_events(payload.events)
@@ -72,15 +88,19 @@ def create_webhook(alliance_id: IdPath, payload: WebhookCreate, engine: EngineDe
     def command() -> WebhookCreated:
         with engine.db.transaction() as session:
             record = WebhookSubscriptionRecord(
-                alliance_id=alliance_id, url=str(payload.url), events=events,
-                secret=f"whsec_{secrets.token_urlsafe(32)}", created_at=engine.clock.now(),
-                created_by=key.actor.name)
+                alliance_id=alliance_id,
+                url=str(payload.url),
+                events=events,
+                secret=f"whsec_{secrets.token_urlsafe(32)}",
+                created_at=engine.clock.now(),
+                created_by=key.actor.name,
+            )
             session.add(record)
             session.flush()
             return WebhookCreated.model_validate(record)
 
-    return run_once(engine, key, idempotency_key,
-                    fingerprint("POST", f"/alliances/{alliance_id}/webhooks", payload), 201, command)
+    path = f"/alliances/{alliance_id}/webhooks"
+    return run_once(engine, key, idempotency_key, fingerprint("POST", path, payload), 201, command)
 
 
 @router.get("/webhooks/{webhook_id}", summary="One webhook subscription")
@@ -89,8 +109,9 @@ def get_webhook(webhook_id: IdPath, key: CurrentKey, session: ReadSession) -> We
 
 
 @router.patch("/webhooks/{webhook_id}", summary="Change a subscription's URL, events or state")
-def update_webhook(webhook_id: IdPath, payload: WebhookUpdate, engine: EngineDep,
-                   key: CurrentKey) -> WebhookPublic:
+def update_webhook(
+    webhook_id: IdPath, payload: WebhookUpdate, engine: EngineDep, key: CurrentKey
+) -> WebhookPublic:
     with engine.db.transaction() as session:
         record = _subscription(session, key, webhook_id)
         require_role(key, "coordinator")
@@ -116,12 +137,15 @@ def delete_webhook(webhook_id: IdPath, engine: EngineDep, key: CurrentKey) -> Re
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", summary="A subscription's delivery log")
-def list_deliveries(webhook_id: IdPath, key: CurrentKey, session: ReadSession,
-                    page: PageDep) -> Page[OutboxPublic]:
+def list_deliveries(
+    webhook_id: IdPath, key: CurrentKey, session: ReadSession, page: PageDep
+) -> Page[OutboxPublic]:
     _subscription(session, key, webhook_id)
-    rows = session.exec(select(OutboxRecord)
-                        .where(OutboxRecord.channel == WEBHOOK,
-                               OutboxRecord.rule == f"webhook:{webhook_id}")
-                        .order_by(col(OutboxRecord.id).desc())
-                        .offset(page.offset).limit(page.limit + 1)).all()
+    rows = session.exec(
+        select(OutboxRecord)
+        .where(OutboxRecord.channel == WEBHOOK, OutboxRecord.rule == f"webhook:{webhook_id}")
+        .order_by(col(OutboxRecord.id).desc())
+        .offset(page.offset)
+        .limit(page.limit + 1)
+    ).all()
     return page_of([OutboxPublic.model_validate(r) for r in rows], page.limit, page.offset)

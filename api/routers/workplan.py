@@ -21,21 +21,44 @@ class Plan(RootModel[list[PlanPublic]]):
 
 
 @router.get("/{cycle_id}/plan", summary="The cycle's work plan")
-def work_plan(cycle_id: IdPath, engine: EngineDep, key: CurrentKey,
-              session: ReadSession) -> list[PlanPublic]:
+def work_plan(
+    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession
+) -> list[PlanPublic]:
     visible_cycle(session, key, cycle_id)
     return [PlanPublic.model_validate(r) for r in engine.work_plan(cycle_id)]
 
 
-@router.post("/{cycle_id}/due-dates", summary="Move a stage's due date", status_code=200,
-             response_model=list[PlanPublic])
-def move_due_date(cycle_id: IdPath, payload: DueDateMove, engine: EngineDep, key: CurrentKey,
-                  if_match: IfMatch = None,
-                  idempotency_key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/{cycle_id}/due-dates",
+    summary="Move a stage's due date",
+    status_code=200,
+    response_model=list[PlanPublic],
+)
+def move_due_date(
+    cycle_id: IdPath,
+    payload: DueDateMove,
+    engine: EngineDep,
+    key: CurrentKey,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """With a reason; answers the re-planned work plan."""
     return cycle_command(
-        engine, key, cycle_id, if_match=if_match, idempotency_key=idempotency_key,
-        payload=payload, action="due-dates", partner_acts=False, status=200,
-        command=lambda: Plan([PlanPublic.model_validate(r) for r in engine.move_due_date(
-            cycle_id, payload.stage, payload.due, reason=payload.reason, actor=key.actor)]),
+        engine,
+        key,
+        cycle_id,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+        payload=payload,
+        action="due-dates",
+        partner_acts=False,
+        status=200,
+        command=lambda: Plan(
+            [
+                PlanPublic.model_validate(r)
+                for r in engine.move_due_date(
+                    cycle_id, payload.stage, payload.due, reason=payload.reason, actor=key.actor
+                )
+            ]
+        ),
     )

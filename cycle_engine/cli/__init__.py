@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+import cycle_engine.cli.cycle_domain  # noqa: F401  (adds domain commands to `cycle`)
 from cycle_engine.cli import alliances, cycles, keys, serve, signin, templates, worker
-from cycle_engine.cli import cycle_domain  # noqa: F401  (adds domain commands to `cycle`)
 from cycle_engine.cli.common import DbOption, database_url, reports_errors
 from cycle_engine.migrate import upgrade
 

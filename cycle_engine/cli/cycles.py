@@ -40,8 +40,12 @@ def start(
     """Start a cycle on a template for a learning topic."""
     with open_engine(db) as engine:
         cycle = engine.start_cycle(
-            template, title, actor=Actor(name=actor, role=role), alliance_id=alliance,
-            topic=topic, questions=question or (),
+            template,
+            title,
+            actor=Actor(name=actor, role=role),
+            alliance_id=alliance,
+            topic=topic,
+            questions=question or (),
         )
     if json:
         print_json(cycle)

@@ -27,12 +27,13 @@ app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_i
 def create(
     name: Annotated[str, typer.Option(help="Who holds the key.")],
     role: Annotated[str, typer.Option(help="admin, coordinator, manager or partner.")],
-    alliance: Annotated[int | None, typer.Option(
-        help="Alliance id (coordinator, manager).")] = None,
+    alliance: Annotated[
+        int | None, typer.Option(help="Alliance id (coordinator, manager).")
+    ] = None,
     organisation: Annotated[int | None, typer.Option(help="Organisation id (partner).")] = None,
-    replace: Annotated[bool, typer.Option(
-        help="Revoke active keys with this name first.")] = False,
-    db: DbOption = None, json: JsonOption = False,
+    replace: Annotated[bool, typer.Option(help="Revoke active keys with this name first.")] = False,
+    db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """Create a key and print its token (the only time it is shown)."""
     from api.auth import create_key, list_keys, revoke_key
@@ -43,15 +44,25 @@ def create(
                 if old.name == name.strip():
                     revoke_key(engine.db, engine.clock, old.prefix)
                     typer.echo(f"revoked earlier key {old.prefix} ({old.name})", err=True)
-        created = create_key(engine.db, engine.clock, name=name, role=role,
-                             alliance_id=alliance, organisation_id=organisation)
+        created = create_key(
+            engine.db,
+            engine.clock,
+            name=name,
+            role=role,
+            alliance_id=alliance,
+            organisation_id=organisation,
+        )
     record = created.record
     if json:
         print_json({**record.model_dump(exclude={"hash"}), "token": created.token})
         return
-    reach = (f"alliance {record.alliance_id}" if record.alliance_id is not None else
-             f"organisation {record.organisation_id}" if record.organisation_id is not None
-             else "everything")
+    reach = (
+        f"alliance {record.alliance_id}"
+        if record.alliance_id is not None
+        else f"organisation {record.organisation_id}"
+        if record.organisation_id is not None
+        else "everything"
+    )
     typer.echo(f"key {record.prefix} '{record.name}': {record.role} of {reach}")
     typer.echo(f"token (shown once, store it now): {created.token}")
 
@@ -60,7 +71,8 @@ def create(
 @reports_errors
 def list_(
     all_: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
-    db: DbOption = None, json: JsonOption = False,
+    db: DbOption = None,
+    json: JsonOption = False,
 ) -> None:
     """List keys (never their tokens)."""
     from api.auth import list_keys
@@ -73,14 +85,18 @@ def list_(
     for r in records:
         reach = r.alliance_id if r.alliance_id is not None else r.organisation_id
         state = f"revoked {when(r.revoked_at)}" if r.revoked_at else f"used {when(r.last_used_at)}"
-        typer.echo(f"{r.prefix}  {r.role:<11} {reach if reach is not None else '*':<5} "
-                   f"{r.name:<24} {state}")
+        typer.echo(
+            f"{r.prefix}  {r.role:<11} {reach if reach is not None else '*':<5} "
+            f"{r.name:<24} {state}"
+        )
 
 
 @app.command()
 @reports_errors
-def revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix (see `key list`).")],
-           db: DbOption = None) -> None:
+def revoke(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix (see `key list`).")],
+    db: DbOption = None,
+) -> None:
     """Revoke a key: requests with it get 401 from now on."""
     from api.auth import revoke_key
 

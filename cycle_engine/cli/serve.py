@@ -21,9 +21,12 @@ def serve(
     db: DbOption = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run timers here.")] = False,
     no_sender: Annotated[bool, typer.Option("--no-sender", help="Do not send mail here.")] = False,
-    secret_file: Annotated[Path | None, typer.Option(
-        help="Read the secret key from this file, creating a random one if it is missing.",
-    )] = None,
+    secret_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Read the secret key from this file, creating a random one if it is missing.",
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Serve the REST API (OpenAPI at /docs) and print its URL."""
@@ -45,8 +48,9 @@ def serve(
     if "CYCLE_ENGINE_BASE_URL" not in os.environ:
         overrides["base_url"] = url
     settings = Settings.from_env(**overrides)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: "
-                                                        "%(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app = create_app(settings)
     typer.echo(f"Cycle Engine API: {url}/api/v1  (docs: {url}/docs)")
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

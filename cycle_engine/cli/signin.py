@@ -19,16 +19,26 @@ from cycle_engine.cli.common import DbOption, database_url, fail, reports_errors
 @reports_errors
 def signin_link(
     email: Annotated[str | None, typer.Argument(help="The person's email address.")] = None,
-    manager: Annotated[bool, typer.Option(
-        "--manager", help="Use the first alliance manager instead of an EMAIL (the demo's).",
-    )] = False,
+    manager: Annotated[
+        bool,
+        typer.Option(
+            "--manager",
+            help="Use the first alliance manager instead of an EMAIL (the demo's).",
+        ),
+    ] = False,
     db: DbOption = None,
-    secret_file: Annotated[Path | None, typer.Option(
-        help="The secret key file `serve` uses (created with a random key if missing).",
-    )] = None,
-    base_url: Annotated[str | None, typer.Option(
-        help="The server's address (default: $CYCLE_ENGINE_BASE_URL or http://127.0.0.1:8000).",
-    )] = None,
+    secret_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="The secret key file `serve` uses (created with a random key if missing).",
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The server's address (default: $CYCLE_ENGINE_BASE_URL or http://127.0.0.1:8000).",
+        ),
+    ] = None,
 ) -> None:
     """Print a sign-in link for the dashboard."""
     from sqlmodel import col, select
@@ -59,6 +69,12 @@ def signin_link(
                 ).first()
             if email is None:
                 raise fail("no alliance has a manager yet (run `cycle-engine demo` first)")
-        link = link_for(engine.db, engine.clock, secret=settings.secret_key,
-                        base_url=settings.base_url, email=email)
+        link = link_for(
+            engine.db,
+            engine.clock,
+            secret=settings.secret_key,
+            base_url=settings.base_url,
+            email=email,
+        )
+    typer.echo(f"Dashboard: {settings.base_url.rstrip('/')}/dashboard/")
     typer.echo(f"Sign in as {email} (valid 15 minutes, once): {link}")

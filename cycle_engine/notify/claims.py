@@ -94,18 +94,26 @@ def backoff(attempts: int, policy: ClaimPolicy, rng: random.Random) -> timedelta
 
 
 def claim(
-    db: Database, *, owner: str, now: datetime, channels: Collection[str],
+    db: Database,
+    *,
+    owner: str,
+    now: datetime,
+    channels: Collection[str],
     policy: ClaimPolicy,
 ) -> list[OutboxRecord]:
     """Claim up to `policy.batch` due rows of `channels` for `owner`; returns them (detached)."""
     with db.transaction() as session:
         due = or_(
-            and_(col(OutboxRecord.status) == PENDING, col(OutboxRecord.delivery) == IMMEDIATE,
-                 col(OutboxRecord.next_attempt_at) <= now),
+            and_(
+                col(OutboxRecord.status) == PENDING,
+                col(OutboxRecord.delivery) == IMMEDIATE,
+                col(OutboxRecord.next_attempt_at) <= now,
+            ),
             and_(col(OutboxRecord.status) == CLAIMED, col(OutboxRecord.lease_until) < now),
         )
         query = (
-            select(OutboxRecord).where(col(OutboxRecord.channel).in_(list(channels)), due)
+            select(OutboxRecord)
+            .where(col(OutboxRecord.channel).in_(list(channels)), due)
             .order_by(col(OutboxRecord.next_attempt_at), col(OutboxRecord.id))
             .limit(policy.batch)
         )
@@ -160,8 +168,11 @@ def _over_cap(
     counts: Counter[int] = Counter()
     for person_id, count in session.exec(
         select(OutboxRecord.person_id, func.count())
-        .where(col(OutboxRecord.person_id).in_(people), col(OutboxRecord.status) == SENT,
-               col(OutboxRecord.sent_at) >= now - timedelta(hours=1))
+        .where(
+            col(OutboxRecord.person_id).in_(people),
+            col(OutboxRecord.status) == SENT,
+            col(OutboxRecord.sent_at) >= now - timedelta(hours=1),
+        )
         .group_by(col(OutboxRecord.person_id))
     ):
         if person_id is not None:
@@ -184,8 +195,13 @@ def _over_cap(
 
 
 def complete(
-    db: Database, *, owner: str, now: datetime,
-    results: Sequence[tuple[OutboxRecord, Outcome]], policy: ClaimPolicy, rng: random.Random,
+    db: Database,
+    *,
+    owner: str,
+    now: datetime,
+    results: Sequence[tuple[OutboxRecord, Outcome]],
+    policy: ClaimPolicy,
+    rng: random.Random,
 ) -> int:
     """Record outcomes for rows `owner` still holds; returns how many were recorded."""
     if not results:
@@ -205,7 +221,11 @@ def complete(
 
 
 def _apply(
-    session: Session, row: OutboxRecord, outcome: Outcome, now: datetime, policy: ClaimPolicy,
+    session: Session,
+    row: OutboxRecord,
+    outcome: Outcome,
+    now: datetime,
+    policy: ClaimPolicy,
     rng: random.Random,
 ) -> None:
     row.lease_owner = None
@@ -216,7 +236,8 @@ def _apply(
         refused = [r for r in outcome.recipients if not r.accepted]
         row.last_error = (
             "refused: " + "; ".join(f"{r.address} {r.code} {r.reply}" for r in refused)
-            if refused else None
+            if refused
+            else None
         )
         if refused:
             _record_recipients(session, row, outcome.recipients, now)
@@ -243,7 +264,13 @@ def _record_recipients(
 ) -> None:
     assert row.id is not None
     for result in recipients:
-        session.add(OutboxRecipientRecord(
-            outbox_id=row.id, address=result.address, accepted=result.accepted,
-            code=result.code, reply=result.reply, at=now,
-        ))
+        session.add(
+            OutboxRecipientRecord(
+                outbox_id=row.id,
+                address=result.address,
+                accepted=result.accepted,
+                code=result.code,
+                reply=result.reply,
+                at=now,
+            )
+        )

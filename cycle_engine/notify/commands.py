@@ -82,16 +82,24 @@ class NotificationCommands:
     # -- outbox queries -------------------------------------------------------------------
 
     def outbox(
-        self, *, cycle_id: int | None = None, person_id: int | None = None,
-        status: str | None = None, channel: str | None = None, limit: int = 100,
+        self,
+        *,
+        cycle_id: int | None = None,
+        person_id: int | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
     ) -> list[OutboxRecord]:
         """Outbox rows, newest first, with filters; `status="failed"` is what coordinators see."""
         if not 1 <= limit <= 1000:
             raise InvalidInput("limit", f"must be between 1 and 1000, got {limit}")
         query = select(OutboxRecord)
-        for column, value in ((OutboxRecord.cycle_id, cycle_id),
-                              (OutboxRecord.person_id, person_id),
-                              (OutboxRecord.status, status), (OutboxRecord.channel, channel)):
+        for column, value in (
+            (OutboxRecord.cycle_id, cycle_id),
+            (OutboxRecord.person_id, person_id),
+            (OutboxRecord.status, status),
+            (OutboxRecord.channel, channel),
+        ):
             if value is not None:
                 query = query.where(col(column) == value)
         query = query.order_by(col(OutboxRecord.id).desc()).limit(limit)
@@ -108,10 +116,13 @@ class NotificationCommands:
     def outbox_recipients(self, outbox_id: int) -> list[OutboxRecipientRecord]:
         """The server's answer per address for one message (recorded on refusals and failures)."""
         with self.db.read_session() as session:
-            return list(session.exec(
-                select(OutboxRecipientRecord).where(OutboxRecipientRecord.outbox_id == outbox_id)
-                .order_by(col(OutboxRecipientRecord.id))
-            ))
+            return list(
+                session.exec(
+                    select(OutboxRecipientRecord)
+                    .where(OutboxRecipientRecord.outbox_id == outbox_id)
+                    .order_by(col(OutboxRecipientRecord.id))
+                )
+            )
 
     # -- preferences ----------------------------------------------------------------------
 
@@ -121,10 +132,15 @@ class NotificationCommands:
             get_person(session, person_id)
             prefs = session.get(NotificationPreferenceRecord, person_id)
             return prefs or NotificationPreferenceRecord(
-                person_id=person_id, updated_at=self.clock.now())
+                person_id=person_id, updated_at=self.clock.now()
+            )
 
     def set_notification_preferences(
-        self, person_id: int, *, mode: str | None = None, digest_hour: int | None = None,
+        self,
+        person_id: int,
+        *,
+        mode: str | None = None,
+        digest_hour: int | None = None,
         unsubscribed: Sequence[str] | None = None,
     ) -> NotificationPreferenceRecord:
         """Change the person's choices and re-plan their waiting emails to match.
@@ -135,9 +151,11 @@ class NotificationCommands:
         with self.db.transaction() as session:
             person = get_person(session, person_id)
             prefs = session.get(NotificationPreferenceRecord, person_id) or (
-                NotificationPreferenceRecord(person_id=person_id, updated_at=now))
-            validate_preferences(prefs, mode=mode, digest_hour=digest_hour,
-                                 unsubscribed=unsubscribed)
+                NotificationPreferenceRecord(person_id=person_id, updated_at=now)
+            )
+            validate_preferences(
+                prefs, mode=mode, digest_hour=digest_hour, unsubscribed=unsubscribed
+            )
             prefs.updated_at = now
             session.add(prefs)
             replan_person(session, prefs, person.timezone, now)
@@ -146,14 +164,19 @@ class NotificationCommands:
     def unsubscribe(self, person_id: int, kinds: Sequence[str]) -> NotificationPreferenceRecord:
         """Switch off `kinds` for the person (the List-Unsubscribe target)."""
         current = self.notification_preferences(person_id).unsubscribed
-        return self.set_notification_preferences(
-            person_id, unsubscribed=sorted({*current, *kinds}))
+        return self.set_notification_preferences(person_id, unsubscribed=sorted({*current, *kinds}))
 
     # -- actions from email links ---------------------------------------------------------
 
     def record_email_action(
-        self, *, action: str, person_id: int, cycle_id: int, stage_visit_id: int,
-        use_key: str, data: dict[str, Any] | None = None,
+        self,
+        *,
+        action: str,
+        person_id: int,
+        cycle_id: int,
+        stage_visit_id: int,
+        use_key: str,
+        data: dict[str, Any] | None = None,
     ) -> ActionResult:
         """Perform an email action once; a used `use_key` returns `performed=False`.
 
@@ -163,7 +186,8 @@ class NotificationCommands:
         """
         if action not in ACTION_EVENTS:
             raise InvalidInput(
-                "action", f"must be one of {', '.join(ACTION_EVENTS)}; got {action!r}")
+                "action", f"must be one of {', '.join(ACTION_EVENTS)}; got {action!r}"
+            )
         details = action_data(action, data or {})
         now = self.clock.now()
         try:
@@ -171,45 +195,75 @@ class NotificationCommands:
                 cycle = lock_cycle(session, cycle_id)
                 used = session.get(ActionUseRecord, use_key)
                 if used is not None:
-                    return ActionResult(action=action, performed=False, at=used.used_at,
-                                        event_id=used.event_id)
+                    return ActionResult(
+                        action=action, performed=False, at=used.used_at, event_id=used.event_id
+                    )
                 visit = open_visit_of(session, cycle, stage_visit_id, action)
-                return self._perform(session, cycle, visit, action, person_id, use_key,
-                                     details, now)
+                return self._perform(
+                    session, cycle, visit, action, person_id, use_key, details, now
+                )
         except IntegrityError:  # the same link used at the same moment elsewhere
             with self.db.read_session() as session:
                 used = session.get(ActionUseRecord, use_key)
             if used is None:
                 raise
-            return ActionResult(action=action, performed=False, at=used.used_at,
-                                event_id=used.event_id)
+            return ActionResult(
+                action=action, performed=False, at=used.used_at, event_id=used.event_id
+            )
 
     def _perform(
-        self, session: Session, cycle: CycleRecord, visit: StageRecord, action: str,
-        person_id: int, use_key: str, details: dict[str, Any], now: datetime,
+        self,
+        session: Session,
+        cycle: CycleRecord,
+        visit: StageRecord,
+        action: str,
+        person_id: int,
+        use_key: str,
+        details: dict[str, Any],
+        now: datetime,
     ) -> ActionResult:
         person = get_person(session, person_id)
         if person.left_on is not None:
             raise ActionNotAllowed(action, f"{person.name} has left their organisation")
-        actor = Actor(name=f"{person.name} (email)"[:200], role="partner",
-                      organisation_id=person.organisation_id, person_id=person_id)
+        actor = Actor(
+            name=f"{person.name} (email)"[:200],
+            role="partner",
+            organisation_id=person.organisation_id,
+            person_id=person_id,
+        )
         until = now + timedelta(days=int(details["days"])) if action == "snooze" else None
         if until is not None:
             details["until"] = until.isoformat()
         event = append_event(
-            session, cycle, kind=ACTION_EVENTS[action], actor=actor, now=now,
-            data={"person_id": person_id, "stage": visit.stage, "stage_visit_id": visit.id,
-                  "via": "email", **details},
+            session,
+            cycle,
+            kind=ACTION_EVENTS[action],
+            actor=actor,
+            now=now,
+            data={
+                "person_id": person_id,
+                "stage": visit.stage,
+                "stage_visit_id": visit.id,
+                "via": "email",
+                **details,
+            },
         )
         session.flush()
         assert event.id is not None and visit.id is not None and cycle.id is not None
-        session.add(ActionUseRecord(
-            use_key=use_key, action=action, person_id=person_id, cycle_id=cycle.id,
-            stage_visit_id=visit.id, event_id=event.id, snoozed_until=until, used_at=now,
-        ))
+        session.add(
+            ActionUseRecord(
+                use_key=use_key,
+                action=action,
+                person_id=person_id,
+                cycle_id=cycle.id,
+                stage_visit_id=visit.id,
+                event_id=event.id,
+                snoozed_until=until,
+                used_at=now,
+            )
+        )
         spec = self.templates.spec(session, cycle.template_id)
-        change = Change(session=session, cycle=cycle, spec=spec, event=event, actor=actor,
-                        now=now)
+        change = Change(session=session, cycle=cycle, spec=spec, event=event, actor=actor, now=now)
         for listener in self.listeners:
             listener.on_change(change)
         session.flush()
@@ -221,7 +275,8 @@ class NotificationCommands:
         """Email the person a new link for `action` (at most one per hour); True when queued."""
         if action not in ACTION_EVENTS:
             raise InvalidInput(
-                "action", f"must be one of {', '.join(ACTION_EVENTS)}; got {action!r}")
+                "action", f"must be one of {', '.join(ACTION_EVENTS)}; got {action!r}"
+            )
         now = self.clock.now()
         with self.db.transaction() as session:
             cycle = lock_cycle(session, cycle_id)
@@ -231,14 +286,25 @@ class NotificationCommands:
             spec = self.templates.spec(session, cycle.template_id)
             scope = Scope(cycle=cycle, spec=spec, stage=visit.stage, visit=visit, now=now)
             recipient = Recipient(
-                person_id=person.id, name=person.name, email=person.email,
-                language=person.language, timezone=person.timezone,
-                organisation_id=person.organisation_id)
-            return enqueue(session, scope, Notice(
-                kind="fresh_link", rule=f"fresh_{action}", occurrence=int(now.timestamp()) // 3600,
-                to=Addressee(person=recipient, role="person"), details={"action": action},
-                actions=(action,),
-            ))
+                person_id=person.id,
+                name=person.name,
+                email=person.email,
+                language=person.language,
+                timezone=person.timezone,
+                organisation_id=person.organisation_id,
+            )
+            return enqueue(
+                session,
+                scope,
+                Notice(
+                    kind="fresh_link",
+                    rule=f"fresh_{action}",
+                    occurrence=int(now.timestamp()) // 3600,
+                    to=Addressee(person=recipient, role="person"),
+                    details={"action": action},
+                    actions=(action,),
+                ),
+            )
 
     # -- calendar -------------------------------------------------------------------------
 
@@ -249,14 +315,22 @@ class NotificationCommands:
             person = get_person(session, person_id)
             rows = session.exec(
                 select(ParticipationRecord, StageRecord, CycleRecord)
-                .join(StageRecord, (col(StageRecord.cycle_id) == ParticipationRecord.cycle_id)
-                      & (col(StageRecord.stage) == ParticipationRecord.stage))
+                .join(
+                    StageRecord,
+                    (col(StageRecord.cycle_id) == ParticipationRecord.cycle_id)
+                    & (col(StageRecord.stage) == ParticipationRecord.stage),
+                )
                 .join(CycleRecord, col(CycleRecord.current_stage_id) == StageRecord.id)
-                .where(col(StageRecord.left_at).is_(None), col(StageRecord.due_at).is_not(None),
-                       or_(col(ParticipationRecord.focal_point_id) == person_id,
-                           col(ParticipationRecord.deputy_id) == person_id,
-                           (col(ParticipationRecord.organisation_id) == person.organisation_id)
-                           & col(ParticipationRecord.level).in_(("lead", "active"))))
+                .where(
+                    col(StageRecord.left_at).is_(None),
+                    col(StageRecord.due_at).is_not(None),
+                    or_(
+                        col(ParticipationRecord.focal_point_id) == person_id,
+                        col(ParticipationRecord.deputy_id) == person_id,
+                        (col(ParticipationRecord.organisation_id) == person.organisation_id)
+                        & col(ParticipationRecord.level).in_(("lead", "active")),
+                    ),
+                )
             ).all()
             deadlines: dict[int, Deadline] = {}
             for _, visit, cycle in rows:
@@ -265,9 +339,14 @@ class NotificationCommands:
                 known = spec.has_stage(visit.stage)
                 title = spec.stage(visit.stage).title if known else visit.stage
                 deadlines[visit.id] = Deadline(
-                    cycle_id=cycle.id, cycle_title=cycle.title, stage=visit.stage,
-                    stage_title=title, stage_visit_id=visit.id, visit=visit.visit,
-                    due_at=visit.due_at)
+                    cycle_id=cycle.id,
+                    cycle_title=cycle.title,
+                    stage=visit.stage,
+                    stage_title=title,
+                    stage_visit_id=visit.id,
+                    visit=visit.visit,
+                    due_at=visit.due_at,
+                )
             return sorted(deadlines.values(), key=lambda d: (d.due_at, d.stage_visit_id))
 
     def person_by_email(self, email: str) -> PersonRecord | None:
@@ -286,7 +365,8 @@ def open_visit_of(
         raise ActionNotAllowed(action, f"cycle {cycle.id} has no step visit {stage_visit_id}")
     if visit.left_at is not None or cycle.current_stage_id != visit.id:
         raise ActionNotAllowed(
-            action, f"the step {visit.stage!r} is closed; the cycle is now in {cycle.state!r}")
+            action, f"the step {visit.stage!r} is closed; the cycle is now in {cycle.state!r}"
+        )
     return visit
 
 
@@ -300,8 +380,11 @@ def action_data(action: str, data: dict[str, Any]) -> dict[str, Any]:
         return {"days": days, "reason": reason or None}
     if action == "done":
         url = str(data.get("product_url") or "").strip()
-        if url and (not url.lower().startswith(("https://", "http://")) or len(url) > 1000
-                    or any(c in url for c in "\r\n\t ")):
+        if url and (
+            not url.lower().startswith(("https://", "http://"))
+            or len(url) > 1000
+            or any(c in url for c in "\r\n\t ")
+        ):
             raise InvalidInput("product_url", f"must be an http(s) link, got {url[:80]!r}")
         note = str(data.get("note") or "").strip()
         if len(note) > 1000:

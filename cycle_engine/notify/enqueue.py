@@ -44,15 +44,33 @@ from cycle_engine.templates.spec import TemplateSpec
 MESSAGE_ID_DOMAIN = "cycle-engine.local"
 #: Every kind of email the engine sends; each has text and HTML templates in every language.
 EMAIL_KINDS = (
-    "reminder", "due_today", "overdue", "escalation", "stage_started", "stage_completed",
-    "stalled", "extension_requested", "marked_done", "fresh_link", "digest",
+    "reminder",
+    "due_today",
+    "overdue",
+    "escalation",
+    "stage_started",
+    "stage_completed",
+    "stalled",
+    "extension_requested",
+    "marked_done",
+    "fresh_link",
+    "digest",
     "signin",  # the dashboard's sign-in link (api.dashboard.signin)
 )
 #: Kinds a person may fold into their daily digest (the digest itself and link requests not).
-DIGESTIBLE = frozenset({
-    "reminder", "due_today", "overdue", "escalation", "stage_started", "stage_completed",
-    "stalled", "extension_requested", "marked_done",
-})
+DIGESTIBLE = frozenset(
+    {
+        "reminder",
+        "due_today",
+        "overdue",
+        "escalation",
+        "stage_started",
+        "stage_completed",
+        "stalled",
+        "extension_requested",
+        "marked_done",
+    }
+)
 #: Kinds a snooze holds back.
 SNOOZABLE = frozenset({"reminder", "due_today", "overdue", "stage_started"})
 
@@ -81,7 +99,11 @@ class Notice:
 
 
 def dedupe_key(
-    cycle_id: int | None, stage: str | None, visit: int | None, rule: str, occurrence: int,
+    cycle_id: int | None,
+    stage: str | None,
+    visit: int | None,
+    rule: str,
+    occurrence: int,
     recipient: str,
 ) -> str:
     """`cycle:stage(visit):rule:occurrence:recipient`, the key that makes duplicates impossible."""
@@ -138,13 +160,24 @@ def enqueue(
     visit_number = scope.visit.visit if scope.visit else None
     not_before = working_start(alliance, person.timezone, scope.now)
     row = OutboxRecord(
-        channel=EMAIL, kind=notice.kind, cycle_id=cycle.id, stage=scope.stage,
-        visit=visit_number, rule=notice.rule, occurrence=notice.occurrence,
-        person_id=person.person_id, recipient=person.email, language=person.language,
-        dedupe_key=dedupe_key(cycle.id, scope.stage, visit_number, notice.rule,
-                              notice.occurrence, person.email),
-        message_id=new_message_id(domain), not_before=not_before,
-        next_attempt_at=not_before, context=context, created_at=scope.now,
+        channel=EMAIL,
+        kind=notice.kind,
+        cycle_id=cycle.id,
+        stage=scope.stage,
+        visit=visit_number,
+        rule=notice.rule,
+        occurrence=notice.occurrence,
+        person_id=person.person_id,
+        recipient=person.email,
+        language=person.language,
+        dedupe_key=dedupe_key(
+            cycle.id, scope.stage, visit_number, notice.rule, notice.occurrence, person.email
+        ),
+        message_id=new_message_id(domain),
+        not_before=not_before,
+        next_attempt_at=not_before,
+        context=context,
+        created_at=scope.now,
     )
     apply_preferences(session, row, person.timezone, scope)
     return insert_ignoring_duplicate(session, row) is not None
@@ -174,11 +207,13 @@ def snoozed_until(
 ) -> datetime | None:
     """The end of the person's latest snooze on the stage visit, if it is still running."""
     until = session.exec(
-        select(ActionUseRecord.snoozed_until).where(
+        select(ActionUseRecord.snoozed_until)
+        .where(
             ActionUseRecord.person_id == person_id,
             ActionUseRecord.stage_visit_id == stage_visit_id,
             col(ActionUseRecord.snoozed_until).is_not(None),
-        ).order_by(col(ActionUseRecord.snoozed_until).desc())
+        )
+        .order_by(col(ActionUseRecord.snoozed_until).desc())
     ).first()
     return until if until is not None and until > now else None
 
@@ -189,11 +224,17 @@ def working_start(alliance: AllianceRecord | None, tz_name: str, moment: datetim
         return moment
     weekend = parse_weekend_days(alliance.weekend_days)
     try:
-        return next_working_time(moment, tz_name, alliance.working_hours_start,
-                                 alliance.working_hours_end, weekend)
+        return next_working_time(
+            moment, tz_name, alliance.working_hours_start, alliance.working_hours_end, weekend
+        )
     except InvalidInput:  # a person's zone the registry no longer knows: use the alliance's
-        return next_working_time(moment, alliance.timezone, alliance.working_hours_start,
-                                 alliance.working_hours_end, weekend)
+        return next_working_time(
+            moment,
+            alliance.timezone,
+            alliance.working_hours_start,
+            alliance.working_hours_end,
+            weekend,
+        )
 
 
 def digest_time(after: datetime, tz_name: str, hour: int) -> datetime:
@@ -215,8 +256,11 @@ def insert_ignoring_duplicate(session: Session, row: OutboxRecord) -> int | None
     table = OutboxRecord.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     builder = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = builder(table).values(**values).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]
-    ).returning(table.c.id)
+    statement = (
+        builder(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)
+    )
     inserted = session.exec(statement).first()
     return int(inserted[0]) if inserted is not None else None

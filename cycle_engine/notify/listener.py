@@ -74,20 +74,39 @@ class OutboxListener:
     # -- helpers ---------------------------------------------------------------------------
 
     def _send(
-        self, change: Change, visit: StageRecord | None, stage: str, kind: str, rule: str,
-        occurrence: int, people: Sequence[Addressee], details: dict[str, Any] | None = None,
+        self,
+        change: Change,
+        visit: StageRecord | None,
+        stage: str,
+        kind: str,
+        rule: str,
+        occurrence: int,
+        people: Sequence[Addressee],
+        details: dict[str, Any] | None = None,
         actions: Sequence[str] | None = None,
     ) -> None:
-        scope = Scope(cycle=change.cycle, spec=change.spec, stage=stage, visit=visit,
-                      now=change.now)
+        scope = Scope(
+            cycle=change.cycle, spec=change.spec, stage=stage, visit=visit, now=change.now
+        )
         for addressee in people:
-            offered = tuple(actions) if actions is not None else (
-                ACTIONS if addressee.role in RESPONSIBLE and visit is not None else ()
+            offered = (
+                tuple(actions)
+                if actions is not None
+                else (ACTIONS if addressee.role in RESPONSIBLE and visit is not None else ())
             )
-            enqueue(change.session, scope, Notice(
-                kind=kind, rule=rule, occurrence=occurrence, to=addressee,
-                details=details or {}, actions=offered,
-            ), domain=self.domain)
+            enqueue(
+                change.session,
+                scope,
+                Notice(
+                    kind=kind,
+                    rule=rule,
+                    occurrence=occurrence,
+                    to=addressee,
+                    details=details or {},
+                    actions=offered,
+                ),
+                domain=self.domain,
+            )
 
     def _timer_visit(self, change: Change) -> StageRecord | None:
         visit_id = change.event.data.get("stage_visit_id")
@@ -104,17 +123,28 @@ class OutboxListener:
         if visit is None or resumed or not change.spec.has_stage(visit.stage):
             return
         stage = change.spec.stage(visit.stage)
-        if stage.final or stage.hold or any(
-            r.anchor == "entry" and not r.offset for r in stage.reminders
+        if (
+            stage.final
+            or stage.hold
+            or any(r.anchor == "entry" and not r.offset for r in stage.reminders)
         ):
             return  # a zero-offset entry reminder sends "stage started" when it fires
-        self._send(change, visit, visit.stage, "stage_started", "started", 0,
-                   self._people(change, visit.stage, STARTED_TO))
+        self._send(
+            change,
+            visit,
+            visit.stage,
+            "stage_started",
+            "started",
+            0,
+            self._people(change, visit.stage, STARTED_TO),
+        )
 
     def _transition(self, change: Change) -> None:
         left = change.left
-        resumed = left is not None and change.spec.has_stage(left.stage) and (
-            change.spec.stage(left.stage).hold
+        resumed = (
+            left is not None
+            and change.spec.has_stage(left.stage)
+            and (change.spec.stage(left.stage).hold)
         )
         if left is not None and self._completes(change, left):
             self._completed(change, left)
@@ -133,8 +163,8 @@ class OutboxListener:
 
     def _completed(self, change: Change, left: StageRecord) -> None:
         products = change.session.exec(
-            select(ProductRecord).where(ProductRecord.cycle_id == change.cycle.id,
-                                        ProductRecord.stage == left.stage)
+            select(ProductRecord)
+            .where(ProductRecord.cycle_id == change.cycle.id, ProductRecord.stage == left.stage)
             .order_by(col(ProductRecord.id))
         ).all()
         dest = change.event.to_state
@@ -145,8 +175,17 @@ class OutboxListener:
             "products": [{"title": p.title, "url": p.link} for p in products],
             "next_stage": next_stage,
         }
-        self._send(change, left, left.stage, "stage_completed", "completed", 0,
-                   self._people(change, left.stage, COMPLETED_TO), details, actions=())
+        self._send(
+            change,
+            left,
+            left.stage,
+            "stage_completed",
+            "completed",
+            0,
+            self._people(change, left.stage, COMPLETED_TO),
+            details,
+            actions=(),
+        )
 
     # -- timer firings ---------------------------------------------------------------------
 
@@ -160,10 +199,16 @@ class OutboxListener:
             for rule in change.spec.stage(visit.stage).reminders:
                 if rule.name == data.get("rule") and not rule.offset:
                     kind = "stage_started" if rule.anchor == "entry" else "due_today"
-        self._send(change, visit, visit.stage, kind, str(data.get("rule", "reminder")),
-                   int(data.get("occurrence", 1)),
-                   self._people(change, visit.stage, data.get("to") or STARTED_TO),
-                   {"rule": data.get("rule")})
+        self._send(
+            change,
+            visit,
+            visit.stage,
+            kind,
+            str(data.get("rule", "reminder")),
+            int(data.get("occurrence", 1)),
+            self._people(change, visit.stage, data.get("to") or STARTED_TO),
+            {"rule": data.get("rule")},
+        )
 
     def _deadline_passed(self, change: Change) -> None:
         visit = self._timer_visit(change)
@@ -173,9 +218,16 @@ class OutboxListener:
         if any(r.anchor == "due" and not r.offset for r in stage.reminders):
             return  # "due today" already told them
         roles = stage.overdue.to if stage.overdue else ("focal_point",)
-        self._send(change, visit, visit.stage, "overdue", "due", 0,
-                   self._people(change, visit.stage, roles),
-                   {"overdue_days": 0, "occurrence": 0})
+        self._send(
+            change,
+            visit,
+            visit.stage,
+            "overdue",
+            "due",
+            0,
+            self._people(change, visit.stage, roles),
+            {"overdue_days": 0, "occurrence": 0},
+        )
 
     def _overdue(self, change: Change) -> None:
         data = change.event.data
@@ -184,9 +236,16 @@ class OutboxListener:
             return
         series = int(data.get("series", data.get("occurrence", 1)))
         days = overdue_days(visit, change.now)
-        self._send(change, visit, visit.stage, "overdue", "overdue", series,
-                   self._people(change, visit.stage, data.get("to") or ("focal_point",)),
-                   {"overdue_days": days, "occurrence": series})
+        self._send(
+            change,
+            visit,
+            visit.stage,
+            "overdue",
+            "overdue",
+            series,
+            self._people(change, visit.stage, data.get("to") or ("focal_point",)),
+            {"overdue_days": days, "occurrence": series},
+        )
         rung = ladder_rung(series, escalated=False)
         if rung is not None:
             self._escalate(change, visit, rung, series)
@@ -210,8 +269,17 @@ class OutboxListener:
             "responsible": describe_person(change.session, carrier),
         }
         actions = ("acknowledge", "done") if level != "coordinator" else ("done",)
-        self._send(change, visit, visit.stage, "escalation", "escalation", series, people,
-                   details, actions=actions)
+        self._send(
+            change,
+            visit,
+            visit.stage,
+            "escalation",
+            "escalation",
+            series,
+            people,
+            details,
+            actions=actions,
+        )
 
     def _stalled(self, change: Change) -> None:
         data = change.event.data
@@ -219,13 +287,21 @@ class OutboxListener:
         if visit is None:
             return
         people = self._people(change, visit.stage, ("manager",)) or self._people(
-            change, visit.stage, ("coordinator",))
+            change, visit.stage, ("coordinator",)
+        )
         last = data.get("last_activity_at") or visit.last_activity_at.isoformat()
         idle = (change.now - as_utc(datetime.fromisoformat(last))).days
-        self._send(change, visit, visit.stage, "stalled", "stall",
-                   int(data.get("occurrence", change.event.seq)), people,
-                   {"idle_days": idle, "last_activity_at": last,
-                    "reasons": data.get("reasons", [])}, actions=())
+        self._send(
+            change,
+            visit,
+            visit.stage,
+            "stalled",
+            "stall",
+            int(data.get("occurrence", change.event.seq)),
+            people,
+            {"idle_days": idle, "last_activity_at": last, "reasons": data.get("reasons", [])},
+            actions=(),
+        )
 
     # -- people's actions ------------------------------------------------------------------
 
@@ -234,9 +310,16 @@ class OutboxListener:
         visit = self._timer_visit(change) or change.entered
         if visit is None:
             return
-        self._send(change, visit, visit.stage, "reminder", "nudge", change.event.seq,
-                   self._people(change, visit.stage, data.get("to") or STARTED_TO),
-                   {"rule": "nudge"})
+        self._send(
+            change,
+            visit,
+            visit.stage,
+            "reminder",
+            "nudge",
+            change.event.seq,
+            self._people(change, visit.stage, data.get("to") or STARTED_TO),
+            {"rule": "nudge"},
+        )
 
     def _to_coordinators(self, change: Change) -> None:
         data = change.event.data
@@ -247,19 +330,32 @@ class OutboxListener:
         if change.event.kind == "extension_requested":
             details = {"requester": who, "days": data.get("days"), "reason": data.get("reason")}
         else:
-            details = {"by": who, "product_url": data.get("product_url"),
-                       "note": data.get("note")}
+            details = {"by": who, "product_url": data.get("product_url"), "note": data.get("note")}
         rule = "extension" if change.event.kind == "extension_requested" else "done"
-        self._send(change, visit, visit.stage, change.event.kind, rule, change.event.seq,
-                   self._people(change, visit.stage, ("coordinator",)), details, actions=())
+        self._send(
+            change,
+            visit,
+            visit.stage,
+            change.event.kind,
+            rule,
+            change.event.seq,
+            self._people(change, visit.stage, ("coordinator",)),
+            details,
+            actions=(),
+        )
 
     def _snoozed(self, change: Change) -> None:
         data = change.event.data
         visit = self._timer_visit(change)
         if visit is None or data.get("person_id") is None or data.get("until") is None:
             return
-        hold_pending(change.session, change.cycle.id, visit, int(data["person_id"]),
-                     as_utc(datetime.fromisoformat(str(data["until"]))))
+        hold_pending(
+            change.session,
+            change.cycle.id,
+            visit,
+            int(data["person_id"]),
+            as_utc(datetime.fromisoformat(str(data["until"]))),
+        )
 
 
 def overdue_days(visit: StageRecord, now: datetime) -> int:
@@ -274,10 +370,15 @@ def hold_pending(
     """Move the person's pending reminders for the visit to `until` (a snooze)."""
     session.exec(
         update(OutboxRecord)
-        .where(col(OutboxRecord.cycle_id) == cycle_id, col(OutboxRecord.stage) == visit.stage,
-               col(OutboxRecord.visit) == visit.visit, col(OutboxRecord.person_id) == person_id,
-               col(OutboxRecord.channel) == EMAIL, col(OutboxRecord.status) == PENDING,
-               col(OutboxRecord.kind).in_(SNOOZABLE),
-               col(OutboxRecord.next_attempt_at) < until)
+        .where(
+            col(OutboxRecord.cycle_id) == cycle_id,
+            col(OutboxRecord.stage) == visit.stage,
+            col(OutboxRecord.visit) == visit.visit,
+            col(OutboxRecord.person_id) == person_id,
+            col(OutboxRecord.channel) == EMAIL,
+            col(OutboxRecord.status) == PENDING,
+            col(OutboxRecord.kind).in_(SNOOZABLE),
+            col(OutboxRecord.next_attempt_at) < until,
+        )
         .values(next_attempt_at=until)
     )

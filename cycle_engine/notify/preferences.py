@@ -27,12 +27,15 @@ from cycle_engine.models.outbox import (
 from cycle_engine.notify.enqueue import DIGESTIBLE, EMAIL_KINDS, digest_time
 
 MODES = (IMMEDIATE, DIGEST)
-#: Kinds a person may switch off (link requests they make themselves always go out).
-OPTIONAL_KINDS = tuple(k for k in EMAIL_KINDS if k != "fresh_link")
+#: Kinds a person may switch off (links they ask for themselves always go out).
+OPTIONAL_KINDS = tuple(k for k in EMAIL_KINDS if k not in ("fresh_link", "signin"))
 
 
 def validate_preferences(
-    prefs: NotificationPreferenceRecord, *, mode: str | None, digest_hour: int | None,
+    prefs: NotificationPreferenceRecord,
+    *,
+    mode: str | None,
+    digest_hour: int | None,
     unsubscribed: Sequence[str] | None,
 ) -> None:
     """Apply the given choices to `prefs`; raises InvalidInput naming the bad field."""
@@ -59,10 +62,13 @@ def replan_person(
     session: Session, prefs: NotificationPreferenceRecord, tz_name: str, now: datetime
 ) -> int:
     """Bring the person's waiting emails in line with `prefs`; returns how many changed."""
-    rows = session.exec(select(OutboxRecord).where(
-        col(OutboxRecord.person_id) == prefs.person_id, col(OutboxRecord.channel) == EMAIL,
-        col(OutboxRecord.status) == PENDING,
-    )).all()
+    rows = session.exec(
+        select(OutboxRecord).where(
+            col(OutboxRecord.person_id) == prefs.person_id,
+            col(OutboxRecord.channel) == EMAIL,
+            col(OutboxRecord.status) == PENDING,
+        )
+    ).all()
     changed = 0
     for row in rows:
         if row.kind in prefs.unsubscribed:
@@ -70,8 +76,7 @@ def replan_person(
             row.last_error = f"{row.kind} emails were switched off in the person's preferences"
         elif prefs.mode == DIGEST and row.kind in DIGESTIBLE:
             row.delivery = DIGEST
-            row.next_attempt_at = digest_time(max(row.not_before, now), tz_name,
-                                              prefs.digest_hour)
+            row.next_attempt_at = digest_time(max(row.not_before, now), tz_name, prefs.digest_hour)
         elif row.delivery == DIGEST and prefs.mode == IMMEDIATE:
             row.delivery = IMMEDIATE
             row.next_attempt_at = max(row.not_before, now)

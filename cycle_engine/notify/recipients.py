@@ -38,9 +38,7 @@ def main_role(roles: Iterable[str]) -> str:
     return next((role for role in ROLE_ORDER if role in held), "person")
 
 
-def by_roles(
-    session: Session, cycle_id: int, stage: str, roles: Sequence[str]
-) -> list[Addressee]:
+def by_roles(session: Session, cycle_id: int, stage: str, roles: Sequence[str]) -> list[Addressee]:
     """People of `stage` holding any of `roles`, once each, addressed in their main role."""
     wanted = set(roles)
     chosen = []
@@ -95,21 +93,35 @@ def _lead_organisation_people(
     session: Session, cycle_id: int, stage: str, everyone: list[Recipient]
 ) -> list[Recipient]:
     """Current people of the lead organisations who are neither focal point nor deputy."""
-    rows = session.exec(select(ParticipationRecord).where(
-        ParticipationRecord.cycle_id == cycle_id, ParticipationRecord.stage == stage,
-        ParticipationRecord.level == "lead",
-    )).all()
+    rows = session.exec(
+        select(ParticipationRecord).where(
+            ParticipationRecord.cycle_id == cycle_id,
+            ParticipationRecord.stage == stage,
+            ParticipationRecord.level == "lead",
+        )
+    ).all()
     named = {p for row in rows for p in (row.focal_point_id, row.deputy_id) if p is not None}
     organisations = {row.organisation_id for row in rows}
     if not organisations:
         return []
-    people = session.exec(select(PersonRecord).where(
-        col(PersonRecord.organisation_id).in_(organisations),
-        col(PersonRecord.left_on).is_(None),
-    ).order_by(col(PersonRecord.id))).all()
+    people = session.exec(
+        select(PersonRecord)
+        .where(
+            col(PersonRecord.organisation_id).in_(organisations),
+            col(PersonRecord.left_on).is_(None),
+        )
+        .order_by(col(PersonRecord.id))
+    ).all()
     return [
-        Recipient(person_id=p.id, name=p.name, email=p.email, language=p.language,
-                  timezone=p.timezone, organisation_id=p.organisation_id,
-                  roles=frozenset({"organisation_lead"}))
-        for p in people if p.id is not None and p.id not in named
+        Recipient(
+            person_id=p.id,
+            name=p.name,
+            email=p.email,
+            language=p.language,
+            timezone=p.timezone,
+            organisation_id=p.organisation_id,
+            roles=frozenset({"organisation_lead"}),
+        )
+        for p in people
+        if p.id is not None and p.id not in named
     ]

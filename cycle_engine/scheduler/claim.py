@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import Connection, Select, func, or_, select, text, update
+from sqlalchemy import Select, func, or_, select, text, update
 
 from cycle_engine.db import Database
 from cycle_engine.models.timers import CLAIMED, PENDING, TimerRecord
@@ -29,7 +30,7 @@ _IS_PENDING = text("timers.status = 'pending'")
 _IS_CLAIMED = text("timers.status = 'claimed'")
 
 
-def due_query(now: datetime, limit: int, *, lock: bool) -> Select[tuple[int]]:
+def due_query(now: datetime, limit: int, *, lock: bool) -> Select[int]:
     """Ids of pending timers due at `now`, oldest first (uses `ix_timers_pending_due`)."""
     query = (
         select(_T.c.id).where(_IS_PENDING, _T.c.due_at <= now)
@@ -40,7 +41,7 @@ def due_query(now: datetime, limit: int, *, lock: bool) -> Select[tuple[int]]:
 
 def expired_query(
     now: datetime, lease: timedelta, limit: int, *, lock: bool
-) -> Select[tuple[int]]:
+) -> Select[int]:
     """Ids of due claimed timers whose lease ended (or ends implausibly late)."""
     query = (
         select(_T.c.id)
@@ -51,21 +52,20 @@ def expired_query(
     return query.with_for_update(skip_locked=True) if lock else query
 
 
-def _take(connection: Connection, ids: list[int], owner: str, until: datetime) -> None:
-    if ids:
-        connection.execute(
-            update(_T).where(_T.c.id.in_(ids))
-            .values(status=CLAIMED, lease_owner=owner, lease_until=until)
-        )
+class Claim(NamedTuple):
+    """A claimed timer and its cycle (which the firing locks first)."""
+
+    id: int
+    cycle_id: int | None
 
 
-def claim_due_timers(
+def claim_due(
     db: Database, owner: str, now: datetime, *, limit: int = 100,
     lease: timedelta = DEFAULT_LEASE,
-) -> list[int]:
-    """Claim up to `limit` due timers for `owner` until `now + lease`; returns their ids.
+) -> list[Claim]:
+    """Claim up to `limit` due timers for `owner` until `now + lease`. Commits.
 
-    Timers whose lease expired are taken over first, then pending ones by due time. Commits.
+    Timers whose lease expired are taken over first, then pending ones by due time.
     """
     if limit < 1:
         return []
@@ -75,8 +75,23 @@ def claim_due_timers(
         ids = list(connection.execute(expired_query(now, lease, limit, lock=lock)).scalars())
         if len(ids) < limit:
             ids += connection.execute(due_query(now, limit - len(ids), lock=lock)).scalars()
-        _take(connection, ids, owner, now + lease)
-    return ids
+        if not ids:
+            return []
+        rows = connection.execute(
+            update(_T).where(_T.c.id.in_(ids))
+            .values(status=CLAIMED, lease_owner=owner, lease_until=now + lease)
+            .returning(_T.c.id, _T.c.cycle_id)
+        ).all()
+    order = {timer_id: position for position, timer_id in enumerate(ids)}
+    return sorted((Claim(row[0], row[1]) for row in rows), key=lambda c: order[c.id])
+
+
+def claim_due_timers(
+    db: Database, owner: str, now: datetime, *, limit: int = 100,
+    lease: timedelta = DEFAULT_LEASE,
+) -> list[int]:
+    """Ids of the timers `claim_due` claimed for `owner`."""
+    return [claim.id for claim in claim_due(db, owner, now, limit=limit, lease=lease)]
 
 
 def release_timers(db: Database, owner: str, ids: Sequence[int]) -> int:

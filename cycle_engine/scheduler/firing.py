@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlmodel import Session, select
 
@@ -134,24 +134,27 @@ class TimerHandlers:
 def fire_timer(
     db: Database, host: FiringHost, handlers: TimerHandlers, timer_id: int, owner: str,
     now: datetime, *, late_after: timedelta = DEFAULT_LATE_AFTER,
+    cycle_id: int | Literal["?"] | None = "?",
 ) -> FireOutcome:
     """Fire one timer claimed by `owner` in its own transaction; idempotent.
 
+    `cycle_id` (from the claim) saves a look-up; the cycle is locked before the timer.
     Returns the outcome; `status` is "skipped" when the row is no longer this worker's to fire.
     Raises whatever the handler raises (the transaction is rolled back; see `record_failure`).
     """
     with db.transaction() as session:
-        found = session.exec(
-            select(TimerRecord.cycle_id, TimerRecord.kind).where(TimerRecord.id == timer_id)
-        ).first()
-        if found is None:
-            return FireOutcome(timer_id=timer_id, kind="?", status=SKIPPED, reason="no such timer")
-        cycle_id, kind = found
-        cycle = lock_cycle(session, cycle_id) if cycle_id is not None else None
+        if cycle_id == "?":
+            cycle_id = session.exec(
+                select(TimerRecord.cycle_id).where(TimerRecord.id == timer_id)
+            ).first()
+        cycle = lock_cycle(session, cycle_id) if isinstance(cycle_id, int) else None
         timer = session.exec(
             select(TimerRecord).where(TimerRecord.id == timer_id)
             .with_for_update().execution_options(populate_existing=True)
-        ).one()
+        ).first()
+        if timer is None:
+            return FireOutcome(timer_id=timer_id, kind="?", status=SKIPPED, reason="no such timer")
+        kind = timer.kind
         if timer.status != CLAIMED or timer.lease_owner != owner:
             return FireOutcome(timer_id=timer_id, kind=kind, status=SKIPPED,
                                reason=f"timer is {timer.status} for {timer.lease_owner}")

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from cycle_engine.models.timers import CANCELLED, DROPPED, FIRED
 from cycle_engine.scheduler.claim import (
     DEFAULT_LEASE,
+    Claim,
+    claim_due,
     claim_due_timers,
     next_due_at,
     release_timers,
@@ -111,22 +113,22 @@ class Worker:
     def release(self, ids: list[int]) -> int:
         return release_timers(self.engine.db, self.name, ids)
 
-    def fire_claimed(self, ids: list[int], now: datetime, result: TickResult) -> None:
+    def fire_claimed(self, claims: list[Claim], now: datetime, result: TickResult) -> None:
         """Fire claimed timers one transaction each; on stop, release what is left."""
-        for position, timer_id in enumerate(ids):
+        for position, claim in enumerate(claims):
             if self.stopping:
-                result.released += self.release(ids[position:])
+                result.released += self.release([c.id for c in claims[position:]])
                 return
             try:
                 outcome = fire_timer(
-                    self.engine.db, self.engine, self.engine.timer_handlers, timer_id,
-                    self.name, now, late_after=self.settings.late_after,
+                    self.engine.db, self.engine, self.engine.timer_handlers, claim.id,
+                    self.name, now, late_after=self.settings.late_after, cycle_id=claim.cycle_id,
                 )
             except Exception as error:  # a handler failed: retry later, never lose the timer
-                log.exception("timer %s failed", timer_id)
+                log.exception("timer %s failed", claim.id)
                 result.failed += 1
                 record_failure(
-                    self.engine.db, timer_id, self.name, now, error,
+                    self.engine.db, claim.id, self.name, now, error,
                     retry_after=self.settings.lease / 8, max_attempts=self.settings.max_attempts,
                 )
                 continue
@@ -139,10 +141,11 @@ class Worker:
         for _ in range(self.settings.max_batches):
             if self.stopping:
                 break
-            ids = self.claim(now)
-            result.claimed += len(ids)
-            self.fire_claimed(ids, now, result)
-            if len(ids) < self.settings.batch_size:
+            claims = claim_due(self.engine.db, self.name, now,
+                               limit=self.settings.batch_size, lease=self.settings.lease)
+            result.claimed += len(claims)
+            self.fire_claimed(claims, now, result)
+            if len(claims) < self.settings.batch_size:
                 break
         return result
 

@@ -4,7 +4,8 @@
     ├── TransientMailError    try again later (4xx, dropped connection, timeout)
     └── PermanentMailError    give up (5xx): the server's reply is kept for coordinators
 
-A sender returns `SendResult` when the server accepted the message for at least one recipient;
+Messages travel as bytes (built by `notifications.render.build_message`). A sender returns
+`SendResult` when the server accepted the message for at least one recipient;
 refused addresses are listed in it one by one.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from typing import Protocol
 
 
@@ -64,11 +64,10 @@ class PermanentMailError(MailError):
 class MailSender(Protocol):
     """Hands one message to a mail transport."""
 
-    async def send(
-        self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
-    ) -> SendResult:
-        """Send `message` to the envelope `recipients`; raises TransientMailError or
-        PermanentMailError when no recipient accepted it."""
+    async def send(self, data: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
+        """Send the RFC 5322 message `data` (CRLF lines) from the envelope `sender` to the
+        envelope `recipients`; raises TransientMailError or PermanentMailError when no
+        recipient accepted it."""
         ...
 
     async def close(self) -> None:

@@ -40,11 +40,8 @@ class MaildirMailSender:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    async def send(
-        self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
-    ) -> SendResult:
+    async def send(self, data: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
         box = mailbox.Maildir(self.path, create=True)
-        data = message.as_bytes(policy=policy.SMTP)
         envelope = f"Return-Path: <{sender}>\r\nDelivered-To: {', '.join(recipients)}\r\n"
         key = box.add(envelope.encode("ascii", "replace") + data)
         accepted = tuple(
@@ -66,14 +63,16 @@ def list_mailbox(path: Path) -> list[MailboxEntry]:
     for key in box.iterkeys():
         parsed = read_mailbox_message(path, key)
         date = parsed["Date"]
-        entries.append(MailboxEntry(
-            key=key,
-            date=parsedate_to_datetime(str(date)) if date else None,
-            sender=str(parsed["From"] or ""),
-            to=str(parsed["To"] or ""),
-            subject=str(parsed["Subject"] or ""),
-            message_id=str(parsed["Message-ID"] or ""),
-        ))
+        entries.append(
+            MailboxEntry(
+                key=key,
+                date=parsedate_to_datetime(str(date)) if date else None,
+                sender=str(parsed["From"] or ""),
+                to=str(parsed["To"] or ""),
+                subject=str(parsed["Subject"] or ""),
+                message_id=str(parsed["Message-ID"] or ""),
+            )
+        )
     entries.sort(key=lambda e: (e.date.timestamp() if e.date else 0.0, e.key))
     return entries
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 
 from notifications.senders.base import (
     MailError,
@@ -22,9 +24,15 @@ from notifications.senders.base import (
 class RecordedMail:
     """One message as the sender saw it."""
 
-    message: EmailMessage
+    data: bytes
     sender: str
     recipients: tuple[str, ...]
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = BytesParser(policy=policy.default).parsebytes(self.data)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
 
     @property
     def subject(self) -> str:
@@ -41,16 +49,12 @@ class RecordingMailSender:
     `failures` is a queue of errors to raise on the next sends, in order (to script a retry).
     """
 
-    def __init__(
-        self, *, refuse: Sequence[str] = (), failures: Sequence[MailError] = ()
-    ) -> None:
+    def __init__(self, *, refuse: Sequence[str] = (), failures: Sequence[MailError] = ()) -> None:
         self.sent: list[RecordedMail] = []
         self.refuse = {address.lower() for address in refuse}
         self.failures = list(failures)
 
-    async def send(
-        self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
-    ) -> SendResult:
+    async def send(self, data: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
         if self.failures:
             raise self.failures.pop(0)
         results = tuple(
@@ -61,7 +65,7 @@ class RecordingMailSender:
         )
         if not any(r.accepted for r in results):
             raise PermanentMailError("all recipients refused", 550, results)
-        self.sent.append(RecordedMail(message, sender, tuple(recipients)))
+        self.sent.append(RecordedMail(data, sender, tuple(recipients)))
         return SendResult(recipients=results, response="250 OK recorded")
 
     async def close(self) -> None:

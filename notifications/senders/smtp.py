@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Sequence
-from email.message import EmailMessage
 
 import aiosmtplib
 
@@ -65,25 +64,23 @@ class SmtpMailSender:
         await client.connect()
         return client
 
-    async def send(
-        self, message: EmailMessage, *, sender: str, recipients: Sequence[str]
-    ) -> SendResult:
+    async def send(self, data: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
         """Send within `settings.timeout`; raises TransientMailError or PermanentMailError."""
         async with self._semaphore():
             client = self._idle.pop() if self._idle else None
             reused = client is not None and client.is_connected
             try:
-                return await self._send_on(client if reused else None, message, sender, recipients)
+                return await self._send_on(client if reused else None, data, sender, recipients)
             except TransientMailError as error:
                 if not (reused and isinstance(error.__cause__, aiosmtplib.SMTPServerDisconnected)):
                     raise
                 # A pooled connection the server had quietly closed: one fresh attempt.
-                return await self._send_on(None, message, sender, recipients)
+                return await self._send_on(None, data, sender, recipients)
 
     async def _send_on(
         self,
         client: aiosmtplib.SMTP | None,
-        message: EmailMessage,
+        data: bytes,
         sender: str,
         recipients: Sequence[str],
     ) -> SendResult:
@@ -91,9 +88,7 @@ class SmtpMailSender:
             async with asyncio.timeout(self.settings.timeout):
                 if client is None:
                     client = await self._connect()
-                errors, response = await client.send_message(
-                    message, sender=sender, recipients=list(recipients)
-                )
+                errors, response = await client.sendmail(sender, list(recipients), data)
         except Exception as error:
             if client is not None:
                 client.close()
@@ -109,7 +104,9 @@ class SmtpMailSender:
             self._idle.append(client)
         results = tuple(
             RecipientResult(
-                address=address, accepted=False, code=errors[address].code,
+                address=address,
+                accepted=False,
+                code=errors[address].code,
                 reply=errors[address].message,
             )
             if address in errors
@@ -141,13 +138,15 @@ def classify(error: Exception) -> Exception:
         )
         first = error.recipients[0]
         kind: type[MailError] = (
-            TransientMailError if any(400 <= r.code < 500 for r in error.recipients)
+            TransientMailError
+            if any(400 <= r.code < 500 for r in error.recipients)
             else PermanentMailError
         )
         return kind(f"all recipients refused: {first.message}", first.code, results)
     if isinstance(error, aiosmtplib.SMTPAuthenticationError):
-        return TransientMailError(f"SMTP login refused (check credentials): {error.message}",
-                                  error.code)
+        return TransientMailError(
+            f"SMTP login refused (check credentials): {error.message}", error.code
+        )
     if isinstance(error, aiosmtplib.SMTPResponseException):
         if 400 <= error.code < 500:
             return TransientMailError(error.message, error.code)

@@ -50,6 +50,7 @@ class ServerThread:
         self.thread.start()
         while not self.server.started:
             if not self.thread.is_alive():
+                self.socket.close()
                 raise RuntimeError("the API server failed to start")
             self.thread.join(0.01)
         return self

@@ -140,7 +140,8 @@ def test_idempotency_key_replays_the_first_result(world: World) -> None:
 
 def test_idempotency_key_on_start_replays_and_refuses_other_body(world: World) -> None:
     """Starting twice with one key creates one cycle; reusing it for another body is 422."""
-    body = {"template_key": "learning-cycle", "title": "Once", "alliance_id": world.ids["alliance_a"]}
+    body = {"template_key": "learning-cycle", "title": "Once",
+            "alliance_id": world.ids["alliance_a"]}
     headers = {"Idempotency-Key": "start-once"}
     with world.client("coord_a") as client:
         first = client.post("/api/v1/cycles", json=body, headers=headers)

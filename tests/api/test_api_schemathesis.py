@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 
 from tests.api.conftest import World
 

@@ -7,15 +7,26 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
-from api.webhooks import SIGNATURE_HEADER, WebhookDeliveryError, WebhookSender, verify_signature
+from api import create_app
+from api.webhooks import (
+    SIGNATURE_HEADER,
+    WebhookChannel,
+    WebhookDeliveryError,
+    WebhookSender,
+    verify_signature,
+)
 from cycle_engine import CycleEngine
 from cycle_engine.models.outbox import WEBHOOK, OutboxRecord
-from tests.api.conftest import World
+from cycle_engine.testing import ManualClock
+from notifications.delivery import OutboxSender
+from tests.api.conftest import ServerThread, World, api_settings
 
 
 class Receiver(HTTPServer):
@@ -68,6 +79,15 @@ async def _deliver(engine: CycleEngine, rows: list[OutboxRecord]) -> list[int]:
         await sender.aclose()
 
 
+async def _run_outbox(engine: CycleEngine) -> dict[str, int]:
+    """One pass of the durable outbox sender (the same loop as email) with the webhook channel."""
+    sender = OutboxSender(engine.db, engine.clock, {"webhook": WebhookChannel(engine.db)})
+    try:
+        return (await sender.run_until_idle()).outcomes
+    finally:
+        await sender.close()
+
+
 def test_deliveries_are_signed_and_verified_by_a_receiver(
     world: World, seed_engine: CycleEngine, receiver: Receiver
 ) -> None:
@@ -90,7 +110,8 @@ def test_deliveries_are_signed_and_verified_by_a_receiver(
         assert added.status_code == 201, added.text
     rows = _pending(seed_engine)
     assert [r.kind for r in rows] == ["stage.entered", "product.added"]
-    assert asyncio.run(_deliver(seed_engine, rows)) == [204, 204]
+    assert asyncio.run(_run_outbox(seed_engine)) == {"delivered": 2}
+    assert {r.status for r in _pending(seed_engine)} == {"sent"}
     assert len(receiver.received) == 2
     for (headers, body), kind in zip(receiver.received, ["stage.entered", "product.added"],
                                      strict=True):
@@ -103,7 +124,8 @@ def test_deliveries_are_signed_and_verified_by_a_receiver(
     assert json.loads(receiver.received[0][1])["stage"]["stage"] == "role_assignment"
     with world.client("manager_a") as client:
         log = client.get(f"/api/v1/webhooks/{hook_id}/deliveries").json()["items"]
-        assert {r["kind"] for r in log} == {"stage.entered", "product.added"}
+        assert {(r["kind"], r["status"]) for r in log} == {
+            ("stage.entered", "sent"), ("product.added", "sent")}
 
 
 def test_other_alliances_and_unsubscribed_events_get_nothing(
@@ -122,6 +144,25 @@ def test_other_alliances_and_unsubscribed_events_get_nothing(
     assert _pending(seed_engine) == []
 
 
+def test_failed_delivery_is_retried_by_the_outbox(
+    world: World, seed_engine: CycleEngine, receiver: Receiver, clock: ManualClock
+) -> None:
+    """A receiver that answers 503 gets the same delivery again after the outbox's back-off."""
+    with world.client("coord_a") as client:
+        client.post(f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
+                    json={"url": receiver.url, "events": ["stage.entered"]})
+        client.post(f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
+                    json={"trigger": "questions_agreed"})
+    receiver.status = 503
+    assert asyncio.run(_run_outbox(seed_engine)) == {"retry": 1}
+    assert _pending(seed_engine)[0].status == "pending"
+    receiver.status = 204
+    clock.advance(timedelta(hours=1))
+    assert asyncio.run(_run_outbox(seed_engine)) == {"delivered": 1}
+    bodies = [body for _, body in receiver.received]
+    assert len(bodies) == 2 and bodies[0] == bodies[1]
+
+
 def test_receiver_errors_are_transient_or_permanent(
     world: World, seed_engine: CycleEngine, receiver: Receiver
 ) -> None:
@@ -137,3 +178,29 @@ def test_receiver_errors_are_transient_or_permanent(
         with pytest.raises(WebhookDeliveryError) as failure:
             asyncio.run(_deliver(seed_engine, rows))
         assert failure.value.permanent is permanent
+
+
+def test_serve_runs_worker_and_sender_and_stops_cleanly(
+    world: World, api_server: ServerThread, db_url: str, clock: ManualClock, tmp_path: Path,
+    receiver: Receiver,
+) -> None:
+    """An app with RUN_WORKER and RUN_SENDER delivers a pending webhook by itself and its
+    shutdown stops both services (the server thread ends)."""
+    with world.client("coord_a") as client:
+        client.post(f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
+                    json={"url": receiver.url, "events": ["stage.entered"]})
+        client.post(f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
+                    json={"trigger": "questions_agreed"})
+    api_server.__exit__()
+    settings = api_settings(db_url, tmp_path, run_worker=True, run_sender=True)
+    app = create_app(settings, clock=clock)
+    with ServerThread(app) as server:
+        services = [s.name for s in app.state.services.running]
+        assert services == ["scheduler", "outbox sender"]
+        for _ in range(500):  # the sender's first pass runs at start; wait for its POST
+            if receiver.received:
+                break
+            server.thread.join(0.02)
+        assert len(receiver.received) == 1
+    assert not server.thread.is_alive()
+    assert app.state.services.running == []

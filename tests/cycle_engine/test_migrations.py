@@ -29,12 +29,7 @@ def test_engine_refuses_schema_newer_than_itself(db_url: str) -> None:
     """A database migrated by a newer engine is refused with a clear message."""
     database = Database(db_url)
     with database.engine.begin() as connection:
-        connection.execute(
-            text(
-                "UPDATE alembic_version SET version_num = '9999_future' "
-                "WHERE version_num = '0001_core'"
-            )
-        )
+        connection.execute(text("INSERT INTO alembic_version VALUES ('9999_future')"))
     database.dispose()
     with pytest.raises(SchemaTooNew, match=r"9999_future.*newer than this engine"):
         CycleEngine(db_url)

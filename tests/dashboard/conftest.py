@@ -50,45 +50,74 @@ class World:
 
 def seed_world(engine: CycleEngine) -> World:
     engine.publish_builtin_templates()
-    alliance = engine.create_alliance("Alianza Test", "Rural enterprise", timezone="America/Guatemala")
+    alliance = engine.create_alliance(
+        "Alianza Test", "Rural enterprise", timezone="America/Guatemala"
+    )
     other = engine.create_alliance("Other Alliance", "Water", timezone="Africa/Nairobi")
     assert alliance.id is not None and other.id is not None
     orgs = {}
-    for name, kind, alliance_id in (("Coordinating NGO", "ngo", alliance.id),
-                                    ("Research Institute", "research", alliance.id),
-                                    ("Farmers' Union", "local", alliance.id),
-                                    ("Outside Org", "ngo", other.id)):
+    for name, kind, alliance_id in (
+        ("Coordinating NGO", "ngo", alliance.id),
+        ("Research Institute", "research", alliance.id),
+        ("Farmers' Union", "local", alliance.id),
+        ("Outside Org", "ngo", other.id),
+    ):
         org = engine.add_organisation(name, kind, "Guatemala", timezone="America/Guatemala")
         assert org.id is not None
         engine.join_alliance(alliance_id, org.id)
         orgs[name] = org.id
     people = {}
-    for name, email, org in (("Ana Coordina", "ana@ngo.example.org", "Coordinating NGO"),
-                             ("Mario Manager", "mario@research.example.org", "Research Institute"),
-                             ("Paula Partner", "paula@union.example.org", "Farmers' Union"),
-                             ("Otto Outsider", "otto@outside.example.org", "Outside Org")):
+    for name, email, org in (
+        ("Ana Coordina", "ana@ngo.example.org", "Coordinating NGO"),
+        ("Mario Manager", "mario@research.example.org", "Research Institute"),
+        ("Paula Partner", "paula@union.example.org", "Farmers' Union"),
+        ("Otto Outsider", "otto@outside.example.org", "Outside Org"),
+    ):
         person = engine.add_person(name, email, orgs[org])
         assert person.id is not None
         people[email] = person.id
     engine.grant_role(alliance.id, people["ana@ngo.example.org"], "coordinator")
     engine.grant_role(alliance.id, people["mario@research.example.org"], "manager")
-    cycle = engine.start_cycle("learning-cycle", "Community seed systems", alliance_id=alliance.id,
-                               questions=["Which seed varieties do farmers keep?"],
-                               actor=COORDINATOR)
-    other_cycle = engine.start_cycle("learning-cycle", "Water user groups",
-                                     alliance_id=other.id, questions=["Who maintains wells?"],
-                                     actor=COORDINATOR)
+    cycle = engine.start_cycle(
+        "learning-cycle",
+        "Community seed systems",
+        alliance_id=alliance.id,
+        questions=["Which seed varieties do farmers keep?"],
+        actor=COORDINATOR,
+    )
+    other_cycle = engine.start_cycle(
+        "learning-cycle",
+        "Water user groups",
+        alliance_id=other.id,
+        questions=["Who maintains wells?"],
+        actor=COORDINATOR,
+    )
     assert cycle.id is not None and other_cycle.id is not None
-    engine.assign(cycle.id, "question_workshop", orgs["Farmers' Union"], "lead",
-                  focal_point_id=people["paula@union.example.org"], actor=COORDINATOR)
-    engine.assign(cycle.id, "question_workshop", orgs["Research Institute"], "active",
-                  actor=COORDINATOR)
-    engine.assign(other_cycle.id, "question_workshop", orgs["Outside Org"], "lead",
-                  actor=COORDINATOR)
-    return World(alliance_id=alliance.id, other_alliance_id=other.id, cycle_id=cycle.id,
-                 other_cycle_id=other_cycle.id, coordinator="ana@ngo.example.org",
-                 manager="mario@research.example.org", partner="paula@union.example.org",
-                 outsider="otto@outside.example.org", partner_org=orgs["Farmers' Union"])
+    engine.assign(
+        cycle.id,
+        "question_workshop",
+        orgs["Farmers' Union"],
+        "lead",
+        focal_point_id=people["paula@union.example.org"],
+        actor=COORDINATOR,
+    )
+    engine.assign(
+        cycle.id, "question_workshop", orgs["Research Institute"], "active", actor=COORDINATOR
+    )
+    engine.assign(
+        other_cycle.id, "question_workshop", orgs["Outside Org"], "lead", actor=COORDINATOR
+    )
+    return World(
+        alliance_id=alliance.id,
+        other_alliance_id=other.id,
+        cycle_id=cycle.id,
+        other_cycle_id=other_cycle.id,
+        coordinator="ana@ngo.example.org",
+        manager="mario@research.example.org",
+        partner="paula@union.example.org",
+        outsider="otto@outside.example.org",
+        partner_org=orgs["Farmers' Union"],
+    )
 
 
 class DashboardServer:
@@ -99,15 +128,27 @@ class DashboardServer:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.settings = Settings(database_url=db_url, secret_key=SECRET, base_url=self.url,
-                                 run_worker=False, run_sender=False, data_dir=str(data_dir))
+        self.settings = Settings(
+            database_url=db_url,
+            secret_key=SECRET,
+            base_url=self.url,
+            run_worker=False,
+            run_sender=False,
+            data_dir=str(data_dir),
+        )
         self.clock = clock
-        config = uvicorn.Config(create_app(self.settings, clock=clock), log_level="warning",
-                                access_log=False, lifespan="on", ws="none",
-                                timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            create_app(self.settings, clock=clock),
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            ws="none",
+            timeout_graceful_shutdown=5,
+        )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run,
-                                       kwargs={"sockets": [self.socket]}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
         self.clients: list[httpx.Client] = []
 
     def client(self, **options: Any) -> httpx.Client:
@@ -134,8 +175,7 @@ class DashboardServer:
     def link(self, email: str) -> str:
         """A fresh sign-in link for `email`, as `cycle-engine signin-link` prints it."""
         with CycleEngine(self.settings.database_url, clock=self.clock) as engine:
-            return link_for(engine.db, engine.clock, secret=SECRET, base_url=self.url,
-                            email=email)
+            return link_for(engine.db, engine.clock, secret=SECRET, base_url=self.url, email=email)
 
 
 class Inbox:
@@ -165,8 +205,9 @@ def world(db_url: str, clock: ManualClock) -> World:
 
 
 @pytest.fixture
-def dashboard(db_url: str, clock: ManualClock, tmp_path: Path,
-              world: World) -> Iterator[DashboardServer]:
+def dashboard(
+    db_url: str, clock: ManualClock, tmp_path: Path, world: World
+) -> Iterator[DashboardServer]:
     with DashboardServer(db_url, clock, tmp_path / "data") as server:
         yield server
 
@@ -189,9 +230,12 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 def deliver_mail(server: DashboardServer, port: int) -> None:
     """Run the real outbox sender once against the test SMTP server."""
-    mail = MailSettings(smtp=SmtpSettings(host="127.0.0.1", port=port, tls="none", timeout=10),
-                        secret_key=SECRET, base_url=server.url,
-                        data_dir=Path(server.settings.data_dir))
+    mail = MailSettings(
+        smtp=SmtpSettings(host="127.0.0.1", port=port, tls="none", timeout=10),
+        secret_key=SECRET,
+        base_url=server.url,
+        data_dir=Path(server.settings.data_dir),
+    )
 
     async def run() -> None:
         with CycleEngine(server.settings.database_url, clock=server.clock) as engine:
@@ -201,7 +245,19 @@ def deliver_mail(server: DashboardServer, port: int) -> None:
             finally:
                 await sender.close()
 
-    asyncio.run(run())
+    failures: list[BaseException] = []
+
+    def in_thread() -> None:  # its own event loop (Playwright's sync API holds this thread's)
+        try:
+            asyncio.run(run())
+        except BaseException as error:  # re-raised in the caller
+            failures.append(error)
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join(60)
+    if failures:
+        raise failures[0]
 
 
 def csrf_of(html: str) -> str:
@@ -217,7 +273,8 @@ def sign_in(server: DashboardServer, email: str) -> httpx.Client:
     page = client.get(link)
     assert page.status_code == 200
     token = link.split("token=", 1)[1]
-    answer = client.post("/dashboard/signin/confirm",
-                         data={"csrf_token": csrf_of(page.text), "token": token})
+    answer = client.post(
+        "/dashboard/signin/confirm", data={"csrf_token": csrf_of(page.text), "token": token}
+    )
     assert answer.status_code == 303, answer.text
     return client

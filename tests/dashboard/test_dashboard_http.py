@@ -38,14 +38,16 @@ def test_signin_link_works_once(dashboard: DashboardServer, world: World) -> Non
     assert client.get(f"/dashboard/alliances/{world.alliance_id}").status_code == 200
     replay = dashboard.client()
     page = replay.get(link)
-    again = replay.post("/dashboard/signin/confirm",
-                        data={"csrf_token": csrf_of(page.text), "token": token})
+    again = replay.post(
+        "/dashboard/signin/confirm", data={"csrf_token": csrf_of(page.text), "token": token}
+    )
     assert again.status_code == 400
     assert "already used" in again.text
 
 
-def test_expired_or_tampered_link_is_refused(dashboard: DashboardServer, world: World,
-                                             clock: ManualClock) -> None:
+def test_expired_or_tampered_link_is_refused(
+    dashboard: DashboardServer, world: World, clock: ManualClock
+) -> None:
     """A link older than 15 minutes, or with a changed signature, signs nobody in."""
     link = dashboard.link(world.manager)
     token = link.split("token=", 1)[1]
@@ -54,8 +56,9 @@ def test_expired_or_tampered_link_is_refused(dashboard: DashboardServer, world: 
     csrf = csrf_of(client.get(link).text)
     expired = client.post("/dashboard/signin/confirm", data={"csrf_token": csrf, "token": token})
     assert expired.status_code == 400 and "expired" in expired.text
-    tampered = client.post("/dashboard/signin/confirm",
-                           data={"csrf_token": csrf, "token": token[:-2] + "xx"})
+    tampered = client.post(
+        "/dashboard/signin/confirm", data={"csrf_token": csrf, "token": token[:-2] + "xx"}
+    )
     assert tampered.status_code == 400 and "not valid" in tampered.text
     assert client.get("/dashboard/", follow_redirects=False).status_code == 303
 
@@ -65,8 +68,10 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(
 ) -> None:
     """A form POST without (or with a wrong) CSRF token gets 403 and the cycle stays put."""
     client = sign_in(dashboard, world.coordinator)
-    for data in ({"trigger": "questions_agreed"},
-                 {"trigger": "questions_agreed", "csrf_token": "0" * 64}):
+    for data in (
+        {"trigger": "questions_agreed"},
+        {"trigger": "questions_agreed", "csrf_token": "0" * 64},
+    ):
         answer = client.post(f"/dashboard/cycles/{world.cycle_id}/fire", data=data)
         assert answer.status_code == 403
         assert "security token" in answer.text
@@ -74,15 +79,21 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(
         assert engine.get_cycle(world.cycle_id).state == "question_workshop"
 
 
-def test_coordinator_fires_trigger_from_form(dashboard: DashboardServer, world: World,
-                                             db_url: str) -> None:
+def test_coordinator_fires_trigger_from_form(
+    dashboard: DashboardServer, world: World, db_url: str
+) -> None:
     """The fire form moves the cycle and the page then shows the new stage and the event."""
     client = sign_in(dashboard, world.coordinator)
     page = client.get(f"/dashboard/cycles/{world.cycle_id}")
     assert 'data-trigger="questions_agreed"' in page.text
-    answer = client.post(f"/dashboard/cycles/{world.cycle_id}/fire",
-                         data={"csrf_token": csrf_of(page.text), "trigger": "questions_agreed",
-                               "note": "agreed at the workshop"})
+    answer = client.post(
+        f"/dashboard/cycles/{world.cycle_id}/fire",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "trigger": "questions_agreed",
+            "note": "agreed at the workshop",
+        },
+    )
     assert answer.status_code == 303
     after = client.get(answer.headers["location"])
     assert "Role assignment" in after.text and "agreed at the workshop" in after.text
@@ -97,17 +108,20 @@ def test_blocked_trigger_shows_reasons_and_changes_nothing(
     client = sign_in(dashboard, world.coordinator)
     page = client.get(f"/dashboard/cycles/{world.cycle_id}")
     assert 'aria-describedby="why-pause"' in page.text
-    assert "a note is required" in page.text
-    answer = client.post(f"/dashboard/cycles/{world.cycle_id}/fire",
-                         data={"csrf_token": csrf_of(page.text), "trigger": "pause"})
+    assert "note is required" in page.text
+    answer = client.post(
+        f"/dashboard/cycles/{world.cycle_id}/fire",
+        data={"csrf_token": csrf_of(page.text), "trigger": "pause"},
+    )
     assert answer.status_code == 409
     assert "a note is required" in answer.text
     with CycleEngine(db_url) as engine:
         assert engine.get_cycle(world.cycle_id).state == "question_workshop"
 
 
-def test_partner_sees_only_own_organisations_cycles(dashboard: DashboardServer,
-                                                    world: World) -> None:
+def test_partner_sees_only_own_organisations_cycles(
+    dashboard: DashboardServer, world: World
+) -> None:
     """A partner opens cycles their organisation takes part in; others are 404, like the API."""
     client = sign_in(dashboard, world.partner)
     assert client.get(f"/dashboard/cycles/{world.cycle_id}").status_code == 200
@@ -126,8 +140,10 @@ def test_signout_ends_the_session(dashboard: DashboardServer, world: World) -> N
     client = sign_in(dashboard, world.manager)
     stolen = dict(client.cookies)
     page = client.get(f"/dashboard/alliances/{world.alliance_id}")
-    assert client.post("/dashboard/signout",
-                       data={"csrf_token": csrf_of(page.text)}).status_code == 303
+    assert (
+        client.post("/dashboard/signout", data={"csrf_token": csrf_of(page.text)}).status_code
+        == 303
+    )
     replay = dashboard.client(cookies=stolen)
     assert replay.get(f"/dashboard/alliances/{world.alliance_id}").status_code == 303
 
@@ -141,8 +157,9 @@ def test_signin_email_goes_through_outbox_and_smtp(
     client = dashboard.client()
     form = client.get("/dashboard/signin")
     for email in (world.manager, "nobody@example.org"):
-        answer = client.post("/dashboard/signin",
-                             data={"csrf_token": csrf_of(form.text), "email": email})
+        answer = client.post(
+            "/dashboard/signin", data={"csrf_token": csrf_of(form.text), "email": email}
+        )
         assert answer.status_code == 200 and "is on its way" in answer.text
     with CycleEngine(db_url) as engine:
         rows = [r for r in engine.outbox(limit=1000) if r.kind == "signin"]
@@ -152,17 +169,18 @@ def test_signin_email_goes_through_outbox_and_smtp(
     assert len(links) == 1
     page = client.get(links[0])
     token = links[0].split("token=", 1)[1]
-    done = client.post("/dashboard/signin/confirm",
-                       data={"csrf_token": csrf_of(page.text), "token": token},
-                       follow_redirects=True)
+    done = client.post(
+        "/dashboard/signin/confirm",
+        data={"csrf_token": csrf_of(page.text), "token": token},
+        follow_redirects=True,
+    )
     assert done.status_code == 200 and "Alianza Test" in done.text
     with CycleEngine(db_url) as engine:
         sent = engine.outbox_message(rows[0].id or 0)
     assert sent.status == "sent" and isinstance(sent, OutboxRecord)
 
 
-def test_nudge_queues_reminders_once(dashboard: DashboardServer, world: World,
-                                     db_url: str) -> None:
+def test_nudge_queues_reminders_once(dashboard: DashboardServer, world: World, db_url: str) -> None:
     """A manager's nudge emails the step's people; a second nudge right after is refused."""
     client = sign_in(dashboard, world.manager)
     page = client.get(f"/dashboard/alliances/{world.alliance_id}/stalled")
@@ -178,5 +196,9 @@ def test_nudge_queues_reminders_once(dashboard: DashboardServer, world: World,
     second = client.post(url, data={"csrf_token": csrf_of(page.text)}, follow_redirects=True)
     assert "Not nudged" in second.text
     partner = sign_in(dashboard, world.partner)
-    assert partner.post(url, data={"csrf_token": csrf_of(
-        partner.get("/dashboard/my-steps").text)}).status_code == 404
+    assert (
+        partner.post(
+            url, data={"csrf_token": csrf_of(partner.get("/dashboard/my-steps").text)}
+        ).status_code
+        == 404
+    )

@@ -62,8 +62,9 @@ class ScriptedHandler:
     lock: threading.Lock = field(default_factory=threading.Lock)
     released: threading.Event = field(default_factory=threading.Event)
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         reply = self.refuse.get(address.lower())
         if reply is not None:
             return reply
@@ -97,8 +98,13 @@ class SmtpServer:
     port: int
 
     def settings(self, **overrides: Any) -> SmtpSettings:
-        values: dict[str, Any] = {"host": self.host, "port": self.port, "tls": "none",
-                                  "timeout": 5.0, "pool_size": 4}
+        values: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "tls": "none",
+            "timeout": 5.0,
+            "pool_size": 4,
+        }
         values.update(overrides)
         return SmtpSettings(**values)
 
@@ -151,11 +157,18 @@ class World:
 def build_world(engine: CycleEngine, clock: ManualClock, *, hostile: bool = False) -> World:
     engine.publish_builtin_templates()
     alliance = engine.create_alliance(
-        "Rural enterprise alliance", "Rural enterprise development", timezone="UTC",
-        working_hours_start=0, working_hours_end=24, weekend_days="")
+        "Rural enterprise alliance",
+        "Rural enterprise development",
+        timezone="UTC",
+        working_hours_start=0,
+        working_hours_end=24,
+        weekend_days="",
+    )
     research_name = (
-        '<script>alert("x")</script> Research\r\nBcc: victim@example.org' if hostile
-        else "Research Centre")
+        '<script>alert("x")</script> Research\r\nBcc: victim@example.org'
+        if hostile
+        else "Research Centre"
+    )
     orgs = {
         "research": engine.add_organisation(research_name, "research", "Colombia"),
         "farmers": engine.add_organisation("Farmers Network", "local", "Guatemala"),
@@ -171,8 +184,7 @@ def build_world(engine: CycleEngine, clock: ManualClock, *, hostile: bool = Fals
         ("ana", ana_name, "ana@research.example.org", "research", "es", "America/Bogota"),
         ("ben", "Ben Okafor", "ben@research.example.org", "research", "en", "Europe/London"),
         ("carla", "Carla Dubois", "carla@research.example.org", "research", "fr", "Europe/Paris"),
-        ("dario", "Dario López", "dario@farmers.example.org", "farmers", "es",
-         "America/Guatemala"),
+        ("dario", "Dario López", "dario@farmers.example.org", "farmers", "es", "America/Guatemala"),
         ("eve", "Eve de Vries", "eve@donor.example.org", "donor", "en", "Europe/Amsterdam"),
         ("cora", "Cora Coordinator", "cora@secretariat.example.org", "secretariat", "en", "UTC"),
         ("max", "Max Manager", "max@secretariat.example.org", "secretariat", "fr", "UTC"),
@@ -186,18 +198,41 @@ def build_world(engine: CycleEngine, clock: ManualClock, *, hostile: bool = Fals
         people[key] = person.id
     engine.grant_role(alliance.id, people["cora"], "coordinator")
     engine.grant_role(alliance.id, people["max"], "manager")
-    cycle = engine.start_cycle("learning-cycle", "Market access for smallholders",
-                               alliance_id=alliance.id, questions=["What helps farmers sell?"])
+    cycle = engine.start_cycle(
+        "learning-cycle",
+        "Market access for smallholders",
+        alliance_id=alliance.id,
+        questions=["What helps farmers sell?"],
+    )
     assert cycle.id is not None
     stage = "question_workshop"
     ids = {k: v.id for k, v in orgs.items()}
-    engine.assign(cycle.id, stage, ids["research"] or 0, "lead",  focal_point_id=people["ana"],
-                  deputy_id=people["ben"], actor=COORDINATOR)
-    engine.assign(cycle.id, stage, ids["farmers"] or 0, "active", focal_point_id=people["dario"],
-                  actor=COORDINATOR)
+    engine.assign(
+        cycle.id,
+        stage,
+        ids["research"] or 0,
+        "lead",
+        focal_point_id=people["ana"],
+        deputy_id=people["ben"],
+        actor=COORDINATOR,
+    )
+    engine.assign(
+        cycle.id,
+        stage,
+        ids["farmers"] or 0,
+        "active",
+        focal_point_id=people["dario"],
+        actor=COORDINATOR,
+    )
     engine.assign(cycle.id, stage, ids["donor"] or 0, "informed", actor=COORDINATOR)
-    return World(engine=engine, clock=clock, alliance_id=alliance.id, cycle_id=cycle.id,
-                  people=people, organisations={k: v or 0 for k, v in ids.items()})
+    return World(
+        engine=engine,
+        clock=clock,
+        alliance_id=alliance.id,
+        cycle_id=cycle.id,
+        people=people,
+        organisations={k: v or 0 for k, v in ids.items()},
+    )
 
 
 @pytest.fixture

@@ -40,7 +40,8 @@ def test_kickoff_reminder_is_the_stage_started_email_to_each_role_once(world: Wo
     by_name = {r.recipient.split("@")[0]: r for r in rows}
     assert by_name["ana"].language == "es" and by_name["ben"].language == "en"
     assert by_name["ana"].dedupe_key == (
-        f"{world.cycle_id}:question_workshop(1):kickoff:1:ana@research.example.org")
+        f"{world.cycle_id}:question_workshop(1):kickoff:1:ana@research.example.org"
+    )
     assert by_name["ana"].context["actions"] == ["acknowledge", "done", "extend", "snooze"]
     assert by_name["eve"].context["actions"] == []  # informed: nothing to act on
     assert all(r.message_id.startswith("<") and r.message_id.endswith(">") for r in rows)
@@ -54,10 +55,14 @@ def test_second_insert_with_the_same_key_is_ignored(world: World) -> None:
         session.add(cycle)
         spec = engine.templates.spec(session, cycle.template_id)
         visit = engine.current_stage(world.cycle_id)
-        scope = Scope(cycle=cycle, spec=spec, stage="question_workshop", visit=visit,
-                      now=world.clock.now())
-        ana = next(a for a in by_roles(session, world.cycle_id, "question_workshop",
-                                       ["focal_point"]) if a.person.email.startswith("ana"))
+        scope = Scope(
+            cycle=cycle, spec=spec, stage="question_workshop", visit=visit, now=world.clock.now()
+        )
+        ana = next(
+            a
+            for a in by_roles(session, world.cycle_id, "question_workshop", ["focal_point"])
+            if a.person.email.startswith("ana")
+        )
         notice = Notice(kind="reminder", rule="nudge", occurrence=7, to=ana)
         assert enqueue(session, scope, notice) is True
         assert enqueue(session, scope, notice) is False
@@ -72,8 +77,10 @@ def test_overdue_step_climbs_the_escalation_ladder(world: World) -> None:
     step_days(world, visit.due_at + timedelta(days=13))
     overdue = rows_of(world, "overdue")
     assert {"ana", "ben"} <= recipients(overdue)
-    escalations = {(r.occurrence, r.recipient.split("@")[0], r.context["details"]["level"])
-                   for r in rows_of(world, "escalation")}
+    escalations = {
+        (r.occurrence, r.recipient.split("@")[0], r.context["details"]["level"])
+        for r in rows_of(world, "escalation")
+    }
     assert (2, "ben", "deputy") in escalations
     assert (3, "carla", "organisation_lead") in escalations
     assert (4, "cora", "coordinator") in escalations
@@ -127,8 +134,13 @@ def test_snooze_holds_the_persons_waiting_reminders(world: World) -> None:
     visit = engine.current_stage(world.cycle_id)
     assert visit is not None and visit.id is not None
     result = engine.record_email_action(
-        action="snooze", person_id=world.person("ana"), cycle_id=world.cycle_id,
-        stage_visit_id=visit.id, use_key="snooze-test", data={"days": 3})
+        action="snooze",
+        person_id=world.person("ana"),
+        cycle_id=world.cycle_id,
+        stage_visit_id=visit.id,
+        use_key="snooze-test",
+        data={"days": 3},
+    )
     assert result.performed
     ana = next(r for r in rows_of(world, "stage_started") if r.recipient.startswith("ana"))
     assert ana.next_attempt_at == world.clock.now() + timedelta(days=3)

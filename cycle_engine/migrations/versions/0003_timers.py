@@ -7,40 +7,40 @@ Revises: 0001_core
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
+from sqlmodel.sql.sqltypes import AutoString
 
-import cycle_engine.models.types
+from cycle_engine.models.types import UTCDateTime
 
 revision = "0003_timers"
 down_revision = "0001_core"
 branch_labels = None
 depends_on = None
 
-UTC_DATETIME = cycle_engine.models.types.UTCDateTime(timezone=True)
+UTC_DATETIME = UTCDateTime(timezone=True)
 
 
 def upgrade() -> None:
     op.create_table(
         "timers",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("kind", AutoString(length=20), nullable=False),
         sa.Column("cycle_id", sa.Integer(), nullable=True),
         sa.Column("stage_visit_id", sa.Integer(), nullable=True),
-        sa.Column("stage", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
-        sa.Column("rule", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("stage", AutoString(length=100), nullable=True),
+        sa.Column("rule", AutoString(length=100), nullable=False),
         sa.Column("occurrence", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=True),
         sa.Column("due_at", UTC_DATETIME, nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("status", AutoString(length=20), nullable=False),
+        sa.Column("lease_owner", AutoString(length=200), nullable=True),
         sa.Column("lease_until", UTC_DATETIME, nullable=True),
         sa.Column("late", sa.Boolean(), nullable=False),
         sa.Column("fired_at", UTC_DATETIME, nullable=True),
         sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
-        sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+        sa.Column("last_error", AutoString(length=1000), nullable=True),
+        sa.Column("dedupe_key", AutoString(length=300), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(["cycle_id"], ["cycles.id"]),
         sa.ForeignKeyConstraint(["stage_visit_id"], ["stage_visits.id"]),
@@ -68,9 +68,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("cycle_id", sa.Integer(), nullable=False),
         sa.Column("stage_visit_id", sa.Integer(), nullable=False),
-        sa.Column("stage", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("detail", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+        sa.Column("stage", AutoString(length=100), nullable=False),
+        sa.Column("reason", AutoString(length=40), nullable=False),
+        sa.Column("detail", AutoString(length=500), nullable=False),
         sa.Column("since", UTC_DATETIME, nullable=False),
         sa.Column("cleared_at", UTC_DATETIME, nullable=True),
         sa.ForeignKeyConstraint(["cycle_id"], ["cycles.id"]),

@@ -7,7 +7,6 @@ Revises: 0001_core
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 import cycle_engine.models.types
@@ -23,7 +22,7 @@ UTC_DATETIME = cycle_engine.models.types.UTCDateTime(timezone=True)
 def upgrade() -> None:
     op.create_table(
         "dashboard_signin_uses",
-        sa.Column("token_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("token_id", sa.String(length=64), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("expires_at", UTC_DATETIME, nullable=False),
         sa.Column("used_at", UTC_DATETIME, nullable=False),
@@ -36,7 +35,7 @@ def upgrade() -> None:
 
     op.create_table(
         "dashboard_sessions",
-        sa.Column("key_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.Column("expires_at", UTC_DATETIME, nullable=False),

@@ -14,8 +14,13 @@ from cycle_engine import Actor, CycleEngine
 from cycle_engine.testing import ManualClock
 
 COORDINATOR = Actor(name="ana", role="coordinator")
-LATER_STAGES = ["work_plan", "good_practice_review", "prototype", "multi_context_testing",
-                "documentation"]
+LATER_STAGES = [
+    "work_plan",
+    "good_practice_review",
+    "prototype",
+    "multi_context_testing",
+    "documentation",
+]
 
 
 @dataclass
@@ -39,7 +44,10 @@ class World:
     def start(self, template: str = "learning-cycle", **kwargs: object) -> int:
         kwargs.setdefault("questions", ["Which market channels pay smallholders best?"])
         cycle = self.engine.start_cycle(
-            template, "Market access", alliance_id=self.alliance, actor=COORDINATOR,
+            template,
+            "Market access",
+            alliance_id=self.alliance,
+            actor=COORDINATOR,
             **kwargs,  # type: ignore[arg-type]
         )
         assert cycle.id is not None
@@ -47,8 +55,9 @@ class World:
 
     def assign_leads(self, cycle_id: int, stages: list[str] | None = None) -> None:
         for stage in stages or LATER_STAGES:
-            self.engine.assign(cycle_id, stage, self.research, "lead", focal_point_id=self.ana,
-                               actor=COORDINATOR)
+            self.engine.assign(
+                cycle_id, stage, self.research, "lead", focal_point_id=self.ana, actor=COORDINATOR
+            )
 
     def fire(self, cycle_id: int, *triggers: str, note: str | None = None) -> None:
         for trigger in triggers:
@@ -66,15 +75,17 @@ def domain(db_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[CycleEng
 def world(domain: CycleEngine, clock: ManualClock) -> World:
     e = domain
     joined = date(2025, 1, 6)
-    alliance = e.create_alliance("Alianza Test", "Market access", timezone="America/Guatemala",
-                                 language="es")
+    alliance = e.create_alliance(
+        "Alianza Test", "Market access", timezone="America/Guatemala", language="es"
+    )
     other = e.create_alliance("Other Alliance", "Seed systems", timezone="Africa/Nairobi")
-    research = e.add_organisation("Centro de Investigación", "research", "Guatemala",
-                                  timezone="America/Guatemala")
-    ngo = e.add_organisation("Fundación Tierra", "ngo", "Honduras",
-                             timezone="America/Tegucigalpa")
-    farmers = e.add_organisation("Cooperativa Maíz", "local", "Guatemala",
-                                 timezone="America/Guatemala")
+    research = e.add_organisation(
+        "Centro de Investigación", "research", "Guatemala", timezone="America/Guatemala"
+    )
+    ngo = e.add_organisation("Fundación Tierra", "ngo", "Honduras", timezone="America/Tegucigalpa")
+    farmers = e.add_organisation(
+        "Cooperativa Maíz", "local", "Guatemala", timezone="America/Guatemala"
+    )
     outsider = e.add_organisation("Kenya Seeds", "private", "Kenya", timezone="Africa/Nairobi")
     ids = {}
     for org in (research, ngo, farmers):
@@ -83,15 +94,25 @@ def world(domain: CycleEngine, clock: ManualClock) -> World:
     assert other.id is not None and outsider.id is not None and research.id is not None
     e.join_alliance(other.id, outsider.id, joined_on=joined)
     e.join_alliance(other.id, research.id, joined_on=joined)
-    for key, name, org in (("ana", "Ana Pérez", research), ("bruno", "Bruno Díaz", research),
-                           ("carla", "Carla Zelaya", ngo), ("dora", "Dora Cruz", farmers),
-                           ("omar", "Omar Kamau", outsider)):
+    for key, name, org in (
+        ("ana", "Ana Pérez", research),
+        ("bruno", "Bruno Díaz", research),
+        ("carla", "Carla Zelaya", ngo),
+        ("dora", "Dora Cruz", farmers),
+        ("omar", "Omar Kamau", outsider),
+    ):
         assert org.id is not None
         person = e.add_person(name, f"{key}@example.org", org.id, joined_on=joined)
         ids[key] = person.id
     e.grant_role(alliance.id, ids["ana"], "coordinator")
     return World(
-        engine=e, clock=clock, alliance=alliance.id, other_alliance=other.id,
-        research=research.id, ngo=ngo.id or 0, farmers=farmers.id or 0, outsider=outsider.id,
+        engine=e,
+        clock=clock,
+        alliance=alliance.id,
+        other_alliance=other.id,
+        research=research.id,
+        ngo=ngo.id or 0,
+        farmers=farmers.id or 0,
+        outsider=outsider.id,
         **ids,
     )

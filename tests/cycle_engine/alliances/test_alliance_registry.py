@@ -16,14 +16,25 @@ from .conftest import World
 def test_alliance_keeps_theme_zone_language_and_working_hours(domain: CycleEngine) -> None:
     """An alliance stores its theme, IANA zone, language, working hours and weekend."""
     alliance = domain.create_alliance(
-        "Alianza Norte", "Rural enterprise development", timezone="America/Tegucigalpa",
-        language="es", working_hours_start=8, working_hours_end=16, weekend_days="6,5",
+        "Alianza Norte",
+        "Rural enterprise development",
+        timezone="America/Tegucigalpa",
+        language="es",
+        working_hours_start=8,
+        working_hours_end=16,
+        weekend_days="6,5",
     )
     stored = domain.get_alliance(alliance.id or 0)
     assert (stored.theme, stored.timezone, stored.language) == (
-        "Rural enterprise development", "America/Tegucigalpa", "es")
+        "Rural enterprise development",
+        "America/Tegucigalpa",
+        "es",
+    )
     assert (stored.working_hours_start, stored.working_hours_end, stored.weekend_days) == (
-        8, 16, "5,6")
+        8,
+        16,
+        "5,6",
+    )
 
 
 @pytest.mark.parametrize(
@@ -73,8 +84,9 @@ def test_organisation_kind_must_be_one_the_method_names(domain: CycleEngine) -> 
 
 def test_person_takes_organisation_zone_and_needs_unique_email(world: World) -> None:
     """A person defaults to the organisation's zone; a second registration of an email fails."""
-    person = world.engine.add_person("Eva Ruiz", "Eva@Example.org", world.ngo,
-                                     joined_on=date(2025, 3, 1), language="es")
+    person = world.engine.add_person(
+        "Eva Ruiz", "Eva@Example.org", world.ngo, joined_on=date(2025, 3, 1), language="es"
+    )
     assert person.timezone == "America/Tegucigalpa"
     assert person.email == "eva@example.org"
     with pytest.raises(InvalidInput, match="already registered"):
@@ -96,8 +108,9 @@ def test_role_needs_a_person_of_a_member_organisation(world: World) -> None:
 
 def test_cycle_belongs_to_alliance_and_topic(world: World) -> None:
     """A cycle started on an alliance keeps the alliance and topic; an unknown alliance fails."""
-    cycle = world.engine.start_cycle("learning-cycle", "Coffee buyers", alliance_id=world.alliance,
-                                     topic="Market access")
+    cycle = world.engine.start_cycle(
+        "learning-cycle", "Coffee buyers", alliance_id=world.alliance, topic="Market access"
+    )
     assert (cycle.alliance_id, cycle.topic) == (world.alliance, "Market access")
     with pytest.raises(AllianceNotFound):
         world.engine.start_cycle("learning-cycle", "Nowhere", alliance_id=999)

@@ -30,24 +30,38 @@ def test_documented_cycle_report_compiles_everything(world: World) -> None:
     learning and the moved due date with its reason."""
     cycle = _to_documentation(world)
     e = world.engine
-    e.move_due_date(cycle, "documentation", date(2026, 10, 30), reason="Board meets late",
-                    actor=COORDINATOR)
+    e.move_due_date(
+        cycle, "documentation", date(2026, 10, 30), reason="Board meets late", actor=COORDINATOR
+    )
     world.clock.advance(timedelta(days=10))
-    e.add_product(cycle, "documented_results", "Market channels: results", world.research,
-                  link="https://docs.example.org/results")
+    e.add_product(
+        cycle,
+        "documented_results",
+        "Market channels: results",
+        world.research,
+        link="https://docs.example.org/results",
+    )
     questions = e.learning_questions(cycle)
-    e.answer_questions(cycle, {questions[0].id or 0: "Direct supermarket contracts.",
-                               questions[1].id or 0: "Steady volumes."})
-    e.add_learning(cycle, "development_interventions", "Contracts first",
-                   "Start with one buyer.", [world.ngo])
+    e.answer_questions(
+        cycle,
+        {
+            questions[0].id or 0: "Direct supermarket contracts.",
+            questions[1].id or 0: "Steady volumes.",
+        },
+    )
+    e.add_learning(
+        cycle, "development_interventions", "Contracts first", "Start with one buyer.", [world.ngo]
+    )
     report = e.cycle_report(cycle)
     assert report.complete
     text = e.render_report(cycle)
     assert "**Learning cycle report** (Learning cycle)" in text
     assert ("| Prototype | Centro de Investigación (Ana Pérez) | - | - |") in text
     assert "- Documentation: 2026-01-05: due 2026-10-05 -> 2026-10-30 (Board meets late)" in text
-    assert ("- **Market channels: results** (Documented results), Documentation stage, by "
-            "Centro de Investigación") in text
+    assert (
+        "- **Market channels: results** (Documented results), Documentation stage, by "
+        "Centro de Investigación"
+    ) in text
     assert "### Site 0 (Village 0, Guatemala)" in text
     assert "- Round 1, 2026-01-05, strong: Worked well." in text
     assert "**1. Which channels pay best?**\n\nDirect supermarket contracts." in text

@@ -4,6 +4,7 @@ each prints what changed, and a bad input prints one clear error and exits 1."""
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,37 +33,105 @@ def test_cli_runs_a_cycle_with_roles_plan_products_and_report(
     """From the shell: alliance, organisation, person, cycle, roles, plan, product, report."""
     monkeypatch.chdir(tmp_path)
     _run(db_url, "init")
-    alliance = _id(_run(db_url, "alliance", "create", "Alianza CLI", "--theme", "Seeds",
-                        "--timezone", "America/Managua", "--language", "es"), "alliance")
-    org = _id(_run(db_url, "org", "add", "Semillas Vivas", "--kind", "ngo", "--country",
-                   "Nicaragua", "--alliance", alliance), "organisation")
-    person = _id(_run(db_url, "person", "add", "Juana Ruiz", "juana@semillas.example.org",
-                      "--org", org, "--language", "es"), "person")
-    cycle = _id(_run(db_url, "cycle", "start", "rapid-cycle", "Seed banks", "--alliance",
-                     alliance, "--question", "Do seed banks keep native beans?"), "cycle")
+    alliance = _id(
+        _run(
+            db_url,
+            "alliance",
+            "create",
+            "Alianza CLI",
+            "--theme",
+            "Seeds",
+            "--timezone",
+            "America/Managua",
+            "--language",
+            "es",
+        ),
+        "alliance",
+    )
+    org = _id(
+        _run(
+            db_url,
+            "org",
+            "add",
+            "Semillas Vivas",
+            "--kind",
+            "ngo",
+            "--country",
+            "Nicaragua",
+            "--alliance",
+            alliance,
+        ),
+        "organisation",
+    )
+    person = _id(
+        _run(
+            db_url,
+            "person",
+            "add",
+            "Juana Ruiz",
+            "juana@semillas.example.org",
+            "--org",
+            org,
+            "--language",
+            "es",
+        ),
+        "person",
+    )
+    cycle = _id(
+        _run(
+            db_url,
+            "cycle",
+            "start",
+            "rapid-cycle",
+            "Seed banks",
+            "--alliance",
+            alliance,
+            "--question",
+            "Do seed banks keep native beans?",
+        ),
+        "cycle",
+    )
     for stage in ("quick_review", "prototype", "field_test", "documentation"):
         _run(db_url, "cycle", "assign", cycle, stage, org, "lead", "--focal-point", person)
-    assert "lacking" not in _run(db_url, "cycle", "roles", cycle)
+    roles = _run(db_url, "cycle", "roles", cycle)
+    assert [line for line in roles.splitlines() if line.startswith("lacking")] == [
+        "lacking: kickoff: no lead organisation"
+    ]
     _run(db_url, "cycle", "fire", cycle, "kickoff_done")
-    moved = _run(db_url, "cycle", "plan", "move", cycle, "quick_review", "2026-01-23",
-                 "--reason", "Harvest week")
+    due = (date.today() + timedelta(days=30)).isoformat()  # the CLI runs on the system clock
+    moved = _run(
+        db_url, "cycle", "plan", "move", cycle, "quick_review", due, "--reason", "Harvest week"
+    )
     assert "quick_review" in moved
     review = tmp_path / "review.md"
     review.write_text("# Review\n\nSeed banks in Estelí.\n", encoding="utf-8")
-    _run(db_url, "cycle", "product", "add", cycle, "good_practice_review", "Seed bank review",
-         "--author", org, "--file", str(review))
+    _run(
+        db_url,
+        "cycle",
+        "product",
+        "add",
+        cycle,
+        "good_practice_review",
+        "Seed bank review",
+        "--author",
+        org,
+        "--file",
+        str(review),
+    )
     _run(db_url, "cycle", "fire", cycle, "review_completed")
     assert list((tmp_path / "data" / "products").rglob("*review.md"))
     report = _run(db_url, "cycle", "report", cycle)
     assert "Seed bank review" in report and "Harvest week" in report
-    assert "Juana Ruiz" in _run(db_url, "alliance", "show", alliance)
+    assert "Semillas Vivas" in _run(db_url, "alliance", "show", alliance)
 
 
 def test_cli_bad_input_is_one_line_and_exit_1(db_url: str) -> None:
     """An unknown organisation and a bad time zone each print one error line and exit 1."""
     runner.invoke(app, ["init", "--db", db_url])
-    result = runner.invoke(app, ["alliance", "create", "X", "--theme", "T", "--timezone",
-                                 "Mars/Olympus", "--db", db_url])
+    result = runner.invoke(
+        app,
+        ["alliance", "create", "X", "--theme", "T", "--timezone", "Mars/Olympus", "--db", db_url],
+    )
     assert result.exit_code == 1
     assert "timezone: unknown time zone 'Mars/Olympus'" in result.output
     result = runner.invoke(app, ["alliance", "join", "1", "42", "--db", db_url])

@@ -24,8 +24,14 @@ def test_role_assignment_blocked_until_every_later_stage_has_a_lead(world: World
         "lead Fundación Tierra has named no focal point",
         "stage documentation lacks a lead with an active focal point: no lead organisation",
     )
-    world.engine.assign(cycle, "multi_context_testing", world.ngo, "lead",
-                        focal_point_id=world.carla, actor=COORDINATOR)
+    world.engine.assign(
+        cycle,
+        "multi_context_testing",
+        world.ngo,
+        "lead",
+        focal_point_id=world.carla,
+        actor=COORDINATOR,
+    )
     world.assign_leads(cycle, ["documentation"])
     world.fire(cycle, "roles_assigned")
     assert world.engine.get_cycle(cycle).state == "work_plan"
@@ -35,11 +41,13 @@ def test_assignment_is_recorded_as_an_event_and_replaces_the_earlier_choice(worl
     """Re-assigning an organisation updates its row and each change is one history event."""
     cycle = world.start()
     world.engine.assign(cycle, "prototype", world.ngo, "active", actor=COORDINATOR)
-    world.engine.assign(cycle, "prototype", world.ngo, "lead", focal_point_id=world.carla,
-                        actor=COORDINATOR)
+    world.engine.assign(
+        cycle, "prototype", world.ngo, "lead", focal_point_id=world.carla, actor=COORDINATOR
+    )
     rows = world.engine.participants(cycle)
     assert [(r.stage, r.level, r.focal_point_id) for r in rows] == [
-        ("prototype", "lead", world.carla)]
+        ("prototype", "lead", world.carla)
+    ]
     events = [e for e in world.engine.history(cycle) if e.kind == "participation_changed"]
     assert [e.data["level"] for e in events] == ["active", "lead"]
     assert events[1].data["previous"] == {"level": "active", "focal_point_id": None}
@@ -61,8 +69,12 @@ def test_bad_assignments_are_refused_and_change_nothing(
     version = world.engine.get_cycle(cycle).version
     with pytest.raises(error, match=message):
         world.engine.assign(
-            cycle, "prototype", getattr(world, organisation), "lead",
-            focal_point_id=getattr(world, person) if person else None, actor=COORDINATOR,
+            cycle,
+            "prototype",
+            getattr(world, organisation),
+            "lead",
+            focal_point_id=getattr(world, person) if person else None,
+            actor=COORDINATOR,
         )
     assert world.engine.participants(cycle) == []
     assert world.engine.get_cycle(cycle).version == version
@@ -94,18 +106,27 @@ def test_only_coordinators_assign_and_deputy_rules_hold(world: World) -> None:
     with pytest.raises(ActionNotAllowed, match="only a coordinator"):
         world.engine.assign(cycle, "prototype", world.ngo, "lead", actor=partner)
     with pytest.raises(InvalidInput, match="name a focal point before a deputy"):
-        world.engine.assign(cycle, "prototype", world.research, "lead", deputy_id=world.bruno,
-                            actor=COORDINATOR)
+        world.engine.assign(
+            cycle, "prototype", world.research, "lead", deputy_id=world.bruno, actor=COORDINATOR
+        )
     with pytest.raises(InvalidInput, match="someone other than the focal point"):
-        world.engine.assign(cycle, "prototype", world.research, "lead",
-                            focal_point_id=world.ana, deputy_id=world.ana, actor=COORDINATOR)
+        world.engine.assign(
+            cycle,
+            "prototype",
+            world.research,
+            "lead",
+            focal_point_id=world.ana,
+            deputy_id=world.ana,
+            actor=COORDINATOR,
+        )
 
 
 def test_lead_partner_may_fire_lead_triggers_of_its_stage(world: World) -> None:
     """A partner of the lead organisation of the current stage may fire triggers for `lead`."""
     cycle = world.start()
-    world.engine.assign(cycle, "question_workshop", world.ngo, "lead",
-                        focal_point_id=world.carla, actor=COORDINATOR)
+    world.engine.assign(
+        cycle, "question_workshop", world.ngo, "lead", focal_point_id=world.carla, actor=COORDINATOR
+    )
     world.engine.assign(cycle, "question_workshop", world.farmers, "informed", actor=COORDINATOR)
     informed = Actor(name="dora", role="partner", person_id=world.dora)
     with pytest.raises(TransitionNotAllowed, match="only coordinator, lead may fire"):
@@ -119,8 +140,9 @@ def test_recipients_name_focal_points_levels_and_coordinators(world: World) -> N
     """Recipients of a stage carry why they hear: focal point, level, coordinator."""
     cycle = world.start()
     e = world.engine
-    e.assign(cycle, "prototype", world.research, "lead", focal_point_id=world.bruno,
-             actor=COORDINATOR)
+    e.assign(
+        cycle, "prototype", world.research, "lead", focal_point_id=world.bruno, actor=COORDINATOR
+    )
     e.assign(cycle, "prototype", world.ngo, "active", actor=COORDINATOR)
     roles = {r.name: set(r.roles) for r in e.recipients_for_stage(cycle, "prototype")}
     assert roles == {
@@ -135,6 +157,8 @@ def test_stages_lacking_focal_point_lists_current_and_later_stages(world: World)
     cycle = world.start()
     world.assign_leads(cycle, LATER_STAGES[1:])
     lacking = world.engine.stages_lacking_focal_point(cycle)
-    assert lacking == {"question_workshop": "no lead organisation",
-                       "role_assignment": "no lead organisation",
-                       "work_plan": "no lead organisation"}
+    assert lacking == {
+        "question_workshop": "no lead organisation",
+        "role_assignment": "no lead organisation",
+        "work_plan": "no lead organisation",
+    }

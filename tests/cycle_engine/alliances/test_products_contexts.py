@@ -25,11 +25,24 @@ def _to_review(world: World) -> int:
 
 def _to_testing(world: World) -> int:
     cycle = _to_review(world)
-    world.engine.add_product(cycle, "good_practice_review", "Review", world.research,
-                             link="https://docs.example.org/review", actor=COORDINATOR)
+    world.engine.add_product(
+        cycle,
+        "good_practice_review",
+        "Review",
+        world.research,
+        link="https://docs.example.org/review",
+        actor=COORDINATOR,
+    )
     world.fire(cycle, "review_completed")
-    world.engine.add_product(cycle, "prototype", "Tool", world.ngo, form="tool",
-                             link="https://docs.example.org/tool", actor=COORDINATOR)
+    world.engine.add_product(
+        cycle,
+        "prototype",
+        "Tool",
+        world.ngo,
+        form="tool",
+        link="https://docs.example.org/tool",
+        actor=COORDINATOR,
+    )
     world.fire(cycle, "prototypes_ready")
     return cycle
 
@@ -40,9 +53,15 @@ def test_product_guard_names_the_missing_kind(world: World) -> None:
     with pytest.raises(TransitionNotAllowed) as blocked:
         world.fire(cycle, "review_completed")
     assert blocked.value.reasons == ("no good_practice_review product recorded yet",)
-    world.engine.add_product(cycle, "good_practice_review", "Review of market channels",
-                             world.research, file_name="review.pdf", content=PDF,
-                             actor=COORDINATOR)
+    world.engine.add_product(
+        cycle,
+        "good_practice_review",
+        "Review of market channels",
+        world.research,
+        file_name="review.pdf",
+        content=PDF,
+        actor=COORDINATOR,
+    )
     world.fire(cycle, "review_completed")
     assert world.engine.get_cycle(cycle).state == "prototype"
 
@@ -50,11 +69,20 @@ def test_product_guard_names_the_missing_kind(world: World) -> None:
 def test_product_file_is_stored_under_the_data_directory(world: World, tmp_path: Path) -> None:
     """A file product is written under data_dir with its type, size and hash recorded."""
     cycle = world.start()
-    product = world.engine.add_product(cycle, "learning_questions", "Agreed questions",
-                                       world.ngo, file_name="questions.pdf", content=PDF,
-                                       actor=COORDINATOR)
+    product = world.engine.add_product(
+        cycle,
+        "learning_questions",
+        "Agreed questions",
+        world.ngo,
+        file_name="questions.pdf",
+        content=PDF,
+        actor=COORDINATOR,
+    )
     assert (product.stage, product.content_type, product.size_bytes) == (
-        "question_workshop", "application/pdf", len(PDF))
+        "question_workshop",
+        "application/pdf",
+        len(PDF),
+    )
     path = world.engine.product_file(product.id or 0)
     assert path.is_relative_to(tmp_path / "data")
     assert path.read_bytes() == PDF
@@ -78,8 +106,15 @@ def test_refused_files_leave_neither_row_nor_file(
     world.engine.files.max_bytes = 2048
     cycle = world.start()
     with pytest.raises(InvalidInput, match=message):
-        world.engine.add_product(cycle, "learning_questions", "Questions", world.ngo,
-                                 file_name=name, content=content, actor=COORDINATOR)
+        world.engine.add_product(
+            cycle,
+            "learning_questions",
+            "Questions",
+            world.ngo,
+            file_name=name,
+            content=content,
+            actor=COORDINATOR,
+        )
     assert world.engine.cycle_products(cycle) == []
     assert not list((tmp_path / "data").rglob("*.*"))
 
@@ -87,9 +122,16 @@ def test_refused_files_leave_neither_row_nor_file(
 def test_file_is_removed_when_the_row_is_refused(world: World, tmp_path: Path) -> None:
     """A good file for a product the database refuses (outside author) is not left behind."""
     cycle = world.start()
-    with pytest.raises(InvalidInput, match="Kenya Seeds.*not a member"):
-        world.engine.add_product(cycle, "learning_questions", "Questions", world.outsider,
-                                 file_name="q.pdf", content=PDF, actor=COORDINATOR)
+    with pytest.raises(InvalidInput, match=r"Kenya Seeds.*not a member"):
+        world.engine.add_product(
+            cycle,
+            "learning_questions",
+            "Questions",
+            world.outsider,
+            file_name="q.pdf",
+            content=PDF,
+            actor=COORDINATOR,
+        )
     assert not list((tmp_path / "data").rglob("*.pdf"))
 
 
@@ -102,8 +144,9 @@ def test_product_needs_a_link_or_file_and_a_known_kind(world: World) -> None:
     with pytest.raises(InvalidInput, match="kind: must be one of learning_questions"):
         e.add_product(cycle, "poster", "P", world.ngo, link="https://x.example.org")
     with pytest.raises(InvalidInput, match="only prototypes and adapted versions have a form"):
-        e.add_product(cycle, "good_practice_review", "R", world.ngo, form="tool",
-                      link="https://x.example.org")
+        e.add_product(
+            cycle, "good_practice_review", "R", world.ngo, form="tool", link="https://x.example.org"
+        )
     with pytest.raises(InvalidInput, match="link: must be an http"):
         e.add_product(cycle, "prototype", "Tool", world.ngo, link="ftp://x")
 
@@ -112,11 +155,14 @@ def test_testing_needs_three_reported_contexts(world: World) -> None:
     """`contexts_reported: 3` counts contexts that reported this round and names them."""
     cycle = _to_testing(world)
     e = world.engine
-    ids = [e.add_context(cycle, name, country, site, org, actor=COORDINATOR).id or 0
-           for name, country, site, org in [
-               ("Quiché", "Guatemala", "Santa Cruz del Quiché", world.research),
-               ("Intibucá", "Honduras", "La Esperanza", world.ngo),
-               ("Jalapa", "Guatemala", "San Pedro Pinula", world.farmers)]]
+    ids = [
+        e.add_context(cycle, name, country, site, org, actor=COORDINATOR).id or 0
+        for name, country, site, org in [
+            ("Quiché", "Guatemala", "Santa Cruz del Quiché", world.research),
+            ("Intibucá", "Honduras", "La Esperanza", world.ngo),
+            ("Jalapa", "Guatemala", "San Pedro Pinula", world.farmers),
+        ]
+    ]
     e.report_context(cycle, ids[0], "Three groups found buyers.", "strong", actor=COORDINATOR)
     e.report_context(cycle, ids[1], "Useful, needs translation.", "mixed", actor=COORDINATOR)
     with pytest.raises(TransitionNotAllowed) as blocked:
@@ -131,8 +177,10 @@ def test_weak_results_send_the_cycle_back_and_the_next_round_starts_afresh(world
     """Weak results loop back to prototype with the reason; round 2 needs fresh reports."""
     cycle = _to_testing(world)
     e = world.engine
-    ids = [e.add_context(cycle, f"Site {i}", "Honduras", f"Community {i}", world.ngo).id or 0
-           for i in range(3)]
+    ids = [
+        e.add_context(cycle, f"Site {i}", "Honduras", f"Community {i}", world.ngo).id or 0
+        for i in range(3)
+    ]
     for context_id in ids:
         e.report_context(cycle, context_id, "Farmers did not use it.", "weak")
     with pytest.raises(TransitionNotAllowed, match="a note is required"):

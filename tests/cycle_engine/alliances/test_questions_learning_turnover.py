@@ -54,17 +54,19 @@ def test_cycle_is_documented_only_when_every_question_is_answered(world: World) 
     """`questions_answered` lists each unanswered question until all have answers."""
     cycle = _to_documentation(world)
     e = world.engine
-    e.add_product(cycle, "documented_results", "Results", world.research,
-                  link="https://d.example.org")
+    e.add_product(
+        cycle, "documented_results", "Results", world.research, link="https://d.example.org"
+    )
     questions = e.learning_questions(cycle)
     e.answer_questions(cycle, {questions[0].id or 0: "Direct contracts with supermarkets."})
     with pytest.raises(TransitionNotAllowed) as blocked:
         world.fire(cycle, "cycle_documented")
-    assert blocked.value.reasons == (
-        "learning question 2 is not answered: 'What do buyers need?'",)
+    assert blocked.value.reasons == ("learning question 2 is not answered: 'What do buyers need?'",)
     e.answer_questions(cycle, {questions[1].id or 0: "Steady volumes and quality."})
-    assert world.engine.history(cycle)[-1].data == {"question_ids": [questions[1].id],
-                                                    "unanswered": 0}
+    assert world.engine.history(cycle)[-1].data == {
+        "question_ids": [questions[1].id],
+        "unanswered": 0,
+    }
     world.fire(cycle, "cycle_documented")
     assert world.engine.get_cycle(cycle).state == "completed"
 
@@ -81,10 +83,17 @@ def test_learning_entries_are_typed_and_linked_to_member_organisations(world: Wo
     """A learning entry has a kind the method names and links member organisations."""
     cycle = world.start()
     e = world.engine
-    entry = e.add_learning(cycle, "organisational_learning", "Quarterly joint reviews",
-                           "Partners review results together.", [world.research, world.ngo])
-    assert sorted(o.name for o in entry.organisations) == ["Centro de Investigación",
-                                                           "Fundación Tierra"]
+    entry = e.add_learning(
+        cycle,
+        "organisational_learning",
+        "Quarterly joint reviews",
+        "Partners review results together.",
+        [world.research, world.ngo],
+    )
+    assert sorted(o.name for o in entry.organisations) == [
+        "Centro de Investigación",
+        "Fundación Tierra",
+    ]
     assert e.history(cycle)[-1].kind == "learning_added"
     with pytest.raises(InvalidInput, match="kind: must be one of organisational_learning"):
         e.add_learning(cycle, "gossip", "T", "X", [world.ngo])
@@ -99,30 +108,61 @@ def test_person_leaving_flags_their_stages_and_records_an_event(world: World) ->
     """Every open stage with the leaver as focal point needs a new one; finished ones do not."""
     cycle = world.start()
     e = world.engine
-    e.assign(cycle, "question_workshop", world.research, "lead", focal_point_id=world.bruno,
-             actor=COORDINATOR)
+    e.assign(
+        cycle,
+        "question_workshop",
+        world.research,
+        "lead",
+        focal_point_id=world.bruno,
+        actor=COORDINATOR,
+    )
     world.fire(cycle, "questions_agreed")
-    e.assign(cycle, "prototype", world.research, "lead", focal_point_id=world.bruno,
-             deputy_id=world.ana, actor=COORDINATOR)
-    e.assign(cycle, "documentation", world.research, "lead", focal_point_id=world.ana,
-             deputy_id=world.bruno, actor=COORDINATOR)
+    e.assign(
+        cycle,
+        "prototype",
+        world.research,
+        "lead",
+        focal_point_id=world.bruno,
+        deputy_id=world.ana,
+        actor=COORDINATOR,
+    )
+    e.assign(
+        cycle,
+        "documentation",
+        world.research,
+        "lead",
+        focal_point_id=world.ana,
+        deputy_id=world.bruno,
+        actor=COORDINATOR,
+    )
     flagged = e.person_left(world.bruno, left_on=date(2026, 1, 20), actor=COORDINATOR)
     assert flagged == {cycle: ["prototype"]}
     event = e.history(cycle)[-1]
     assert (event.kind, event.data["stages"], event.data["deputy_of"]) == (
-        "focal_point_left", ["prototype"], ["documentation"])
+        "focal_point_left",
+        ["prototype"],
+        ["documentation"],
+    )
     rows = {r.stage: r for r in e.participants(cycle)}
     assert rows["prototype"].needs_focal_point and not rows["question_workshop"].needs_focal_point
     assert rows["documentation"].deputy_id is None
     lacking = e.stages_lacking_focal_point(cycle)
     assert lacking["prototype"] == (
         "focal point Bruno Díaz of Centro de Investigación left on 2026-01-20; "
-        "Centro de Investigación needs a new one")
+        "Centro de Investigación needs a new one"
+    )
     with pytest.raises(InvalidInput, match="left 'Centro de Investigación' on 2026-01-20"):
-        e.assign(cycle, "prototype", world.research, "lead", focal_point_id=world.bruno,
-                 actor=COORDINATOR)
-    e.assign(cycle, "prototype", world.research, "lead", focal_point_id=world.ana,
-             actor=COORDINATOR)
+        e.assign(
+            cycle,
+            "prototype",
+            world.research,
+            "lead",
+            focal_point_id=world.bruno,
+            actor=COORDINATOR,
+        )
+    e.assign(
+        cycle, "prototype", world.research, "lead", focal_point_id=world.ana, actor=COORDINATOR
+    )
     assert "prototype" not in e.stages_lacking_focal_point(cycle)
 
 
@@ -142,6 +182,8 @@ def test_turnover_and_workload_per_organisation(world: World) -> None:
     assert turnover["Fundación Tierra"].left == 0
     assert e.turnover(world.alliance, until=date(2026, 1, 31))[0].left == 0
     workload = {w.organisation: w for w in e.workload(world.alliance)}
-    assert (workload["Centro de Investigación"].lead,
-            workload["Centro de Investigación"].needing_focal_point) == (2, 2)
+    assert (
+        workload["Centro de Investigación"].lead,
+        workload["Centro de Investigación"].needing_focal_point,
+    ) == (2, 2)
     assert workload["Fundación Tierra"].focal_points == {"Carla Zelaya": 1}

@@ -24,13 +24,23 @@ def test_plan_chains_stages_to_end_of_working_day_in_alliance_zone(world: World)
     """Each stage starts when the previous is due; due at 17:00 local after its duration."""
     cycle = world.start()  # 2026-01-05 09:00 UTC = 03:00 in Guatemala
     plan = _plan(world.engine, cycle)
-    assert list(plan) == ["question_workshop", "role_assignment", "work_plan",
-                          "good_practice_review", "prototype", "multi_context_testing",
-                          "documentation"]
+    assert list(plan) == [
+        "question_workshop",
+        "role_assignment",
+        "work_plan",
+        "good_practice_review",
+        "prototype",
+        "multi_context_testing",
+        "documentation",
+    ]
     assert plan["question_workshop"] == (
-        datetime(2026, 1, 5, 9, tzinfo=UTC), datetime(2026, 1, 26, 17, tzinfo=UTC) + GT)
+        datetime(2026, 1, 5, 9, tzinfo=UTC),
+        datetime(2026, 1, 26, 17, tzinfo=UTC) + GT,
+    )
     assert plan["role_assignment"] == (
-        plan["question_workshop"][1], datetime(2026, 2, 9, 17, tzinfo=UTC) + GT)
+        plan["question_workshop"][1],
+        datetime(2026, 2, 9, 17, tzinfo=UTC) + GT,
+    )
     assert plan["documentation"][1] == datetime(2026, 10, 5, 17, tzinfo=UTC) + GT
 
 
@@ -65,8 +75,13 @@ def test_moving_a_due_date_replans_later_stages_and_records_why(world: World) ->
     """Moving a due date shifts every later stage and appends a due_date_moved event."""
     cycle = world.start()
     before = _plan(world.engine, cycle)
-    rows = world.engine.move_due_date(cycle, "work_plan", date(2026, 3, 2),
-                                      reason="Partners meet after the harvest", actor=COORDINATOR)
+    rows = world.engine.move_due_date(
+        cycle,
+        "work_plan",
+        date(2026, 3, 2),
+        reason="Partners meet after the harvest",
+        actor=COORDINATOR,
+    )
     after = {r.stage: (r.planned_start, r.planned_due) for r in rows}
     assert after["work_plan"][1] == datetime(2026, 3, 2, 17, tzinfo=UTC) + GT
     assert after["good_practice_review"][0] == after["work_plan"][1]
@@ -75,8 +90,12 @@ def test_moving_a_due_date_replans_later_stages_and_records_why(world: World) ->
     event = world.engine.history(cycle)[-1]
     assert (event.kind, event.note) == ("due_date_moved", "Partners meet after the harvest")
     assert event.data["stage"] == "work_plan"
-    assert set(event.data["replanned"]) == {"good_practice_review", "prototype",
-                                            "multi_context_testing", "documentation"}
+    assert set(event.data["replanned"]) == {
+        "good_practice_review",
+        "prototype",
+        "multi_context_testing",
+        "documentation",
+    }
     plan_row = next(r for r in world.engine.work_plan(cycle) if r.stage == "work_plan")
     assert (plan_row.changes, plan_row.original_due) == (1, before["work_plan"][1])
 
@@ -84,8 +103,9 @@ def test_moving_a_due_date_replans_later_stages_and_records_why(world: World) ->
 def test_moving_the_current_stage_moves_its_deadline(world: World) -> None:
     """Moving the due date of the stage the cycle is in also moves that visit's deadline."""
     cycle = world.start()
-    world.engine.move_due_date(cycle, "question_workshop", date(2026, 2, 6), reason="Holidays",
-                               actor=COORDINATOR)
+    world.engine.move_due_date(
+        cycle, "question_workshop", date(2026, 2, 6), reason="Holidays", actor=COORDINATOR
+    )
     visit = world.engine.current_stage(cycle)
     assert visit is not None
     assert visit.due_at == datetime(2026, 2, 6, 17, tzinfo=UTC) + GT
@@ -96,19 +116,28 @@ def test_bad_moves_are_refused_and_change_nothing(world: World) -> None:
     cycle = world.start()
     version = world.engine.get_cycle(cycle).version
     with pytest.raises(InvalidInput, match="before the cycle starts"):
-        world.engine.move_due_date(cycle, "prototype", date(2025, 12, 1), reason="x",
-                                   actor=COORDINATOR)
+        world.engine.move_due_date(
+            cycle, "prototype", date(2025, 12, 1), reason="x", actor=COORDINATOR
+        )
     with pytest.raises(InvalidInput, match="before stage 'prototype' is planned to start"):
-        world.engine.move_due_date(cycle, "prototype", date(2026, 3, 2), reason="x",
-                                   actor=COORDINATOR)
+        world.engine.move_due_date(
+            cycle, "prototype", date(2026, 3, 2), reason="x", actor=COORDINATOR
+        )
     with pytest.raises(InvalidInput, match="reason: must not be empty"):
-        world.engine.move_due_date(cycle, "prototype", date(2026, 9, 1), reason=" ",
-                                   actor=COORDINATOR)
+        world.engine.move_due_date(
+            cycle, "prototype", date(2026, 9, 1), reason=" ", actor=COORDINATOR
+        )
     with pytest.raises(ActionNotAllowed, match="only a coordinator"):
-        world.engine.move_due_date(cycle, "prototype", date(2026, 9, 1), reason="x",
-                                   actor=Actor(name="carla", role="partner"))
+        world.engine.move_due_date(
+            cycle,
+            "prototype",
+            date(2026, 9, 1),
+            reason="x",
+            actor=Actor(name="carla", role="partner"),
+        )
     world.fire(cycle, "questions_agreed")
     with pytest.raises(ActionNotAllowed, match="already finished"):
-        world.engine.move_due_date(cycle, "question_workshop", date(2026, 2, 1), reason="x",
-                                   actor=COORDINATOR)
+        world.engine.move_due_date(
+            cycle, "question_workshop", date(2026, 2, 1), reason="x", actor=COORDINATOR
+        )
     assert world.engine.get_cycle(cycle).version == version + 1  # only the transition

@@ -4,6 +4,7 @@ over, and `cycle-engine worker` runs the APScheduler driver until SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,13 +13,16 @@ import sys
 import textwrap
 from datetime import timedelta
 
+import pytest
+
 from cycle_engine import CycleEngine
 from cycle_engine.models.timers import CLAIMED, FIRED
 from cycle_engine.testing import ManualClock
 
 from .conftest import bulk_timers, reminder_events_by_timer
 
-TIMERS = 10_000
+#: The issue asks for 10,000; override with CYCLE_ENGINE_TEST_TIMER_COUNT on a slow machine.
+TIMERS = int(os.environ.get("CYCLE_ENGINE_TEST_TIMER_COUNT", "10000"))
 
 
 def worker_process(url: str, now: str, name: str) -> subprocess.Popen[str]:
@@ -29,6 +33,7 @@ def worker_process(url: str, now: str, name: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.timeout(300)
 def test_parallel_workers_fire_each_timer_exactly_once(
     pilot: CycleEngine, clock: ManualClock, db_url: str
 ) -> None:
@@ -39,7 +44,7 @@ def test_parallel_workers_fire_each_timer_exactly_once(
     processes = [worker_process(db_url, clock.now().isoformat(), f"w{n}") for n in range(count)]
     reports = []
     for process in processes:
-        out, err = process.communicate(timeout=110)
+        out, err = process.communicate(timeout=280)
         assert process.returncode == 0, err
         reports.append(json.loads(out.strip().splitlines()[-1]))
     assert sum(r["fired"] for r in reports) == TIMERS
@@ -72,9 +77,9 @@ def test_killed_worker_lease_expires_and_another_takes_over(
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     assert doomed.stdout is not None
-    assert doomed.stdout.readline().strip() == "50"
+    assert doomed.stdout.readline().strip() == "50", doomed.stderr.read()  # type: ignore[union-attr]
     os.kill(doomed.pid, signal.SIGKILL)
-    doomed.wait(timeout=10)
+    doomed.communicate(timeout=10)  # reaps it and closes its pipes
     assert {t.lease_owner for t in pilot.timers(status=CLAIMED)} == {"doomed"}
     assert pilot.run_due_timers().claimed == 0  # the lease still holds
     clock.advance(timedelta(minutes=5))
@@ -97,14 +102,11 @@ def test_worker_command_runs_until_sigterm_and_releases_nothing_claimed(
     )
     assert process.stderr is not None
     assert "running" in process.stderr.readline()
-    deadline = 200
-    while len(reminder_events_by_timer(pilot)) < 30 and deadline:
-        process.wait(timeout=0.05) if process.poll() is not None else None
-        deadline -= 1
-        try:
+    for _ in range(400):  # wait for the subprocess's first tick (at most ~20 s)
+        if len(reminder_events_by_timer(pilot)) == 30 or process.poll() is not None:
+            break
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=0.05)
-        except subprocess.TimeoutExpired:
-            pass
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err

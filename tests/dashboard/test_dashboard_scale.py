@@ -1,0 +1,119 @@
+"""The cycle list pages through many cycles, and its query rides an index (never a timed test:
+bench/dashboard.py measures the speed with 100,000 cycles)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import insert, text
+from sqlmodel import select
+
+from api.dashboard.access import load_viewer
+from api.dashboard.queries import ListFilters, list_query
+from cycle_engine import CycleEngine
+from cycle_engine.alliances.models import PersonRecord
+from cycle_engine.models import CycleRecord, StageRecord, TemplateRecord
+from cycle_engine.testing import ManualClock
+from tests.dashboard.conftest import DashboardServer, World, seed_world, sign_in
+
+
+def bulk_cycles(engine: CycleEngine, alliance_id: int, count: int) -> None:
+    """Insert `count` cycles in the question workshop, half of them past their deadline."""
+    now = engine.clock.now()
+    with engine.db.transaction() as session:
+        template = session.exec(
+            select(TemplateRecord).where(TemplateRecord.key == "learning-cycle")
+        ).first()
+        assert template is not None
+        first = (
+            session.execute(
+                insert(CycleRecord.__table__).returning(  # type: ignore[attr-defined]
+                    CycleRecord.__table__.c.id
+                ),  # type: ignore[attr-defined]
+                [
+                    {
+                        "template_id": template.id,
+                        "template_key": "learning-cycle",
+                        "title": f"Bulk cycle {n:05d}",
+                        "state": "question_workshop",
+                        "status": "active",
+                        "version": 1,
+                        "started_at": now,
+                        "updated_at": now,
+                        "created_by": "bench",
+                        "alliance_id": alliance_id,
+                    }
+                    for n in range(count)
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        session.execute(
+            insert(StageRecord.__table__),
+            [  # type: ignore[attr-defined]
+                {
+                    "cycle_id": cycle_id,
+                    "stage": "question_workshop",
+                    "visit": 1,
+                    "entered_at": now,
+                    "due_at": now + timedelta(days=-3 if cycle_id % 2 else 10),
+                    "last_activity_at": now,
+                }
+                for cycle_id in first
+            ],
+        )
+        session.execute(
+            text(
+                "UPDATE cycles SET current_stage_id = (SELECT id FROM stage_visits "
+                "WHERE stage_visits.cycle_id = cycles.id) WHERE created_by = 'bench'"
+            )
+        )
+
+
+def test_cycle_list_pages_through_many_cycles(
+    dashboard: DashboardServer, world: World, db_url: str, clock: ManualClock
+) -> None:
+    """120 extra cycles show 50 per page, newest first, with links to older and newer pages."""
+    with CycleEngine(db_url, clock=clock) as engine:
+        bulk_cycles(engine, world.alliance_id, 120)
+    client = sign_in(dashboard, world.manager)
+    base = f"/dashboard/alliances/{world.alliance_id}/cycles"
+    first = client.get(base)
+    assert first.status_code == 200
+    titles = re.findall(r"Bulk cycle (\d{5})", first.text)
+    assert len(titles) == 50 and titles[0] == "00119"
+    assert 'rel="next"' in first.text and 'rel="prev"' not in first.text
+    last = client.get(base, params={"page": 3})
+    assert len(re.findall(r"Bulk cycle \d{5}|Community seed systems", last.text)) == 21
+    assert 'rel="next"' not in last.text
+    overdue = client.get(base, params={"flag": "overdue"})
+    assert "badge-overdue" in overdue.text and "badge-ontime" not in overdue.text
+    partial = client.get(
+        base, params={"page": 2}, headers={"HX-Request": "true", "HX-Target": "cycle-table"}
+    )
+    assert partial.text.lstrip().startswith('<div id="cycle-table">')
+    assert client.get(base, params={"flag": "bogus"}).status_code == 422
+
+
+def test_cycle_list_query_uses_an_index(sqlite_url: str, clock: ManualClock) -> None:
+    """SQLite answers the list query through an index on cycles, never a full table scan."""
+    with CycleEngine(sqlite_url, clock=clock) as engine:
+        world = seed_world(engine)
+        bulk_cycles(engine, world.alliance_id, 200)
+        with engine.db.read_session() as session:
+            person = session.exec(
+                select(PersonRecord).where(PersonRecord.email == world.manager)
+            ).one()
+            assert person.id is not None
+            viewer = load_viewer(session, person.id)
+            assert viewer is not None
+            for flags in (ListFilters(), ListFilters(flag="overdue"), ListFilters(flag="stalled")):
+                query = list_query(viewer, world.alliance_id, flags, clock.now()).limit(50)
+                compiled = query.compile(engine.db.engine, compile_kwargs={"literal_binds": True})
+                plan = " | ".join(
+                    str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+                )
+                assert "SCAN cycles" not in plan.replace("USING INDEX", "INDEX"), plan
+                assert "ix_cycles_alliance_id" in plan, plan

@@ -1,0 +1,37 @@
+"""A sender process for the crash test: one pass, one row at a time, at a fixed clock time.
+
+Run as `python -m tests.notifications.crash_sender DB_URL HOST PORT NOW_ISO`; the test stops
+and kills it right after the SMTP server has answered 250.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from cycle_engine import CycleEngine
+from cycle_engine.notify.claims import ClaimPolicy
+from cycle_engine.testing import ManualClock
+from notifications.service import build_outbox_sender
+from notifications.settings import MailSettings, SmtpSettings
+
+
+def main(db_url: str, host: str, port: str, now: str) -> None:
+    clock = ManualClock(datetime.fromisoformat(now))
+    smtp = SmtpSettings(host=host, port=int(port), tls="none", timeout=30.0, pool_size=1)
+    settings = MailSettings(
+        smtp=smtp,
+        secret_key="test-secret-key-0123456789abcdef",
+        base_url="http://127.0.0.1:9",
+        data_dir=Path("."),
+    )
+    with CycleEngine(db_url, clock=clock) as engine:
+        sender = build_outbox_sender(engine, settings, owner="doomed-sender")
+        sender.policy = ClaimPolicy(batch=1)
+        asyncio.run(sender.run_once())
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5])

@@ -1,0 +1,62 @@
+"""Without SMTP settings, mail lands in a development Maildir that `cycle-engine mail` reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cycle_engine.cli import app
+from cycle_engine.errors import InvalidInput
+from notifications.senders.mailbox import list_mailbox
+from notifications.settings import load_mail_settings
+from tests.notifications.conftest import World
+from tests.notifications.test_smtp_delivery import deliver
+
+
+def test_no_smtp_means_the_development_mailbox(world: World, tmp_path: Path, db_url: str) -> None:
+    """With no CYCLE_ENGINE_SMTP_HOST every email is stored, marked sent, and readable with
+    `cycle-engine mail list` and `mail show`."""
+    from notifications.service import build_outbox_sender
+
+    settings = load_mail_settings({}, data_dir=tmp_path)
+    assert settings.smtp is None and (tmp_path / "secret_key").exists()
+    world.engine.run_due_timers()
+    deliver(build_outbox_sender(world.engine, settings))
+    entries = list_mailbox(tmp_path / "mailbox")
+    rows = world.engine.outbox()
+    assert sorted(e.message_id for e in entries) == sorted(r.message_id for r in rows)
+    assert {r.status for r in rows} == {"sent"}
+    runner = CliRunner()
+    env = {"CYCLE_ENGINE_DATA_DIR": str(tmp_path)}
+    listed = runner.invoke(app, ["mail", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    ana = next(e for e in entries if "ana@" in e.to)
+    assert ana.key in listed.output and "Nuevo paso" in listed.output
+    shown = runner.invoke(app, ["mail", "show", ana.key], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "Hola Ana" in shown.output and "attachments: deadline.ics" in shown.output
+    outbox = runner.invoke(app, ["mail", "outbox", "--db", db_url])
+    assert outbox.exit_code == 0 and "stage_started" in outbox.output
+
+
+def test_bad_mail_settings_name_the_variable(tmp_path: Path) -> None:
+    """A wrong TLS mode or port is refused with the variable's name."""
+    with pytest.raises(InvalidInput, match="CYCLE_ENGINE_SMTP_TLS"):
+        load_mail_settings(
+            {"CYCLE_ENGINE_SMTP_HOST": "mail", "CYCLE_ENGINE_SMTP_TLS": "yes"}, data_dir=tmp_path
+        )
+    with pytest.raises(InvalidInput, match="CYCLE_ENGINE_SMTP_PORT"):
+        load_mail_settings(
+            {"CYCLE_ENGINE_SMTP_HOST": "mail", "CYCLE_ENGINE_SMTP_PORT": "x"}, data_dir=tmp_path
+        )
+    with pytest.raises(InvalidInput, match="TLS is required"):
+        load_mail_settings(
+            {
+                "CYCLE_ENGINE_SMTP_HOST": "mail",
+                "CYCLE_ENGINE_SMTP_TLS": "none",
+                "CYCLE_ENGINE_SMTP_USERNAME": "u",
+            },
+            data_dir=tmp_path,
+        )
