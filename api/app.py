@@ -41,8 +41,9 @@ from api.routers.email_actions import email_actions_router
 from api.services import BackgroundServices
 from api.settings import Settings
 from api.webhooks import WebhookListener
+from cycle_engine.changes import ChangeListener
 from cycle_engine.clock import Clock
-from cycle_engine.engine import CycleEngine
+from cycle_engine.engine import CycleEngine, default_listeners
 
 log = logging.getLogger("cycle_engine.api")
 API_PREFIX = "/api/v1"
@@ -69,6 +70,13 @@ def api_router() -> APIRouter:
     ):
         router.include_router(module.router)
     return router
+
+
+def webhook_listeners() -> list[ChangeListener]:
+    """The webhook listener, unless the engine already runs it by default (never twice)."""
+    if any(isinstance(listener, WebhookListener) for listener in default_listeners()):
+        return []
+    return [WebhookListener()]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:

@@ -28,12 +28,13 @@ _bearer = HTTPBearer(
 )
 
 
-def get_engine(request: Request) -> CycleEngine:
+async def get_engine(request: Request) -> CycleEngine:
+    """The app's engine (async: no thread hop for a dictionary lookup)."""
     engine: CycleEngine = request.app.state.engine
     return engine
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -204,3 +204,18 @@ def test_serve_runs_worker_and_sender_and_stops_cleanly(
         assert len(receiver.received) == 1
     assert not server.thread.is_alive()
     assert app.state.services.running == []
+
+
+def test_scheduler_overdue_becomes_a_webhook_delivery(
+    world: World, api_server: ServerThread, seed_engine: CycleEngine, clock: ManualClock
+) -> None:
+    """A stage going overdue (a scheduler timer in the serving engine) queues a delivery."""
+    with world.client("coord_a") as client:
+        client.post(f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
+                    json={"url": "http://127.0.0.1:9/hooks", "events": ["stage.overdue"]})
+    clock.advance(timedelta(weeks=4))
+    serving_engine: CycleEngine = api_server.server.config.app.state.engine
+    serving_engine.run_due_timers()
+    rows = _pending(seed_engine)
+    assert {(r.kind, r.cycle_id) for r in rows} == {("stage.overdue", world.ids["cycle_a"])}
+    assert json.loads(rows[0].context["body"])["history"]["kind"] == "stage_overdue"
