@@ -8,9 +8,10 @@ Create Date: ${create_date}
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel
-import cycle_engine.models.types
+
+from cycle_engine.models.types import UTCDateTime  # noqa: F401
 from alembic import op
+from sqlmodel.sql.sqltypes import AutoString  # noqa: F401
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}

@@ -8,10 +8,10 @@ Revises: 0001_core
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes
 from alembic import op
+from sqlmodel.sql.sqltypes import AutoString
 
-import cycle_engine.models.types
+from cycle_engine.models.types import UTCDateTime
 
 revision = "0002_alliance"
 down_revision = "0001_core"
@@ -23,29 +23,25 @@ def upgrade() -> None:
     op.create_table(
         "alliances",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("theme", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-        sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
+        sa.Column("name", AutoString(length=200), nullable=False),
+        sa.Column("theme", AutoString(length=300), nullable=False),
+        sa.Column("timezone", AutoString(length=64), nullable=False),
+        sa.Column("language", AutoString(length=5), nullable=False),
         sa.Column("working_hours_start", sa.Integer(), nullable=False),
         sa.Column("working_hours_end", sa.Integer(), nullable=False),
-        sa.Column("weekend_days", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column(
-            "created_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("weekend_days", AutoString(length=20), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )
     op.create_table(
         "organisations",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column(
-            "created_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("name", AutoString(length=200), nullable=False),
+        sa.Column("kind", AutoString(length=20), nullable=False),
+        sa.Column("country", AutoString(length=100), nullable=False),
+        sa.Column("timezone", AutoString(length=64), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )
@@ -82,10 +78,10 @@ def upgrade() -> None:
     op.create_table(
         "people",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
-        sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
-        sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("name", AutoString(length=200), nullable=False),
+        sa.Column("email", AutoString(length=254), nullable=False),
+        sa.Column("language", AutoString(length=5), nullable=False),
+        sa.Column("timezone", AutoString(length=64), nullable=False),
         sa.Column("organisation_id", sa.Integer(), nullable=False),
         sa.Column("joined_on", sa.Date(), nullable=False),
         sa.Column("left_on", sa.Date(), nullable=True),
@@ -106,7 +102,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("alliance_id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("role", AutoString(length=20), nullable=False),
         sa.ForeignKeyConstraint(
             ["alliance_id"],
             ["alliances.id"],
@@ -130,14 +126,12 @@ def upgrade() -> None:
         "learning_entries",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("cycle_id", sa.Integer(), nullable=False),
-        sa.Column("stage", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+        sa.Column("stage", AutoString(length=100), nullable=False),
+        sa.Column("kind", AutoString(length=40), nullable=False),
+        sa.Column("title", AutoString(length=300), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by", AutoString(length=200), nullable=False),
         sa.ForeignKeyConstraint(
             ["cycle_id"],
             ["cycles.id"],
@@ -156,14 +150,10 @@ def upgrade() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("answer", sa.Text(), nullable=True),
-        sa.Column(
-            "answered_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column("answered_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column(
-            "created_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("answered_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("answered_by", AutoString(length=200), nullable=True),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by", AutoString(length=200), nullable=False),
         sa.ForeignKeyConstraint(
             ["cycle_id"],
             ["cycles.id"],
@@ -179,15 +169,13 @@ def upgrade() -> None:
         "participation",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("cycle_id", sa.Integer(), nullable=False),
-        sa.Column("stage", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("stage", AutoString(length=100), nullable=False),
         sa.Column("organisation_id", sa.Integer(), nullable=False),
-        sa.Column("level", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("level", AutoString(length=10), nullable=False),
         sa.Column("focal_point_id", sa.Integer(), nullable=True),
         sa.Column("deputy_id", sa.Integer(), nullable=True),
         sa.Column("needs_focal_point", sa.Boolean(), nullable=False),
-        sa.Column(
-            "updated_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["cycle_id"],
             ["cycles.id"],
@@ -220,21 +208,19 @@ def upgrade() -> None:
         "products",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("cycle_id", sa.Integer(), nullable=False),
-        sa.Column("stage", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("form", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
-        sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-        sa.Column("link", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
-        sa.Column("file_path", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-        sa.Column("file_name", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-        sa.Column("content_type", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+        sa.Column("stage", AutoString(length=100), nullable=False),
+        sa.Column("kind", AutoString(length=40), nullable=False),
+        sa.Column("form", AutoString(length=20), nullable=True),
+        sa.Column("title", AutoString(length=300), nullable=False),
+        sa.Column("link", AutoString(length=1000), nullable=True),
+        sa.Column("file_path", AutoString(length=500), nullable=True),
+        sa.Column("file_name", AutoString(length=255), nullable=True),
+        sa.Column("content_type", AutoString(length=100), nullable=True),
         sa.Column("size_bytes", sa.Integer(), nullable=True),
-        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("sha256", AutoString(length=64), nullable=True),
         sa.Column("author_organisation_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "created_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by", AutoString(length=200), nullable=False),
         sa.ForeignKeyConstraint(
             ["author_organisation_id"],
             ["organisations.id"],
@@ -257,14 +243,12 @@ def upgrade() -> None:
         "test_contexts",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("cycle_id", sa.Integer(), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("country", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("community", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("name", AutoString(length=200), nullable=False),
+        sa.Column("country", AutoString(length=100), nullable=False),
+        sa.Column("community", AutoString(length=200), nullable=False),
         sa.Column("organisation_id", sa.Integer(), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column(
-            "created_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("status", AutoString(length=20), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["cycle_id"],
             ["cycles.id"],
@@ -286,17 +270,11 @@ def upgrade() -> None:
         "work_plan",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("cycle_id", sa.Integer(), nullable=False),
-        sa.Column("stage", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("stage", AutoString(length=100), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column(
-            "planned_start", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "planned_due", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "original_due", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("planned_start", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("planned_due", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("original_due", UTCDateTime(timezone=True), nullable=False),
         sa.Column("changes", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["cycle_id"],
@@ -313,14 +291,12 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("context_id", sa.Integer(), nullable=False),
         sa.Column("cycle_id", sa.Integer(), nullable=False),
-        sa.Column("stage", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("stage", AutoString(length=100), nullable=False),
         sa.Column("visit", sa.Integer(), nullable=False),
-        sa.Column("rating", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("rating", AutoString(length=10), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
-        sa.Column(
-            "reported_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column("reported_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("reported_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("reported_by", AutoString(length=200), nullable=False),
         sa.ForeignKeyConstraint(
             ["context_id"],
             ["test_contexts.id"],
@@ -365,9 +341,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("cycles", schema=None) as batch_op:
         batch_op.add_column(sa.Column("alliance_id", sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column("topic", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True)
-        )
+        batch_op.add_column(sa.Column("topic", AutoString(length=200), nullable=True))
         batch_op.create_index(batch_op.f("ix_cycles_alliance_id"), ["alliance_id"], unique=False)
         batch_op.create_foreign_key("fk_cycles_alliance_id", "alliances", ["alliance_id"], ["id"])
 

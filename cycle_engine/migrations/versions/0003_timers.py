@@ -53,12 +53,16 @@ def upgrade() -> None:
             batch_op.f("ix_timers_stage_visit_id"), ["stage_visit_id"], unique=False
         )
         batch_op.create_index(
-            "ix_timers_pending_due", ["due_at", "id"], unique=False,
+            "ix_timers_pending_due",
+            ["due_at", "id"],
+            unique=False,
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
         )
         batch_op.create_index(
-            "ix_timers_claimed_lease", ["lease_until"], unique=False,
+            "ix_timers_claimed_lease",
+            ["lease_until"],
+            unique=False,
             sqlite_where=sa.text("status = 'claimed'"),
             postgresql_where=sa.text("status = 'claimed'"),
         )
@@ -82,14 +86,18 @@ def upgrade() -> None:
             batch_op.f("ix_stall_flags_stage_visit_id"), ["stage_visit_id"], unique=False
         )
         batch_op.create_index(
-            "ix_stall_flags_active", ["cycle_id", "stage_visit_id"], unique=False,
+            "ix_stall_flags_active",
+            ["cycle_id", "stage_visit_id"],
+            unique=False,
             sqlite_where=sa.text("cleared_at IS NULL"),
             postgresql_where=sa.text("cleared_at IS NULL"),
         )
 
     with op.batch_alter_table("stage_visits", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_stage_visits_open_due", ["due_at"], unique=False,
+            "ix_stage_visits_open_due",
+            ["due_at"],
+            unique=False,
             sqlite_where=sa.text("left_at IS NULL"),
             postgresql_where=sa.text("left_at IS NULL"),
         )

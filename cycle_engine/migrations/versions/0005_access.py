@@ -7,10 +7,10 @@ Revises: 0001_core
 from __future__ import annotations
 
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes
 from alembic import op
+from sqlmodel.sql.sqltypes import AutoString
 
-import cycle_engine.models.types
+from cycle_engine.models.types import UTCDateTime
 
 revision = "0005_access"
 down_revision = "0001_core"
@@ -22,21 +22,15 @@ def upgrade() -> None:
     op.create_table(
         "api_keys",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("prefix", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("prefix", AutoString(length=16), nullable=False),
+        sa.Column("hash", AutoString(length=64), nullable=False),
+        sa.Column("name", AutoString(length=200), nullable=False),
+        sa.Column("role", AutoString(length=20), nullable=False),
         sa.Column("alliance_id", sa.Integer(), nullable=True),
         sa.Column("organisation_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "created_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "revoked_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "last_used_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("prefix"),
     )
@@ -50,14 +44,12 @@ def upgrade() -> None:
         "webhook_subscriptions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("alliance_id", sa.Integer(), nullable=False),
-        sa.Column("url", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
-        sa.Column("secret", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("url", AutoString(length=2000), nullable=False),
+        sa.Column("secret", AutoString(length=200), nullable=False),
         sa.Column("events", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column(
-            "created_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by", AutoString(length=200), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("webhook_subscriptions", schema=None) as batch_op:
@@ -69,13 +61,11 @@ def upgrade() -> None:
         "api_idempotency",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("api_key_id", sa.Integer(), nullable=False),
-        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("fingerprint", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("key", AutoString(length=200), nullable=False),
+        sa.Column("fingerprint", AutoString(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.Text(), nullable=True),
-        sa.Column(
-            "created_at", cycle_engine.models.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("api_key_id", "key", name="uq_api_idempotency_key"),
     )
