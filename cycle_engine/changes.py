@@ -3,6 +3,13 @@
 Listeners (the scheduler's timers, the notification outbox, webhooks) add their own rows to the
 command's session; they never commit. So a transition, its event, its timers and its emails
 commit together or not at all.
+
+The hot paths (a transition, a timer firing) write their rows with prepared SQLAlchemy Core
+statements instead of unit-of-work flushes, which cost more than SQLite itself. The ORM objects
+listeners receive stay faithful: `store_row` and `save_columns` leave each object attached to
+the session, with its id, exactly as if the ORM had flushed it (so a listener may still change
+an attribute and have it saved at commit). `core_connection` flushes pending ORM changes first,
+as autoflush would before a query.
 """
 
 from __future__ import annotations
@@ -11,7 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlmodel import Session
+from sqlalchemy import Connection, Table, bindparam, insert, update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, SQLModel
 
 from cycle_engine.actors import Actor
 from cycle_engine.models import CycleRecord, EventRecord, StageRecord
@@ -38,6 +48,46 @@ class ChangeListener(Protocol):
     def on_change(self, change: Change) -> None: ...
 
 
+_EVENTS: Table = EventRecord.__table__  # type: ignore[attr-defined]
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+_EVENT_COLUMNS = tuple(c.name for c in _EVENTS.columns if c.name != "id")
+_UPDATES: dict[str, Any] = {}
+
+
+def core_connection(session: Session) -> Connection:
+    """The session's connection, after flushing pending ORM changes (what autoflush does)."""
+    session.flush()  # returns at once when nothing is pending
+    return session.connection()
+
+
+def attach(session: Session, record: SQLModel) -> None:
+    """Make `record`, whose row was just written with its id, a persistent object of `session`."""
+    make_transient_to_detached(record)
+    session.add(record)
+
+
+def save_columns(session: Session, record: SQLModel, values: dict[str, Any]) -> None:
+    """UPDATE `values` on `record`'s row (by id) and set them as its committed state."""
+    table: Table = record.__table__  # type: ignore[attr-defined]
+    statement = _UPDATES.get(table.name)
+    if statement is None:
+        statement = update(table).where(table.c.id == bindparam("record_id"))
+        _UPDATES[table.name] = statement
+    core_connection(session).execute(statement, {**values, "record_id": record.id})  # type: ignore[attr-defined]
+    for name, value in values.items():
+        set_committed_value(record, name, value)
+    if record not in session:
+        session.add(record)
+
+
+def store_event(session: Session, event: EventRecord) -> EventRecord:
+    """INSERT `event` (an `EventRecord` without id), set its id and attach it to the session."""
+    row = {name: getattr(event, name) for name in _EVENT_COLUMNS}
+    event.id = core_connection(session).execute(_INSERT_EVENT, row).scalar_one()
+    attach(session, event)
+    return event
+
+
 def append_event(
     session: Session,
     cycle: CycleRecord,
@@ -50,14 +100,19 @@ def append_event(
     to_state: str | None = None,
     note: str | None = None,
     data: dict[str, Any] | None = None,
+    cycle_values: dict[str, Any] | None = None,
 ) -> EventRecord:
-    """Bump the cycle's version and add the history line carrying it (does not commit)."""
+    """Bump the cycle's version and store the history line carrying it (does not commit).
+
+    `cycle_values` are further cycle columns saved in the same UPDATE as the version (a
+    transition's new state and stage visit). The returned event has its id.
+    """
     assert cycle.id is not None
-    cycle.version += 1
-    cycle.updated_at = now
+    version = cycle.version + 1
+    save_columns(session, cycle, {**(cycle_values or {}), "version": version, "updated_at": now})
     event = EventRecord(
         cycle_id=cycle.id,
-        seq=cycle.version,
+        seq=version,
         at=now,
         actor=actor.name,
         kind=kind,
@@ -67,6 +122,4 @@ def append_event(
         note=note,
         data=data or {},
     )
-    session.add(cycle)
-    session.add(event)
-    return event
+    return store_event(session, event)

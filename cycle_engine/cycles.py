@@ -11,11 +11,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import Table, bindparam, func, insert
+from sqlmodel import Session, col, select
 
 from cycle_engine.actors import Actor
 from cycle_engine.alliances.workplan import planned_due
-from cycle_engine.changes import Change, ChangeListener, append_event
+from cycle_engine.changes import (
+    Change,
+    ChangeListener,
+    append_event,
+    attach,
+    core_connection,
+    save_columns,
+)
 from cycle_engine.errors import (
     ConflictError,
     CycleNotFound,
@@ -48,13 +56,47 @@ class FireResult:
     event_id: int
 
 
+_VISITS: Table = StageRecord.__table__  # type: ignore[attr-defined]
+_PREVIOUS: Table = _VISITS.alias("previous")
+#: The cycle row, locked, with its current stage visit (one round trip; only cycles is locked).
+_LOCK = (
+    select(CycleRecord, StageRecord)
+    .outerjoin(StageRecord, col(StageRecord.id) == CycleRecord.current_stage_id)
+    .where(CycleRecord.id == bindparam("cycle_id"))
+    .with_for_update(of=CycleRecord)  # type: ignore[arg-type]
+)
+_LAST_VISIT = (
+    select(func.max(StageRecord.visit))
+    .where(StageRecord.cycle_id == bindparam("cycle_id"), StageRecord.stage == bindparam("stage"))
+)
+#: A new visit numbered after the stage's earlier visits, in the INSERT itself.
+_INSERT_VISIT = (
+    insert(_VISITS)
+    .values(
+        visit=select(func.coalesce(func.max(_PREVIOUS.c.visit), 0) + 1)
+        .where(
+            _PREVIOUS.c.cycle_id == bindparam("visit_cycle_id"),
+            _PREVIOUS.c.stage == bindparam("visit_stage"),
+        )
+        .scalar_subquery()
+    )
+    .returning(_VISITS.c.id, _VISITS.c.visit)
+)
+_NEW_VISITS = "cycle_engine.new_visits"
+_LOADED = "cycle_engine.loaded_visits"
+
+
 def lock_cycle(session: Session, cycle_id: int) -> CycleRecord:
-    """The cycle row, locked for this transaction; raises CycleNotFound."""
-    cycle = session.exec(
-        select(CycleRecord).where(CycleRecord.id == cycle_id).with_for_update()
-    ).first()
-    if cycle is None:
+    """The cycle row, locked for this transaction; raises CycleNotFound.
+
+    Its current stage visit is loaded with it, so `current_visit` needs no query.
+    """
+    row = session.exec(_LOCK, params={"cycle_id": cycle_id}).first()  # type: ignore[call-overload]
+    if row is None:
         raise CycleNotFound(cycle_id)
+    cycle: CycleRecord = row[0]
+    if row[1] is not None:  # the identity map holds objects weakly: keep the visit for the session
+        session.info.setdefault(_LOADED, []).append(row[1])
     return cycle
 
 
@@ -62,6 +104,21 @@ def current_visit(session: Session, cycle: CycleRecord) -> StageRecord | None:
     if cycle.current_stage_id is None:
         return None
     return session.get(StageRecord, cycle.current_stage_id)
+
+
+def new_visit_ids(session: Session) -> set[int]:
+    """Ids of the stage visits opened in the session's current transaction.
+
+    Such a visit has no timers and no stall flags yet but those this transaction adds, which
+    lets the scheduler's listener skip looking for them.
+    """
+    transaction = session.get_transaction()
+    mark = session.info.get(_NEW_VISITS)
+    if mark is None or mark[0] is not transaction:
+        mark = (transaction, set())
+        session.info[_NEW_VISITS] = mark
+    ids: set[int] = mark[1]
+    return ids
 
 
 def open_visit(
@@ -73,29 +130,36 @@ def open_visit(
     *,
     due_at: datetime | None = None,
 ) -> StageRecord:
-    """Record entry into `stage` (a new visit) and point the cycle at it."""
+    """Record entry into `stage` (a new visit); the caller points the cycle at it.
+
+    The work plan's date wins over the template's duration (only a cycle of an alliance has a
+    work plan). The caller saves `current_stage_id` with the cycle's version, in the UPDATE
+    `append_event(..., cycle_values=...)` makes.
+    """
     assert cycle.id is not None
-    previous = session.exec(
-        select(StageRecord.visit)
-        .where(StageRecord.cycle_id == cycle.id, StageRecord.stage == stage)
-        .order_by(StageRecord.visit.desc())  # type: ignore[attr-defined]
-    ).first()
-    duration = spec.stage(stage).duration
-    if due_at is None:  # the work plan's date wins over the template's duration
+    connection = core_connection(session)
+    if due_at is None and cycle.alliance_id is not None:
+        previous = connection.execute(
+            _LAST_VISIT, {"cycle_id": cycle.id, "stage": stage}
+        ).scalar()
         due_at = planned_due(session, cycle.id, stage, (previous or 0) + 1)
+    duration = spec.stage(stage).duration
     if due_at is None and duration is not None:
         due_at = now + duration
-    visit = StageRecord(
-        cycle_id=cycle.id,
-        stage=stage,
-        visit=(previous or 0) + 1,
-        entered_at=now,
-        due_at=due_at,
-        last_activity_at=now,
-    )
-    session.add(visit)
-    session.flush()
-    cycle.current_stage_id = visit.id
+    row = {
+        "cycle_id": cycle.id,
+        "stage": stage,
+        "entered_at": now,
+        "due_at": due_at,
+        "left_at": None,
+        "last_activity_at": now,
+    }
+    visit_id, number = connection.execute(
+        _INSERT_VISIT, {**row, "visit_cycle_id": cycle.id, "visit_stage": stage}
+    ).one()
+    visit = StageRecord(id=visit_id, visit=number, **row)
+    attach(session, visit)
+    new_visit_ids(session).add(visit_id)
     return visit
 
 
@@ -178,24 +242,21 @@ def _apply(
     left = current_visit(session, cycle)
     paused_for = None
     if left is not None:
-        left.left_at = now
-        session.add(left)
+        save_columns(session, left, {"left_at": now})
     dest_spec = spec.stage(dest)
     due_at = None
+    values: dict[str, object] = {"state": dest}
     if dest_spec.hold:
-        cycle.resume_state = source
+        values["resume_state"] = source
     elif spec.stage(source).hold and left is not None:
         due_at, paused_for = _resumed_due(session, cycle, dest, left, now)
-        cycle.resume_state = None
+        values["resume_state"] = None
     if dest_spec.final:
-        cycle.status = FINISHED
-        cycle.finished_at = now
-        cycle.current_stage_id = None
+        values.update(status=FINISHED, finished_at=now, current_stage_id=None)
         entered = None
     else:
-        cycle.status = ACTIVE
         entered = open_visit(session, cycle, spec, dest, now, due_at=due_at)
-    cycle.state = dest
+        values.update(status=ACTIVE, current_stage_id=entered.id)
     data = {"paused_seconds": int(paused_for.total_seconds())} if paused_for else {}
     event = append_event(
         session,
@@ -208,8 +269,8 @@ def _apply(
         to_state=dest,
         note=note,
         data=data,
+        cycle_values=values,
     )
-    session.flush()
     change = Change(
         session=session,
         cycle=cycle,

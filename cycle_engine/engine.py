@@ -195,6 +195,7 @@ class CycleEngine(AllianceCommands, SchedulerQueries, NotificationCommands):
                 to_state=spec.initial,
                 note=note,
                 data={"template": record.key, "template_version": record.version},
+                cycle_values={"current_stage_id": entered.id},
             )
             session.flush()
             self._notify(

@@ -108,7 +108,9 @@ class TemplateStore:
         query = select(TemplateRecord)
         if key is not None:
             query = query.where(TemplateRecord.key == key)
-        return list(session.exec(query.order_by(col(TemplateRecord.key), col(TemplateRecord.version))))
+        return list(
+            session.exec(query.order_by(col(TemplateRecord.key), col(TemplateRecord.version)))
+        )
 
 
 def _published(record: TemplateRecord, *, created: bool) -> PublishedTemplate:

@@ -116,7 +116,8 @@ class EmailChannel:
         context["unsubscribe_url"] = unsubscribe
         optional = row.kind in OPTIONAL_KINDS
         context["preferences_url"] = self.links.preferences_url(row.person_id)
-        context["calendar_url"] = self.links.calendar_url(row.person_id)
+        if row.kind == "stage_started":
+            context["calendar_url"] = self.links.calendar_url(row.person_id)
         rendered = self.renderer.render(row.kind, row.language, context)
         name = str((context.get("person") or {}).get("name", ""))
         return build_message(

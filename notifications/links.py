@@ -89,6 +89,7 @@ class LinkSigner:
         self.action_max_age = action_max_age
         self._secret = secret_key
         self._serializers: dict[str, URLSafeTimedSerializer] = {}
+        self._person_tokens: dict[tuple[str, int, str], tuple[int, str]] = {}
 
     def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
         serializer = self._serializers.get(purpose)
@@ -141,9 +142,20 @@ class LinkSigner:
     # -- per-person pages -------------------------------------------------------------------
 
     def person_token(self, purpose: str, person_id: int, kind: str = "") -> str:
+        """A long-lived per-person token; the same one is reused within a minute (signing is
+        the costliest part of composing an email)."""
         if purpose not in PERSON_PURPOSES:
             raise ValueError(f"unknown link purpose {purpose!r}")
-        return str(self._serializer(purpose).dumps({"p": person_id, "k": kind}))
+        minute = int(self.clock.now().timestamp()) // 60
+        key = (purpose, person_id, kind)
+        cached = self._person_tokens.get(key)
+        if cached is not None and cached[0] == minute:
+            return cached[1]
+        if len(self._person_tokens) > 10_000:
+            self._person_tokens.clear()
+        token = str(self._serializer(purpose).dumps({"p": person_id, "k": kind}))
+        self._person_tokens[key] = (minute, token)
+        return token
 
     def read_person(self, purpose: str, token: str) -> tuple[int, str]:
         """(person id, kind) behind a preferences/unsubscribe/calendar token.

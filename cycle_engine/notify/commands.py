@@ -20,7 +20,7 @@ from sqlmodel import Session, col, or_, select
 
 from cycle_engine.actors import Actor
 from cycle_engine.alliances.common import get_person
-from cycle_engine.alliances.models import ParticipationRecord, PersonRecord
+from cycle_engine.alliances.models import ParticipationRecord
 from cycle_engine.alliances.participation import Recipient
 from cycle_engine.changes import Change, ChangeListener, append_event
 from cycle_engine.clock import Clock
@@ -348,12 +348,6 @@ class NotificationCommands:
                     due_at=visit.due_at,
                 )
             return sorted(deadlines.values(), key=lambda d: (d.due_at, d.stage_visit_id))
-
-    def person_by_email(self, email: str) -> PersonRecord | None:
-        with self.db.read_session() as session:
-            return session.exec(
-                select(PersonRecord).where(col(PersonRecord.email) == email.strip().lower())
-            ).first()
 
 
 def open_visit_of(

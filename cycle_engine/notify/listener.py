@@ -32,11 +32,11 @@ from cycle_engine.clock import as_utc
 from cycle_engine.models import StageRecord
 from cycle_engine.models.outbox import EMAIL, PENDING, OutboxRecord
 from cycle_engine.notify.enqueue import MESSAGE_ID_DOMAIN, SNOOZABLE, Notice, Scope, enqueue
-from cycle_engine.notify.people import describe_person
 from cycle_engine.notify.recipients import (
     RESPONSIBLE,
     Addressee,
     by_roles,
+    describe_person,
     escalation_addressees,
     ladder_rung,
     responsible_person,

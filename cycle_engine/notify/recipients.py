@@ -5,6 +5,7 @@ Roles come from the alliance domain (`recipients_for_stage`): `focal_point` and 
 `coordinator` and `manager` (of the cycle's alliance). The escalation ladder for a step that
 stays overdue climbs one rung per overdue reminder: the focal point keeps the reminders, then
 the deputy, then the lead organisation's other people, then the coordinators are told.
+Also how a person appears inside another person's email (`describe_person`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from cycle_engine.alliances.models import ParticipationRecord, PersonRecord
+from cycle_engine.alliances.models import OrganisationRecord, ParticipationRecord, PersonRecord
 from cycle_engine.alliances.participation import Recipient, recipients_for_stage
 
 #: Rungs of the escalation ladder above the focal point, in order.
@@ -125,3 +126,22 @@ def _lead_organisation_people(
         for p in people
         if p.id is not None and p.id not in named
     ]
+
+
+UNKNOWN = {"name": "(unknown person)", "organisation": "(unknown organisation)"}
+NOBODY = {"name": "(nobody is named yet)", "organisation": "-"}
+
+
+def describe_person(session: Session, who: Recipient | int | None) -> dict[str, str]:
+    """`{"name", "organisation"}` for a recipient or a person id."""
+    if who is None:
+        return dict(NOBODY)
+    if isinstance(who, Recipient):
+        name, organisation_id = who.name, who.organisation_id
+    else:
+        person = session.get(PersonRecord, int(who))
+        if person is None:
+            return dict(UNKNOWN)
+        name, organisation_id = person.name, person.organisation_id
+    organisation = session.get(OrganisationRecord, organisation_id)
+    return {"name": name, "organisation": organisation.name if organisation else "-"}
