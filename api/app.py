@@ -40,10 +40,8 @@ from api.routers import (
 from api.routers.email_actions import email_actions_router
 from api.services import BackgroundServices
 from api.settings import Settings
-from api.webhooks import WebhookListener
-from cycle_engine.changes import ChangeListener
 from cycle_engine.clock import Clock
-from cycle_engine.engine import CycleEngine, default_listeners
+from cycle_engine.engine import CycleEngine
 
 log = logging.getLogger("cycle_engine.api")
 API_PREFIX = "/api/v1"
@@ -72,13 +70,6 @@ def api_router() -> APIRouter:
     return router
 
 
-def webhook_listeners() -> list[ChangeListener]:
-    """The webhook listener, unless the engine already runs it by default (never twice)."""
-    if any(isinstance(listener, WebhookListener) for listener in default_listeners()):
-        return []
-    return [WebhookListener()]
-
-
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """Build the app; the engine is opened in the lifespan (so on the server's event loop).
 
@@ -92,7 +83,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         engine = CycleEngine(
             settings.database_url,
             clock=clock,
-            listeners=[WebhookListener()],
             data_dir=Path(settings.data_dir),
         )
         services = BackgroundServices(engine, settings)

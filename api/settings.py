@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cycle_engine.errors import InvalidInput
+from cycle_engine.secret_file import read_or_create_secret
 
 PREFIX = "CYCLE_ENGINE_"
 DEFAULT_DATABASE_URL = "sqlite:///data/cycle_engine.db"
@@ -119,11 +120,9 @@ def check_secret(secret: str) -> None:
 
 def secret_from_file(path: str | Path) -> str:
     """The secret kept in `path`, created (mode 0600) with a random one when missing."""
-    path = Path(path)
-    if path.exists():
-        secret = path.read_text(encoding="utf-8").strip()
-        check_secret(secret)
-        return secret
+    secret = read_or_create_secret(path)
+    check_secret(secret)
+    return secret
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -8,7 +8,6 @@ so a password never crosses the network in plain text by accident.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from cycle_engine.errors import InvalidInput
+from cycle_engine.secret_file import SECRET_FILE_NAME, read_or_create_secret
 
 TlsMode = Literal["none", "starttls", "tls"]
 TLS_MODES: tuple[TlsMode, ...] = ("none", "starttls", "tls")
@@ -124,7 +124,7 @@ def load_mail_settings(
     POOL/CA_FILE/FROM, CYCLE_ENGINE_BASE_URL, CYCLE_ENGINE_SECRET_KEY, CYCLE_ENGINE_DATA_DIR,
     CYCLE_ENGINE_MAIL_HOURLY_CAP. Keyword arguments win over the environment (the app factory
     passes its own secret and base URL, so links it serves are the links emails carry). With no
-    secret anywhere, the development secret file `<data_dir>/secret_key` is used (created once).
+    secret anywhere, the development secret file `<data_dir>/secret.key` is used (created once).
     """
     env = os.environ if env is None else env
     host = env.get(PREFIX + "SMTP_HOST", "").strip()
@@ -159,13 +159,5 @@ def load_mail_settings(
 
 
 def development_secret(data_dir: Path) -> str:
-    """The secret kept in `<data_dir>/secret_key`, created (mode 0600) when missing."""
-    path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secret + "\n")
-    return secret
+    """The per-install secret in `<data_dir>/secret.key`, shared with `serve`."""
+    return read_or_create_secret(data_dir / SECRET_FILE_NAME)

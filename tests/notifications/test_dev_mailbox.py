@@ -21,7 +21,7 @@ def test_no_smtp_means_the_development_mailbox(world: World, tmp_path: Path, db_
     from notifications.service import build_outbox_sender
 
     settings = load_mail_settings({}, data_dir=tmp_path)
-    assert settings.smtp is None and (tmp_path / "secret_key").exists()
+    assert settings.smtp is None and (tmp_path / "secret.key").exists()
     world.engine.run_due_timers()
     deliver(build_outbox_sender(world.engine, settings))
     entries = list_mailbox(tmp_path / "mailbox")
