@@ -51,6 +51,8 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # APScheduler logs every tick at INFO; keep the server's log about requests and problems.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     app = create_app(settings)
-    typer.echo(f"Cycle Engine API: {url}/api/v1  (docs: {url}/docs)")
+    typer.echo(f"Cycle Engine: {url}/dashboard/  API: {url}/api/v1  (docs: {url}/docs)")
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

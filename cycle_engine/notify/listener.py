@@ -67,6 +67,8 @@ class OutboxListener:
         }
 
     def on_change(self, change: Change) -> None:
+        if change.cycle.alliance_id is None:
+            return  # no alliance, no participants or role holders: nobody to write to
         handler = self._handlers.get(change.event.kind)
         if handler is not None:
             handler(change)
