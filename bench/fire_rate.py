@@ -1,6 +1,6 @@
 """Persisted fires per second through the public API, beside the same row writes in raw sqlite3.
 
-    python -m bench.fire_rate [--smoke] [--cycles N]
+    python -m bench.fire_rate [--smoke] [--cycles N] [--statements]
 
 Walks N cycles through every stage of a seven-stage template (one transaction per fire: lock the
 cycle, close the stage visit, open the next, bump the version, append the event), first on
@@ -17,6 +17,9 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
 
 from cycle_engine import CycleEngine
 from cycle_engine.migrate import upgrade
@@ -55,6 +58,22 @@ def engine_rate(url: str, cycles: int) -> float:
                 engine.fire(cycle_id, f"next_{step}")
         elapsed = time.perf_counter() - started
     return cycles * FIRES_PER_CYCLE / elapsed
+
+
+def statements_of_one_fire(url: str) -> list[str]:
+    """The SQL one persisted fire sends (first line of each, parameters left out)."""
+    sent: list[str] = []
+    with CycleEngine(url, clock=ManualClock()) as engine:
+        engine.publish_template(TEMPLATE, "bench.yaml")
+        cycle_id = engine.start_cycle("bench-linear", "statements").id or 0
+
+        def record(*args: Any) -> None:
+            sent.append(" ".join(str(args[2]).split())[:110])
+
+        event.listen(engine.db.engine, "before_cursor_execute", record)
+        engine.fire(cycle_id, "next_0")
+        event.remove(engine.db.engine, "before_cursor_execute", record)
+    return sent
 
 
 def raw_sqlite_rate(path: Path, cycles: int) -> float:
@@ -118,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny N so CI runs it in seconds")
     parser.add_argument("--cycles", type=int, default=None)
+    parser.add_argument("--statements", action="store_true", help="list one fire's SQL first")
     args = parser.parse_args()
     cycles = args.cycles or (20 if args.smoke else 500)
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,6 +145,12 @@ def main() -> None:
         raw_db = Path(tmp) / "raw.db"
         upgrade(f"sqlite:///{engine_db}")
         upgrade(f"sqlite:///{raw_db}")
+        if args.statements:
+            statements_db = f"sqlite:///{Path(tmp) / 'statements.db'}"
+            upgrade(statements_db)
+            shown = statements_of_one_fire(statements_db)
+            print(f"one fire on SQLite: BEGIN IMMEDIATE, {len(shown)} statements, COMMIT")
+            print("\n".join(f"  {n}. {text}" for n, text in enumerate(shown, 1)))
         sqlite_rate = engine_rate(f"sqlite:///{engine_db}", cycles)
         raw_rate = raw_sqlite_rate(raw_db, cycles)
     total = cycles * FIRES_PER_CYCLE

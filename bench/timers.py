@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from cycle_engine import CycleEngine
 from cycle_engine.migrate import upgrade
-from cycle_engine.scheduler.claim import claim_due_timers, due_query
+from cycle_engine.scheduler.claim import claim_due_timers, claim_query
 from cycle_engine.scheduler.worker import Worker, WorkerSettings
 from cycle_engine.testing import ManualClock
 from cycle_engine.testing_db import PostgresFactory
@@ -42,8 +42,10 @@ transitions:
 """
 CYCLES = 100
 
-_COLUMNS = ("kind, cycle_id, stage_visit_id, stage, rule, occurrence, due_at, status, late, "
-            "created_at, attempts, dedupe_key, payload")
+_COLUMNS = (
+    "kind, cycle_id, stage_visit_id, stage, rule, occurrence, due_at, status, late, "
+    "created_at, attempts, dedupe_key, payload"
+)
 
 SQLITE_FILL = f"""
 WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :count)
@@ -77,8 +79,7 @@ def fill(engine: CycleEngine, pending: int, due: int) -> float:
     sql = SQLITE_FILL if engine.db.is_sqlite else POSTGRES_FILL
     stamp = now.strftime("%Y-%m-%d %H:%M:%S") if engine.db.is_sqlite else now.isoformat()
     with engine.db.transaction() as session:
-        session.execute(text(sql), {"count": pending, "due": due, "now": stamp,
-                                       "cycles": CYCLES})
+        session.execute(text(sql), {"count": pending, "due": due, "now": stamp, "cycles": CYCLES})
     with engine.db.engine.connect() as connection:
         connection.execute(text("ANALYZE"))
         connection.commit()
@@ -86,12 +87,14 @@ def fill(engine: CycleEngine, pending: int, due: int) -> float:
 
 
 def plan(engine: CycleEngine) -> str:
-    query = due_query(engine.clock.now(), 100, lock=engine.db.is_postgresql)
+    """The plan of the claim (one UPDATE ... WHERE id IN (SELECT ... LIMIT 100) RETURNING)."""
+    query = claim_query(engine.clock.now(), 100, lock=engine.db.is_postgresql)
     with engine.db.engine.connect() as connection:
         compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
         prefix = "EXPLAIN QUERY PLAN " if engine.db.is_sqlite else "EXPLAIN "
         rows = connection.execute(text(prefix + str(compiled))).all()
-    return " | ".join(str(row[-1]) for row in rows)
+        connection.rollback()
+    return " | ".join(str(row[-1]).strip() for row in rows)
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -121,16 +124,20 @@ def run(url: str, label: str, pending: int, repeats: int, fire: int) -> None:
             for _ in range(repeats)
         ]
         p50, p95 = percentiles(samples)
-        print(f"[{label}] claim 100 due among {pending:,}: p50 {p50:.2f} ms, p95 {p95:.2f} ms "
-              f"({repeats} repeats)")
+        print(
+            f"[{label}] claim 100 due among {pending:,}: p50 {p50:.2f} ms, p95 {p95:.2f} ms "
+            f"({repeats} repeats)"
+        )
         settings = WorkerSettings(batch_size=100, max_batches=max(1, fire // 100))
         worker = Worker(engine, name="bench-fire", settings=settings)
         started, cpu = time.perf_counter(), time.process_time()
         result = worker.run_once(now)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-        print(f"[{label}] end to end: {result.fired:,} timers fired in {elapsed:.2f}s = "
-              f"{result.fired / elapsed:,.0f}/s (one transaction per timer, with its event); "
-              f"worker CPU {cpu / max(result.fired, 1) * 1000:.2f} ms per timer")
+        print(
+            f"[{label}] end to end: {result.fired:,} timers fired in {elapsed:.2f}s = "
+            f"{result.fired / elapsed:,.0f}/s (one transaction per timer, with its event); "
+            f"worker CPU {cpu / max(result.fired, 1) * 1000:.2f} ms per timer"
+        )
         assert result.fired == settings.max_batches * 100, result.as_dict()
 
 

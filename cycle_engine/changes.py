@@ -14,12 +14,14 @@ as autoflush would before a query.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Table, bindparam, insert, update
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel
 
@@ -50,8 +52,9 @@ class ChangeListener(Protocol):
 
 _EVENTS: Table = EventRecord.__table__  # type: ignore[attr-defined]
 _INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
-_EVENT_COLUMNS = tuple(c.name for c in _EVENTS.columns if c.name != "id")
 _UPDATES: dict[str, Any] = {}
+_mappers: dict[type[Any], Any] = {}
+R = TypeVar("R", bound=SQLModel)
 
 
 def core_connection(session: Session) -> Connection:
@@ -60,10 +63,46 @@ def core_connection(session: Session) -> Connection:
     return session.connection()
 
 
-def attach(session: Session, record: SQLModel) -> None:
-    """Make `record`, whose row was just written with its id, a persistent object of `session`."""
+def _mapper(model: type[Any]) -> Any:
+    mapper = _mappers.get(model)
+    if mapper is None:
+        configure_mappers()  # an object made before any query needs configured attributes
+        mapper = _mappers[model] = sa_inspect(model)
+    return mapper
+
+
+def loaded(session: Session, model: type[R], record_id: int) -> R | None:
+    """The session's object of `model` with `record_id`, if it has one (no SQL)."""
+    found: R | None = session.identity_map.get(
+        _mapper(model).identity_key_from_primary_key((record_id,))
+    )
+    return found
+
+
+def adopt(
+    session: Session, model: type[R], values: Mapping[str, Any], *, refresh: bool = False
+) -> R:
+    """The session's object for the row `values` (all columns) just read or written.
+
+    What an ORM load gives, without its cost: the object the session already has for that id
+    (with `refresh`, updated to `values`, like `populate_existing`), else a new persistent one
+    with `values` as its loaded state (no SQL, nothing dirty).
+    """
+    mapper = _mapper(model)
+    key = mapper.identity_key_from_primary_key((values["id"],))
+    existing = session.identity_map.get(key)
+    if existing is not None:
+        found: R = existing
+        if refresh:
+            for name, value in values.items():
+                set_committed_value(found, name, value)
+        return found
+    record: R = mapper.class_manager.new_instance()
+    record.__dict__.update(values)  # how the ORM itself populates a loaded object
+    object.__setattr__(record, "__pydantic_fields_set__", set(values))
     make_transient_to_detached(record)
     session.add(record)
+    return record
 
 
 def save_columns(session: Session, record: SQLModel, values: dict[str, Any]) -> None:
@@ -80,12 +119,10 @@ def save_columns(session: Session, record: SQLModel, values: dict[str, Any]) -> 
         session.add(record)
 
 
-def store_event(session: Session, event: EventRecord) -> EventRecord:
-    """INSERT `event` (an `EventRecord` without id), set its id and attach it to the session."""
-    row = {name: getattr(event, name) for name in _EVENT_COLUMNS}
-    event.id = core_connection(session).execute(_INSERT_EVENT, row).scalar_one()
-    attach(session, event)
-    return event
+def store_event(session: Session, row: dict[str, Any]) -> EventRecord:
+    """INSERT an event row (all columns but the id); returns it as a persistent object."""
+    event_id = core_connection(session).execute(_INSERT_EVENT, row).scalar_one()
+    return adopt(session, EventRecord, {"id": event_id, **row})
 
 
 def append_event(
@@ -110,16 +147,18 @@ def append_event(
     assert cycle.id is not None
     version = cycle.version + 1
     save_columns(session, cycle, {**(cycle_values or {}), "version": version, "updated_at": now})
-    event = EventRecord(
-        cycle_id=cycle.id,
-        seq=version,
-        at=now,
-        actor=actor.name,
-        kind=kind,
-        trigger=trigger,
-        from_state=from_state,
-        to_state=to_state,
-        note=note,
-        data=data or {},
+    return store_event(
+        session,
+        {
+            "cycle_id": cycle.id,
+            "seq": version,
+            "at": now,
+            "actor": actor.name,
+            "kind": kind,
+            "trigger": trigger,
+            "from_state": from_state,
+            "to_state": to_state,
+            "note": note,
+            "data": data or {},
+        },
     )
-    return store_event(session, event)

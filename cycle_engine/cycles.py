@@ -11,17 +11,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, bindparam, func, insert
-from sqlmodel import Session, col, select
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Table, bindparam, func, insert
+from sqlmodel import Session, select
 
 from cycle_engine.actors import Actor
 from cycle_engine.alliances.workplan import planned_due
 from cycle_engine.changes import (
     Change,
     ChangeListener,
+    adopt,
     append_event,
-    attach,
     core_connection,
+    loaded,
     save_columns,
 )
 from cycle_engine.errors import (
@@ -57,17 +58,23 @@ class FireResult:
 
 
 _VISITS: Table = StageRecord.__table__  # type: ignore[attr-defined]
-_PREVIOUS: Table = _VISITS.alias("previous")
-#: The cycle row, locked, with its current stage visit (one round trip; only cycles is locked).
-_LOCK = (
-    select(CycleRecord, StageRecord)
-    .outerjoin(StageRecord, col(StageRecord.id) == CycleRecord.current_stage_id)
-    .where(CycleRecord.id == bindparam("cycle_id"))
-    .with_for_update(of=CycleRecord)  # type: ignore[arg-type]
+_PREVIOUS = _VISITS.alias("previous")
+_CYCLES: Table = CycleRecord.__table__  # type: ignore[attr-defined]
+_CYCLE_COLUMNS = [column.name for column in _CYCLES.columns]
+_VISIT_COLUMNS = [column.name for column in _VISITS.columns]
+#: The cycle row, locked (PostgreSQL: `FOR UPDATE`; SQLite: `BEGIN IMMEDIATE` already holds the
+#: write lock). On SQLite its current stage visit comes in the same round trip; PostgreSQL
+#: re-reads only the locked row after waiting for a lock, so there the visit is read after.
+_LOCK = select(*_CYCLES.columns).where(_CYCLES.c.id == bindparam("cycle_id")).with_for_update()
+_LOCK_WITH_VISIT = (
+    select(*_CYCLES.columns, *_VISITS.columns)
+    .select_from(_CYCLES.outerjoin(_VISITS, _VISITS.c.id == _CYCLES.c.current_stage_id))
+    .where(_CYCLES.c.id == bindparam("cycle_id"))
+    .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
 )
-_LAST_VISIT = (
-    select(func.max(StageRecord.visit))
-    .where(StageRecord.cycle_id == bindparam("cycle_id"), StageRecord.stage == bindparam("stage"))
+_VISIT = select(*_VISITS.columns).where(_VISITS.c.id == bindparam("visit_id"))
+_LAST_VISIT = select(func.max(StageRecord.visit)).where(
+    StageRecord.cycle_id == bindparam("cycle_id"), StageRecord.stage == bindparam("stage")
 )
 #: A new visit numbered after the stage's earlier visits, in the INSERT itself.
 _INSERT_VISIT = (
@@ -87,23 +94,41 @@ _LOADED = "cycle_engine.loaded_visits"
 
 
 def lock_cycle(session: Session, cycle_id: int) -> CycleRecord:
-    """The cycle row, locked for this transaction; raises CycleNotFound.
-
-    Its current stage visit is loaded with it, so `current_visit` needs no query.
-    """
-    row = session.exec(_LOCK, params={"cycle_id": cycle_id}).first()  # type: ignore[call-overload]
+    """The cycle row, locked for this transaction; raises CycleNotFound."""
+    connection = core_connection(session)
+    joined = connection.dialect.name == "sqlite"
+    row = connection.execute(_LOCK_WITH_VISIT if joined else _LOCK, {"cycle_id": cycle_id}).first()
     if row is None:
         raise CycleNotFound(cycle_id)
-    cycle: CycleRecord = row[0]
-    if row[1] is not None:  # the identity map holds objects weakly: keep the visit for the session
-        session.info.setdefault(_LOADED, []).append(row[1])
+    width = len(_CYCLE_COLUMNS)
+    cycle = adopt(session, CycleRecord, dict(zip(_CYCLE_COLUMNS, row[:width], strict=True)))
+    if joined and row[width] is not None:
+        keep_loaded(
+            session,
+            adopt(session, StageRecord, dict(zip(_VISIT_COLUMNS, row[width:], strict=True))),
+        )
     return cycle
 
 
 def current_visit(session: Session, cycle: CycleRecord) -> StageRecord | None:
-    if cycle.current_stage_id is None:
+    """The cycle's current stage visit (None when finished); no query when already loaded."""
+    visit_id = cycle.current_stage_id
+    if visit_id is None:
         return None
-    return session.get(StageRecord, cycle.current_stage_id)
+    visit = loaded(session, StageRecord, visit_id)
+    if visit is not None:
+        return visit
+    row = core_connection(session).execute(_VISIT, {"visit_id": visit_id}).first()
+    if row is None:
+        return None
+    return keep_loaded(session, adopt(session, StageRecord, row._asdict()))
+
+
+def keep_loaded(session: Session, visit: StageRecord) -> StageRecord:
+    """Hold `visit` for the session's life (its identity map holds objects only weakly), so
+    later look-ups (`current_visit`, `session.get`) find it without a query."""
+    session.info.setdefault(_LOADED, []).append(visit)
+    return visit
 
 
 def new_visit_ids(session: Session) -> set[int]:
@@ -139,9 +164,7 @@ def open_visit(
     assert cycle.id is not None
     connection = core_connection(session)
     if due_at is None and cycle.alliance_id is not None:
-        previous = connection.execute(
-            _LAST_VISIT, {"cycle_id": cycle.id, "stage": stage}
-        ).scalar()
+        previous = connection.execute(_LAST_VISIT, {"cycle_id": cycle.id, "stage": stage}).scalar()
         due_at = planned_due(session, cycle.id, stage, (previous or 0) + 1)
     duration = spec.stage(stage).duration
     if due_at is None and duration is not None:
@@ -157,8 +180,7 @@ def open_visit(
     visit_id, number = connection.execute(
         _INSERT_VISIT, {**row, "visit_cycle_id": cycle.id, "visit_stage": stage}
     ).one()
-    visit = StageRecord(id=visit_id, visit=number, **row)
-    attach(session, visit)
+    visit = adopt(session, StageRecord, {"id": visit_id, "visit": number, **row})
     new_visit_ids(session).add(visit_id)
     return visit
 

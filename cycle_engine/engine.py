@@ -42,6 +42,7 @@ from cycle_engine.scheduler.listener import SchedulerListener
 from cycle_engine.template_store import PublishedTemplate, TemplateStore
 from cycle_engine.templates import builtin_template_paths
 from cycle_engine.templates.spec import TemplateSpec
+from cycle_engine.webhooks import WebhookListener
 
 FireResult = cycles.FireResult
 
@@ -362,11 +363,8 @@ class CycleEngine(AllianceCommands, SchedulerQueries, NotificationCommands):
 
 
 def default_listeners() -> list[ChangeListener]:
-    """Listeners every engine runs (timers, outbox); filled in as those parts land."""
-    return [
-        SchedulerListener(),
-        OutboxListener(),
-    ]
+    """Listeners every engine runs: timers, email outbox rows, webhook deliveries."""
+    return [SchedulerListener(), OutboxListener(), WebhookListener()]
 
 
 def default_participation() -> cycles.ParticipationRoles:

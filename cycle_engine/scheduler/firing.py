@@ -17,11 +17,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Table, bindparam
 from sqlmodel import Session, select
 
 from cycle_engine.actors import Actor
-from cycle_engine.changes import Change, ChangeListener, append_event
-from cycle_engine.cycles import lock_cycle
+from cycle_engine.changes import (
+    Change,
+    ChangeListener,
+    adopt,
+    append_event,
+    core_connection,
+    save_columns,
+)
+from cycle_engine.cycles import current_visit, keep_loaded, lock_cycle
 from cycle_engine.db import Database
 from cycle_engine.errors import TimerHandlerNotFound
 from cycle_engine.models import CycleRecord, EventRecord, StageRecord
@@ -33,6 +41,18 @@ SCHEDULER = Actor(name="scheduler", role="system")
 DEFAULT_LATE_AFTER = timedelta(minutes=15)
 #: Outcome of a firing whose row was no longer ours (taken over, cancelled, already fired).
 SKIPPED = "skipped"
+
+_TIMERS: Table = TimerRecord.__table__  # type: ignore[attr-defined]
+_VISITS: Table = StageRecord.__table__  # type: ignore[attr-defined]
+_TIMER_COLUMNS = [column.name for column in _TIMERS.columns]
+_VISIT_COLUMNS = [column.name for column in _VISITS.columns]
+_LOCK_TIMER = (
+    select(*_TIMERS.columns, *_VISITS.columns)
+    .select_from(_TIMERS.outerjoin(_VISITS, _VISITS.c.id == _TIMERS.c.stage_visit_id))
+    .where(_TIMERS.c.id == bindparam("timer_id"))
+    .with_for_update(of=_TIMERS)
+    .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+)
 
 
 class FiringHost(Protocol):
@@ -80,15 +100,20 @@ class TimerFiring:
             return None
         if self.cycle.current_stage_id != self.timer.stage_visit_id:
             return None
-        visit = self.session.get(StageRecord, self.timer.stage_visit_id)
+        visit = current_visit(self.session, self.cycle)
         return visit if visit is not None and visit.left_at is None else None
 
     def timer_data(self) -> dict[str, Any]:
         timer = self.timer
         return {
-            "timer_id": timer.id, "timer_kind": timer.kind, "dedupe_key": timer.dedupe_key,
-            "stage": timer.stage, "stage_visit_id": timer.stage_visit_id, "rule": timer.rule,
-            "occurrence": timer.occurrence, "timer_due_at": timer.due_at.isoformat(),
+            "timer_id": timer.id,
+            "timer_kind": timer.kind,
+            "dedupe_key": timer.dedupe_key,
+            "stage": timer.stage,
+            "stage_visit_id": timer.stage_visit_id,
+            "rule": timer.rule,
+            "occurrence": timer.occurrence,
+            "timer_due_at": timer.due_at.isoformat(),
             "late": self.late,
         }
 
@@ -96,12 +121,22 @@ class TimerFiring:
         """Append a scheduler event to the cycle and hand it to the engine's listeners."""
         assert self.cycle is not None
         event = append_event(
-            self.session, self.cycle, kind=kind, actor=SCHEDULER, now=self.now,
+            self.session,
+            self.cycle,
+            kind=kind,
+            actor=SCHEDULER,
+            now=self.now,
             data={**self.timer_data(), **(data or {})},
         )
         self.session.flush()
-        change = Change(session=self.session, cycle=self.cycle, spec=self.spec(), event=event,
-                        actor=SCHEDULER, now=self.now)
+        change = Change(
+            session=self.session,
+            cycle=self.cycle,
+            spec=self.spec(),
+            event=event,
+            actor=SCHEDULER,
+            now=self.now,
+        )
         for listener in self.host.listeners:
             listener.on_change(change)
         return event
@@ -132,8 +167,14 @@ class TimerHandlers:
 
 
 def fire_timer(
-    db: Database, host: FiringHost, handlers: TimerHandlers, timer_id: int, owner: str,
-    now: datetime, *, late_after: timedelta = DEFAULT_LATE_AFTER,
+    db: Database,
+    host: FiringHost,
+    handlers: TimerHandlers,
+    timer_id: int,
+    owner: str,
+    now: datetime,
+    *,
+    late_after: timedelta = DEFAULT_LATE_AFTER,
     cycle_id: int | Literal["?"] | None = "?",
 ) -> FireOutcome:
     """Fire one timer claimed by `owner` in its own transaction; idempotent.
@@ -148,40 +189,74 @@ def fire_timer(
                 select(TimerRecord.cycle_id).where(TimerRecord.id == timer_id)
             ).first()
         cycle = lock_cycle(session, cycle_id) if isinstance(cycle_id, int) else None
-        timer = session.exec(
-            select(TimerRecord).where(TimerRecord.id == timer_id)
-            .with_for_update().execution_options(populate_existing=True)
-        ).first()
+        timer = _lock_timer(session, timer_id)
         if timer is None:
             return FireOutcome(timer_id=timer_id, kind="?", status=SKIPPED, reason="no such timer")
         kind = timer.kind
         if timer.status != CLAIMED or timer.lease_owner != owner:
-            return FireOutcome(timer_id=timer_id, kind=kind, status=SKIPPED,
-                               reason=f"timer is {timer.status} for {timer.lease_owner}")
+            return FireOutcome(
+                timer_id=timer_id,
+                kind=kind,
+                status=SKIPPED,
+                reason=f"timer is {timer.status} for {timer.lease_owner}",
+            )
         late = now > timer.due_at + late_after
-        firing = TimerFiring(session=session, timer=timer, cycle=cycle, now=now, late=late,
-                             host=host)
+        firing = TimerFiring(
+            session=session, timer=timer, cycle=cycle, now=now, late=late, host=host
+        )
         verdict = handlers.get(kind)(firing)
         if late and cycle is not None and verdict.status in (FIRED, DROPPED):
-            firing.record("timer_late", {
-                "action": "sent_late" if verdict.status == FIRED else "dropped",
-                "reason": verdict.reason, "found_at": now.isoformat(),
-                "late_by_seconds": int((now - timer.due_at).total_seconds()),
-            })
-        timer.status = verdict.status
-        timer.fired_at = now
-        timer.late = late
-        timer.lease_until = None
+            firing.record(
+                "timer_late",
+                {
+                    "action": "sent_late" if verdict.status == FIRED else "dropped",
+                    "reason": verdict.reason,
+                    "found_at": now.isoformat(),
+                    "late_by_seconds": int((now - timer.due_at).total_seconds()),
+                },
+            )
+        values: dict[str, Any] = {
+            "status": verdict.status,
+            "fired_at": now,
+            "late": late,
+            "lease_until": None,
+        }
         if verdict.reason:
-            timer.payload = {**timer.payload, "outcome": verdict.reason}
-        session.add(timer)
-        return FireOutcome(timer_id=timer_id, kind=kind, status=verdict.status, late=late,
-                           reason=verdict.reason)
+            values["payload"] = {**timer.payload, "outcome": verdict.reason}
+        save_columns(session, timer, values)
+        return FireOutcome(
+            timer_id=timer_id, kind=kind, status=verdict.status, late=late, reason=verdict.reason
+        )
+
+
+def _lock_timer(session: Session, timer_id: int) -> TimerRecord | None:
+    """The timer row, locked, read fresh; its stage visit comes along in the same query.
+
+    The cycle is already locked, and every change to a stage visit holds its cycle's lock, so
+    the visit read here is current even if this query waited for the timer's lock.
+    """
+    row = core_connection(session).execute(_LOCK_TIMER, {"timer_id": timer_id}).first()
+    if row is None:
+        return None
+    width = len(_TIMER_COLUMNS)
+    timer = adopt(
+        session, TimerRecord, dict(zip(_TIMER_COLUMNS, row[:width], strict=True)), refresh=True
+    )
+    if row[width] is not None:
+        visit = dict(zip(_VISIT_COLUMNS, row[width:], strict=True))
+        keep_loaded(session, adopt(session, StageRecord, visit))
+    return timer
 
 
 def record_failure(
-    db: Database, timer_id: int, owner: str, now: datetime, error: BaseException, *,
-    retry_after: timedelta, max_attempts: int,
+    db: Database,
+    timer_id: int,
+    owner: str,
+    now: datetime,
+    error: BaseException,
+    *,
+    retry_after: timedelta,
+    max_attempts: int,
 ) -> bool:
     """Note a failed firing: retry after a back-off (the lease) or, after `max_attempts`, drop.
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
+from cycle_engine.changes import core_connection
 from cycle_engine.models import ACTIVE, CycleRecord, StageRecord
 from cycle_engine.models.timers import (
     FIRED,
@@ -23,6 +24,7 @@ from cycle_engine.models.timers import (
     StallRecord,
     TimerRecord,
 )
+from cycle_engine.models.types import UTCDateTime
 
 #: What `stages_lacking_focal_point` says when nobody leads a stage: not turnover.
 _NO_LEAD = "no lead organisation"
@@ -64,9 +66,13 @@ class OverdueStage:
 
 
 def active_flags(session: Session, visit_id: int) -> list[StallRecord]:
-    return list(session.exec(select(StallRecord).where(
-        StallRecord.stage_visit_id == visit_id, col(StallRecord.cleared_at).is_(None)
-    )))
+    return list(
+        session.exec(
+            select(StallRecord).where(
+                StallRecord.stage_visit_id == visit_id, col(StallRecord.cleared_at).is_(None)
+            )
+        )
+    )
 
 
 def set_flag(
@@ -76,20 +82,31 @@ def set_flag(
     assert visit.id is not None
     if any(flag.reason == reason for flag in active_flags(session, visit.id)):
         return None
-    flag = StallRecord(cycle_id=visit.cycle_id, stage_visit_id=visit.id, stage=visit.stage,
-                       reason=reason, detail=detail[:500], since=now)
+    flag = StallRecord(
+        cycle_id=visit.cycle_id,
+        stage_visit_id=visit.id,
+        stage=visit.stage,
+        reason=reason,
+        detail=detail[:500],
+        since=now,
+    )
     session.add(flag)
     return flag
 
 
+_CLEAR = (
+    update(StallRecord)
+    .where(
+        col(StallRecord.stage_visit_id) == bindparam("visit_id"),
+        col(StallRecord.cleared_at).is_(None),
+    )
+    .values(cleared_at=bindparam("now", type_=UTCDateTime()))
+)
+
+
 def clear_flags(session: Session, visit_id: int, now: datetime) -> None:
     """Activity on the stage (or leaving it) clears every reason."""
-    session.execute(
-        update(StallRecord)
-        .where(col(StallRecord.stage_visit_id) == visit_id, col(StallRecord.cleared_at).is_(None))
-        .values(cleared_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    core_connection(session).execute(_CLEAR, {"visit_id": visit_id, "now": now})
 
 
 def turnover_reason(session: Session, cycle: CycleRecord, stage: str) -> str | None:
@@ -119,8 +136,9 @@ def stalled(session: Session, alliance_id: int | None = None) -> list[StalledSta
         .join(StageRecord, col(StageRecord.id) == StallRecord.stage_visit_id)
         .join(CycleRecord, col(CycleRecord.id) == StallRecord.cycle_id)
         .where(col(StallRecord.cleared_at).is_(None), col(StageRecord.left_at).is_(None))
-        .order_by(col(StallRecord.cycle_id), col(StallRecord.stage_visit_id),
-                  col(StallRecord.since))
+        .order_by(
+            col(StallRecord.cycle_id), col(StallRecord.stage_visit_id), col(StallRecord.since)
+        )
     )
     if alliance_id is not None:
         query = query.where(CycleRecord.alliance_id == alliance_id)
@@ -131,23 +149,30 @@ def stalled(session: Session, alliance_id: int | None = None) -> list[StalledSta
     result = []
     for visit_id, (visit, cycle, reasons) in grouped.items():
         assert cycle.id is not None
-        result.append(StalledStage(
-            cycle_id=cycle.id, title=cycle.title, alliance_id=cycle.alliance_id,
-            stage=visit.stage, stage_visit_id=visit_id, last_activity_at=visit.last_activity_at,
-            reasons=tuple(reasons),
-        ))
+        result.append(
+            StalledStage(
+                cycle_id=cycle.id,
+                title=cycle.title,
+                alliance_id=cycle.alliance_id,
+                stage=visit.stage,
+                stage_visit_id=visit_id,
+                last_activity_at=visit.last_activity_at,
+                reasons=tuple(reasons),
+            )
+        )
     return sorted(result, key=lambda s: min(r.since for r in s.reasons))
 
 
-def overdue(
-    session: Session, now: datetime, alliance_id: int | None = None
-) -> list[OverdueStage]:
+def overdue(session: Session, now: datetime, alliance_id: int | None = None) -> list[OverdueStage]:
     """Every open stage visit of an active cycle past its deadline, most overdue first."""
     query = (
         select(StageRecord, CycleRecord)
         .join(CycleRecord, col(CycleRecord.current_stage_id) == StageRecord.id)
-        .where(col(StageRecord.left_at).is_(None), col(StageRecord.due_at) <= now,
-               CycleRecord.status == ACTIVE)
+        .where(
+            col(StageRecord.left_at).is_(None),
+            col(StageRecord.due_at) <= now,
+            CycleRecord.status == ACTIVE,
+        )
         .order_by(col(StageRecord.due_at))
     )
     if alliance_id is not None:
@@ -156,21 +181,30 @@ def overdue(
     visit_ids = [visit.id for visit, _ in rows]
     fired: dict[int, list[TimerRecord]] = {}
     if visit_ids:
-        for timer in session.exec(select(TimerRecord).where(
-            col(TimerRecord.stage_visit_id).in_(visit_ids), TimerRecord.kind == OVERDUE,
-            TimerRecord.status == FIRED,
-        )):
+        for timer in session.exec(
+            select(TimerRecord).where(
+                col(TimerRecord.stage_visit_id).in_(visit_ids),
+                TimerRecord.kind == OVERDUE,
+                TimerRecord.status == FIRED,
+            )
+        ):
             assert timer.stage_visit_id is not None
             fired.setdefault(timer.stage_visit_id, []).append(timer)
     result = []
     for visit, cycle in rows:
         assert visit.id is not None and visit.due_at is not None and cycle.id is not None
         series = fired.get(visit.id, [])
-        result.append(OverdueStage(
-            cycle_id=cycle.id, title=cycle.title, alliance_id=cycle.alliance_id,
-            stage=visit.stage, stage_visit_id=visit.id, due_at=visit.due_at,
-            overdue_seconds=int((now - visit.due_at).total_seconds()),
-            overdue_reminders=sum(1 for t in series if not t.payload.get("escalate")),
-            escalated=any(t.payload.get("escalate") for t in series),
-        ))
+        result.append(
+            OverdueStage(
+                cycle_id=cycle.id,
+                title=cycle.title,
+                alliance_id=cycle.alliance_id,
+                stage=visit.stage,
+                stage_visit_id=visit.id,
+                due_at=visit.due_at,
+                overdue_seconds=int((now - visit.due_at).total_seconds()),
+                overdue_reminders=sum(1 for t in series if not t.payload.get("escalate")),
+                escalated=any(t.payload.get("escalate") for t in series),
+            )
+        )
     return result

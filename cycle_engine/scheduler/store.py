@@ -13,18 +13,36 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, insert, text, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from cycle_engine.changes import core_connection
 from cycle_engine.models import StageRecord
 from cycle_engine.models.timers import CANCELLED, CLAIMED, PENDING, REMINDER, TimerRecord
 from cycle_engine.scheduler.rules import PlannedTimer
 
 OPEN_STATUSES = (PENDING, CLAIMED)
 
+_TIMERS: Table = TimerRecord.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_TIMERS)
+_CANCEL_VALUES = {"status": CANCELLED, "lease_owner": None, "lease_until": None}
+_CANCEL_VISIT = (
+    update(_TIMERS)
+    .where(
+        _TIMERS.c.stage_visit_id == bindparam("visit_id"),
+        text(f"timers.status IN ('{PENDING}', '{CLAIMED}')"),  # a literal list renders once
+    )
+    .values(**_CANCEL_VALUES)
+)
+
 
 def dedupe_key(
-    cycle_id: int | None, visit_id: int | None, stage: str | None, rule: str, occurrence: int,
+    cycle_id: int | None,
+    visit_id: int | None,
+    stage: str | None,
+    rule: str,
+    occurrence: int,
     person_id: int | None = None,
 ) -> str:
     """The unique key of one timer: cycle, stage visit, rule, occurrence (and person)."""
@@ -32,20 +50,58 @@ def dedupe_key(
     return key if person_id is None else f"{key}/p{person_id}"
 
 
-def new_timer(
-    cycle_id: int | None, visit: StageRecord | None, planned: PlannedTimer, occurrence: int,
-    now: datetime, *, person_id: int | None = None,
-) -> TimerRecord:
-    """A pending row for `planned` (not added to any session)."""
+def timer_row(
+    cycle_id: int | None,
+    visit: StageRecord | None,
+    planned: PlannedTimer,
+    occurrence: int,
+    now: datetime,
+    *,
+    person_id: int | None = None,
+) -> dict[str, Any]:
+    """The column values of a pending row for `planned`."""
     visit_id = visit.id if visit is not None else None
     stage = visit.stage if visit is not None else None
     payload: dict[str, Any] = {**planned.payload, "nominal_at": planned.nominal_at.isoformat()}
-    return TimerRecord(
-        kind=planned.kind, cycle_id=cycle_id, stage_visit_id=visit_id, stage=stage,
-        rule=planned.rule, occurrence=occurrence, person_id=person_id, due_at=planned.due_at,
-        status=PENDING, created_at=now, payload=payload,
-        dedupe_key=dedupe_key(cycle_id, visit_id, stage, planned.rule, occurrence, person_id),
-    )
+    return {
+        "kind": planned.kind,
+        "cycle_id": cycle_id,
+        "stage_visit_id": visit_id,
+        "stage": stage,
+        "rule": planned.rule,
+        "occurrence": occurrence,
+        "person_id": person_id,
+        "due_at": planned.due_at,
+        "status": PENDING,
+        "lease_owner": None,
+        "lease_until": None,
+        "late": False,
+        "fired_at": None,
+        "created_at": now,
+        "attempts": 0,
+        "last_error": None,
+        "payload": payload,
+        "dedupe_key": dedupe_key(cycle_id, visit_id, stage, planned.rule, occurrence, person_id),
+    }
+
+
+def new_timer(
+    cycle_id: int | None,
+    visit: StageRecord | None,
+    planned: PlannedTimer,
+    occurrence: int,
+    now: datetime,
+    *,
+    person_id: int | None = None,
+) -> TimerRecord:
+    """A pending row for `planned` (not added to any session)."""
+    return TimerRecord(**timer_row(cycle_id, visit, planned, occurrence, now, person_id=person_id))
+
+
+def insert_timers(session: Session, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows made by `timer_row` in one statement (no ORM objects)."""
+    if rows:
+        core_connection(session).execute(_INSERT, rows)
 
 
 def move_timer(timer: TimerRecord, planned: PlannedTimer) -> None:
@@ -70,24 +126,31 @@ def newest_by_rule(
 
 
 def sync_visit_timers(
-    session: Session, cycle_id: int, visit: StageRecord, planned: Iterable[PlannedTimer],
-    now: datetime, kinds: Collection[str],
+    session: Session,
+    cycle_id: int,
+    visit: StageRecord,
+    planned: Iterable[PlannedTimer],
+    now: datetime,
+    kinds: Collection[str],
+    *,
+    fresh: bool = False,
 ) -> None:
     """Make the visit's timers of `kinds` match `planned`.
 
     Reminders whose moment has already passed when the plan is made are not created (nobody
     missed them); the deadline and overdue timers are clamped to `now` so they fire at once.
-    Rules no longer planned lose their unfired row.
+    Rules no longer planned lose their unfired row. `fresh`: the visit has no timers yet, so
+    the plan is inserted as it is, without looking for rows to move.
     """
     assert visit.id is not None
+    if fresh:
+        insert_timers(
+            session, [timer_row(cycle_id, visit, plan, 1, now) for plan in _clamped(planned, now)]
+        )
+        return
     newest = newest_by_rule(session, visit.id, kinds)
     wanted: set[str] = set()
-    for plan in planned:
-        if plan.due_at < now:
-            if plan.kind == REMINDER:
-                continue
-            plan = PlannedTimer(kind=plan.kind, rule=plan.rule, due_at=now,
-                                nominal_at=plan.nominal_at, payload=plan.payload)
+    for plan in _clamped(planned, now):
         wanted.add(plan.rule)
         row = newest.get(plan.rule)
         if row is None:
@@ -103,8 +166,29 @@ def sync_visit_timers(
             session.add(row)
 
 
+def _clamped(planned: Iterable[PlannedTimer], now: datetime) -> list[PlannedTimer]:
+    """The plan without reminders already past, with past deadlines moved to `now`."""
+    result = []
+    for plan in planned:
+        if plan.due_at < now:
+            if plan.kind == REMINDER:
+                continue
+            plan = PlannedTimer(
+                kind=plan.kind,
+                rule=plan.rule,
+                due_at=now,
+                nominal_at=plan.nominal_at,
+                payload=plan.payload,
+            )
+        result.append(plan)
+    return result
+
+
 def add_next(
-    session: Session, previous: TimerRecord, visit: StageRecord, plan: PlannedTimer,
+    session: Session,
+    previous: TimerRecord,
+    visit: StageRecord,
+    plan: PlannedTimer,
     now: datetime,
 ) -> TimerRecord:
     """The next occurrence in a chain (overdue series, stall check after activity)."""
@@ -121,12 +205,24 @@ def cancel_row(row: TimerRecord, reason: str) -> None:
 
 
 def cancel_visit_timers(session: Session, visit_id: int) -> int:
-    """Cancel every unfired timer of a visit (the stage was left); returns how many."""
-    result = session.execute(
-        update(TimerRecord)
-        .where(col(TimerRecord.stage_visit_id) == visit_id,
-               col(TimerRecord.status).in_(OPEN_STATUSES))
-        .values(status=CANCELLED, lease_owner=None, lease_until=None)
-        .execution_options(synchronize_session="fetch")
+    """Cancel every unfired timer of a visit (the stage was left); returns how many.
+
+    Timer objects of the visit already in the session get the same values.
+    """
+    connection = core_connection(session)
+    loaded = [
+        obj
+        for obj in session.identity_map.values()
+        if isinstance(obj, TimerRecord) and obj.stage_visit_id == visit_id
+    ]
+    if not loaded:
+        result = connection.execute(_CANCEL_VISIT, {"visit_id": visit_id})
+        return int(result.rowcount)
+    ids = set(
+        connection.execute(_CANCEL_VISIT.returning(_TIMERS.c.id), {"visit_id": visit_id}).scalars()
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    for timer in loaded:
+        if timer.id in ids:
+            for name, value in _CANCEL_VALUES.items():
+                set_committed_value(timer, name, value)
+    return len(ids)
