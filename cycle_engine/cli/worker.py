@@ -47,8 +47,12 @@ def _parse_now(text: str | None) -> Clock | None:
 def worker(
     db: DbOption = None,
     once: Annotated[bool, typer.Option("--once", help="Fire what is due now, then exit.")] = False,
-    now: Annotated[str | None, typer.Option(
-        "--now", help="Fixed 'now' (ISO 8601 with offset) instead of the system clock.")] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now", help="Fixed 'now' (ISO 8601 with offset) instead of the system clock."
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Worker name on leases.")] = None,
     interval: Annotated[float, typer.Option(help="Seconds between ticks.")] = 30.0,
     batch: Annotated[int, typer.Option(help="Timers claimed per batch.")] = 100,
@@ -62,8 +66,9 @@ def worker(
         raise InvalidInput("--batch", f"must be 1 or more, got {batch}")
     if interval <= 0 or lease <= 0:
         raise InvalidInput("--interval/--lease", "must be positive numbers of seconds")
-    settings = WorkerSettings(batch_size=batch, lease=timedelta(seconds=lease),
-                              max_batches=1_000_000 if once else 50)
+    settings = WorkerSettings(
+        batch_size=batch, lease=timedelta(seconds=lease), max_batches=1_000_000 if once else 50
+    )
     with CycleEngine(database_url(db), clock=_parse_now(now)) as engine:
         runner = Worker(engine, name=name, settings=settings)
         if once:

@@ -53,7 +53,10 @@ class SchedulerQueries:
             return stall_queries.stalled(session, alliance_id)
 
     def run_due_timers(
-        self, now: datetime | None = None, *, worker_name: str = "in-process",
+        self,
+        now: datetime | None = None,
+        *,
+        worker_name: str = "in-process",
         settings: WorkerSettings | None = None,
     ) -> TickResult:
         """Fire every timer due at `now` (default: the clock) in this process; returns counts."""
@@ -72,16 +75,17 @@ class SchedulerQueries:
         if status is not None:
             query = query.where(TimerRecord.status == status)
         with self.db.read_session() as session:
-            return list(session.exec(query.order_by(col(TimerRecord.due_at),
-                                                    col(TimerRecord.id))))
+            return list(session.exec(query.order_by(col(TimerRecord.due_at), col(TimerRecord.id))))
 
     def late_timers(self, *, limit: int = 100) -> list[TimerRecord]:
         """Timers found late (sent late or dropped as stale), newest first."""
         if not 1 <= limit <= 1000:
             raise InvalidInput("limit", f"must be between 1 and 1000, got {limit}")
         query = (
-            select(TimerRecord).where(col(TimerRecord.late).is_(True))
-            .order_by(col(TimerRecord.fired_at).desc(), col(TimerRecord.id).desc()).limit(limit)
+            select(TimerRecord)
+            .where(col(TimerRecord.late).is_(True))
+            .order_by(col(TimerRecord.fired_at).desc(), col(TimerRecord.id).desc())
+            .limit(limit)
         )
         with self.db.read_session() as session:
             return list(session.exec(query))

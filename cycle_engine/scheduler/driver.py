@@ -30,7 +30,10 @@ class SchedulerDriver:
     """Runs `worker.tick()` on an interval and at the next due time."""
 
     def __init__(
-        self, worker: Worker, *, interval: timedelta = timedelta(seconds=30),
+        self,
+        worker: Worker,
+        *,
+        interval: timedelta = timedelta(seconds=30),
         on_tick: Callable[[TickResult], None] | None = None,
     ) -> None:
         if interval <= timedelta(0):
@@ -52,8 +55,13 @@ class SchedulerDriver:
     def start(self) -> None:
         """Build the jobs (tick now and every `interval`; wake-up from the rows) and start."""
         self._scheduler.add_job(
-            self._tick, "interval", seconds=self.interval.total_seconds(), id=TICK_JOB,
-            coalesce=True, max_instances=1, next_run_time=datetime.now(UTC),
+            self._tick,
+            "interval",
+            seconds=self.interval.total_seconds(),
+            id=TICK_JOB,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
             replace_existing=True,
         )
         self._scheduler.start()
@@ -74,8 +82,13 @@ class SchedulerDriver:
             return None
         run_at = datetime.now(UTC) + delay
         self._scheduler.add_job(
-            self._tick, "date", run_date=run_at, id=WAKEUP_JOB, coalesce=True,
-            max_instances=1, replace_existing=True,
+            self._tick,
+            "date",
+            run_date=run_at,
+            id=WAKEUP_JOB,
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
         )
         return run_at
 

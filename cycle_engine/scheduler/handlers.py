@@ -42,25 +42,34 @@ def fire_reminder(firing: TimerFiring) -> Verdict:
     timer, now = firing.timer, firing.now
     if firing.late:
         later = firing.session.exec(
-            select(TimerRecord.rule).where(
-                TimerRecord.stage_visit_id == visit.id, TimerRecord.kind == REMINDER,
-                TimerRecord.id != timer.id, col(TimerRecord.due_at) > timer.due_at,
+            select(TimerRecord.rule)
+            .where(
+                TimerRecord.stage_visit_id == visit.id,
+                TimerRecord.kind == REMINDER,
+                TimerRecord.id != timer.id,
+                col(TimerRecord.due_at) > timer.due_at,
                 col(TimerRecord.due_at) <= now,
                 col(TimerRecord.status).in_((PENDING, CLAIMED, FIRED)),
-            ).order_by(col(TimerRecord.due_at).desc())
+            )
+            .order_by(col(TimerRecord.due_at).desc())
         ).first()
         if later is not None:
             return Verdict(DROPPED, f"superseded by the later reminder {later!r}")
         nominal = timer.payload.get("nominal_at", timer.due_at.isoformat())
-        stale = visit.due_at is not None and visit.due_at <= now and (
-            nominal < visit.due_at.isoformat()
+        stale = (
+            visit.due_at is not None
+            and visit.due_at <= now
+            and (nominal < visit.due_at.isoformat())
         )
         if timer.payload.get("late_policy") == "drop_stale" and stale:
             return Verdict(DROPPED, "stale: the step is already due")
-    firing.record("reminder_due", {
-        "to": timer.payload.get("to", []),
-        "stage_due_at": visit.due_at.isoformat() if visit.due_at else None,
-    })
+    firing.record(
+        "reminder_due",
+        {
+            "to": timer.payload.get("to", []),
+            "stage_due_at": visit.due_at.isoformat() if visit.due_at else None,
+        },
+    )
     return Verdict(FIRED)
 
 
@@ -87,8 +96,10 @@ def fire_overdue(firing: TimerFiring) -> Verdict:
     planned = int(timer.payload.get("series", 1))
     series = max(planned, rules.latest_overdue_series(rule, visit, calendar, now))
     data = {
-        "series": series, "escalate_after": rule.escalate_after,
-        "skipped": list(range(planned, series)), "to": list(rule.to),
+        "series": series,
+        "escalate_after": rule.escalate_after,
+        "skipped": list(range(planned, series)),
+        "to": list(rule.to),
         "stage_due_at": visit.due_at.isoformat(),
     }
     timer.payload = {**timer.payload, "series": series, "escalate": series > rule.escalate_after}
@@ -100,9 +111,12 @@ def fire_overdue(firing: TimerFiring) -> Verdict:
         return Verdict(FIRED)
     firing.record("escalated", data)
     stalled.set_flag(
-        session, visit, OVERDUE_ESCALATED,
+        session,
+        visit,
+        OVERDUE_ESCALATED,
         f"overdue since {visit.due_at.isoformat()}; escalated after "
-        f"{rule.escalate_after} overdue reminders", now,
+        f"{rule.escalate_after} overdue reminders",
+        now,
     )
     return Verdict(FIRED)
 
@@ -122,22 +136,32 @@ def fire_stall(firing: TimerFiring) -> Verdict:
             store.add_next(session, firing.timer, visit, upcoming, now)
         return Verdict(CANCELLED, "there was activity since; checking again later")
     idle_days = (now - visit.last_activity_at).days
-    stalled.set_flag(session, visit, NO_ACTIVITY,
-                     f"no activity since {visit.last_activity_at.isoformat()} "
-                     f"({idle_days} days)", now)
+    stalled.set_flag(
+        session,
+        visit,
+        NO_ACTIVITY,
+        f"no activity since {visit.last_activity_at.isoformat()} ({idle_days} days)",
+        now,
+    )
     stalled.check_turnover(session, firing.cycle, visit, now)
     assert visit.id is not None
     reasons = [
         {"reason": flag.reason, "detail": flag.detail}
         for flag in stalled.active_flags(session, visit.id)
     ]
-    firing.record("stalled", {"reasons": reasons,
-                              "last_activity_at": visit.last_activity_at.isoformat()})
+    firing.record(
+        "stalled", {"reasons": reasons, "last_activity_at": visit.last_activity_at.isoformat()}
+    )
     return Verdict(FIRED)
 
 
 def default_handlers() -> TimerHandlers:
     """The handlers of the built-in kinds (the notifications package adds "digest")."""
-    return TimerHandlers({
-        REMINDER: fire_reminder, DUE: fire_due, OVERDUE: fire_overdue, STALL: fire_stall,
-    })
+    return TimerHandlers(
+        {
+            REMINDER: fire_reminder,
+            DUE: fire_due,
+            OVERDUE: fire_overdue,
+            STALL: fire_stall,
+        }
+    )

@@ -70,10 +70,15 @@ def reminder_timer(
     if nominal < visit.entered_at:
         return None
     return PlannedTimer(
-        kind=REMINDER, rule=rule.name, due_at=calendar.hold(nominal), nominal_at=nominal,
+        kind=REMINDER,
+        rule=rule.name,
+        due_at=calendar.hold(nominal),
+        nominal_at=nominal,
         payload={
-            "anchor": rule.anchor, "offset_seconds": int(rule.offset.total_seconds()),
-            "late_policy": rule.late, "to": list(rule.to),
+            "anchor": rule.anchor,
+            "offset_seconds": int(rule.offset.total_seconds()),
+            "late_policy": rule.late,
+            "to": list(rule.to),
         },
     )
 
@@ -82,8 +87,13 @@ def due_timer(visit: StageRecord) -> PlannedTimer | None:
     """The moment the stage becomes overdue (exact, not held)."""
     if visit.due_at is None:
         return None
-    return PlannedTimer(kind=DUE, rule=DUE_RULE, due_at=visit.due_at, nominal_at=visit.due_at,
-                        payload={"late_policy": "send_latest"})
+    return PlannedTimer(
+        kind=DUE,
+        rule=DUE_RULE,
+        due_at=visit.due_at,
+        nominal_at=visit.due_at,
+        payload={"late_policy": "send_latest"},
+    )
 
 
 def overdue_moment(
@@ -105,11 +115,16 @@ def overdue_timer(
         return None
     nominal = overdue_moment(rule, visit, calendar, series)
     return PlannedTimer(
-        kind=OVERDUE, rule=OVERDUE_RULE, due_at=calendar.hold(nominal), nominal_at=nominal,
+        kind=OVERDUE,
+        rule=OVERDUE_RULE,
+        due_at=calendar.hold(nominal),
+        nominal_at=nominal,
         payload={
-            "series": series, "escalate_after": rule.escalate_after,
+            "series": series,
+            "escalate_after": rule.escalate_after,
             "escalate": series > rule.escalate_after,
-            "every_seconds": int(rule.every.total_seconds()), "to": list(rule.to),
+            "every_seconds": int(rule.every.total_seconds()),
+            "to": list(rule.to),
             "late_policy": "send_latest",
         },
     )
@@ -133,9 +148,14 @@ def stall_timer(stage: StageSpec, visit: StageRecord) -> PlannedTimer | None:
         return None
     moment = visit.last_activity_at + stage.stall.after
     return PlannedTimer(
-        kind=STALL, rule=STALL_RULE, due_at=moment, nominal_at=moment,
-        payload={"after_seconds": int(stage.stall.after.total_seconds()),
-                 "late_policy": "send_latest"},
+        kind=STALL,
+        rule=STALL_RULE,
+        due_at=moment,
+        nominal_at=moment,
+        payload={
+            "after_seconds": int(stage.stall.after.total_seconds()),
+            "late_policy": "send_latest",
+        },
     )
 
 
@@ -159,4 +179,3 @@ def plan_visit(
     if stall is not None:
         planned.append(stall)
     return planned
-

@@ -63,13 +63,25 @@ class TickResult:
         self.outcomes.append(outcome)
         if outcome.late:
             self.late += 1
-        counter = {FIRED: "fired", DROPPED: "dropped", CANCELLED: "cancelled",
-                   SKIPPED: "skipped"}[outcome.status]
+        counter = {FIRED: "fired", DROPPED: "dropped", CANCELLED: "cancelled", SKIPPED: "skipped"}[
+            outcome.status
+        ]
         setattr(self, counter, getattr(self, counter) + 1)
 
     def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in (
-            "claimed", "fired", "dropped", "cancelled", "skipped", "failed", "released", "late")}
+        return {
+            name: getattr(self, name)
+            for name in (
+                "claimed",
+                "fired",
+                "dropped",
+                "cancelled",
+                "skipped",
+                "failed",
+                "released",
+                "late",
+            )
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,7 +99,10 @@ class Worker:
     """Fires the due timers of one engine's database; any number may run at once."""
 
     def __init__(
-        self, engine: CycleEngine, *, name: str | None = None,
+        self,
+        engine: CycleEngine,
+        *,
+        name: str | None = None,
         settings: WorkerSettings | None = None,
     ) -> None:
         self.engine = engine
@@ -106,7 +121,10 @@ class Worker:
     def claim(self, now: datetime, limit: int | None = None) -> list[int]:
         """Claim up to `limit` (default: batch size) due timers until `now + lease`."""
         return claim_due_timers(
-            self.engine.db, self.name, now, limit=limit or self.settings.batch_size,
+            self.engine.db,
+            self.name,
+            now,
+            limit=limit or self.settings.batch_size,
             lease=self.settings.lease,
         )
 
@@ -121,15 +139,26 @@ class Worker:
                 return
             try:
                 outcome = fire_timer(
-                    self.engine.db, self.engine, self.engine.timer_handlers, claim.id,
-                    self.name, now, late_after=self.settings.late_after, cycle_id=claim.cycle_id,
+                    self.engine.db,
+                    self.engine,
+                    self.engine.timer_handlers,
+                    claim.id,
+                    self.name,
+                    now,
+                    late_after=self.settings.late_after,
+                    cycle_id=claim.cycle_id,
                 )
             except Exception as error:  # a handler failed: retry later, never lose the timer
                 log.exception("timer %s failed", claim.id)
                 result.failed += 1
                 record_failure(
-                    self.engine.db, claim.id, self.name, now, error,
-                    retry_after=self.settings.lease / 8, max_attempts=self.settings.max_attempts,
+                    self.engine.db,
+                    claim.id,
+                    self.name,
+                    now,
+                    error,
+                    retry_after=self.settings.lease / 8,
+                    max_attempts=self.settings.max_attempts,
                 )
                 continue
             result.add(outcome)
@@ -141,8 +170,13 @@ class Worker:
         for _ in range(self.settings.max_batches):
             if self.stopping:
                 break
-            claims = claim_due(self.engine.db, self.name, now,
-                               limit=self.settings.batch_size, lease=self.settings.lease)
+            claims = claim_due(
+                self.engine.db,
+                self.name,
+                now,
+                limit=self.settings.batch_size,
+                lease=self.settings.lease,
+            )
             result.claimed += len(claims)
             self.fire_claimed(claims, now, result)
             if len(claims) < self.settings.batch_size:

@@ -89,8 +89,10 @@ def next_working_time(
     day = local.date()
     if day.weekday() not in weekend:
         start = local_moment(day, time(start_hour), tz)
-        end = local_moment(day, time(end_hour), tz) if end_hour < 24 else local_moment(
-            day + timedelta(days=1), time(0), tz
+        end = (
+            local_moment(day, time(end_hour), tz)
+            if end_hour < 24
+            else local_moment(day + timedelta(days=1), time(0), tz)
         )
         if start <= moment <= end:
             return moment
