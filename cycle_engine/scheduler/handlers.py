@@ -13,6 +13,8 @@ A stage left since the timer was planned cancels the timer without effect.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import col, select
 
 from cycle_engine.models.timers import (
@@ -114,7 +116,7 @@ def fire_overdue(firing: TimerFiring) -> Verdict:
         session,
         visit,
         OVERDUE_ESCALATED,
-        f"overdue since {visit.due_at.isoformat()}; escalated after "
+        f"overdue since {_readable(visit.due_at)}; escalated after "
         f"{rule.escalate_after} overdue reminders",
         now,
     )
@@ -140,7 +142,7 @@ def fire_stall(firing: TimerFiring) -> Verdict:
         session,
         visit,
         NO_ACTIVITY,
-        f"no activity since {visit.last_activity_at.isoformat()} ({idle_days} days)",
+        f"no activity since {_readable(visit.last_activity_at)} ({idle_days} days)",
         now,
     )
     stalled.check_turnover(session, firing.cycle, visit, now)
@@ -165,3 +167,8 @@ def default_handlers() -> TimerHandlers:
             STALL: fire_stall,
         }
     )
+
+
+def _readable(moment: datetime) -> str:
+    """A stored reason's time, for people: '10 Sep 2026 15:00 UTC' (pages add local time)."""
+    return moment.strftime("%d %b %Y %H:%M UTC")

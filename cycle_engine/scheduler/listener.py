@@ -25,6 +25,8 @@ SCHEDULER_EVENT_KINDS = frozenset(
         "timer_late",
     }
 )
+#: Events that are not progress on a stage: the scheduler's own, and a manager's nudge.
+NOT_ACTIVITY_KINDS = SCHEDULER_EVENT_KINDS | {"nudged"}
 DEADLINE_KINDS = (REMINDER, DUE, OVERDUE)
 PLANNED_KINDS = (REMINDER, DUE, OVERDUE, STALL)
 
@@ -35,7 +37,7 @@ class SchedulerListener:
     def on_change(self, change: Change) -> None:
         session, cycle, now = change.session, change.cycle, change.now
         assert cycle.id is not None
-        if change.event.kind in SCHEDULER_EVENT_KINDS:
+        if change.event.kind in NOT_ACTIVITY_KINDS:
             return
         if (
             change.left is not None

@@ -68,3 +68,22 @@ def test_claim_query_uses_the_partial_index(engine: CycleEngine) -> None:
             connection.execute(text("SET enable_seqscan = off"))  # tiny table: force the choice
         plan = " ".join(str(row) for row in connection.execute(text(prefix + str(compiled))))
     assert "ix_timers_pending_due" in plan
+
+
+def test_nudge_does_not_clear_stall_flags(pilot: CycleEngine, clock: ManualClock) -> None:
+    """A manager's nudge is a prod, not progress: the stalled stage stays flagged."""
+    from api.dashboard.stalled import nudge
+    from cycle_engine import Actor
+
+    andes = pilot.create_alliance("Andes", "Potatoes")
+    cip = pilot.add_organisation("CIP", "research", "Peru")
+    assert andes.id is not None and cip.id is not None
+    pilot.join_alliance(andes.id, cip.id)
+    rosa = pilot.add_person("Rosa Quispe", "rosa@cip.example", cip.id)
+    cycle = pilot.start_cycle("sched-pilot", "Native varieties", alliance_id=andes.id)
+    assert cycle.id is not None and rosa.id is not None
+    pilot.assign(cycle.id, "draft", cip.id, "lead", focal_point_id=rosa.id)
+    drain(pilot, clock, clock.now() + days(11))
+    assert [r.reason for r in pilot.stalled(andes.id)[0].reasons] == ["no_activity"]
+    nudge(pilot, cycle.id, actor=Actor(name="mia", role="manager"))
+    assert [r.reason for r in pilot.stalled(andes.id)[0].reasons] == ["no_activity"]
