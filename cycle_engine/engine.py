@@ -37,6 +37,7 @@ from cycle_engine.models import (
 )
 from cycle_engine.notify.commands import NotificationCommands
 from cycle_engine.notify.listener import OutboxListener
+from cycle_engine.nudges import NudgeCommands
 from cycle_engine.scheduler.commands import SchedulerQueries
 from cycle_engine.scheduler.listener import SchedulerListener
 from cycle_engine.template_store import PublishedTemplate, TemplateStore
@@ -56,7 +57,7 @@ class CycleFilter:
     template_key: str | None = None
 
 
-class CycleEngine(AllianceCommands, SchedulerQueries, NotificationCommands):
+class CycleEngine(AllianceCommands, SchedulerQueries, NotificationCommands, NudgeCommands):
     """Runs learning cycles stored in one database.
 
     Args:

@@ -69,7 +69,8 @@ def pilot(engine: CycleEngine) -> CycleEngine:
 def scheduler_events(engine: CycleEngine, cycle_id: int) -> list[Fired]:
     return [
         Fired(e.kind, e.data.get("rule"), e.at, e.data)  # type: ignore[arg-type]
-        for e in engine.history(cycle_id) if e.kind in SCHEDULER_EVENT_KINDS
+        for e in engine.history(cycle_id)
+        if e.kind in SCHEDULER_EVENT_KINDS
     ]
 
 
@@ -95,13 +96,23 @@ def bulk_timers(engine: CycleEngine, count: int, due_at: datetime, cycles: int =
     for number in range(count):
         cycle_id, visit_id = visits[number % cycles]
         rule = f"bulk{number}"
-        rows.append({
-            "kind": REMINDER, "cycle_id": cycle_id, "stage_visit_id": visit_id, "stage": "work",
-            "rule": rule, "occurrence": 1, "due_at": due_at, "status": "pending",
-            "late": False, "created_at": due_at, "attempts": 0,
-            "dedupe_key": dedupe_key(cycle_id, visit_id, "work", rule, 1),
-            "payload": {"late_policy": "send_latest", "to": ["focal_point"]},
-        })
+        rows.append(
+            {
+                "kind": REMINDER,
+                "cycle_id": cycle_id,
+                "stage_visit_id": visit_id,
+                "stage": "work",
+                "rule": rule,
+                "occurrence": 1,
+                "due_at": due_at,
+                "status": "pending",
+                "late": False,
+                "created_at": due_at,
+                "attempts": 0,
+                "dedupe_key": dedupe_key(cycle_id, visit_id, "work", rule, 1),
+                "payload": {"late_policy": "send_latest", "to": ["focal_point"]},
+            }
+        )
     with engine.db.transaction() as session:
         session.connection().execute(insert(TimerRecord.__table__), rows)  # type: ignore[attr-defined]
 

@@ -27,15 +27,26 @@ def test_a_week_of_downtime_sends_the_latest_once_and_reports_the_rest(
     clock.set(t0 + days(10))  # down from day 0 to day 10 (deadline at day 7)
     result = pilot.run_due_timers()
     assert (result.fired, result.dropped, result.late) == (4, 1, 5)
-    sent = [(f.kind, f.rule) for f in scheduler_events(pilot, cycle.id)
-            if f.kind != "timer_late"]
-    assert sent == [("reminder_due", "kickoff"), ("reminder_due", "due_today"),
-                    ("stage_overdue", "due"), ("stalled", "stall"),
-                    ("overdue_reminder", "overdue")]
-    late = {(f.rule, f.data["action"]) for f in scheduler_events(pilot, cycle.id)
-            if f.kind == "timer_late"}
-    assert late == {("three_days_before", "dropped"), ("due_today", "sent_late"),
-                    ("due", "sent_late"), ("stall", "sent_late"), ("overdue", "sent_late")}
+    sent = [(f.kind, f.rule) for f in scheduler_events(pilot, cycle.id) if f.kind != "timer_late"]
+    assert sent == [
+        ("reminder_due", "kickoff"),
+        ("reminder_due", "due_today"),
+        ("stage_overdue", "due"),
+        ("stalled", "stall"),
+        ("overdue_reminder", "overdue"),
+    ]
+    late = {
+        (f.rule, f.data["action"])
+        for f in scheduler_events(pilot, cycle.id)
+        if f.kind == "timer_late"
+    }
+    assert late == {
+        ("three_days_before", "dropped"),
+        ("due_today", "sent_late"),
+        ("due", "sent_late"),
+        ("stall", "sent_late"),
+        ("overdue", "sent_late"),
+    }
     assert {t.rule for t in pilot.late_timers()} == {r for r, _ in late}
     assert pilot.run_due_timers().claimed == 0
 
@@ -52,8 +63,9 @@ def test_clock_jumping_far_forward_escalates_once_without_a_burst(
     clock.set(t0 + days(60))
     pilot.run_due_timers()
     drain(pilot, clock, t0 + days(120))
-    overdue = [f for f in scheduler_events(pilot, cycle.id)
-               if f.kind in ("overdue_reminder", "escalated")]
+    overdue = [
+        f for f in scheduler_events(pilot, cycle.id) if f.kind in ("overdue_reminder", "escalated")
+    ]
     assert [(f.kind, f.data["series"], f.data["skipped"]) for f in overdue] == [
         ("escalated", 3, [1, 2])
     ]

@@ -54,8 +54,7 @@ def test_stall_check_lists_every_reason(pilot: CycleEngine, clock: ManualClock) 
     [stalled] = pilot.stalled(andes.id)
     assert sorted(r.reason for r in stalled.reasons) == ["no_activity", "no_focal_point"]
     [event] = [e for e in pilot.history(cycle.id) if e.kind == "stalled"]
-    assert sorted(r["reason"] for r in event.data["reasons"]) == ["no_activity",
-                                                                  "no_focal_point"]
+    assert sorted(r["reason"] for r in event.data["reasons"]) == ["no_activity", "no_focal_point"]
 
 
 def test_claim_query_uses_the_partial_index(engine: CycleEngine) -> None:
@@ -72,7 +71,6 @@ def test_claim_query_uses_the_partial_index(engine: CycleEngine) -> None:
 
 def test_nudge_does_not_clear_stall_flags(pilot: CycleEngine, clock: ManualClock) -> None:
     """A manager's nudge is a prod, not progress: the stalled stage stays flagged."""
-    from api.dashboard.stalled import nudge
     from cycle_engine import Actor
 
     andes = pilot.create_alliance("Andes", "Potatoes")
@@ -85,5 +83,5 @@ def test_nudge_does_not_clear_stall_flags(pilot: CycleEngine, clock: ManualClock
     pilot.assign(cycle.id, "draft", cip.id, "lead", focal_point_id=rosa.id)
     drain(pilot, clock, clock.now() + days(11))
     assert [r.reason for r in pilot.stalled(andes.id)[0].reasons] == ["no_activity"]
-    nudge(pilot, cycle.id, actor=Actor(name="mia", role="manager"))
+    pilot.nudge(cycle.id, actor=Actor(name="mia", role="manager"))
     assert [r.reason for r in pilot.stalled(andes.id)[0].reasons] == ["no_activity"]

@@ -69,12 +69,25 @@ def test_leaving_a_stage_cancels_its_timers_and_plans_the_next(
     pilot.fire(cycle.id, "submit")
     rows = pilot.timers(cycle.id)
     draft = {t.rule: t.status for t in rows if t.stage == "draft"}
-    assert draft == {"kickoff": FIRED, "week_before": CANCELLED, "day_before": CANCELLED,
-                     "due_today": CANCELLED, "due": CANCELLED, "overdue": CANCELLED,
-                     "stall": CANCELLED}
+    assert draft == {
+        "kickoff": FIRED,
+        "week_before": CANCELLED,
+        "day_before": CANCELLED,
+        "due_today": CANCELLED,
+        "due": CANCELLED,
+        "overdue": CANCELLED,
+        "stall": CANCELLED,
+    }
     review = sorted(t.rule for t in rows if t.stage == "review" and t.status == PENDING)
-    assert review == ["day_before", "due", "due_today", "kickoff", "overdue", "stall",
-                      "week_before"]
+    assert review == [
+        "day_before",
+        "due",
+        "due_today",
+        "kickoff",
+        "overdue",
+        "stall",
+        "week_before",
+    ]
     assert len({t.dedupe_key for t in rows}) == len(rows)
     drain(pilot, clock, clock.now() + days(40))
     kinds = [f.kind for f in scheduler_events(pilot, cycle.id) if f.data["stage"] == "draft"]
@@ -84,8 +97,9 @@ def test_leaving_a_stage_cancels_its_timers_and_plans_the_next(
 def test_moving_a_due_date_moves_its_timers(pilot: CycleEngine, clock: ManualClock) -> None:
     """Moving the stage's deadline later moves its unfired reminders and deadline, and a
     reminder that already fired comes again before the new deadline."""
-    alliance = pilot.create_alliance("Andes", "Seed systems", working_hours_start=0,
-                                     working_hours_end=24, weekend_days="")
+    alliance = pilot.create_alliance(
+        "Andes", "Seed systems", working_hours_start=0, working_hours_end=24, weekend_days=""
+    )
     cycle = pilot.start_cycle("sched-pilot", "Tubers", alliance_id=alliance.id)
     assert cycle.id is not None
     visit = pilot.current_stage(cycle.id)
@@ -96,8 +110,11 @@ def test_moving_a_due_date_moves_its_timers(pilot: CycleEngine, clock: ManualClo
     moved = pilot.current_stage(cycle.id)
     assert moved is not None and moved.due_at is not None
     drain(pilot, clock, moved.due_at + days(1))
-    fired = [(f.rule, f.at) for f in scheduler_events(pilot, cycle.id)
-             if f.kind in ("reminder_due", "stage_overdue")]
+    fired = [
+        (f.rule, f.at)
+        for f in scheduler_events(pilot, cycle.id)
+        if f.kind in ("reminder_due", "stage_overdue")
+    ]
     assert fired == [
         ("kickoff", visit.entered_at),
         ("week_before", visit.due_at - days(7)),

@@ -27,9 +27,22 @@ TIMERS = int(os.environ.get("CYCLE_ENGINE_TEST_TIMER_COUNT", "10000"))
 
 def worker_process(url: str, now: str, name: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "cycle_engine", "worker", "--once", "--db", url, "--now", now,
-         "--name", name],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "cycle_engine",
+            "worker",
+            "--once",
+            "--db",
+            url,
+            "--now",
+            now,
+            "--name",
+            name,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -74,7 +87,10 @@ def test_killed_worker_lease_expires_and_another_takes_over(
     bulk_timers(pilot, 50, clock.now(), cycles=5)
     doomed = subprocess.Popen(
         [sys.executable, "-c", CLAIM_THEN_BLOCK, db_url, clock.now().isoformat()],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert doomed.stdout is not None
     assert doomed.stdout.readline().strip() == "50", doomed.stderr.read()  # type: ignore[union-attr]
@@ -96,9 +112,21 @@ def test_worker_command_runs_until_sigterm_and_releases_nothing_claimed(
     cleanly on SIGTERM leaving no timer claimed."""
     bulk_timers(pilot, 30, clock.now(), cycles=3)
     process = subprocess.Popen(
-        [sys.executable, "-m", "cycle_engine", "worker", "--db", db_url, "--now",
-         clock.now().isoformat(), "--interval", "3600"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "cycle_engine",
+            "worker",
+            "--db",
+            db_url,
+            "--now",
+            clock.now().isoformat(),
+            "--interval",
+            "3600",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stderr is not None
     assert "running" in process.stderr.readline()

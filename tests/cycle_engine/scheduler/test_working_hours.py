@@ -21,14 +21,17 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("moment", "expected"), [
-    (utc(2026, 1, 7, 15, 0), utc(2026, 1, 7, 15, 0)),  # Wed 10:00 Bogota: inside
-    (utc(2026, 1, 7, 8, 0), utc(2026, 1, 7, 14, 0)),  # Wed 03:00: held to 09:00
-    (utc(2026, 1, 7, 22, 0), utc(2026, 1, 7, 22, 0)),  # Wed 17:00: end of day, inside
-    (utc(2026, 1, 7, 23, 30), utc(2026, 1, 8, 14, 0)),  # Wed 18:30: next morning
-    (utc(2026, 1, 9, 23, 0), utc(2026, 1, 12, 14, 0)),  # Fri 18:00: Monday morning
-    (utc(2026, 1, 10, 15, 0), utc(2026, 1, 12, 14, 0)),  # Saturday: Monday morning
-])
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (utc(2026, 1, 7, 15, 0), utc(2026, 1, 7, 15, 0)),  # Wed 10:00 Bogota: inside
+        (utc(2026, 1, 7, 8, 0), utc(2026, 1, 7, 14, 0)),  # Wed 03:00: held to 09:00
+        (utc(2026, 1, 7, 22, 0), utc(2026, 1, 7, 22, 0)),  # Wed 17:00: end of day, inside
+        (utc(2026, 1, 7, 23, 30), utc(2026, 1, 8, 14, 0)),  # Wed 18:30: next morning
+        (utc(2026, 1, 9, 23, 0), utc(2026, 1, 12, 14, 0)),  # Fri 18:00: Monday morning
+        (utc(2026, 1, 10, 15, 0), utc(2026, 1, 12, 14, 0)),  # Saturday: Monday morning
+    ],
+)
 def test_next_working_time_holds_night_and_weekend(moment: datetime, expected: datetime) -> None:
     """A moment outside 09:00-17:00 Monday-Friday in Bogota moves to the next working start."""
     assert next_working_time(moment, BOGOTA, 9, 17, {5, 6}) == expected
@@ -70,16 +73,30 @@ def test_night_reminders_are_held_to_the_alliance_working_day(
     assert moments["due"] == visit.due_at
 
 
-@pytest.mark.parametrize(("start", "expected"), [
-    (utc(2026, 2, 16, 15, 0), {  # spring forward on Sunday 2026-03-08
-        "kickoff": utc(2026, 2, 16, 15, 0), "week_before": utc(2026, 3, 2, 22, 0),
-        "day_before": utc(2026, 3, 9, 13, 0), "due_today": utc(2026, 3, 9, 21, 0),
-    }),
-    (utc(2026, 10, 12, 14, 0), {  # fall back on Sunday 2026-11-01
-        "kickoff": utc(2026, 10, 12, 14, 0), "week_before": utc(2026, 10, 26, 21, 0),
-        "day_before": utc(2026, 11, 2, 14, 0), "due_today": utc(2026, 11, 2, 22, 0),
-    }),
-], ids=["spring-forward", "fall-back"])
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        (
+            utc(2026, 2, 16, 15, 0),
+            {  # spring forward on Sunday 2026-03-08
+                "kickoff": utc(2026, 2, 16, 15, 0),
+                "week_before": utc(2026, 3, 2, 22, 0),
+                "day_before": utc(2026, 3, 9, 13, 0),
+                "due_today": utc(2026, 3, 9, 21, 0),
+            },
+        ),
+        (
+            utc(2026, 10, 12, 14, 0),
+            {  # fall back on Sunday 2026-11-01
+                "kickoff": utc(2026, 10, 12, 14, 0),
+                "week_before": utc(2026, 10, 26, 21, 0),
+                "day_before": utc(2026, 11, 2, 14, 0),
+                "due_today": utc(2026, 11, 2, 22, 0),
+            },
+        ),
+    ],
+    ids=["spring-forward", "fall-back"],
+)
 def test_dst_change_neither_skips_nor_doubles_a_reminder(
     pilot: CycleEngine, clock: ManualClock, start: datetime, expected: dict[str, datetime]
 ) -> None:
@@ -93,6 +110,7 @@ def test_dst_change_neither_skips_nor_doubles_a_reminder(
     visit = pilot.current_stage(cycle.id)
     assert visit is not None and visit.due_at is not None
     drain(pilot, clock, visit.due_at + days(2))
-    reminders = [(f.rule, f.at) for f in scheduler_events(pilot, cycle.id)
-                 if f.kind == "reminder_due"]
+    reminders = [
+        (f.rule, f.at) for f in scheduler_events(pilot, cycle.id) if f.kind == "reminder_due"
+    ]
     assert reminders == list(expected.items())
