@@ -8,15 +8,17 @@ client that read version 7 and sends `If-Match: "7"` gets 412 if anyone changed 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Header
+from fastapi import Depends, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from api.auth import Principal, stage_levels, visible_cycle
-from api.idempotency import fingerprint, run_once
+from api.deps import CurrentKey, EngineDep
+from api.idempotency import IdempotencyKey, fingerprint, run_once
 from api.problems import ApiProblem
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import ActionNotAllowed, TransitionNotAllowed
@@ -119,29 +121,50 @@ def prepare_cycle_command(
     return cycle
 
 
-def cycle_command(
-    engine: CycleEngine,
-    principal: Principal,
-    cycle_id: int,
-    *,
-    if_match: str | None,
-    idempotency_key: str | None,
-    payload: BaseModel | None,
-    action: str,
-    command: Callable[[], BaseModel],
-    status: int = 201,
-    partner_acts: bool = True,
-) -> JSONResponse:
-    """Run one command on a cycle with every check, once per Idempotency-Key; the answer
-    carries the cycle's new ETag."""
-    prepare_cycle_command(engine, principal, cycle_id, if_match, action, partner_acts=partner_acts)
-    response = run_once(
-        engine,
-        principal,
-        idempotency_key,
-        fingerprint("POST", f"/cycles/{cycle_id}/{action}", payload),
-        status,
-        command,
-    )
-    response.headers["ETag"] = etag_of(engine.get_cycle(cycle_id))
-    return response
+@dataclass(frozen=True, kw_only=True)
+class CycleCommands:
+    """A request's way to run commands on a cycle: the engine, the caller, and the headers that
+    make a command conditional (If-Match) and safe to repeat (Idempotency-Key)."""
+
+    engine: CycleEngine
+    key: Principal
+    if_match: str | None
+    idempotency_key: str | None
+
+    def run(
+        self,
+        cycle_id: int,
+        *,
+        payload: BaseModel | None,
+        action: str,
+        command: Callable[[], BaseModel],
+        status: int = 201,
+        partner_acts: bool = True,
+    ) -> JSONResponse:
+        """Run one command on a cycle with every check, once per Idempotency-Key; the answer
+        carries the cycle's new ETag."""
+        prepare_cycle_command(
+            self.engine, self.key, cycle_id, self.if_match, action, partner_acts=partner_acts
+        )
+        response = run_once(
+            self.engine,
+            self.key,
+            self.idempotency_key,
+            fingerprint("POST", f"/cycles/{cycle_id}/{action}", payload),
+            status,
+            command,
+        )
+        response.headers["ETag"] = etag_of(self.engine.get_cycle(cycle_id))
+        return response
+
+
+def cycle_commands(
+    engine: EngineDep,
+    key: CurrentKey,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CycleCommands:
+    return CycleCommands(engine=engine, key=key, if_match=if_match, idempotency_key=idempotency_key)
+
+
+CycleCommandsDep = Annotated[CycleCommands, Depends(cycle_commands)]

@@ -7,9 +7,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.auth import organisation_in_reach, visible_cycle
-from api.cycle_access import IfMatch, cycle_command
+from api.cycle_access import CycleCommandsDep
 from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
-from api.idempotency import IdempotencyKey
 from api.schemas import Page, page_of
 from api.schemas_domain import (
     ContextCreate,
@@ -41,30 +40,23 @@ def list_contexts(
 def add_context(
     cycle_id: IdPath,
     payload: ContextCreate,
-    engine: EngineDep,
-    key: CurrentKey,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    commands: CycleCommandsDep,
 ) -> JSONResponse:
-    with engine.db.read_session() as session:
-        if not organisation_in_reach(session, key, payload.organisation_id):
+    with commands.engine.db.read_session() as session:
+        if not organisation_in_reach(session, commands.key, payload.organisation_id):
             raise OrganisationNotFound(payload.organisation_id)
-    return cycle_command(
-        engine,
-        key,
+    return commands.run(
         cycle_id,
-        if_match=if_match,
-        idempotency_key=idempotency_key,
         payload=payload,
         action="contexts",
         command=lambda: ContextPublic.model_validate(
-            engine.add_context(
+            commands.engine.add_context(
                 cycle_id,
                 payload.name,
                 payload.country,
                 payload.community,
                 payload.organisation_id,
-                actor=key.actor,
+                actor=commands.key.actor,
             )
         ),
     )
@@ -80,22 +72,17 @@ def set_status(
     cycle_id: IdPath,
     context_id: IdPath,
     payload: ContextStatusSet,
-    engine: EngineDep,
-    key: CurrentKey,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    commands: CycleCommandsDep,
 ) -> JSONResponse:
-    return cycle_command(
-        engine,
-        key,
+    return commands.run(
         cycle_id,
-        if_match=if_match,
-        idempotency_key=idempotency_key,
         payload=payload,
         action=f"contexts/{context_id}/status",
         status=200,
         command=lambda: ContextPublic.model_validate(
-            engine.set_context_status(cycle_id, context_id, payload.status, actor=key.actor)
+            commands.engine.set_context_status(
+                cycle_id, context_id, payload.status, actor=commands.key.actor
+            )
         ),
     )
 
@@ -110,23 +97,16 @@ def report_results(
     cycle_id: IdPath,
     context_id: IdPath,
     payload: ContextReport,
-    engine: EngineDep,
-    key: CurrentKey,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    commands: CycleCommandsDep,
 ) -> JSONResponse:
     """Rating strong, mixed or weak, for the current testing round."""
-    return cycle_command(
-        engine,
-        key,
+    return commands.run(
         cycle_id,
-        if_match=if_match,
-        idempotency_key=idempotency_key,
         payload=payload,
         action=f"contexts/{context_id}/results",
         command=lambda: ContextResultPublic.model_validate(
-            engine.report_context(
-                cycle_id, context_id, payload.summary, payload.rating, actor=key.actor
+            commands.engine.report_context(
+                cycle_id, context_id, payload.summary, payload.rating, actor=commands.key.actor
             )
         ),
     )

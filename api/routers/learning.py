@@ -8,9 +8,8 @@ from fastapi.responses import JSONResponse
 from pydantic import RootModel
 
 from api.auth import visible_cycle
-from api.cycle_access import IfMatch, cycle_command
+from api.cycle_access import CycleCommandsDep
 from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
-from api.idempotency import IdempotencyKey
 from api.schemas import Page, page_of
 from api.schemas_domain import (
     AnswersCreate,
@@ -60,23 +59,18 @@ def list_questions(
 def add_questions(
     cycle_id: IdPath,
     payload: QuestionsCreate,
-    engine: EngineDep,
-    key: CurrentKey,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    commands: CycleCommandsDep,
 ) -> JSONResponse:
-    return cycle_command(
-        engine,
-        key,
+    return commands.run(
         cycle_id,
-        if_match=if_match,
-        idempotency_key=idempotency_key,
         payload=payload,
         action="questions",
         command=lambda: Questions(
             [
                 QuestionPublic.model_validate(q)
-                for q in engine.add_questions(cycle_id, payload.texts, actor=key.actor)
+                for q in commands.engine.add_questions(
+                    cycle_id, payload.texts, actor=commands.key.actor
+                )
             ]
         ),
     )
@@ -91,24 +85,19 @@ def add_questions(
 def answer_questions(
     cycle_id: IdPath,
     payload: AnswersCreate,
-    engine: EngineDep,
-    key: CurrentKey,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    commands: CycleCommandsDep,
 ) -> JSONResponse:
-    return cycle_command(
-        engine,
-        key,
+    return commands.run(
         cycle_id,
-        if_match=if_match,
-        idempotency_key=idempotency_key,
         payload=payload,
         action="answers",
         status=200,
         command=lambda: Questions(
             [
                 QuestionPublic.model_validate(q)
-                for q in engine.answer_questions(cycle_id, payload.answers, actor=key.actor)
+                for q in commands.engine.answer_questions(
+                    cycle_id, payload.answers, actor=commands.key.actor
+                )
             ]
         ),
     )
@@ -132,27 +121,20 @@ def list_learning(
 def add_learning(
     cycle_id: IdPath,
     payload: LearningCreate,
-    engine: EngineDep,
-    key: CurrentKey,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    commands: CycleCommandsDep,
 ) -> JSONResponse:
-    return cycle_command(
-        engine,
-        key,
+    return commands.run(
         cycle_id,
-        if_match=if_match,
-        idempotency_key=idempotency_key,
         payload=payload,
         action="learning",
         command=lambda: _learning(
-            engine.add_learning(
+            commands.engine.add_learning(
                 cycle_id,
                 payload.kind,
                 payload.title,
                 payload.text,
                 payload.organisation_ids,
-                actor=key.actor,
+                actor=commands.key.actor,
             )
         ),
     )

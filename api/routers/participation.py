@@ -7,9 +7,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.auth import organisation_in_reach, visible_cycle
-from api.cycle_access import IfMatch, cycle_command
+from api.cycle_access import CycleCommandsDep
 from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
-from api.idempotency import IdempotencyKey
 from api.schemas import Page, page_of
 from api.schemas_domain import ParticipationPublic, ParticipationSet
 from cycle_engine.errors import OrganisationNotFound
@@ -35,33 +34,26 @@ def list_participation(
 def assign(
     cycle_id: IdPath,
     payload: ParticipationSet,
-    engine: EngineDep,
-    key: CurrentKey,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    commands: CycleCommandsDep,
 ) -> JSONResponse:
     """lead, active or informed; the engine refuses anyone but a coordinator (409)."""
-    with engine.db.read_session() as session:
-        if not organisation_in_reach(session, key, payload.organisation_id):
+    with commands.engine.db.read_session() as session:
+        if not organisation_in_reach(session, commands.key, payload.organisation_id):
             raise OrganisationNotFound(payload.organisation_id)
-    return cycle_command(
-        engine,
-        key,
+    return commands.run(
         cycle_id,
-        if_match=if_match,
-        idempotency_key=idempotency_key,
         payload=payload,
         action="participation",
         partner_acts=False,
         command=lambda: ParticipationPublic.model_validate(
-            engine.assign(
+            commands.engine.assign(
                 cycle_id,
                 payload.stage,
                 payload.organisation_id,
                 payload.level,
                 focal_point_id=payload.focal_point_id,
                 deputy_id=payload.deputy_id,
-                actor=key.actor,
+                actor=commands.key.actor,
             )
         ),
     )

@@ -13,9 +13,8 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.auth import Principal, visible_cycle
-from api.cycle_access import IfMatch, cycle_command
+from api.cycle_access import CycleCommands, CycleCommandsDep, IfMatch
 from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
-from api.idempotency import IdempotencyKey
 from api.problems import ApiProblem
 from api.schemas import Page, page_of
 from api.schemas_domain import ProductCreate, ProductPublic
@@ -68,29 +67,22 @@ def list_products(
 def add_product(
     cycle_id: IdPath,
     payload: ProductCreate,
-    engine: EngineDep,
-    key: CurrentKey,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    commands: CycleCommandsDep,
 ) -> JSONResponse:
-    return cycle_command(
-        engine,
-        key,
+    return commands.run(
         cycle_id,
-        if_match=if_match,
-        idempotency_key=idempotency_key,
         payload=payload,
         action="products",
         command=lambda: ProductPublic.model_validate(
-            engine.add_product(
+            commands.engine.add_product(
                 cycle_id,
                 payload.kind,
                 payload.title,
-                _author(key, payload.author_organisation_id),
+                _author(commands.key, payload.author_organisation_id),
                 stage=payload.stage,
                 link=payload.link,
                 form=payload.form,
-                actor=key.actor,
+                actor=commands.key.actor,
             )
         ),
     )
@@ -118,12 +110,9 @@ def upload_product(
     """Multipart upload; the file's content must match its type (checked by the engine)."""
     content = file.file.read()
     name = file.filename or "upload"
-    return cycle_command(
-        engine,
-        key,
+    commands = CycleCommands(engine=engine, key=key, if_match=if_match, idempotency_key=None)
+    return commands.run(
         cycle_id,
-        if_match=if_match,
-        idempotency_key=None,
         payload=None,
         action="products",
         command=lambda: ProductPublic.model_validate(

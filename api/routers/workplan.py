@@ -8,9 +8,8 @@ from fastapi.responses import JSONResponse
 from pydantic import RootModel
 
 from api.auth import visible_cycle
-from api.cycle_access import IfMatch, cycle_command
+from api.cycle_access import CycleCommandsDep
 from api.deps import CurrentKey, EngineDep, IdPath, ReadSession
-from api.idempotency import IdempotencyKey
 from api.schemas_domain import DueDateMove, PlanPublic
 
 router = APIRouter(prefix="/cycles", tags=["work plan"])
@@ -37,18 +36,11 @@ def work_plan(
 def move_due_date(
     cycle_id: IdPath,
     payload: DueDateMove,
-    engine: EngineDep,
-    key: CurrentKey,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
+    commands: CycleCommandsDep,
 ) -> JSONResponse:
     """With a reason; answers the re-planned work plan."""
-    return cycle_command(
-        engine,
-        key,
+    return commands.run(
         cycle_id,
-        if_match=if_match,
-        idempotency_key=idempotency_key,
         payload=payload,
         action="due-dates",
         partner_acts=False,
@@ -56,8 +48,12 @@ def move_due_date(
         command=lambda: Plan(
             [
                 PlanPublic.model_validate(r)
-                for r in engine.move_due_date(
-                    cycle_id, payload.stage, payload.due, reason=payload.reason, actor=key.actor
+                for r in commands.engine.move_due_date(
+                    cycle_id,
+                    payload.stage,
+                    payload.due,
+                    reason=payload.reason,
+                    actor=commands.key.actor,
                 )
             ]
         ),
