@@ -6,7 +6,7 @@ Nothing here runs at import time: settings, the engine and logging are built in 
 
 from __future__ import annotations
 
-from api.app import create_app
-from api.settings import Settings
+from cycle_engine.api.app import create_app
+from cycle_engine.api.settings import Settings
 
 __all__ = ["Settings", "create_app"]

@@ -17,10 +17,10 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from api.dashboard import create_dashboard_router
-from api.middleware import BodyLimitMiddleware, RequestLogMiddleware
-from api.problems import PROBLEM_JSON, install_problem_handlers
-from api.routers import (
+from cycle_engine.api.dashboard import create_dashboard_router
+from cycle_engine.api.middleware import BodyLimitMiddleware, RequestLogMiddleware
+from cycle_engine.api.problems import PROBLEM_JSON, install_problem_handlers
+from cycle_engine.api.routers import (
     alliances,
     contexts,
     cycles,
@@ -37,9 +37,9 @@ from api.routers import (
     webhooks,
     workplan,
 )
-from api.routers.email_actions import email_actions_router
-from api.services import BackgroundServices
-from api.settings import Settings
+from cycle_engine.api.routers.email_actions import email_actions_router
+from cycle_engine.api.services import BackgroundServices
+from cycle_engine.api.settings import Settings
 from cycle_engine.clock import Clock
 from cycle_engine.engine import CycleEngine
 

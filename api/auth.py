@@ -23,14 +23,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session, col, select
 
 from cycle_engine.actors import Actor
-from cycle_engine.alliances.models import (
-    AllianceRecord,
-    MembershipRecord,
-    OrganisationRecord,
-    ParticipationRecord,
-)
 from cycle_engine.clock import Clock
-from cycle_engine.db import Database
 from cycle_engine.errors import (
     AllianceNotFound,
     CycleNotFound,
@@ -38,8 +31,15 @@ from cycle_engine.errors import (
     NotFound,
     OrganisationNotFound,
 )
-from cycle_engine.models import CycleRecord
-from cycle_engine.models.access import KEY_ROLES, ApiKeyRecord
+from cycle_engine.store.db import Database
+from cycle_engine.store.tables import CycleRecord
+from cycle_engine.store.tables.access import KEY_ROLES, ApiKeyRecord
+from cycle_engine.store.tables.alliances import (
+    AllianceRecord,
+    MembershipRecord,
+    OrganisationRecord,
+    ParticipationRecord,
+)
 
 TOKEN_PREFIX = "ce_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)

@@ -16,13 +16,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from api.auth import Principal, stage_levels, visible_cycle
-from api.deps import CurrentKey, EngineDep
-from api.idempotency import IdempotencyKey, fingerprint, run_once
-from api.problems import ApiProblem
+from cycle_engine.api.auth import Principal, stage_levels, visible_cycle
+from cycle_engine.api.deps import CurrentKey, EngineDep
+from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
+from cycle_engine.api.problems import ApiProblem
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import ActionNotAllowed, TransitionNotAllowed
-from cycle_engine.models import CycleRecord
+from cycle_engine.store.tables import CycleRecord
 
 ACTING_LEVELS = frozenset({"lead", "active"})
 IfMatch = Annotated[

@@ -15,9 +15,9 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from api.auth import Principal, authenticate
-from api.problems import ApiProblem
-from api.settings import Settings
+from cycle_engine.api.auth import Principal, authenticate
+from cycle_engine.api.problems import ApiProblem
+from cycle_engine.api.settings import Settings
 from cycle_engine.engine import CycleEngine
 
 _bearer = HTTPBearer(

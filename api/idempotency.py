@@ -20,10 +20,10 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from api.auth import Principal
-from api.problems import ApiProblem
+from cycle_engine.api.auth import Principal
+from cycle_engine.api.problems import ApiProblem
 from cycle_engine.engine import CycleEngine
-from cycle_engine.models.access import ApiIdempotencyRecord
+from cycle_engine.store.tables.access import ApiIdempotencyRecord
 
 IdempotencyKey = Annotated[
     str | None,

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import problem_response
+from cycle_engine.api.problems import problem_response
 
 access_log = logging.getLogger("cycle_engine.api.access")
 _SECRET_WORDS = ("token", "key", "secret", "sig", "password", "auth")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from api.auth import Principal, organisation_in_reach
-from cycle_engine.alliances.models import PersonRecord
+from cycle_engine.api.auth import Principal, organisation_in_reach
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import PersonNotFound
+from cycle_engine.store.tables.alliances import PersonRecord
 
 
 def reach_person(engine: CycleEngine, key: Principal, person_id: int) -> PersonRecord:

@@ -12,10 +12,10 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from cycle_engine.machine import TriggerOption
-from cycle_engine.models import CycleRecord, EventRecord, StageRecord, TemplateRecord
-from cycle_engine.templates.durations import format_duration
-from cycle_engine.templates.spec import TemplateSpec
+from cycle_engine.spec.durations import format_duration
+from cycle_engine.spec.machine import TriggerOption
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables import CycleRecord, EventRecord, StageRecord, TemplateRecord
 
 T = TypeVar("T")
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import anyio.to_thread
 
-from api.settings import Settings
+from cycle_engine.api.settings import Settings
 from cycle_engine.engine import CycleEngine
 
 log = logging.getLogger("cycle_engine.api")
@@ -84,9 +84,9 @@ def scheduler_services(engine: CycleEngine, settings: Settings) -> list[Service]
 
 def sender_services(engine: CycleEngine, settings: Settings) -> list[Service]:
     """The outbox sender delivering email and webhooks, signing links with the app's secret."""
-    from api.webhooks import WebhookChannel
-    from notifications.service import OutboxService, build_outbox_sender
-    from notifications.settings import load_mail_settings
+    from cycle_engine.api.webhooks import WebhookChannel
+    from cycle_engine.notifications.service import OutboxService, build_outbox_sender
+    from cycle_engine.notifications.settings import load_mail_settings
 
     mail = load_mail_settings(
         secret_key=settings.secret_key, base_url=settings.base_url, data_dir=settings.data_dir

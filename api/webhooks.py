@@ -1,7 +1,7 @@
 """Webhooks: which engine events become signed POSTs to an alliance's subscribers.
 
-`cycle_engine.webhooks` turns events into outbox rows (channel "webhook") in the command's own
-transaction; the outbox's sender loop delivers them with retries, through `WebhookSender`.
+`cycle_engine.outbox.webhooks` turns events into outbox rows (channel "webhook") in the command's
+own transaction; the outbox's sender loop delivers them with retries, through `WebhookSender`.
 Each POST is signed:
 
     X-CycleEngine-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
@@ -20,10 +20,10 @@ from datetime import datetime
 
 import httpx
 
-from cycle_engine.db import Database
-from cycle_engine.models.access import WebhookSubscriptionRecord
-from cycle_engine.models.outbox import WEBHOOK, OutboxRecord
-from cycle_engine.notify.claims import Delivered, Failed, Outcome, Retry
+from cycle_engine.outbox.claims import Delivered, Failed, Outcome, Retry
+from cycle_engine.store.db import Database
+from cycle_engine.store.tables.access import WebhookSubscriptionRecord
+from cycle_engine.store.tables.outbox import WEBHOOK, OutboxRecord
 
 SIGNATURE_HEADER = "X-CycleEngine-Signature"
 EVENT_HEADER = "X-CycleEngine-Event"

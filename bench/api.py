@@ -28,10 +28,10 @@ from pathlib import Path
 
 import httpx
 
-from api.auth import create_key
 from cycle_engine import CycleEngine
 from cycle_engine.actors import Actor
-from cycle_engine.migrate import upgrade
+from cycle_engine.api.auth import create_key
+from cycle_engine.store.schema import upgrade
 
 Request = Callable[[httpx.AsyncClient, int, int], Awaitable[httpx.Response]]
 
@@ -65,17 +65,22 @@ def seed(url: str, cycles: int) -> tuple[str, list[int]]:
         actor = Actor(name="bench", role="coordinator")
         ids = []
         for number in range(cycles):
-            cycle = engine.start_cycle("learning-cycle", f"Bench cycle {number}",
-                                       alliance_id=alliance.id, actor=actor,
-                                       questions=["Does it scale?"])
+            cycle = engine.start_cycle(
+                "learning-cycle",
+                f"Bench cycle {number}",
+                alliance_id=alliance.id,
+                actor=actor,
+                questions=["Does it scale?"],
+            )
             assert cycle.id is not None
             ids.append(cycle.id)
         token = create_key(engine.db, engine.clock, name="bench", role="admin").token
     return token, ids
 
 
-async def drive(name: str, base: str, token: str, request: Request, concurrency: int,
-                seconds: float) -> Figure:
+async def drive(
+    name: str, base: str, token: str, request: Request, concurrency: int, seconds: float
+) -> Figure:
     """Run `request` from `concurrency` clients for `seconds`; count answers and latencies."""
     latencies: list[float] = []
     errors = 0
@@ -97,9 +102,14 @@ async def drive(name: str, base: str, token: str, request: Request, concurrency:
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies) or [0.0]
-    return Figure(name=name, requests=len(latencies), errors=errors, seconds=elapsed,
-                  p50_ms=statistics.median(ordered) * 1000,
-                  p99_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000)
+    return Figure(
+        name=name,
+        requests=len(latencies),
+        errors=errors,
+        seconds=elapsed,
+        p50_ms=statistics.median(ordered) * 1000,
+        p99_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+    )
 
 
 def requests_for(cycle_ids: list[int]) -> dict[str, Request]:
@@ -113,14 +123,30 @@ def requests_for(cycle_ids: list[int]) -> dict[str, Request]:
         body = {"trigger": "pause", "note": "bench"} if step % 2 == 0 else {"trigger": "resume"}
         return await client.post(f"/api/v1/cycles/{cycle_ids[index]}/transitions", json=body)
 
-    return {"GET /healthz (trivial)": healthz, "GET /api/v1/cycles/{id}": read_cycle,
-            "POST /api/v1/cycles/{id}/transitions": fire}
+    return {
+        "GET /healthz (trivial)": healthz,
+        "GET /api/v1/cycles/{id}": read_cycle,
+        "POST /api/v1/cycles/{id}/transitions": fire,
+    }
 
 
 def start_server(url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "cycle_engine", "serve", "--port", str(port), "--db", url,
-               "--no-worker", "--no-sender", "--secret-file", str(workdir / "secret.key"),
-               "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "cycle_engine",
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        url,
+        "--no-worker",
+        "--no-sender",
+        "--secret-file",
+        str(workdir / "secret.key"),
+        "--log-level",
+        "warning",
+    ]
     env = {**os.environ, "CYCLE_ENGINE_DATA_DIR": str(workdir / "data")}
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -154,19 +180,26 @@ def main() -> int:
         port = free_port()
         server = start_server(url, port, workdir)
         try:
-            figures = [asyncio.run(drive(name, f"http://127.0.0.1:{port}", token, request,
-                                         concurrency, seconds))
-                       for name, request in requests_for(cycle_ids).items()]
+            figures = [
+                asyncio.run(
+                    drive(name, f"http://127.0.0.1:{port}", token, request, concurrency, seconds)
+                )
+                for name, request in requests_for(cycle_ids).items()
+            ]
         finally:
             server.terminate()
             server.wait(30)
     database = "postgresql" if url.startswith("postgresql") else "sqlite"
-    print(f"API over HTTP on loopback: {database}, {concurrency} concurrent clients, "
-          f"{seconds:g} s each, load generator httpx (wrk not used), 1 uvicorn process")
+    print(
+        f"API over HTTP on loopback: {database}, {concurrency} concurrent clients, "
+        f"{seconds:g} s each, load generator httpx (wrk not used), 1 uvicorn process"
+    )
     print(f"{'endpoint':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for figure in figures:
-        print(f"{figure.name:<42} {figure.per_second:>8.1f} {figure.p50_ms:>8.1f} "
-              f"{figure.p99_ms:>8.1f} {figure.errors:>7}")
+        print(
+            f"{figure.name:<42} {figure.per_second:>8.1f} {figure.p50_ms:>8.1f} "
+            f"{figure.p99_ms:>8.1f} {figure.errors:>7}"
+        )
     return 1 if any(f.errors for f in figures) else 0
 
 

@@ -25,12 +25,12 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from api.dashboard.access import load_viewer
-from api.dashboard.queries import ListFilters, list_cycles, overview, stalled_rows
 from cycle_engine import CycleEngine
-from cycle_engine.migrate import upgrade
-from cycle_engine.models import CycleRecord, StageRecord, TemplateRecord
-from cycle_engine.models.timers import StallRecord
+from cycle_engine.api.dashboard.access import load_viewer
+from cycle_engine.api.dashboard.queries import ListFilters, list_cycles, overview, stalled_rows
+from cycle_engine.store.schema import upgrade
+from cycle_engine.store.tables import CycleRecord, StageRecord, TemplateRecord
+from cycle_engine.store.tables.timers import StallRecord
 from cycle_engine.testing import ManualClock
 from cycle_engine.testing_db import PostgresFactory
 
@@ -57,23 +57,62 @@ def seed(engine: CycleEngine, count: int) -> int:
         visits = StageRecord.__table__  # type: ignore[attr-defined]
         for start in range(0, count, BATCH):
             size = min(BATCH, count - start)
-            ids = session.execute(insert(cycles).returning(cycles.c.id), [
-                {"template_id": template_id, "template_key": "learning-cycle",
-                 "title": f"Cycle {start + n}", "state": "prototype", "status": "active",
-                 "version": 3, "started_at": now, "updated_at": now, "created_by": "bench",
-                 "alliance_id": alliance.id} for n in range(size)]).scalars().all()
-            visit_ids = session.execute(insert(visits).returning(visits.c.id, visits.c.cycle_id), [
-                {"cycle_id": cycle_id, "stage": "prototype", "visit": 1,
-                 "entered_at": now - timedelta(days=30),
-                 "due_at": now + timedelta(days=-5 if cycle_id % 3 == 0 else 20),
-                 "last_activity_at": now - timedelta(days=20)} for cycle_id in ids]).all()
-            stalls = [{"cycle_id": c, "stage_visit_id": v, "stage": "prototype",
-                       "reason": "no_activity", "detail": "no activity for 20 days",
-                       "since": now - timedelta(days=6)} for v, c in visit_ids if c % 10 == 0]
+            ids = (
+                session.execute(
+                    insert(cycles).returning(cycles.c.id),
+                    [
+                        {
+                            "template_id": template_id,
+                            "template_key": "learning-cycle",
+                            "title": f"Cycle {start + n}",
+                            "state": "prototype",
+                            "status": "active",
+                            "version": 3,
+                            "started_at": now,
+                            "updated_at": now,
+                            "created_by": "bench",
+                            "alliance_id": alliance.id,
+                        }
+                        for n in range(size)
+                    ],
+                )
+                .scalars()
+                .all()
+            )
+            visit_ids = session.execute(
+                insert(visits).returning(visits.c.id, visits.c.cycle_id),
+                [
+                    {
+                        "cycle_id": cycle_id,
+                        "stage": "prototype",
+                        "visit": 1,
+                        "entered_at": now - timedelta(days=30),
+                        "due_at": now + timedelta(days=-5 if cycle_id % 3 == 0 else 20),
+                        "last_activity_at": now - timedelta(days=20),
+                    }
+                    for cycle_id in ids
+                ],
+            ).all()
+            stalls = [
+                {
+                    "cycle_id": c,
+                    "stage_visit_id": v,
+                    "stage": "prototype",
+                    "reason": "no_activity",
+                    "detail": "no activity for 20 days",
+                    "since": now - timedelta(days=6),
+                }
+                for v, c in visit_ids
+                if c % 10 == 0
+            ]
             if stalls:
                 session.execute(insert(StallRecord.__table__), stalls)  # type: ignore[attr-defined]
-        session.execute(text("UPDATE cycles SET current_stage_id = (SELECT id FROM stage_visits "
-                             "WHERE stage_visits.cycle_id = cycles.id) WHERE created_by = 'bench'"))
+        session.execute(
+            text(
+                "UPDATE cycles SET current_stage_id = (SELECT id FROM stage_visits "
+                "WHERE stage_visits.cycle_id = cycles.id) WHERE created_by = 'bench'"
+            )
+        )
     return person.id
 
 
@@ -106,24 +145,34 @@ def measure(url: str, count: int, runs: int, label: str) -> None:
             def go() -> Any:
                 with engine.db.read_session() as session:
                     return action(session)
+
             return go
 
         checks: dict[str, Callable[[], Any]] = {
             "overview figures": run(lambda s: overview(s, store, viewer, alliance_id, now)),
-            "cycle list, page 1": run(lambda s: list_cycles(
-                s, store, viewer, alliance_id, ListFilters(), now)),
-            f"cycle list, page {deep_page}": run(lambda s: list_cycles(
-                s, store, viewer, alliance_id, ListFilters(), now, deep_page)),
-            "overdue filter, page 1": run(lambda s: list_cycles(
-                s, store, viewer, alliance_id, ListFilters(flag="overdue"), now)),
-            "stalled filter, page 1": run(lambda s: list_cycles(
-                s, store, viewer, alliance_id, ListFilters(flag="stalled"), now)),
-            "stalled steps page 1": run(lambda s: stalled_rows(
-                s, store, viewer, alliance_id, now)),
+            "cycle list, page 1": run(
+                lambda s: list_cycles(s, store, viewer, alliance_id, ListFilters(), now)
+            ),
+            f"cycle list, page {deep_page}": run(
+                lambda s: list_cycles(s, store, viewer, alliance_id, ListFilters(), now, deep_page)
+            ),
+            "overdue filter, page 1": run(
+                lambda s: list_cycles(
+                    s, store, viewer, alliance_id, ListFilters(flag="overdue"), now
+                )
+            ),
+            "stalled filter, page 1": run(
+                lambda s: list_cycles(
+                    s, store, viewer, alliance_id, ListFilters(flag="stalled"), now
+                )
+            ),
+            "stalled steps page 1": run(lambda s: stalled_rows(s, store, viewer, alliance_id, now)),
         }
         figures = run(lambda s: overview(s, store, viewer, alliance_id, now))()
-        print(f"  overview says: {figures.active:,} active, {figures.overdue:,} overdue, "
-              f"{figures.stalled:,} stalled")
+        print(
+            f"  overview says: {figures.active:,} active, {figures.overdue:,} overdue, "
+            f"{figures.stalled:,} stalled"
+        )
         for name, action in checks.items():
             print(f"  {name:<28} {median_ms(action, runs):8.1f} ms (median of {runs})")
         with engine.db.read_session() as session:

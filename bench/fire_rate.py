@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import event
 
 from cycle_engine import CycleEngine
-from cycle_engine.migrate import upgrade
+from cycle_engine.store.schema import upgrade
 from cycle_engine.testing import ManualClock
 from cycle_engine.testing_db import PostgresFactory
 

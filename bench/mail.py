@@ -29,17 +29,17 @@ from typing import Any
 import aiosmtplib
 from aiosmtpd.controller import Controller
 
-from cycle_engine.db import Database
-from cycle_engine.migrate import upgrade
-from cycle_engine.models.outbox import OutboxRecord
-from cycle_engine.notify.claims import ClaimPolicy
-from cycle_engine.notify.enqueue import new_message_id
+from cycle_engine.notifications.delivery import EmailChannel, OutboxSender
+from cycle_engine.notifications.links import LinkSigner
+from cycle_engine.notifications.render import Renderer
+from cycle_engine.notifications.senders.smtp import SmtpMailSender
+from cycle_engine.notifications.settings import SmtpSettings
+from cycle_engine.outbox.claims import ClaimPolicy
+from cycle_engine.outbox.enqueue import new_message_id
+from cycle_engine.store.db import Database
+from cycle_engine.store.schema import upgrade
+from cycle_engine.store.tables.outbox import OutboxRecord
 from cycle_engine.testing import ManualClock
-from notifications.delivery import EmailChannel, OutboxSender
-from notifications.links import LinkSigner
-from notifications.render import Renderer
-from notifications.senders.smtp import SmtpMailSender
-from notifications.settings import SmtpSettings
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

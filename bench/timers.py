@@ -24,9 +24,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from cycle_engine import CycleEngine
-from cycle_engine.migrate import upgrade
 from cycle_engine.scheduler.claim import claim_due_timers, claim_query
 from cycle_engine.scheduler.worker import Worker, WorkerSettings
+from cycle_engine.store.schema import upgrade
 from cycle_engine.testing import ManualClock
 from cycle_engine.testing_db import PostgresFactory
 

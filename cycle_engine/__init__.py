@@ -20,7 +20,7 @@ from cycle_engine.errors import (
     TransitionNotAllowed,
     UnknownTrigger,
 )
-from cycle_engine.machine import TriggerOption
+from cycle_engine.spec.machine import TriggerOption
 
 __all__ = [
     "SYSTEM",

@@ -26,8 +26,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel
 
 from cycle_engine.actors import Actor
-from cycle_engine.models import CycleRecord, EventRecord, StageRecord
-from cycle_engine.templates.spec import TemplateSpec
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables import CycleRecord, EventRecord, StageRecord
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -32,10 +32,10 @@ from cycle_engine.errors import (
     TransitionNotAllowed,
     UnknownTrigger,
 )
-from cycle_engine.guards import GuardContext
-from cycle_engine.machine import CycleMachine, TriggerOption, role_allows
-from cycle_engine.models import ACTIVE, FINISHED, CycleRecord, StageRecord
-from cycle_engine.templates.spec import TemplateSpec
+from cycle_engine.spec.guards import GuardContext
+from cycle_engine.spec.machine import CycleMachine, TriggerOption, role_allows
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables import ACTIVE, FINISHED, CycleRecord, StageRecord
 
 #: Roles an actor holds on a cycle's current stage through participation (e.g. {"lead"}).
 ParticipationRoles = Callable[[Session, CycleRecord, Actor], frozenset[str]]

@@ -21,7 +21,7 @@ from cycle_engine.alliances.demo_data import (
 from cycle_engine.alliances.demo_seed import Seed, seed_alliance
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import TransitionNotAllowed
-from cycle_engine.migrate import upgrade
+from cycle_engine.store.schema import upgrade
 from cycle_engine.testing import ManualClock
 
 Echo = Callable[[str], None]

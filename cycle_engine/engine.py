@@ -23,27 +23,27 @@ from cycle_engine.alliances.questions import insert_questions
 from cycle_engine.alliances.workplan import build_plan
 from cycle_engine.changes import Change, ChangeListener, append_event
 from cycle_engine.clock import Clock, SystemClock
-from cycle_engine.db import Database
 from cycle_engine.errors import CycleNotFound, InvalidInput
-from cycle_engine.guards import GuardRegistry, default_guards
-from cycle_engine.machine import TriggerOption
-from cycle_engine.migrate import schema_status
-from cycle_engine.models import (
+from cycle_engine.outbox.commands import NotificationCommands
+from cycle_engine.outbox.listener import OutboxListener
+from cycle_engine.outbox.nudges import NudgeCommands
+from cycle_engine.outbox.webhooks import WebhookListener
+from cycle_engine.scheduler.commands import SchedulerQueries
+from cycle_engine.scheduler.listener import SchedulerListener
+from cycle_engine.spec import builtin_template_paths
+from cycle_engine.spec.guards import GuardRegistry, default_guards
+from cycle_engine.spec.machine import TriggerOption
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.db import Database
+from cycle_engine.store.schema import schema_status
+from cycle_engine.store.tables import (
     CycleRecord,
     EventRecord,
     IdempotencyRecord,
     StageRecord,
     TemplateRecord,
 )
-from cycle_engine.notify.commands import NotificationCommands
-from cycle_engine.notify.listener import OutboxListener
-from cycle_engine.nudges import NudgeCommands
-from cycle_engine.scheduler.commands import SchedulerQueries
-from cycle_engine.scheduler.listener import SchedulerListener
-from cycle_engine.template_store import PublishedTemplate, TemplateStore
-from cycle_engine.templates import builtin_template_paths
-from cycle_engine.templates.spec import TemplateSpec
-from cycle_engine.webhooks import WebhookListener
+from cycle_engine.store.templates import PublishedTemplate, TemplateStore
 
 FireResult = cycles.FireResult
 

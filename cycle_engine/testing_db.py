@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from cycle_engine.migrate import upgrade
+from cycle_engine.store.schema import upgrade
 
 _counter = itertools.count()
 

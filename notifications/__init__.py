@@ -1,6 +1,6 @@
 """Notifications: render outbox rows into emails and deliver them, once, in each person's language.
 
-The decision of *who* gets *what* lives in the core (`cycle_engine.notify`) because it must be
+The decision of *who* gets *what* lives in the core (`cycle_engine.outbox`) because it must be
 written in the same transaction as the event that causes it. This package does the rest:
 
     settings       SMTP and link settings, read from the environment once by the app or CLI

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cycle_engine.alliances.models import PersonRecord
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import (
     ActionNotAllowed,
@@ -20,9 +19,10 @@ from cycle_engine.errors import (
     InvalidInput,
     InvalidLink,
 )
-from cycle_engine.models import CycleRecord, StageRecord
-from cycle_engine.models.outbox import ActionUseRecord
-from notifications.links import ActionClaim, LinkSigner
+from cycle_engine.notifications.links import ActionClaim, LinkSigner
+from cycle_engine.store.tables import CycleRecord, StageRecord
+from cycle_engine.store.tables.alliances import PersonRecord
+from cycle_engine.store.tables.outbox import ActionUseRecord
 
 #: What each state of the action page means.
 CONFIRM = "confirm"

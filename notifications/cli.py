@@ -50,8 +50,8 @@ def send(
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between idle polls.")] = 5.0,
 ) -> None:
     """Deliver due emails (SMTP when CYCLE_ENGINE_SMTP_HOST is set, else the dev mailbox)."""
-    from notifications.service import build_outbox_sender
-    from notifications.settings import load_mail_settings
+    from cycle_engine.notifications.service import build_outbox_sender
+    from cycle_engine.notifications.settings import load_mail_settings
 
     settings = load_mail_settings()
     where = (
@@ -88,7 +88,7 @@ def send(
 @reports_errors
 def list_(mailbox: MailboxOption = None, json: JsonOption = False) -> None:
     """List the messages in the development mailbox, oldest first."""
-    from notifications.senders.mailbox import list_mailbox
+    from cycle_engine.notifications.senders.mailbox import list_mailbox
 
     entries = list_mailbox(_mailbox(mailbox))
     if json:
@@ -109,7 +109,7 @@ def show(
     html: Annotated[bool, typer.Option("--html", help="Print the HTML part.")] = False,
 ) -> None:
     """Print one message of the development mailbox (headers and its text or HTML part)."""
-    from notifications.senders.mailbox import read_mailbox_message
+    from cycle_engine.notifications.senders.mailbox import read_mailbox_message
 
     try:
         message = read_mailbox_message(_mailbox(mailbox), key)

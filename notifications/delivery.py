@@ -25,9 +25,18 @@ from typing import Any, Protocol
 from jinja2 import TemplateError
 
 from cycle_engine.clock import Clock
-from cycle_engine.db import Database
-from cycle_engine.models.outbox import OutboxRecord
-from cycle_engine.notify.claims import (
+from cycle_engine.notifications.digest import collect_digests
+from cycle_engine.notifications.formatting import parse_moment
+from cycle_engine.notifications.ics import calendar, stage_entry
+from cycle_engine.notifications.links import ActionClaim, LinkSigner
+from cycle_engine.notifications.render import Attachment, Renderer, build_message, person_address
+from cycle_engine.notifications.senders.base import (
+    MailSender,
+    PermanentMailError,
+    RecipientResult,
+    TransientMailError,
+)
+from cycle_engine.outbox.claims import (
     ClaimPolicy,
     Delivered,
     Failed,
@@ -37,18 +46,9 @@ from cycle_engine.notify.claims import (
     claim,
     complete,
 )
-from cycle_engine.notify.preferences import OPTIONAL_KINDS
-from notifications.digest import collect_digests
-from notifications.formatting import parse_moment
-from notifications.ics import calendar, stage_entry
-from notifications.links import ActionClaim, LinkSigner
-from notifications.render import Attachment, Renderer, build_message, person_address
-from notifications.senders.base import (
-    MailSender,
-    PermanentMailError,
-    RecipientResult,
-    TransientMailError,
-)
+from cycle_engine.outbox.preferences import OPTIONAL_KINDS
+from cycle_engine.store.db import Database
+from cycle_engine.store.tables.outbox import OutboxRecord
 
 
 class ChannelHandler(Protocol):

@@ -1,7 +1,7 @@
 """Daily digests: a person who chose them gets one email at their local digest hour.
 
 Rows for digest readers are written with `delivery="digest"` and `next_attempt_at` at their
-next digest hour (their time zone), by `cycle_engine.notify.enqueue`. Each sender pass first
+next digest hour (their time zone), by `cycle_engine.outbox.enqueue`. Each sender pass first
 folds every due digest row of a person into one new "digest" row (sent like any other) and marks
 the folded rows `digested`, pointing at it. The fold is one transaction; on PostgreSQL the rows
 are taken with `SKIP LOCKED` and the digest's dedupe key is unique, so two senders never build
@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from cycle_engine.db import Database
-from cycle_engine.models.outbox import (
+from cycle_engine.outbox.enqueue import insert_ignoring_duplicate, new_message_id
+from cycle_engine.store.db import Database
+from cycle_engine.store.tables.outbox import (
     DIGEST,
     DIGESTED,
     EMAIL,
@@ -26,7 +27,6 @@ from cycle_engine.models.outbox import (
     PENDING,
     OutboxRecord,
 )
-from cycle_engine.notify.enqueue import insert_ignoring_duplicate, new_message_id
 
 #: Most notices folded into one digest; the rest go into the next one.
 MAX_ITEMS = 200

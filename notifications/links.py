@@ -18,7 +18,7 @@ from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTime
 
 from cycle_engine.clock import Clock
 from cycle_engine.errors import ExpiredLink, InvalidLink
-from cycle_engine.notify.commands import ACTION_EVENTS
+from cycle_engine.outbox.commands import ACTION_EVENTS
 
 ACTIONS = tuple(ACTION_EVENTS)
 ACTION_MAX_AGE = timedelta(days=30)

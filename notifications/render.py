@@ -30,8 +30,8 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
-from cycle_engine.notify.enqueue import EMAIL_KINDS
-from notifications.formatting import format_date, format_datetime, pick_language
+from cycle_engine.notifications.formatting import format_date, format_datetime, pick_language
+from cycle_engine.outbox.enqueue import EMAIL_KINDS
 
 TEMPLATES = Path(__file__).with_name("templates")
 

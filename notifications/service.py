@@ -15,14 +15,14 @@ import logging
 from collections.abc import Mapping
 
 from cycle_engine.engine import CycleEngine
-from cycle_engine.notify.claims import ClaimPolicy
-from notifications.delivery import ChannelHandler, EmailChannel, OutboxSender
-from notifications.links import LinkSigner
-from notifications.render import Renderer
-from notifications.senders.base import MailSender
-from notifications.senders.mailbox import MaildirMailSender
-from notifications.senders.smtp import SmtpMailSender
-from notifications.settings import MailSettings
+from cycle_engine.notifications.delivery import ChannelHandler, EmailChannel, OutboxSender
+from cycle_engine.notifications.links import LinkSigner
+from cycle_engine.notifications.render import Renderer
+from cycle_engine.notifications.senders.base import MailSender
+from cycle_engine.notifications.senders.mailbox import MaildirMailSender
+from cycle_engine.notifications.senders.smtp import SmtpMailSender
+from cycle_engine.notifications.settings import MailSettings
+from cycle_engine.outbox.claims import ClaimPolicy
 
 log = logging.getLogger("cycle_engine.notifications")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.dashboard import (
+from cycle_engine.api.dashboard import (
     account,
     actions,
     cycles,
@@ -27,7 +27,7 @@ from api.dashboard import (
     overview,
     stalled,
 )
-from api.dashboard.web import PREFIX, DashboardRoute
+from cycle_engine.api.dashboard.web import PREFIX, DashboardRoute
 
 
 def create_dashboard_router() -> APIRouter:

@@ -15,9 +15,11 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from api.auth import Principal
 from cycle_engine.actors import Actor
-from cycle_engine.alliances.models import (
+from cycle_engine.api.auth import Principal
+from cycle_engine.errors import AllianceNotFound, CycleNotFound
+from cycle_engine.store.tables import CycleRecord
+from cycle_engine.store.tables.alliances import (
     AllianceRecord,
     AllianceRoleRecord,
     MembershipRecord,
@@ -25,8 +27,6 @@ from cycle_engine.alliances.models import (
     ParticipationRecord,
     PersonRecord,
 )
-from cycle_engine.errors import AllianceNotFound, CycleNotFound
-from cycle_engine.models import CycleRecord
 
 #: Strongest first: a person who both coordinates and manages an alliance acts as coordinator.
 _RANK = {"coordinator": 2, "manager": 1}

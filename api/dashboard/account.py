@@ -17,10 +17,15 @@ from pathlib import Path
 from fastapi import APIRouter, Query
 from starlette.responses import FileResponse, Response
 
-from api.dashboard.access import visible_alliances
-from api.dashboard.sessions import SESSION_COOKIE, VISITOR_COOKIE, end_session, start_session
-from api.dashboard.signin import SignInRefused, request_link, use_token
-from api.dashboard.web import PREFIX, VisitDep
+from cycle_engine.api.dashboard.access import visible_alliances
+from cycle_engine.api.dashboard.sessions import (
+    SESSION_COOKIE,
+    VISITOR_COOKIE,
+    end_session,
+    start_session,
+)
+from cycle_engine.api.dashboard.signin import SignInRefused, request_link, use_token
+from cycle_engine.api.dashboard.web import PREFIX, VisitDep
 from cycle_engine.errors import NotFound
 
 STATIC = Path(__file__).with_name("static")

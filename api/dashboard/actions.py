@@ -19,11 +19,11 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from api.cycle_access import require_partner_stage
-from api.dashboard.access import Viewer, visible_cycle
-from api.dashboard.detail import event_summary, load_cycle_page
-from api.dashboard.web import PREFIX, Visit, VisitDep
-from api.deps import IdPath
+from cycle_engine.api.cycle_access import require_partner_stage
+from cycle_engine.api.dashboard.access import Viewer, visible_cycle
+from cycle_engine.api.dashboard.detail import event_summary, load_cycle_page
+from cycle_engine.api.dashboard.web import PREFIX, Visit, VisitDep
+from cycle_engine.api.deps import IdPath
 from cycle_engine.errors import (
     ActionNotAllowed,
     ConflictError,
@@ -32,7 +32,7 @@ from cycle_engine.errors import (
     NotFound,
     TransitionNotAllowed,
 )
-from cycle_engine.models import CycleRecord
+from cycle_engine.store.tables import CycleRecord
 
 
 def _int(form: dict[str, str], field: str, *, required: bool = True) -> int | None:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-from api.dashboard.formatting import local_time
-from cycle_engine.alliances.models import PlanRecord
-from cycle_engine.models import StageRecord
-from cycle_engine.templates.spec import TemplateSpec
+from cycle_engine.api.dashboard.formatting import local_time
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables import StageRecord
+from cycle_engine.store.tables.alliances import PlanRecord
 
 LABEL_W = 170
 PLOT_W = 560

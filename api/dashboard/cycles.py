@@ -16,14 +16,14 @@ from fastapi import APIRouter, Query
 from sqlmodel import select
 from starlette.responses import HTMLResponse, Response
 
-from api.dashboard.access import visible_alliance, visible_cycle
-from api.dashboard.detail import event_summary, load_cycle_page
-from api.dashboard.queries import FLAGS, STATUSES, ListFilters, list_cycles
-from api.dashboard.svg import state_diagram_svg
-from api.dashboard.web import VisitDep
-from api.deps import IdPath
+from cycle_engine.api.dashboard.access import visible_alliance, visible_cycle
+from cycle_engine.api.dashboard.detail import event_summary, load_cycle_page
+from cycle_engine.api.dashboard.queries import FLAGS, STATUSES, ListFilters, list_cycles
+from cycle_engine.api.dashboard.svg import state_diagram_svg
+from cycle_engine.api.dashboard.web import VisitDep
+from cycle_engine.api.deps import IdPath
 from cycle_engine.errors import InvalidInput
-from cycle_engine.models import StageRecord
+from cycle_engine.store.tables import StageRecord
 
 
 def register(router: APIRouter) -> None:

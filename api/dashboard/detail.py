@@ -12,15 +12,23 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from api.cycle_access import blocked_for_partner
-from api.dashboard.access import Viewer, visible_cycle
-from api.dashboard.chart import StageLine, plan_chart_svg, stage_lines
-from api.dashboard.queries import CycleRow, to_rows
-from api.dashboard.svg import state_diagram_svg
 from cycle_engine.alliances.alliances import members
 from cycle_engine.alliances.contexts import contexts_of, results_of
 from cycle_engine.alliances.learning import LearningEntry, learning_of
-from cycle_engine.alliances.models import (
+from cycle_engine.alliances.participation import participation_rows
+from cycle_engine.alliances.products import PRODUCT_FORMS, PRODUCT_KIND_TITLES, products_of
+from cycle_engine.alliances.questions import questions_of
+from cycle_engine.alliances.workplan import plan_rows
+from cycle_engine.api.cycle_access import blocked_for_partner
+from cycle_engine.api.dashboard.access import Viewer, visible_cycle
+from cycle_engine.api.dashboard.chart import StageLine, plan_chart_svg, stage_lines
+from cycle_engine.api.dashboard.queries import CycleRow, to_rows
+from cycle_engine.api.dashboard.svg import state_diagram_svg
+from cycle_engine.engine import CycleEngine
+from cycle_engine.spec.machine import TriggerOption
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables import CycleRecord, EventRecord, StageRecord
+from cycle_engine.store.tables.alliances import (
     AllianceRecord,
     ContextRecord,
     ContextResultRecord,
@@ -30,14 +38,6 @@ from cycle_engine.alliances.models import (
     ProductRecord,
     QuestionRecord,
 )
-from cycle_engine.alliances.participation import participation_rows
-from cycle_engine.alliances.products import PRODUCT_FORMS, PRODUCT_KIND_TITLES, products_of
-from cycle_engine.alliances.questions import questions_of
-from cycle_engine.alliances.workplan import plan_rows
-from cycle_engine.engine import CycleEngine
-from cycle_engine.machine import TriggerOption
-from cycle_engine.models import CycleRecord, EventRecord, StageRecord
-from cycle_engine.templates.spec import TemplateSpec
 
 TIMELINE_LIMIT = 200
 

@@ -19,13 +19,13 @@ from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
 from starlette.responses import Response
 
-from api.dashboard.access import managed_alliance
-from api.dashboard.web import VisitDep
-from api.deps import IdPath
-from cycle_engine.alliances.models import ParticipationRecord, PersonRecord
 from cycle_engine.alliances.people import turnover
-from cycle_engine.models import ACTIVE, CycleRecord, StageRecord
-from cycle_engine.models.outbox import SENT, ActionUseRecord, OutboxRecord
+from cycle_engine.api.dashboard.access import managed_alliance
+from cycle_engine.api.dashboard.web import VisitDep
+from cycle_engine.api.deps import IdPath
+from cycle_engine.store.tables import ACTIVE, CycleRecord, StageRecord
+from cycle_engine.store.tables.alliances import ParticipationRecord, PersonRecord
+from cycle_engine.store.tables.outbox import SENT, ActionUseRecord, OutboxRecord
 
 ENGAGEMENT_WINDOW = timedelta(days=90)
 REMINDER_KINDS = ("reminder", "due_today", "overdue", "escalation", "stage_started")

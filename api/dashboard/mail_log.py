@@ -18,14 +18,14 @@ from fastapi import APIRouter, Query
 from sqlmodel import Session, col, select
 from starlette.responses import Response
 
-from api.dashboard.access import managed_alliance
-from api.dashboard.web import Visit, VisitDep
-from api.deps import IdPath
-from cycle_engine.alliances.models import MembershipRecord, PersonRecord
+from cycle_engine.api.dashboard.access import managed_alliance
+from cycle_engine.api.dashboard.web import Visit, VisitDep
+from cycle_engine.api.deps import IdPath
 from cycle_engine.errors import NotFound
-from cycle_engine.models import CycleRecord
-from cycle_engine.models.outbox import OutboxRecord
-from notifications.senders.mailbox import list_mailbox, read_mailbox_message
+from cycle_engine.notifications.senders.mailbox import list_mailbox, read_mailbox_message
+from cycle_engine.store.tables import CycleRecord
+from cycle_engine.store.tables.alliances import MembershipRecord, PersonRecord
+from cycle_engine.store.tables.outbox import OutboxRecord
 
 PER_PAGE = 50
 MAILBOX_SHOWN = 30

@@ -16,12 +16,12 @@ from sqlalchemy import and_
 from sqlmodel import Session, col, select
 from starlette.responses import Response
 
-from api.dashboard.access import Viewer
-from api.dashboard.queries import CycleRow, to_rows
-from api.dashboard.web import VisitDep
-from cycle_engine.alliances.models import ParticipationRecord
-from cycle_engine.models import ACTIVE, CycleRecord, StageRecord
-from cycle_engine.template_store import TemplateStore
+from cycle_engine.api.dashboard.access import Viewer
+from cycle_engine.api.dashboard.queries import CycleRow, to_rows
+from cycle_engine.api.dashboard.web import VisitDep
+from cycle_engine.store.tables import ACTIVE, CycleRecord, StageRecord
+from cycle_engine.store.tables.alliances import ParticipationRecord
+from cycle_engine.store.templates import TemplateStore
 
 ACTING = ("lead", "active")
 LIMIT = 200

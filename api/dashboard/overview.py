@@ -8,10 +8,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from api.dashboard.access import visible_alliance
-from api.dashboard.queries import overdue_rows, overview, stalled_rows
-from api.dashboard.web import VisitDep
-from api.deps import IdPath
+from cycle_engine.api.dashboard.access import visible_alliance
+from cycle_engine.api.dashboard.queries import overdue_rows, overview, stalled_rows
+from cycle_engine.api.dashboard.web import VisitDep
+from cycle_engine.api.deps import IdPath
 
 
 def register(router: APIRouter) -> None:

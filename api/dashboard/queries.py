@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func
 from sqlmodel import Session, col, select
 
-from api.dashboard.access import Viewer
-from cycle_engine.models import ACTIVE, FINISHED, CycleRecord, StageRecord
-from cycle_engine.models.timers import StallRecord
-from cycle_engine.template_store import TemplateStore
+from cycle_engine.api.dashboard.access import Viewer
+from cycle_engine.store.tables import ACTIVE, FINISHED, CycleRecord, StageRecord
+from cycle_engine.store.tables.timers import StallRecord
+from cycle_engine.store.templates import TemplateStore
 
 PER_PAGE = 50
 ON_TIME_WINDOW = timedelta(days=90)

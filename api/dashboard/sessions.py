@@ -20,8 +20,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.responses import Response
 
 from cycle_engine.clock import Clock
-from cycle_engine.db import Database
-from cycle_engine.models.dashboard import DashboardSessionRecord
+from cycle_engine.store.db import Database
+from cycle_engine.store.tables.dashboard import DashboardSessionRecord
 
 SESSION_COOKIE = "ce_session"
 VISITOR_COOKIE = "ce_visitor"

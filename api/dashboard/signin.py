@@ -23,12 +23,12 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from cycle_engine.alliances.models import PersonRecord
 from cycle_engine.clock import Clock
-from cycle_engine.db import Database
 from cycle_engine.errors import PersonNotFound
-from cycle_engine.models.dashboard import SignInUseRecord
-from cycle_engine.models.outbox import EMAIL, OutboxRecord
+from cycle_engine.store.db import Database
+from cycle_engine.store.tables.alliances import PersonRecord
+from cycle_engine.store.tables.dashboard import SignInUseRecord
+from cycle_engine.store.tables.outbox import EMAIL, OutboxRecord
 
 LINK_LIFETIME = timedelta(minutes=15)
 MAX_LINKS_PER_WINDOW = 5

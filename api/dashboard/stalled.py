@@ -14,10 +14,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from api.dashboard.access import managed_alliance, visible_alliance, visible_cycle
-from api.dashboard.queries import stalled_rows
-from api.dashboard.web import PREFIX, VisitDep
-from api.deps import IdPath
+from cycle_engine.api.dashboard.access import managed_alliance, visible_alliance, visible_cycle
+from cycle_engine.api.dashboard.queries import stalled_rows
+from cycle_engine.api.dashboard.web import PREFIX, VisitDep
+from cycle_engine.api.deps import IdPath
 from cycle_engine.errors import ActionNotAllowed
 
 

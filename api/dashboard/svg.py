@@ -5,7 +5,7 @@ forward transitions form the main column, one layer per step (longest path, back
 "results weak -> prototype" removed first); a transition allowed from every active stage
 ("pause", "cancel") is drawn once, from a "from any active stage" marker in a side column, next
 to the stages only such transitions reach. A hold stage's return to "where it paused" goes to a
-marker, as in the text diagrams (`cycle_engine.templates.diagram`). The current stage is filled
+marker, as in the text diagrams (`cycle_engine.spec.diagram`). The current stage is filled
 and named in the SVG's title and description, so a screen reader hears it too.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-from cycle_engine.templates.spec import PREVIOUS, TemplateSpec
+from cycle_engine.spec.specs import PREVIOUS, TemplateSpec
 
 NODE_W = 190
 NODE_H = 42

@@ -22,10 +22,10 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from api.dashboard.access import Viewer, load_viewer
-from api.dashboard.csrf import CsrfRefused, check_csrf, csrf_token
-from api.dashboard.formatting import build_environment
-from api.dashboard.sessions import (
+from cycle_engine.api.dashboard.access import Viewer, load_viewer
+from cycle_engine.api.dashboard.csrf import CsrfRefused, check_csrf, csrf_token
+from cycle_engine.api.dashboard.formatting import build_environment
+from cycle_engine.api.dashboard.sessions import (
     SESSION_COOKIE,
     SESSION_LIFETIME,
     VISITOR_COOKIE,
@@ -33,8 +33,8 @@ from api.dashboard.sessions import (
     CookieSettings,
     find_session,
 )
-from api.deps import EngineDep, SettingsDep
-from api.settings import Settings
+from cycle_engine.api.deps import EngineDep, SettingsDep
+from cycle_engine.api.settings import Settings
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import CycleEngineError, InvalidInput, NotFound
 

@@ -7,12 +7,13 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
-from api.auth import Principal, alliance_in_reach, scope_alliances
-from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
-from api.idempotency import IdempotencyKey, fingerprint, run_once
-from api.people_reach import reach_person
-from api.schemas import Page, page_of
-from api.schemas_domain import (
+from cycle_engine.alliances.people import OrganisationTurnover, OrganisationWorkload
+from cycle_engine.api.auth import Principal, alliance_in_reach, scope_alliances
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
+from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
+from cycle_engine.api.people_reach import reach_person
+from cycle_engine.api.schemas import Page, page_of
+from cycle_engine.api.schemas_domain import (
     AllianceCreate,
     AlliancePublic,
     MemberCreate,
@@ -20,10 +21,9 @@ from api.schemas_domain import (
     OrganisationPublic,
     RoleGrant,
 )
-from cycle_engine.alliances.models import AllianceRecord
-from cycle_engine.alliances.people import OrganisationTurnover, OrganisationWorkload
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import AllianceNotFound
+from cycle_engine.store.tables.alliances import AllianceRecord
 
 router = APIRouter(prefix="/alliances", tags=["alliances"])
 

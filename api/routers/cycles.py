@@ -12,11 +12,11 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
-from api.auth import Principal, alliance_in_reach, scope_cycles, visible_cycle
-from api.cycle_access import blocked_for_partner, etag_of
-from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
-from api.idempotency import IdempotencyKey, fingerprint, run_once
-from api.schemas import (
+from cycle_engine.api.auth import Principal, alliance_in_reach, scope_cycles, visible_cycle
+from cycle_engine.api.cycle_access import blocked_for_partner, etag_of
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
+from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
+from cycle_engine.api.schemas import (
     CycleCreate,
     CycleDetail,
     CyclePublic,
@@ -26,11 +26,11 @@ from api.schemas import (
     TriggerPublic,
     page_of,
 )
-from cycle_engine.alliances.models import ParticipationRecord
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import AllianceNotFound
-from cycle_engine.models import ACTIVE, CycleRecord, EventRecord, StageRecord, TemplateRecord
-from cycle_engine.models.timers import StallRecord
+from cycle_engine.store.tables import ACTIVE, CycleRecord, EventRecord, StageRecord, TemplateRecord
+from cycle_engine.store.tables.alliances import ParticipationRecord
+from cycle_engine.store.tables.timers import StallRecord
 
 router = APIRouter(prefix="/cycles", tags=["cycles"])
 Id = Annotated[int, Query(ge=1, le=2**31 - 1)]

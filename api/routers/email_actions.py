@@ -26,14 +26,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import EngineDep
+from cycle_engine.api.deps import EngineDep
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import CycleEngineError, InvalidInput, InvalidLink
-from cycle_engine.notify.preferences import OPTIONAL_KINDS
-from notifications.actions import ActionView, EmailActions
-from notifications.ics import calendar, stage_entry
-from notifications.links import LinkSigner
-from notifications.render import Renderer
+from cycle_engine.notifications.actions import ActionView, EmailActions
+from cycle_engine.notifications.ics import calendar, stage_entry
+from cycle_engine.notifications.links import LinkSigner
+from cycle_engine.notifications.render import Renderer
+from cycle_engine.outbox.preferences import OPTIONAL_KINDS
 
 PAGE_HEADERS = {
     "Cache-Control": "no-store",

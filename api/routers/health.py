@@ -8,10 +8,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from api.deps import EngineDep
-from api.problems import Problem, problem_response
+from cycle_engine.api.deps import EngineDep
+from cycle_engine.api.problems import Problem, problem_response
 from cycle_engine.errors import SchemaTooNew
-from cycle_engine.migrate import schema_status
+from cycle_engine.store.schema import schema_status
 
 router = APIRouter(tags=["health"])
 

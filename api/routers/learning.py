@@ -7,18 +7,18 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import RootModel
 
-from api.auth import visible_cycle
-from api.cycle_access import CycleCommandsDep
-from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
-from api.schemas import Page, page_of
-from api.schemas_domain import (
+from cycle_engine.alliances.learning import LearningEntry
+from cycle_engine.api.auth import visible_cycle
+from cycle_engine.api.cycle_access import CycleCommandsDep
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
+from cycle_engine.api.schemas import Page, page_of
+from cycle_engine.api.schemas_domain import (
     AnswersCreate,
     LearningCreate,
     LearningPublic,
     QuestionPublic,
     QuestionsCreate,
 )
-from cycle_engine.alliances.learning import LearningEntry
 
 router = APIRouter(prefix="/cycles", tags=["learning"])
 

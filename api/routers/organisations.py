@@ -7,15 +7,15 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
-from api.auth import scope_organisations
-from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
-from api.idempotency import IdempotencyKey, fingerprint, run_once
-from api.problems import ApiProblem
-from api.routers.alliances import reach_alliance
-from api.schemas import Page, page_of
-from api.schemas_domain import OrganisationCreate, OrganisationPublic
-from cycle_engine.alliances.models import OrganisationRecord
+from cycle_engine.api.auth import scope_organisations
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
+from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
+from cycle_engine.api.problems import ApiProblem
+from cycle_engine.api.routers.alliances import reach_alliance
+from cycle_engine.api.schemas import Page, page_of
+from cycle_engine.api.schemas_domain import OrganisationCreate, OrganisationPublic
 from cycle_engine.errors import OrganisationNotFound
+from cycle_engine.store.tables.alliances import OrganisationRecord
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 

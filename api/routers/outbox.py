@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from api.auth import Principal, scope_cycles
-from api.deps import CurrentKey, PageDep, ReadSession, require_role
-from api.schemas import Page, page_of
-from api.schemas_domain import OutboxPublic, OutboxSummary
-from cycle_engine.models import CycleRecord
-from cycle_engine.models.outbox import OutboxRecord
+from cycle_engine.api.auth import Principal, scope_cycles
+from cycle_engine.api.deps import CurrentKey, PageDep, ReadSession, require_role
+from cycle_engine.api.schemas import Page, page_of
+from cycle_engine.api.schemas_domain import OutboxPublic, OutboxSummary
+from cycle_engine.store.tables import CycleRecord
+from cycle_engine.store.tables.outbox import OutboxRecord
 
 router = APIRouter(prefix="/outbox", tags=["outbox"])
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.auth import organisation_in_reach, visible_cycle
-from api.cycle_access import CycleCommandsDep
-from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
-from api.schemas import Page, page_of
-from api.schemas_domain import ParticipationPublic, ParticipationSet
+from cycle_engine.api.auth import organisation_in_reach, visible_cycle
+from cycle_engine.api.cycle_access import CycleCommandsDep
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
+from cycle_engine.api.schemas import Page, page_of
+from cycle_engine.api.schemas_domain import ParticipationPublic, ParticipationSet
 from cycle_engine.errors import OrganisationNotFound
 
 router = APIRouter(prefix="/cycles", tags=["participation"])

@@ -9,15 +9,20 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
-from api.auth import Principal, organisation_in_reach, scope_organisations
-from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
-from api.idempotency import IdempotencyKey, fingerprint, run_once
-from api.people_reach import reach_person
-from api.schemas import Page, page_of
-from api.schemas_domain import DepartureCreate, DeparturePublic, PersonCreate, PersonPublic
 from cycle_engine.actors import Actor
-from cycle_engine.alliances.models import OrganisationRecord, PersonRecord
+from cycle_engine.api.auth import Principal, organisation_in_reach, scope_organisations
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
+from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
+from cycle_engine.api.people_reach import reach_person
+from cycle_engine.api.schemas import Page, page_of
+from cycle_engine.api.schemas_domain import (
+    DepartureCreate,
+    DeparturePublic,
+    PersonCreate,
+    PersonPublic,
+)
 from cycle_engine.errors import OrganisationNotFound
+from cycle_engine.store.tables.alliances import OrganisationRecord, PersonRecord
 
 router = APIRouter(prefix="/people", tags=["people"])
 

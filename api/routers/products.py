@@ -12,14 +12,14 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
-from api.auth import Principal, visible_cycle
-from api.cycle_access import CycleCommands, CycleCommandsDep, IfMatch
-from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
-from api.problems import ApiProblem
-from api.schemas import Page, page_of
-from api.schemas_domain import ProductCreate, ProductPublic
-from cycle_engine.alliances.models import ProductRecord
+from cycle_engine.api.auth import Principal, visible_cycle
+from cycle_engine.api.cycle_access import CycleCommands, CycleCommandsDep, IfMatch
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
+from cycle_engine.api.problems import ApiProblem
+from cycle_engine.api.schemas import Page, page_of
+from cycle_engine.api.schemas_domain import ProductCreate, ProductPublic
 from cycle_engine.errors import CycleNotFound, RecordNotFound
+from cycle_engine.store.tables.alliances import ProductRecord
 
 router = APIRouter(tags=["products"])
 FormText = Annotated[str, Form(min_length=1, max_length=300)]

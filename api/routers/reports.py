@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlmodel import Session, select
 
-from api.auth import Principal, scope_cycles, visible_cycle
-from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
-from api.schemas import Page, page_of
 from cycle_engine.alliances.report import CycleReport
-from cycle_engine.models import CycleRecord
+from cycle_engine.api.auth import Principal, scope_cycles, visible_cycle
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
+from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.scheduler.stalled import OverdueStage, StalledStage
+from cycle_engine.store.tables import CycleRecord
 
 router = APIRouter(tags=["reports"])
 AllianceFilter = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="One alliance.")]

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentKey, EngineDep, PageDep, require_role
-from api.problems import ApiProblem
-from api.schemas import (
+from cycle_engine.api.deps import CurrentKey, EngineDep, PageDep, require_role
+from cycle_engine.api.problems import ApiProblem
+from cycle_engine.api.schemas import (
     DiagramPublic,
     Page,
     PublishedTemplatePublic,
@@ -26,7 +26,7 @@ from api.schemas import (
     TemplateValidation,
     page_of,
 )
-from cycle_engine.templates import diagram_dot, diagram_mermaid
+from cycle_engine.spec import diagram_dot, diagram_mermaid
 
 router = APIRouter(prefix="/templates", tags=["templates"])
 TemplateKey = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.auth import visible_cycle
-from api.cycle_access import IfMatch, expected_version, require_partner_stage
-from api.deps import CurrentKey, EngineDep, IdPath
-from api.idempotency import IdempotencyKey, scoped_key
-from api.problems import ApiProblem, Problem
-from api.schemas import TransitionCreate, TransitionPublic
+from cycle_engine.api.auth import visible_cycle
+from cycle_engine.api.cycle_access import IfMatch, expected_version, require_partner_stage
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath
+from cycle_engine.api.idempotency import IdempotencyKey, scoped_key
+from cycle_engine.api.problems import ApiProblem, Problem
+from cycle_engine.api.schemas import TransitionCreate, TransitionPublic
 
 router = APIRouter(prefix="/cycles", tags=["transitions"])
 

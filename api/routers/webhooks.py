@@ -13,13 +13,13 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
-from api.auth import Principal, alliance_in_reach
-from api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
-from api.idempotency import IdempotencyKey, fingerprint, run_once
-from api.problems import ApiProblem
-from api.routers.alliances import reach_alliance
-from api.schemas import Page, page_of
-from api.schemas_domain import (
+from cycle_engine.api.auth import Principal, alliance_in_reach
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
+from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
+from cycle_engine.api.problems import ApiProblem
+from cycle_engine.api.routers.alliances import reach_alliance
+from cycle_engine.api.schemas import Page, page_of
+from cycle_engine.api.schemas_domain import (
     OutboxPublic,
     WebhookCreate,
     WebhookCreated,
@@ -27,8 +27,8 @@ from api.schemas_domain import (
     WebhookUpdate,
 )
 from cycle_engine.errors import RecordNotFound
-from cycle_engine.models.access import WEBHOOK_EVENTS, WebhookSubscriptionRecord
-from cycle_engine.models.outbox import WEBHOOK, OutboxRecord
+from cycle_engine.store.tables.access import WEBHOOK_EVENTS, WebhookSubscriptionRecord
+from cycle_engine.store.tables.outbox import WEBHOOK, OutboxRecord
 
 router = APIRouter(tags=["webhooks"])
 

@@ -7,10 +7,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import RootModel
 
-from api.auth import visible_cycle
-from api.cycle_access import CycleCommandsDep
-from api.deps import CurrentKey, EngineDep, IdPath, ReadSession
-from api.schemas_domain import DueDateMove, PlanPublic
+from cycle_engine.api.auth import visible_cycle
+from cycle_engine.api.cycle_access import CycleCommandsDep
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, ReadSession
+from cycle_engine.api.schemas_domain import DueDateMove, PlanPublic
 
 router = APIRouter(prefix="/cycles", tags=["work plan"])
 

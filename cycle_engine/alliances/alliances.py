@@ -20,14 +20,14 @@ from cycle_engine.alliances.common import (
     require_text,
     require_timezone,
 )
-from cycle_engine.alliances.models import (
+from cycle_engine.errors import InvalidInput
+from cycle_engine.store.tables.alliances import (
     LANGUAGES,
     ORGANISATION_KINDS,
     AllianceRecord,
     MembershipRecord,
     OrganisationRecord,
 )
-from cycle_engine.errors import InvalidInput
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,7 +24,15 @@ from cycle_engine.alliances import (
 )
 from cycle_engine.alliances.common import CycleOp
 from cycle_engine.alliances.files import FileStore, StoredFile
-from cycle_engine.alliances.models import (
+from cycle_engine.alliances.registry_commands import RegistryCommands
+from cycle_engine.alliances.report import CycleReport, build_report, render_report
+from cycle_engine.changes import ChangeListener
+from cycle_engine.clock import Clock
+from cycle_engine.cycles import lock_cycle
+from cycle_engine.errors import CycleNotFound, InvalidInput, RecordNotFound
+from cycle_engine.store.db import Database
+from cycle_engine.store.tables import CycleRecord
+from cycle_engine.store.tables.alliances import (
     ContextRecord,
     ContextResultRecord,
     ParticipationRecord,
@@ -32,15 +40,7 @@ from cycle_engine.alliances.models import (
     ProductRecord,
     QuestionRecord,
 )
-from cycle_engine.alliances.registry_commands import RegistryCommands
-from cycle_engine.alliances.report import CycleReport, build_report, render_report
-from cycle_engine.changes import ChangeListener
-from cycle_engine.clock import Clock
-from cycle_engine.cycles import lock_cycle
-from cycle_engine.db import Database
-from cycle_engine.errors import CycleNotFound, InvalidInput, RecordNotFound
-from cycle_engine.models import CycleRecord
-from cycle_engine.template_store import TemplateStore
+from cycle_engine.store.templates import TemplateStore
 
 
 class AllianceCommands(RegistryCommands):

@@ -16,12 +16,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, select
 
 from cycle_engine.actors import Actor
-from cycle_engine.alliances.models import (
-    AllianceRecord,
-    MembershipRecord,
-    OrganisationRecord,
-    PersonRecord,
-)
 from cycle_engine.changes import Change, ChangeListener, append_event
 from cycle_engine.errors import (
     ActionNotAllowed,
@@ -30,8 +24,14 @@ from cycle_engine.errors import (
     OrganisationNotFound,
     PersonNotFound,
 )
-from cycle_engine.models import FINISHED, CycleRecord, EventRecord, StageRecord
-from cycle_engine.templates.spec import TemplateSpec
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables import FINISHED, CycleRecord, EventRecord, StageRecord
+from cycle_engine.store.tables.alliances import (
+    AllianceRecord,
+    MembershipRecord,
+    OrganisationRecord,
+    PersonRecord,
+)
 
 #: Roles that may organise a cycle (assign roles, move dates).
 ORGANISERS = frozenset({"coordinator", "admin", "system"})

@@ -19,10 +19,10 @@ from cycle_engine.alliances.common import (
     require_choice,
     require_text,
 )
-from cycle_engine.alliances.models import ContextRecord, ContextResultRecord
 from cycle_engine.errors import ActionNotAllowed, RecordNotFound
-from cycle_engine.models import CycleRecord, StageRecord
-from cycle_engine.templates.spec import TemplateSpec
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables import CycleRecord, StageRecord
+from cycle_engine.store.tables.alliances import ContextRecord, ContextResultRecord
 
 CONTEXT_STATUSES = ("planned", "testing", "reported", "withdrawn")
 RATINGS = ("strong", "mixed", "weak")

@@ -16,12 +16,12 @@ from cycle_engine.alliances.common import (
     require_choice,
     require_text,
 )
-from cycle_engine.alliances.models import (
+from cycle_engine.errors import InvalidInput
+from cycle_engine.store.tables.alliances import (
     LearningOrganisationRecord,
     LearningRecord,
     OrganisationRecord,
 )
-from cycle_engine.errors import InvalidInput
 
 LEARNING_KINDS = ("organisational_learning", "development_interventions", "knowledge_capacity")
 LEARNING_KIND_TITLES = {

@@ -22,16 +22,16 @@ from cycle_engine.alliances.common import (
     require_work_stage,
     work_stage_keys,
 )
-from cycle_engine.alliances.models import (
+from cycle_engine.errors import ActionNotAllowed, InvalidInput
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables import FINISHED, CycleRecord
+from cycle_engine.store.tables.alliances import (
     LEVELS,
     AllianceRoleRecord,
     OrganisationRecord,
     ParticipationRecord,
     PersonRecord,
 )
-from cycle_engine.errors import ActionNotAllowed, InvalidInput
-from cycle_engine.models import FINISHED, CycleRecord
-from cycle_engine.templates.spec import TemplateSpec
 
 
 @dataclass(frozen=True, kw_only=True)

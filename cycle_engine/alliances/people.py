@@ -24,19 +24,19 @@ from cycle_engine.alliances.common import (
     require_text,
     require_timezone,
 )
-from cycle_engine.alliances.models import (
+from cycle_engine.alliances.participation import finished_stages
+from cycle_engine.changes import ChangeListener
+from cycle_engine.cycles import lock_cycle
+from cycle_engine.errors import ActionNotAllowed, InvalidInput
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables import ACTIVE, CycleRecord
+from cycle_engine.store.tables.alliances import (
     ALLIANCE_ROLES,
     LANGUAGES,
     AllianceRoleRecord,
     ParticipationRecord,
     PersonRecord,
 )
-from cycle_engine.alliances.participation import finished_stages
-from cycle_engine.changes import ChangeListener
-from cycle_engine.cycles import lock_cycle
-from cycle_engine.errors import ActionNotAllowed, InvalidInput
-from cycle_engine.models import ACTIVE, CycleRecord
-from cycle_engine.templates.spec import TemplateSpec
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -16,8 +16,8 @@ from cycle_engine.alliances.common import (
     require_work_stage,
 )
 from cycle_engine.alliances.files import StoredFile
-from cycle_engine.alliances.models import ProductRecord
 from cycle_engine.errors import InvalidInput
+from cycle_engine.store.tables.alliances import ProductRecord
 
 PRODUCT_KINDS = (
     "learning_questions",

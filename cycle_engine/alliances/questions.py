@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from sqlmodel import Session, col, func, select
 
 from cycle_engine.alliances.common import CycleOp, require_text
-from cycle_engine.alliances.models import QuestionRecord
 from cycle_engine.errors import ActionNotAllowed, InvalidInput, RecordNotFound
-from cycle_engine.templates.spec import TemplateSpec
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables.alliances import QuestionRecord
 
 
 def answering_stages(spec: TemplateSpec) -> set[str]:

@@ -12,17 +12,17 @@ from cycle_engine.actors import SYSTEM, Actor
 from cycle_engine.alliances import alliances as registry
 from cycle_engine.alliances import people
 from cycle_engine.alliances.common import get_alliance, get_person
-from cycle_engine.alliances.models import (
+from cycle_engine.changes import ChangeListener
+from cycle_engine.clock import Clock
+from cycle_engine.store.db import Database
+from cycle_engine.store.tables.alliances import (
     AllianceRecord,
     AllianceRoleRecord,
     MembershipRecord,
     OrganisationRecord,
     PersonRecord,
 )
-from cycle_engine.changes import ChangeListener
-from cycle_engine.clock import Clock
-from cycle_engine.db import Database
-from cycle_engine.template_store import TemplateStore
+from cycle_engine.store.templates import TemplateStore
 
 
 class RegistryCommands:

@@ -19,19 +19,19 @@ from sqlmodel import Session, col, select
 
 from cycle_engine.alliances.contexts import contexts_of, results_of
 from cycle_engine.alliances.learning import LEARNING_KIND_TITLES, LEARNING_KINDS, learning_of
-from cycle_engine.alliances.models import (
-    ORGANISATION_KIND_TITLES,
-    AllianceRecord,
-    OrganisationRecord,
-    PersonRecord,
-)
 from cycle_engine.alliances.participation import participation_rows
 from cycle_engine.alliances.products import PRODUCT_KIND_TITLES, products_of
 from cycle_engine.alliances.questions import answering_stages, questions_of
 from cycle_engine.alliances.workplan import plan_rows
 from cycle_engine.errors import InvalidInput
-from cycle_engine.models import FINISHED, CycleRecord, EventRecord, StageRecord
-from cycle_engine.templates.spec import TemplateSpec
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables import FINISHED, CycleRecord, EventRecord, StageRecord
+from cycle_engine.store.tables.alliances import (
+    ORGANISATION_KIND_TITLES,
+    AllianceRecord,
+    OrganisationRecord,
+    PersonRecord,
+)
 
 TEMPLATES = Path(__file__).with_name("report_templates")
 FORMATS = {"markdown": "report.md.j2", "html": "report.html.j2"}

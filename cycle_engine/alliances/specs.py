@@ -9,9 +9,9 @@ from functools import lru_cache
 from sqlmodel import Session
 
 from cycle_engine.errors import TemplateNotFound
-from cycle_engine.models import CycleRecord, TemplateRecord
-from cycle_engine.templates import load_template_text
-from cycle_engine.templates.spec import TemplateSpec
+from cycle_engine.spec import load_template_text
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables import CycleRecord, TemplateRecord
 
 
 def cycle_spec(session: Session, cycle: CycleRecord) -> TemplateSpec:
@@ -25,6 +25,6 @@ def cycle_spec(session: Session, cycle: CycleRecord) -> TemplateSpec:
 
 @lru_cache(maxsize=64)
 def _load(template_id: int, content_hash: str, text: str, source_name: str) -> TemplateSpec:
-    from cycle_engine.guards import default_guards
+    from cycle_engine.spec.guards import default_guards
 
     return load_template_text(text, source_name, default_guards())

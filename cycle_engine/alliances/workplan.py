@@ -20,11 +20,11 @@ from cycle_engine.alliances.common import (
     require_text,
     require_work_stage,
 )
-from cycle_engine.alliances.models import AllianceRecord, PlanRecord
 from cycle_engine.alliances.participation import finished_stages
 from cycle_engine.errors import ActionNotAllowed, InvalidInput
-from cycle_engine.models import CycleRecord, StageRecord
-from cycle_engine.templates.spec import TemplateSpec
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.tables import CycleRecord, StageRecord
+from cycle_engine.store.tables.alliances import AllianceRecord, PlanRecord
 
 
 def end_of_working_day(alliance: AllianceRecord, day: date) -> datetime:

@@ -9,7 +9,7 @@ import typer
 import cycle_engine.cli.cycle_domain  # noqa: F401  (adds domain commands to `cycle`)
 from cycle_engine.cli import alliances, cycles, keys, serve, signin, templates, worker
 from cycle_engine.cli.common import DbOption, database_url, reports_errors
-from cycle_engine.migrate import upgrade
+from cycle_engine.store.schema import upgrade
 
 app = typer.Typer(
     help="Run Learning Alliance learning cycles as persisted state machines.",
@@ -29,7 +29,7 @@ app.command("worker")(worker.worker)
 def _add_mail_commands() -> None:
     """`mail` lives in the notifications package; the CLI is the composition root (like
     `serve` for the API), so it imports it here, while the core library never does."""
-    from notifications.cli import app as mail_app
+    from cycle_engine.notifications.cli import app as mail_app
 
     app.add_typer(mail_app, name="mail")
 

@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import CycleEngineError, InvalidTemplate
 
-DEFAULT_DATABASE_URL = "sqlite:///data/cycle_engine.db"
+DEFAULT_DATABASE_URL = "sqlite:///data/cycle_engine.store.db"
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -36,7 +36,7 @@ def create(
     json: JsonOption = False,
 ) -> None:
     """Create a key and print its token (the only time it is shown)."""
-    from api.auth import create_key, list_keys, revoke_key
+    from cycle_engine.api.auth import create_key, list_keys, revoke_key
 
     with open_engine(db) as engine:
         if replace:
@@ -75,7 +75,7 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List keys (never their tokens)."""
-    from api.auth import list_keys
+    from cycle_engine.api.auth import list_keys
 
     with open_engine(db) as engine:
         records = list_keys(engine.db, include_revoked=all_)
@@ -98,7 +98,7 @@ def revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke a key: requests with it get 401 from now on."""
-    from api.auth import revoke_key
+    from cycle_engine.api.auth import revoke_key
 
     with open_engine(db) as engine:
         record = revoke_key(engine.db, engine.clock, prefix)

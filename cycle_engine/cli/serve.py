@@ -32,8 +32,8 @@ def serve(
     """Serve the REST API (OpenAPI at /docs) and print its URL."""
     import uvicorn
 
-    from api import Settings, create_app
-    from api.settings import secret_from_file
+    from cycle_engine.api import Settings, create_app
+    from cycle_engine.api.settings import secret_from_file
 
     overrides: dict[str, object] = {}
     if db is not None:

@@ -43,10 +43,10 @@ def signin_link(
     """Print a sign-in link for the dashboard."""
     from sqlmodel import col, select
 
-    from api.dashboard.signin import link_for
-    from api.settings import Settings, secret_from_file
-    from cycle_engine.alliances.models import AllianceRoleRecord, PersonRecord
+    from cycle_engine.api.dashboard.signin import link_for
+    from cycle_engine.api.settings import Settings, secret_from_file
     from cycle_engine.engine import CycleEngine
+    from cycle_engine.store.tables.alliances import AllianceRoleRecord, PersonRecord
 
     overrides: dict[str, object] = {"database_url": database_url(db)}
     if secret_file is not None:

@@ -15,9 +15,9 @@ from cycle_engine.cli.common import (
     reports_errors,
     when,
 )
-from cycle_engine.guards import default_guards
-from cycle_engine.templates import diagram_dot, diagram_mermaid, load_template
-from cycle_engine.templates.durations import format_duration
+from cycle_engine.spec import diagram_dot, diagram_mermaid, load_template
+from cycle_engine.spec.durations import format_duration
+from cycle_engine.spec.guards import default_guards
 
 app = typer.Typer(
     help="Cycle templates: validate, publish, list, show, diagram.", no_args_is_help=True

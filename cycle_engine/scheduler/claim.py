@@ -2,7 +2,7 @@
 
 One `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING` picks and marks a batch. PostgreSQL:
 the inner `SELECT ... FOR UPDATE SKIP LOCKED` picks rows no other worker is claiming. SQLite:
-the write transaction begins with `BEGIN IMMEDIATE` (see `cycle_engine.db`), which serialises
+the write transaction begins with `BEGIN IMMEDIATE` (see `cycle_engine.store.db`), which serialises
 claimers. A claim is a lease: a worker
 that dies leaves `lease_until` to pass, and the next claim takes the row over. A lease that ends
 implausibly far in the future (more than two lease lengths ahead: the claimer's clock was ahead,
@@ -33,9 +33,9 @@ from sqlalchemy import (
     update,
 )
 
-from cycle_engine.db import Database
-from cycle_engine.models.timers import CLAIMED, PENDING, TimerRecord
-from cycle_engine.models.types import UTCDateTime
+from cycle_engine.store.db import Database
+from cycle_engine.store.tables.timers import CLAIMED, PENDING, TimerRecord
+from cycle_engine.store.tables.types import UTCDateTime
 
 DEFAULT_LEASE = timedelta(minutes=5)
 

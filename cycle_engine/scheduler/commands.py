@@ -14,15 +14,15 @@ from sqlmodel import col, select
 
 from cycle_engine.changes import ChangeListener
 from cycle_engine.clock import Clock
-from cycle_engine.db import Database
 from cycle_engine.errors import InvalidInput
-from cycle_engine.models.timers import TimerRecord
 from cycle_engine.scheduler import stalled as stall_queries
 from cycle_engine.scheduler.firing import TimerHandlers
 from cycle_engine.scheduler.handlers import default_handlers
 from cycle_engine.scheduler.stalled import OverdueStage, StalledStage
 from cycle_engine.scheduler.worker import TickResult, Worker, WorkerSettings
-from cycle_engine.template_store import TemplateStore
+from cycle_engine.store.db import Database
+from cycle_engine.store.tables.timers import TimerRecord
+from cycle_engine.store.templates import TemplateStore
 
 
 class SchedulerQueries:

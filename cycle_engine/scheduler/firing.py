@@ -30,12 +30,12 @@ from cycle_engine.changes import (
     save_columns,
 )
 from cycle_engine.cycles import current_visit, keep_loaded, lock_cycle
-from cycle_engine.db import Database
 from cycle_engine.errors import TimerHandlerNotFound
-from cycle_engine.models import CycleRecord, EventRecord, StageRecord
-from cycle_engine.models.timers import CLAIMED, DROPPED, FIRED, TimerRecord
-from cycle_engine.template_store import TemplateStore
-from cycle_engine.templates.spec import TemplateSpec
+from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.db import Database
+from cycle_engine.store.tables import CycleRecord, EventRecord, StageRecord
+from cycle_engine.store.tables.timers import CLAIMED, DROPPED, FIRED, TimerRecord
+from cycle_engine.store.templates import TemplateStore
 
 SCHEDULER = Actor(name="scheduler", role="system")
 DEFAULT_LATE_AFTER = timedelta(minutes=15)

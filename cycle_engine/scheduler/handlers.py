@@ -17,7 +17,9 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from cycle_engine.models.timers import (
+from cycle_engine.scheduler import rules, stalled, store
+from cycle_engine.scheduler.firing import TimerFiring, TimerHandlers, Verdict
+from cycle_engine.store.tables.timers import (
     CANCELLED,
     CLAIMED,
     DROPPED,
@@ -31,8 +33,6 @@ from cycle_engine.models.timers import (
     STALL,
     TimerRecord,
 )
-from cycle_engine.scheduler import rules, stalled, store
-from cycle_engine.scheduler.firing import TimerFiring, TimerHandlers, Verdict
 
 STAGE_LEFT = Verdict(CANCELLED, "the stage was left")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from cycle_engine.changes import Change
 from cycle_engine.cycles import current_visit, new_visit_ids
-from cycle_engine.models import StageRecord
-from cycle_engine.models.timers import DUE, OVERDUE, REMINDER, STALL, StallRecord, TimerRecord
 from cycle_engine.scheduler import rules, stalled, store
+from cycle_engine.store.tables import StageRecord
+from cycle_engine.store.tables.timers import DUE, OVERDUE, REMINDER, STALL, StallRecord, TimerRecord
 
 #: Event kinds the scheduler appends when timers fire; they are not activity on a stage.
 SCHEDULER_EVENT_KINDS = frozenset(

@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlmodel import Session
 
-from cycle_engine.models import CycleRecord, StageRecord
-from cycle_engine.models.timers import DUE, OVERDUE, REMINDER, STALL
 from cycle_engine.scheduler.working_hours import (
     UTC_CALENDAR,
     WorkingCalendar,
     parse_weekend_days,
 )
-from cycle_engine.templates.spec import OverdueSpec, ReminderSpec, StageSpec
+from cycle_engine.spec.specs import OverdueSpec, ReminderSpec, StageSpec
+from cycle_engine.store.tables import CycleRecord, StageRecord
+from cycle_engine.store.tables.timers import DUE, OVERDUE, REMINDER, STALL
 
 DUE_RULE = "due"
 OVERDUE_RULE = "overdue"
@@ -45,7 +45,7 @@ def calendar_for_cycle(session: Session, cycle: CycleRecord) -> WorkingCalendar:
     """The working calendar of the cycle's alliance; round-the-clock UTC without one."""
     if cycle.alliance_id is None:
         return UTC_CALENDAR
-    from cycle_engine.alliances.models import AllianceRecord
+    from cycle_engine.store.tables.alliances import AllianceRecord
 
     alliance = session.get(AllianceRecord, cycle.alliance_id)
     if alliance is None:

@@ -16,15 +16,15 @@ from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from cycle_engine.changes import core_connection
-from cycle_engine.models import ACTIVE, CycleRecord, StageRecord
-from cycle_engine.models.timers import (
+from cycle_engine.store.tables import ACTIVE, CycleRecord, StageRecord
+from cycle_engine.store.tables.timers import (
     FIRED,
     NO_FOCAL_POINT,
     OVERDUE,
     StallRecord,
     TimerRecord,
 )
-from cycle_engine.models.types import UTCDateTime
+from cycle_engine.store.tables.types import UTCDateTime
 
 #: What `stages_lacking_focal_point` says when nobody leads a stage: not turnover.
 _NO_LEAD = "no lead organisation"

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from cycle_engine.models.timers import CANCELLED, DROPPED, FIRED
 from cycle_engine.scheduler.claim import (
     DEFAULT_LEASE,
     Claim,
@@ -34,6 +33,7 @@ from cycle_engine.scheduler.firing import (
     fire_timer,
     record_failure,
 )
+from cycle_engine.store.tables.timers import CANCELLED, DROPPED, FIRED
 
 if TYPE_CHECKING:
     from cycle_engine.engine import CycleEngine

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from notifications.senders.base import (
+from cycle_engine.notifications.senders.base import (
     MailError,
     MailSender,
     PermanentMailError,
@@ -10,9 +10,9 @@ from notifications.senders.base import (
     SendResult,
     TransientMailError,
 )
-from notifications.senders.mailbox import MaildirMailSender
-from notifications.senders.recording import RecordingMailSender
-from notifications.senders.smtp import SmtpMailSender
+from cycle_engine.notifications.senders.mailbox import MaildirMailSender
+from cycle_engine.notifications.senders.recording import RecordingMailSender
+from cycle_engine.notifications.senders.smtp import SmtpMailSender
 
 __all__ = [
     "MailError",

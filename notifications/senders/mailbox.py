@@ -17,7 +17,7 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from notifications.senders.base import RecipientResult, SendResult
+from cycle_engine.notifications.senders.base import RecipientResult, SendResult
 
 _PARSER = BytesParser(policy=policy.default)
 

@@ -12,7 +12,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-from notifications.senders.base import (
+from cycle_engine.notifications.senders.base import (
     MailError,
     PermanentMailError,
     RecipientResult,

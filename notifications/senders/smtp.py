@@ -18,14 +18,14 @@ from collections.abc import Sequence
 
 import aiosmtplib
 
-from notifications.senders.base import (
+from cycle_engine.notifications.senders.base import (
     MailError,
     PermanentMailError,
     RecipientResult,
     SendResult,
     TransientMailError,
 )
-from notifications.settings import SmtpSettings
+from cycle_engine.notifications.settings import SmtpSettings
 
 
 class SmtpMailSender:

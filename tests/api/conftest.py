@@ -18,10 +18,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from api import Settings, create_app
-from api.auth import create_key
 from cycle_engine import CycleEngine
 from cycle_engine.actors import Actor
+from cycle_engine.api import Settings, create_app
+from cycle_engine.api.auth import create_key
 from cycle_engine.testing import ManualClock
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -36,11 +36,18 @@ class ServerThread:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind(("127.0.0.1", 0))
         self.port = self.socket.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                ws="none", timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            ws="none",
+            timeout_graceful_shutdown=5,
+        )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run,
-                                       kwargs={"sockets": [self.socket]}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -63,7 +70,9 @@ class ServerThread:
 
 def api_settings(db_url: str, tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "database_url": db_url, "secret_key": SECRET, "run_worker": False,
+        "database_url": db_url,
+        "secret_key": SECRET,
+        "run_worker": False,
         "run_sender": False,
         "data_dir": str(tmp_path / "data"),
     }
@@ -114,17 +123,41 @@ def world(api_server: ServerThread, seed_engine: CycleEngine) -> World:
     engine.join_alliance(ids["alliance_b"], ids["o3"])
     ids["p1"] = _id(engine.add_person("Ana", "ana@ciat.example", ids["o1"]))
     ids["p3"] = _id(engine.add_person("Luis", "luis@agrob.example", ids["o3"]))
-    ids["cycle_a"] = _id(engine.start_cycle(
-        "learning-cycle", "Market access for smallholders", alliance_id=ids["alliance_a"],
-        actor=COORDINATOR, questions=["Which market channels work?"]))
-    ids["cycle_b"] = _id(engine.start_cycle(
-        "learning-cycle", "Drip irrigation", alliance_id=ids["alliance_b"], actor=COORDINATOR,
-        questions=["Who maintains the pumps?"]))
-    engine.assign(ids["cycle_a"], "question_workshop", ids["o1"], "lead",
-                  focal_point_id=ids["p1"], actor=COORDINATOR)
+    ids["cycle_a"] = _id(
+        engine.start_cycle(
+            "learning-cycle",
+            "Market access for smallholders",
+            alliance_id=ids["alliance_a"],
+            actor=COORDINATOR,
+            questions=["Which market channels work?"],
+        )
+    )
+    ids["cycle_b"] = _id(
+        engine.start_cycle(
+            "learning-cycle",
+            "Drip irrigation",
+            alliance_id=ids["alliance_b"],
+            actor=COORDINATOR,
+            questions=["Who maintains the pumps?"],
+        )
+    )
+    engine.assign(
+        ids["cycle_a"],
+        "question_workshop",
+        ids["o1"],
+        "lead",
+        focal_point_id=ids["p1"],
+        actor=COORDINATOR,
+    )
     engine.assign(ids["cycle_a"], "role_assignment", ids["o2"], "informed", actor=COORDINATOR)
-    engine.assign(ids["cycle_b"], "question_workshop", ids["o3"], "lead",
-                  focal_point_id=ids["p3"], actor=COORDINATOR)
+    engine.assign(
+        ids["cycle_b"],
+        "question_workshop",
+        ids["o3"],
+        "lead",
+        focal_point_id=ids["p3"],
+        actor=COORDINATOR,
+    )
     keys = {
         "admin": {"role": "admin"},
         "coord_a": {"role": "coordinator", "alliance_id": ids["alliance_a"]},

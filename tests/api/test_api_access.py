@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api.auth import create_key
 from cycle_engine import CycleEngine
+from cycle_engine.api.auth import create_key
 from tests.api.conftest import COORDINATOR, World
 
 OUTSIDERS = ("coord_b", "partner_o3", "partner_o4")
@@ -26,25 +26,46 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/v1/alliances/{alliance_id}/members"): {"organisation_id": 0},
     ("post", "/api/v1/alliances/{alliance_id}/roles"): {"person_id": 0, "role": "manager"},
     ("post", "/api/v1/alliances/{alliance_id}/webhooks"): {
-        "url": "http://127.0.0.1:9/hook", "events": ["stage.entered"]},
+        "url": "http://127.0.0.1:9/hook",
+        "events": ["stage.entered"],
+    },
     ("post", "/api/v1/people/{person_id}/departure"): {"note": "left"},
     ("post", "/api/v1/cycles/{cycle_id}/transitions"): {"trigger": "questions_agreed"},
     ("post", "/api/v1/cycles/{cycle_id}/participation"): {
-        "stage": "work_plan", "organisation_id": 0, "level": "lead"},
+        "stage": "work_plan",
+        "organisation_id": 0,
+        "level": "lead",
+    },
     ("post", "/api/v1/cycles/{cycle_id}/due-dates"): {
-        "stage": "work_plan", "due": "2026-06-01", "reason": "holidays"},
+        "stage": "work_plan",
+        "due": "2026-06-01",
+        "reason": "holidays",
+    },
     ("post", "/api/v1/cycles/{cycle_id}/products"): {
-        "kind": "learning_questions", "title": "Qs", "link": "https://example.org/q",
-        "author_organisation_id": 0},
+        "kind": "learning_questions",
+        "title": "Qs",
+        "link": "https://example.org/q",
+        "author_organisation_id": 0,
+    },
     ("post", "/api/v1/cycles/{cycle_id}/contexts"): {
-        "name": "Jinotega", "country": "Nicaragua", "community": "El Cua", "organisation_id": 0},
+        "name": "Jinotega",
+        "country": "Nicaragua",
+        "community": "El Cua",
+        "organisation_id": 0,
+    },
     ("post", "/api/v1/cycles/{cycle_id}/contexts/{context_id}/status"): {"status": "testing"},
     ("post", "/api/v1/cycles/{cycle_id}/contexts/{context_id}/results"): {
-        "summary": "fine", "rating": "strong"},
+        "summary": "fine",
+        "rating": "strong",
+    },
     ("post", "/api/v1/cycles/{cycle_id}/questions"): {"texts": ["Why?"]},
     ("post", "/api/v1/cycles/{cycle_id}/questions/answers"): {"answers": {"1": "Because."}},
     ("post", "/api/v1/cycles/{cycle_id}/learning"): {
-        "kind": "knowledge_capacity", "title": "T", "text": "Learnt.", "organisation_ids": []},
+        "kind": "knowledge_capacity",
+        "title": "T",
+        "text": "Learnt.",
+        "organisation_ids": [],
+    },
     ("patch", "/api/v1/webhooks/{webhook_id}"): {"active": False},
 }
 MULTIPART = {("post", "/api/v1/cycles/{cycle_id}/products/files")}
@@ -58,18 +79,28 @@ def matrix(world: World, seed_engine: CycleEngine) -> World:
     assert o4.id is not None
     ids["o4"] = o4.id
     engine.join_alliance(ids["alliance_a"], o4.id)
-    world.tokens["partner_o4"] = create_key(engine.db, engine.clock, name="partner_o4",
-                                            role="partner", organisation_id=o4.id).token
-    product = engine.add_product(ids["cycle_a"], "learning_questions", "Questions", ids["o1"],
-                                 file_name="q.txt", content=b"Which channels?\n",
-                                 actor=COORDINATOR)
-    context = engine.add_context(ids["cycle_a"], "Matagalpa", "Nicaragua", "Waslala", ids["o1"],
-                                 actor=COORDINATOR)
+    world.tokens["partner_o4"] = create_key(
+        engine.db, engine.clock, name="partner_o4", role="partner", organisation_id=o4.id
+    ).token
+    product = engine.add_product(
+        ids["cycle_a"],
+        "learning_questions",
+        "Questions",
+        ids["o1"],
+        file_name="q.txt",
+        content=b"Which channels?\n",
+        actor=COORDINATOR,
+    )
+    context = engine.add_context(
+        ids["cycle_a"], "Matagalpa", "Nicaragua", "Waslala", ids["o1"], actor=COORDINATOR
+    )
     assert product.id is not None and context.id is not None
     ids["product"], ids["context"] = product.id, context.id
     with world.client("coord_a") as client:
-        hook = client.post(f"/api/v1/alliances/{ids['alliance_a']}/webhooks",
-                           json={"url": "http://127.0.0.1:9/a", "events": ["stage.entered"]})
+        hook = client.post(
+            f"/api/v1/alliances/{ids['alliance_a']}/webhooks",
+            json={"url": "http://127.0.0.1:9/a", "events": ["stage.entered"]},
+        )
         assert hook.status_code == 201, hook.text
         ids["webhook"] = hook.json()["id"]
     return world
@@ -77,14 +108,24 @@ def matrix(world: World, seed_engine: CycleEngine) -> World:
 
 def _id_routes(client: httpx.Client) -> list[tuple[str, str]]:
     paths = client.get("/openapi.json").json()["paths"]
-    return [(method, path) for path, item in paths.items() for method in item
-            if "{" in path and not path.startswith("/api/v1/templates")]
+    return [
+        (method, path)
+        for path, item in paths.items()
+        for method in item
+        if "{" in path and not path.startswith("/api/v1/templates")
+    ]
 
 
 def _url(path: str, ids: dict[str, int]) -> str:
-    names = {"alliance_id": "alliance_a", "cycle_id": "cycle_a", "person_id": "p1",
-             "organisation_id": "o1", "product_id": "product", "context_id": "context",
-             "webhook_id": "webhook"}
+    names = {
+        "alliance_id": "alliance_a",
+        "cycle_id": "cycle_a",
+        "person_id": "p1",
+        "organisation_id": "o1",
+        "product_id": "product",
+        "context_id": "context",
+        "webhook_id": "webhook",
+    }
     url = path.replace("{fmt}", "markdown")
     for name, key in names.items():
         url = url.replace("{" + name + "}", str(ids[key]))
@@ -95,14 +136,25 @@ def _url(path: str, ids: dict[str, int]) -> str:
 def _send(client: httpx.Client, method: str, path: str, ids: dict[str, int]) -> httpx.Response:
     url = _url(path, ids)
     if (method, path) in MULTIPART:
-        return client.post(url, files={"file": ("r.txt", b"review\n", "text/plain")},
-                           data={"kind": "good_practice_review", "title": "Review"})
+        return client.post(
+            url,
+            files={"file": ("r.txt", b"review\n", "text/plain")},
+            data={"kind": "good_practice_review", "title": "Review"},
+        )
     body = BODIES.get((method, path))
     if method in ("post", "patch") and body is None:
         raise AssertionError(f"the access matrix has no body for {method.upper()} {path}")
     if body is not None:
-        body = {k: (ids["o1"] if k == "organisation_id" or k == "author_organisation_id"
-                    else ids["p1"] if k == "person_id" else v) for k, v in body.items()}
+        body = {
+            k: (
+                ids["o1"]
+                if k == "organisation_id" or k == "author_organisation_id"
+                else ids["p1"]
+                if k == "person_id"
+                else v
+            )
+            for k, v in body.items()
+        }
     return client.request(method.upper(), url, json=body)
 
 
@@ -115,8 +167,9 @@ def test_outsiders_get_404_on_every_id_route(matrix: World) -> None:
     for who in OUTSIDERS:
         with matrix.client(who) as client:
             for method, path in routes:
-                if who == "partner_o4" and path.startswith(("/api/v1/alliances/{alliance_id}",
-                                                            "/api/v1/webhooks")):
+                if who == "partner_o4" and path.startswith(
+                    ("/api/v1/alliances/{alliance_id}", "/api/v1/webhooks")
+                ):
                     continue  # o4 sits in alliance A: it reaches the alliance (roles decide)
                 response = _send(client, method, path, matrix.ids)
                 assert response.status_code == 404, (who, method, path, response.text)
@@ -148,14 +201,18 @@ def test_lists_show_only_what_is_in_reach(matrix: World) -> None:
         cycles = client.get("/api/v1/cycles").json()["items"]
         assert [c["id"] for c in cycles] == [matrix.ids["cycle_b"]]
         assert [a["id"] for a in client.get("/api/v1/alliances").json()["items"]] == [
-            matrix.ids["alliance_b"]]
+            matrix.ids["alliance_b"]
+        ]
         assert [o["id"] for o in client.get("/api/v1/organisations").json()["items"]] == [
-            matrix.ids["o3"]]
+            matrix.ids["o3"]
+        ]
         people = client.get("/api/v1/people").json()["items"]
         assert {p["organisation_id"] for p in people} == {matrix.ids["o3"]}
     with matrix.client("partner_o4") as client:
         assert client.get("/api/v1/cycles").json()["items"] == []
     with matrix.client("coord_b") as client:
         assert client.get("/api/v1/outbox").status_code == 200
-        assert all(r["cycle_id"] != matrix.ids["cycle_a"]
-                   for r in client.get("/api/v1/outbox").json()["items"])
+        assert all(
+            r["cycle_id"] != matrix.ids["cycle_a"]
+            for r in client.get("/api/v1/outbox").json()["items"]
+        )

@@ -37,8 +37,10 @@ def test_templates_list_show_diagram(world: World) -> None:
         detail = client.get("/api/v1/templates/learning-cycle").json()
         assert detail["initial"] == "question_workshop"
         assert any(t["trigger"] == "questions_agreed" for t in detail["transitions"])
-        diagram = client.get("/api/v1/templates/learning-cycle/diagram",
-                             params={"format": "dot", "highlight": "prototype"}).json()
+        diagram = client.get(
+            "/api/v1/templates/learning-cycle/diagram",
+            params={"format": "dot", "highlight": "prototype"},
+        ).json()
         assert diagram["diagram"].startswith("digraph")
         assert client.get("/api/v1/templates/nope").status_code == 404
 
@@ -47,12 +49,14 @@ def test_publish_yaml_then_json_and_validate(world: World) -> None:
     """A coordinator publishes YAML (201), the same again is 200, and JSON uploads work too."""
     text = BUILTIN.read_text().replace("key: rapid-cycle", "key: api-rapid")
     with world.client("coord_a") as client:
-        first = client.post("/api/v1/templates", content=text,
-                            headers={"Content-Type": "application/yaml"})
+        first = client.post(
+            "/api/v1/templates", content=text, headers={"Content-Type": "application/yaml"}
+        )
         assert first.status_code == 201, first.text
         assert first.json()["version"] == 1
-        again = client.post("/api/v1/templates", content=text,
-                            headers={"Content-Type": "application/yaml"})
+        again = client.post(
+            "/api/v1/templates", content=text, headers={"Content-Type": "application/yaml"}
+        )
         assert again.status_code == 200
         import yaml
 
@@ -63,8 +67,9 @@ def test_publish_yaml_then_json_and_validate(world: World) -> None:
         assert second.json()["version"] == 2
         versions = client.get("/api/v1/templates/api-rapid/versions").json()
         assert [v["version"] for v in versions["items"]] == [1, 2]
-        valid = client.post("/api/v1/templates/validate", content=text,
-                            headers={"Content-Type": "text/yaml"})
+        valid = client.post(
+            "/api/v1/templates/validate", content=text, headers={"Content-Type": "text/yaml"}
+        )
         assert valid.json()["valid"] is True
 
 
@@ -72,20 +77,23 @@ def test_invalid_template_lists_problems_and_publishes_nothing(world: World) -> 
     """An invalid template answers 422 with each problem's path, and no version appears."""
     bad = "key: broken\ntitle: Broken\ninitial: nowhere\nstages: []\ntransitions: []\n"
     with world.client("coord_a") as client:
-        response = client.post("/api/v1/templates", content=bad,
-                               headers={"Content-Type": "application/yaml"})
+        response = client.post(
+            "/api/v1/templates", content=bad, headers={"Content-Type": "application/yaml"}
+        )
         assert response.status_code == 422
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["problems"]
         assert client.get("/api/v1/templates/broken").status_code == 404
-        wrong_type = client.post("/api/v1/templates", content=b"x",
-                                 headers={"Content-Type": "image/png"})
+        wrong_type = client.post(
+            "/api/v1/templates", content=b"x", headers={"Content-Type": "image/png"}
+        )
         assert wrong_type.status_code == 415
 
 
 def test_partner_may_not_publish(world: World) -> None:
     """Publishing needs a coordinator or admin key: a partner gets 403."""
     with world.client("partner_o1") as client:
-        response = client.post("/api/v1/templates", content="key: x\n",
-                               headers={"Content-Type": "application/yaml"})
+        response = client.post(
+            "/api/v1/templates", content="key: x\n", headers={"Content-Type": "application/yaml"}
+        )
         assert response.status_code == 403

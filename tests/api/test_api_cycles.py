@@ -14,9 +14,15 @@ PROBLEM = "application/problem+json"
 def test_start_cycle_returns_detail_etag_and_location(world: World) -> None:
     """A coordinator starts a cycle in their alliance: 201, Location, ETag and its triggers."""
     with world.client("coord_a") as client:
-        response = client.post("/api/v1/cycles", json={
-            "template_key": "learning-cycle", "title": "Seed systems",
-            "alliance_id": world.ids["alliance_a"], "questions": ["Which seeds?"]})
+        response = client.post(
+            "/api/v1/cycles",
+            json={
+                "template_key": "learning-cycle",
+                "title": "Seed systems",
+                "alliance_id": world.ids["alliance_a"],
+                "questions": ["Which seeds?"],
+            },
+        )
         assert response.status_code == 201, response.text
         body = response.json()
         assert body["state"] == "question_workshop"
@@ -28,8 +34,14 @@ def test_start_cycle_returns_detail_etag_and_location(world: World) -> None:
 def test_start_cycle_in_other_alliance_is_404(world: World) -> None:
     """A coordinator of alliance B cannot start a cycle in alliance A: it is not found."""
     with world.client("coord_b") as client:
-        response = client.post("/api/v1/cycles", json={
-            "template_key": "learning-cycle", "title": "X", "alliance_id": world.ids["alliance_a"]})
+        response = client.post(
+            "/api/v1/cycles",
+            json={
+                "template_key": "learning-cycle",
+                "title": "X",
+                "alliance_id": world.ids["alliance_a"],
+            },
+        )
         assert response.status_code == 404
         assert response.headers["content-type"] == PROBLEM
 
@@ -37,9 +49,17 @@ def test_start_cycle_in_other_alliance_is_404(world: World) -> None:
 def test_read_only_fields_are_refused_naming_the_field(world: World) -> None:
     """Sending an id, a state or a version is refused with 422 naming each field."""
     with world.client("coord_a") as client:
-        response = client.post("/api/v1/cycles", json={
-            "template_key": "learning-cycle", "title": "X", "alliance_id": world.ids["alliance_a"],
-            "id": 99, "state": "completed", "version": 7})
+        response = client.post(
+            "/api/v1/cycles",
+            json={
+                "template_key": "learning-cycle",
+                "title": "X",
+                "alliance_id": world.ids["alliance_a"],
+                "id": 99,
+                "state": "completed",
+                "version": 7,
+            },
+        )
         assert response.status_code == 422
         fields = {e["field"] for e in response.json()["errors"]}
         assert fields == {"body.id", "body.state", "body.version"}
@@ -60,8 +80,9 @@ def test_list_filters_and_pagination(world: World, clock: ManualClock) -> None:
         clock.advance(timedelta(weeks=4))
         overdue = client.get("/api/v1/cycles", params={"overdue": True}).json()["items"]
         assert {c["id"] for c in overdue} == {world.ids["cycle_a"], world.ids["cycle_b"]}
-        by_alliance = client.get("/api/v1/cycles",
-                                 params={"alliance_id": world.ids["alliance_b"]}).json()
+        by_alliance = client.get(
+            "/api/v1/cycles", params={"alliance_id": world.ids["alliance_b"]}
+        ).json()
         assert [c["id"] for c in by_alliance["items"]] == [world.ids["cycle_b"]]
 
 
@@ -72,8 +93,10 @@ def test_lead_partner_fires_and_history_records_it(world: World) -> None:
         detail = client.get(f"/api/v1/cycles/{cycle}").json()
         agreed = next(t for t in detail["triggers"] if t["trigger"] == "questions_agreed")
         assert agreed["allowed"] is True
-        response = client.post(f"/api/v1/cycles/{cycle}/transitions",
-                               json={"trigger": "questions_agreed", "note": "agreed"})
+        response = client.post(
+            f"/api/v1/cycles/{cycle}/transitions",
+            json={"trigger": "questions_agreed", "note": "agreed"},
+        )
         assert response.status_code == 201, response.text
         assert response.json()["to_state"] == "role_assignment"
         history = client.get(f"/api/v1/cycles/{cycle}/history").json()["items"]
@@ -101,8 +124,9 @@ def test_partner_not_on_stage_cannot_fire(world: World) -> None:
     with world.client("partner_o2") as client:
         detail = client.get(f"/api/v1/cycles/{cycle}").json()
         assert not any(t["allowed"] for t in detail["triggers"])
-        response = client.post(f"/api/v1/cycles/{cycle}/transitions",
-                               json={"trigger": "questions_agreed"})
+        response = client.post(
+            f"/api/v1/cycles/{cycle}/transitions", json={"trigger": "questions_agreed"}
+        )
         assert response.status_code == 409
         assert "does not take part" in response.json()["reasons"][0]
 
@@ -112,12 +136,18 @@ def test_if_match_stale_version_is_412(world: World) -> None:
     cycle = world.ids["cycle_a"]
     with world.client("coord_a") as client:
         etag = client.get(f"/api/v1/cycles/{cycle}").headers["etag"]
-        moved = client.post(f"/api/v1/cycles/{cycle}/transitions",
-                            json={"trigger": "questions_agreed"}, headers={"If-Match": etag})
+        moved = client.post(
+            f"/api/v1/cycles/{cycle}/transitions",
+            json={"trigger": "questions_agreed"},
+            headers={"If-Match": etag},
+        )
         assert moved.status_code == 201
         assert moved.headers["etag"] != etag
-        stale = client.post(f"/api/v1/cycles/{cycle}/transitions",
-                            json={"trigger": "pause", "note": "gap"}, headers={"If-Match": etag})
+        stale = client.post(
+            f"/api/v1/cycles/{cycle}/transitions",
+            json={"trigger": "pause", "note": "gap"},
+            headers={"If-Match": etag},
+        )
         assert stale.status_code == 412
         assert stale.headers["content-type"] == PROBLEM
         assert client.get(f"/api/v1/cycles/{cycle}").json()["state"] == "role_assignment"
@@ -128,10 +158,16 @@ def test_idempotency_key_replays_the_first_result(world: World) -> None:
     cycle = world.ids["cycle_a"]
     headers = {"Idempotency-Key": "agree-1"}
     with world.client("coord_a") as client:
-        first = client.post(f"/api/v1/cycles/{cycle}/transitions",
-                            json={"trigger": "questions_agreed"}, headers=headers)
-        again = client.post(f"/api/v1/cycles/{cycle}/transitions",
-                            json={"trigger": "questions_agreed"}, headers=headers)
+        first = client.post(
+            f"/api/v1/cycles/{cycle}/transitions",
+            json={"trigger": "questions_agreed"},
+            headers=headers,
+        )
+        again = client.post(
+            f"/api/v1/cycles/{cycle}/transitions",
+            json={"trigger": "questions_agreed"},
+            headers=headers,
+        )
         assert first.status_code == again.status_code == 201
         assert first.json() == again.json()
         history = client.get(f"/api/v1/cycles/{cycle}/history").json()["items"]
@@ -140,8 +176,11 @@ def test_idempotency_key_replays_the_first_result(world: World) -> None:
 
 def test_idempotency_key_on_start_replays_and_refuses_other_body(world: World) -> None:
     """Starting twice with one key creates one cycle; reusing it for another body is 422."""
-    body = {"template_key": "learning-cycle", "title": "Once",
-            "alliance_id": world.ids["alliance_a"]}
+    body = {
+        "template_key": "learning-cycle",
+        "title": "Once",
+        "alliance_id": world.ids["alliance_a"],
+    }
     headers = {"Idempotency-Key": "start-once"}
     with world.client("coord_a") as client:
         first = client.post("/api/v1/cycles", json=body, headers=headers)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from api import Settings, create_app
-from api.settings import secret_from_file
+from cycle_engine.api import Settings, create_app
+from cycle_engine.api.settings import secret_from_file
 from cycle_engine.cli import app as cli
 from cycle_engine.errors import InvalidInput
 from cycle_engine.testing import ManualClock
@@ -29,8 +29,9 @@ def small_server(db_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[Se
 def test_bodies_over_the_limit_get_413(small_server: ServerThread) -> None:
     """Declared and streamed bodies over the limit get 413 problem+json before any work."""
     with httpx.Client(base_url=small_server.url) as client:
-        declared = client.post("/api/v1/cycles", content=b"x" * 5000,
-                               headers={"Content-Type": "application/json"})
+        declared = client.post(
+            "/api/v1/cycles", content=b"x" * 5000, headers={"Content-Type": "application/json"}
+        )
         assert declared.status_code == 413
         assert declared.headers["content-type"] == "application/problem+json"
 
@@ -38,19 +39,25 @@ def test_bodies_over_the_limit_get_413(small_server: ServerThread) -> None:
             for _ in range(10):
                 yield b"y" * 1000
 
-        streamed = client.post("/api/v1/templates/validate", content=chunks(),
-                               headers={"Content-Type": "application/yaml"})
+        streamed = client.post(
+            "/api/v1/templates/validate",
+            content=chunks(),
+            headers={"Content-Type": "application/yaml"},
+        )
         assert streamed.status_code in (401, 413)  # auth may answer first; never a 2xx/5xx
-        upload = client.post("/api/v1/cycles/1/products/files",
-                             files={"file": ("a.txt", b"z" * 8000, "text/plain")})
+        upload = client.post(
+            "/api/v1/cycles/1/products/files", files={"file": ("a.txt", b"z" * 8000, "text/plain")}
+        )
         assert upload.status_code == 413
 
 
 def test_request_log_has_no_secrets(world: World, caplog: pytest.LogCaptureFixture) -> None:
     """Access log lines name the key's prefix, never its token or secret query values."""
     token = world.tokens["coord_a"]
-    with caplog.at_level(logging.INFO, logger="cycle_engine.api.access"), \
-            world.client("coord_a") as client:
+    with (
+        caplog.at_level(logging.INFO, logger="cycle_engine.api.access"),
+        world.client("coord_a") as client,
+    ):
         client.get("/api/v1/cycles", params={"token": "hush", "state": "prototype"})
     lines = [r.getMessage() for r in caplog.records if r.name == "cycle_engine.api.access"]
     assert any("/api/v1/cycles" in line and "state=prototype" in line for line in lines)
@@ -75,8 +82,9 @@ def test_settings_refuse_weak_secrets_outside_dev_mode(tmp_path: Path) -> None:
 def test_key_commands_create_list_revoke(world: World, db_url: str) -> None:
     """`key create` shows a token once; `key revoke` makes it answer 401 from then on."""
     runner = CliRunner()
-    created = runner.invoke(cli, ["key", "create", "--name", "ops", "--role", "admin",
-                                  "--db", db_url])
+    created = runner.invoke(
+        cli, ["key", "create", "--name", "ops", "--role", "admin", "--db", db_url]
+    )
     assert created.exit_code == 0, created.output
     token = created.output.split("store it now): ")[1].strip()
     with httpx.Client(base_url=world.url, headers={"Authorization": f"Bearer {token}"}) as c:
@@ -86,6 +94,5 @@ def test_key_commands_create_list_revoke(world: World, db_url: str) -> None:
         prefix = token.split("_")[1]
         assert runner.invoke(cli, ["key", "revoke", prefix, "--db", db_url]).exit_code == 0
         assert c.get("/api/v1/cycles").status_code == 401
-    bad = runner.invoke(cli, ["key", "create", "--name", "p", "--role", "partner",
-                              "--db", db_url])
+    bad = runner.invoke(cli, ["key", "create", "--name", "p", "--role", "partner", "--db", db_url])
     assert bad.exit_code == 1 and "organisation" in bad.output

@@ -32,15 +32,22 @@ def test_no_server_errors_for_generated_requests(world: World) -> None:
 def _exercise(operation: Any, world: World, failures: list[str]) -> None:
     who = st.sampled_from([world.tokens["admin"], world.tokens["partner_o1"]])
 
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-              phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(), token=who)
     def run(case: Any, token: str) -> None:
-        response = case.call(base_url=world.url, headers={"Authorization": f"Bearer {token}"},
-                             timeout=30)
+        response = case.call(
+            base_url=world.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
         if response.status_code >= 500:
-            failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: "
-                            f"{response.text[:300]} (body {case.body!r:.200})")
+            failures.append(
+                f"{case.method} {case.formatted_path} -> {response.status_code}: "
+                f"{response.text[:300]} (body {case.body!r:.200})"
+            )
 
     run()

@@ -14,18 +14,18 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from api import create_app
-from api.webhooks import (
+from cycle_engine import CycleEngine
+from cycle_engine.api import create_app
+from cycle_engine.api.webhooks import (
     SIGNATURE_HEADER,
     WebhookChannel,
     WebhookDeliveryError,
     WebhookSender,
     verify_signature,
 )
-from cycle_engine import CycleEngine
-from cycle_engine.models.outbox import WEBHOOK, OutboxRecord
+from cycle_engine.notifications.delivery import OutboxSender
+from cycle_engine.store.tables.outbox import WEBHOOK, OutboxRecord
 from cycle_engine.testing import ManualClock
-from notifications.delivery import OutboxSender
 from tests.api.conftest import ServerThread, World, api_settings
 
 
@@ -67,8 +67,13 @@ def receiver() -> Iterator[Receiver]:
 
 def _pending(engine: CycleEngine) -> list[OutboxRecord]:
     with engine.db.read_session() as session:
-        return list(session.exec(select(OutboxRecord).where(OutboxRecord.channel == WEBHOOK)
-                                 .order_by(OutboxRecord.id)))  # type: ignore[arg-type]
+        return list(
+            session.exec(
+                select(OutboxRecord)
+                .where(OutboxRecord.channel == WEBHOOK)
+                .order_by(OutboxRecord.id)
+            )
+        )  # type: ignore[arg-type]
 
 
 async def _deliver(engine: CycleEngine, rows: list[OutboxRecord]) -> list[int]:
@@ -94,27 +99,37 @@ def test_deliveries_are_signed_and_verified_by_a_receiver(
     """A stage change and a product each POST a signed event the receiver can verify."""
     cycle = world.ids["cycle_a"]
     with world.client("coord_a") as client:
-        created = client.post(f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks", json={
-            "url": receiver.url, "events": ["stage.entered", "product.added"]})
+        created = client.post(
+            f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
+            json={"url": receiver.url, "events": ["stage.entered", "product.added"]},
+        )
         assert created.status_code == 201, created.text
         secret, hook_id = created.json()["secret"], created.json()["id"]
         assert "secret" not in client.get(f"/api/v1/webhooks/{hook_id}").json()
     with world.client("partner_o1") as client:
-        fired = client.post(f"/api/v1/cycles/{cycle}/transitions",
-                            json={"trigger": "questions_agreed"})
+        fired = client.post(
+            f"/api/v1/cycles/{cycle}/transitions", json={"trigger": "questions_agreed"}
+        )
         assert fired.status_code == 201
     with world.client("coord_a") as client:
-        added = client.post(f"/api/v1/cycles/{cycle}/products", json={
-            "kind": "learning_questions", "title": "Agreed questions",
-            "link": "https://example.org/questions", "author_organisation_id": world.ids["o1"]})
+        added = client.post(
+            f"/api/v1/cycles/{cycle}/products",
+            json={
+                "kind": "learning_questions",
+                "title": "Agreed questions",
+                "link": "https://example.org/questions",
+                "author_organisation_id": world.ids["o1"],
+            },
+        )
         assert added.status_code == 201, added.text
     rows = _pending(seed_engine)
     assert [r.kind for r in rows] == ["stage.entered", "product.added"]
     assert asyncio.run(_run_outbox(seed_engine)) == {"delivered": 2}
     assert {r.status for r in _pending(seed_engine)} == {"sent"}
     assert len(receiver.received) == 2
-    for (headers, body), kind in zip(receiver.received, ["stage.entered", "product.added"],
-                                     strict=True):
+    for (headers, body), kind in zip(
+        receiver.received, ["stage.entered", "product.added"], strict=True
+    ):
         assert verify_signature(secret, headers[SIGNATURE_HEADER.lower()], body)
         assert not verify_signature(secret, headers[SIGNATURE_HEADER.lower()], body + b" ")
         assert not verify_signature("whsec_wrong", headers[SIGNATURE_HEADER.lower()], body)
@@ -125,7 +140,9 @@ def test_deliveries_are_signed_and_verified_by_a_receiver(
     with world.client("manager_a") as client:
         log = client.get(f"/api/v1/webhooks/{hook_id}/deliveries").json()["items"]
         assert {(r["kind"], r["status"]) for r in log} == {
-            ("stage.entered", "sent"), ("product.added", "sent")}
+            ("stage.entered", "sent"),
+            ("product.added", "sent"),
+        }
 
 
 def test_other_alliances_and_unsubscribed_events_get_nothing(
@@ -133,13 +150,19 @@ def test_other_alliances_and_unsubscribed_events_get_nothing(
 ) -> None:
     """Only the cycle's alliance's subscriptions to that event kind get a delivery."""
     with world.client("coord_b") as client:
-        client.post(f"/api/v1/alliances/{world.ids['alliance_b']}/webhooks",
-                    json={"url": receiver.url, "events": ["stage.entered"]})
+        client.post(
+            f"/api/v1/alliances/{world.ids['alliance_b']}/webhooks",
+            json={"url": receiver.url, "events": ["stage.entered"]},
+        )
     with world.client("coord_a") as client:
-        client.post(f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
-                    json={"url": receiver.url, "events": ["cycle.completed"]})
-        fired = client.post(f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
-                            json={"trigger": "questions_agreed"})
+        client.post(
+            f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
+            json={"url": receiver.url, "events": ["cycle.completed"]},
+        )
+        fired = client.post(
+            f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
+            json={"trigger": "questions_agreed"},
+        )
         assert fired.status_code == 201
     assert _pending(seed_engine) == []
 
@@ -149,10 +172,14 @@ def test_failed_delivery_is_retried_by_the_outbox(
 ) -> None:
     """A receiver that answers 503 gets the same delivery again after the outbox's back-off."""
     with world.client("coord_a") as client:
-        client.post(f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
-                    json={"url": receiver.url, "events": ["stage.entered"]})
-        client.post(f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
-                    json={"trigger": "questions_agreed"})
+        client.post(
+            f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
+            json={"url": receiver.url, "events": ["stage.entered"]},
+        )
+        client.post(
+            f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
+            json={"trigger": "questions_agreed"},
+        )
     receiver.status = 503
     assert asyncio.run(_run_outbox(seed_engine)) == {"retry": 1}
     assert _pending(seed_engine)[0].status == "pending"
@@ -168,10 +195,14 @@ def test_receiver_errors_are_transient_or_permanent(
 ) -> None:
     """A 503 is retried later (transient); a 410 is not (permanent)."""
     with world.client("coord_a") as client:
-        client.post(f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
-                    json={"url": receiver.url, "events": ["stage.entered"]})
-        client.post(f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
-                    json={"trigger": "questions_agreed"})
+        client.post(
+            f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
+            json={"url": receiver.url, "events": ["stage.entered"]},
+        )
+        client.post(
+            f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
+            json={"trigger": "questions_agreed"},
+        )
     rows = _pending(seed_engine)
     for status, permanent in ((503, False), (410, True)):
         receiver.status = status
@@ -181,16 +212,24 @@ def test_receiver_errors_are_transient_or_permanent(
 
 
 def test_serve_runs_worker_and_sender_and_stops_cleanly(
-    world: World, api_server: ServerThread, db_url: str, clock: ManualClock, tmp_path: Path,
+    world: World,
+    api_server: ServerThread,
+    db_url: str,
+    clock: ManualClock,
+    tmp_path: Path,
     receiver: Receiver,
 ) -> None:
     """An app with RUN_WORKER and RUN_SENDER delivers a pending webhook by itself and its
     shutdown stops both services (the server thread ends)."""
     with world.client("coord_a") as client:
-        client.post(f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
-                    json={"url": receiver.url, "events": ["stage.entered"]})
-        client.post(f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
-                    json={"trigger": "questions_agreed"})
+        client.post(
+            f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
+            json={"url": receiver.url, "events": ["stage.entered"]},
+        )
+        client.post(
+            f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
+            json={"trigger": "questions_agreed"},
+        )
     api_server.__exit__()
     settings = api_settings(db_url, tmp_path, run_worker=True, run_sender=True)
     app = create_app(settings, clock=clock)
@@ -211,8 +250,10 @@ def test_scheduler_overdue_becomes_a_webhook_delivery(
 ) -> None:
     """A stage going overdue (a scheduler timer in the serving engine) queues a delivery."""
     with world.client("coord_a") as client:
-        client.post(f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
-                    json={"url": "http://127.0.0.1:9/hooks", "events": ["stage.overdue"]})
+        client.post(
+            f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
+            json={"url": "http://127.0.0.1:9/hooks", "events": ["stage.overdue"]},
+        )
     clock.advance(timedelta(weeks=4))
     serving_engine: CycleEngine = api_server.server.config.app.state.engine
     serving_engine.run_due_timers()

@@ -5,8 +5,8 @@ The checks always pass: template tests only care about guard names and argument 
 
 from __future__ import annotations
 
-from cycle_engine.guards import GuardContext, GuardDefinition, GuardRegistry
-from cycle_engine.templates.spec import GuardArg
+from cycle_engine.spec.guards import GuardContext, GuardDefinition, GuardRegistry
+from cycle_engine.spec.specs import GuardArg
 
 #: The guards built-in templates name, with the argument type each takes.
 GUARD_ARG_TYPES: dict[str, type] = {

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cycle_engine.templates.durations import format_duration, parse_duration
+from cycle_engine.spec.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import cycle_engine.all_tables  # noqa: F401
+import cycle_engine.store.tables.all  # noqa: F401
 from cycle_engine import CycleEngine, SchemaTooNew
-from cycle_engine.db import Database
+from cycle_engine.store.db import Database
 
 
 def test_migrated_schema_matches_models(db_url: str) -> None:

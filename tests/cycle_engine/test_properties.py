@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cycle_engine import CycleEngine, CycleEngineError
-from cycle_engine.templates.spec import PREVIOUS
+from cycle_engine.spec.specs import PREVIOUS
 from cycle_engine.testing import ManualClock
 from tests.cycle_engine.pilot import PILOT
 

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import cycle_engine.templates as templates
+import cycle_engine.spec as templates
 from cycle_engine.errors import InvalidTemplate, TemplateProblem
-from cycle_engine.guards import GuardRegistry
-from cycle_engine.templates import (
+from cycle_engine.spec import (
     PREVIOUS,
     GuardSpec,
     OverdueSpec,
@@ -28,6 +27,7 @@ from cycle_engine.templates import (
     load_template,
     load_template_text,
 )
+from cycle_engine.spec.guards import GuardRegistry
 from tests.cycle_engine.guard_fixtures import stub_guards
 
 BAD = Path(__file__).parent / "templates_bad"
@@ -364,7 +364,7 @@ def test_diagram_mermaid_draws_a_state_diagram() -> None:
 
 
 def test_public_api_of_the_templates_package() -> None:
-    """The names embedders import from `cycle_engine.templates` stay available."""
+    """The names embedders import from `cycle_engine.spec` stay available."""
     assert {
         "load_template",
         "load_template_text",

@@ -23,13 +23,13 @@ import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
 
-from api import Settings, create_app
-from api.dashboard.signin import link_for
 from cycle_engine import CycleEngine
 from cycle_engine.actors import Actor
+from cycle_engine.api import Settings, create_app
+from cycle_engine.api.dashboard.signin import link_for
+from cycle_engine.notifications.service import build_outbox_sender
+from cycle_engine.notifications.settings import MailSettings, SmtpSettings
 from cycle_engine.testing import ManualClock
-from notifications.service import build_outbox_sender
-from notifications.settings import MailSettings, SmtpSettings
 
 SECRET = "dashboard-test-secret-0123456789-abcdefghij"
 COORDINATOR = Actor(name="seed", role="coordinator")

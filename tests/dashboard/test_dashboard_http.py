@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cycle_engine import CycleEngine
-from cycle_engine.models.outbox import OutboxRecord
+from cycle_engine.store.tables.outbox import OutboxRecord
 from cycle_engine.testing import ManualClock
 from tests.dashboard.conftest import (
     DashboardServer,

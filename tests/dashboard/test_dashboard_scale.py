@@ -9,11 +9,11 @@ from datetime import timedelta
 from sqlalchemy import insert, text
 from sqlmodel import select
 
-from api.dashboard.access import load_viewer
-from api.dashboard.queries import ListFilters, list_query
 from cycle_engine import CycleEngine
-from cycle_engine.alliances.models import PersonRecord
-from cycle_engine.models import CycleRecord, StageRecord, TemplateRecord
+from cycle_engine.api.dashboard.access import load_viewer
+from cycle_engine.api.dashboard.queries import ListFilters, list_query
+from cycle_engine.store.tables import CycleRecord, StageRecord, TemplateRecord
+from cycle_engine.store.tables.alliances import PersonRecord
 from cycle_engine.testing import ManualClock
 from tests.dashboard.conftest import DashboardServer, World, seed_world, sign_in
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from api.dashboard.svg import layout, state_diagram_svg
 from cycle_engine import CycleEngine
+from cycle_engine.api.dashboard.svg import layout, state_diagram_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -18,10 +18,10 @@ from aiosmtpd.controller import Controller
 
 from cycle_engine import CycleEngine
 from cycle_engine.actors import Actor
+from cycle_engine.notifications.render import Renderer
+from cycle_engine.notifications.senders.smtp import SmtpMailSender
+from cycle_engine.notifications.settings import SmtpSettings
 from cycle_engine.testing import ManualClock
-from notifications.render import Renderer
-from notifications.senders.smtp import SmtpMailSender
-from notifications.settings import SmtpSettings
 
 COORDINATOR = Actor(name="cora", role="coordinator")
 

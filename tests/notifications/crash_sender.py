@@ -12,10 +12,10 @@ from datetime import datetime
 from pathlib import Path
 
 from cycle_engine import CycleEngine
-from cycle_engine.notify.claims import ClaimPolicy
+from cycle_engine.notifications.service import build_outbox_sender
+from cycle_engine.notifications.settings import MailSettings, SmtpSettings
+from cycle_engine.outbox.claims import ClaimPolicy
 from cycle_engine.testing import ManualClock
-from notifications.service import build_outbox_sender
-from notifications.settings import MailSettings, SmtpSettings
 
 
 def main(db_url: str, host: str, port: str, now: str) -> None:

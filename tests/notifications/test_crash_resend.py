@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from cycle_engine.models.outbox import CLAIMED, SENT
+from cycle_engine.store.tables.outbox import CLAIMED, SENT
 from tests.notifications.conftest import Received, SmtpServer, World
 from tests.notifications.test_smtp_delivery import deliver, make_sender
 

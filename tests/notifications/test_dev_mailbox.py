@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from cycle_engine.cli import app
 from cycle_engine.errors import InvalidInput
-from notifications.senders.mailbox import list_mailbox
-from notifications.settings import load_mail_settings
+from cycle_engine.notifications.senders.mailbox import list_mailbox
+from cycle_engine.notifications.settings import load_mail_settings
 from tests.notifications.conftest import World
 from tests.notifications.test_smtp_delivery import deliver
 
@@ -18,7 +18,7 @@ from tests.notifications.test_smtp_delivery import deliver
 def test_no_smtp_means_the_development_mailbox(world: World, tmp_path: Path, db_url: str) -> None:
     """With no CYCLE_ENGINE_SMTP_HOST every email is stored, marked sent, and readable with
     `cycle-engine mail list` and `mail show`."""
-    from notifications.service import build_outbox_sender
+    from cycle_engine.notifications.service import build_outbox_sender
 
     settings = load_mail_settings({}, data_dir=tmp_path)
     assert settings.smtp is None and (tmp_path / "secret.key").exists()

@@ -16,8 +16,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from api.routers.email_actions import email_actions_router
-from notifications.links import ActionClaim, LinkSigner
+from cycle_engine.api.routers.email_actions import email_actions_router
+from cycle_engine.notifications.links import ActionClaim, LinkSigner
 from tests.notifications.conftest import World, free_port
 
 SECRET = "test-secret-key-0123456789abcdef"

@@ -6,9 +6,9 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from cycle_engine.actors import Actor
-from cycle_engine.models.outbox import DIGEST, PENDING, SUPPRESSED, OutboxRecord
-from cycle_engine.notify.enqueue import Notice, Scope, enqueue
-from cycle_engine.notify.recipients import by_roles
+from cycle_engine.outbox.enqueue import Notice, Scope, enqueue
+from cycle_engine.outbox.recipients import by_roles
+from cycle_engine.store.tables.outbox import DIGEST, PENDING, SUPPRESSED, OutboxRecord
 from tests.notifications.conftest import World
 
 COORDINATOR = Actor(name="cora", role="coordinator")

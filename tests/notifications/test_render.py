@@ -12,8 +12,14 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
-from notifications.formatting import LANGUAGES, format_datetime
-from notifications.render import KINDS, Renderer, build_message, header_text, person_address
+from cycle_engine.notifications.formatting import LANGUAGES, format_datetime
+from cycle_engine.notifications.render import (
+    KINDS,
+    Renderer,
+    build_message,
+    header_text,
+    person_address,
+)
 
 HOSTILE = '<script>alert("x")</script>\r\nBcc: victim@example.org'
 DETAILS: dict[str, dict[str, Any]] = {

@@ -14,15 +14,15 @@ import pytest
 
 from cycle_engine import CycleEngine
 from cycle_engine.errors import InvalidInput
-from cycle_engine.models.outbox import DIGEST, FAILED, SENT, OutboxRecord
-from cycle_engine.notify.claims import ClaimPolicy
-from cycle_engine.notify.enqueue import Notice, Scope, enqueue
-from cycle_engine.notify.recipients import by_roles
+from cycle_engine.notifications.delivery import OutboxSender
+from cycle_engine.notifications.senders.base import TransientMailError
+from cycle_engine.notifications.service import build_outbox_sender
+from cycle_engine.notifications.settings import MailSettings, SmtpSettings
+from cycle_engine.outbox.claims import ClaimPolicy
+from cycle_engine.outbox.enqueue import Notice, Scope, enqueue
+from cycle_engine.outbox.recipients import by_roles
+from cycle_engine.store.tables.outbox import DIGEST, FAILED, SENT, OutboxRecord
 from cycle_engine.testing import ManualClock
-from notifications.delivery import OutboxSender
-from notifications.senders.base import TransientMailError
-from notifications.service import build_outbox_sender
-from notifications.settings import MailSettings, SmtpSettings
 from tests.notifications.conftest import SmtpServer, World, build_world
 
 SECRET = "test-secret-key-0123456789abcdef"

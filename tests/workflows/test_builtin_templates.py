@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import workflows
-from cycle_engine.guards import default_guards
-from cycle_engine.templates import (
+from cycle_engine import workflows
+from cycle_engine.spec import (
     TemplateSpec,
     builtin_template_paths,
     diagram_dot,
@@ -24,6 +23,7 @@ from cycle_engine.templates import (
     stages,
     validate,
 )
+from cycle_engine.spec.guards import default_guards
 from tests.cycle_engine.guard_fixtures import stub_guards
 
 PATHS = builtin_template_paths()

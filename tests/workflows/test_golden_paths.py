@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from cycle_engine import CycleEngine
-from cycle_engine.templates import builtin_template_paths
+from cycle_engine.spec import builtin_template_paths
 from tests.cycle_engine.alliances.conftest import COORDINATOR, World
 from tests.cycle_engine.alliances.conftest import domain as domain  # pytest fixture
 from tests.cycle_engine.alliances.conftest import world as world  # pytest fixture

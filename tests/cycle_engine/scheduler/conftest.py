@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import insert
 
 from cycle_engine import CycleEngine
-from cycle_engine.models import EventRecord
-from cycle_engine.models.timers import REMINDER, TimerRecord
 from cycle_engine.scheduler.claim import next_due_at
 from cycle_engine.scheduler.listener import SCHEDULER_EVENT_KINDS
 from cycle_engine.scheduler.store import dedupe_key
+from cycle_engine.store.tables import EventRecord
+from cycle_engine.store.tables.timers import REMINDER, TimerRecord
 from cycle_engine.testing import ManualClock
 
 PILOT = """

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cycle_engine import CycleEngine
-from cycle_engine.models.timers import CLAIMED, DIGEST, DROPPED, PENDING
 from cycle_engine.scheduler.rules import PlannedTimer
 from cycle_engine.scheduler.store import new_timer
 from cycle_engine.scheduler.worker import Worker, WorkerSettings
+from cycle_engine.store.tables.timers import CLAIMED, DIGEST, DROPPED, PENDING
 from cycle_engine.testing import ManualClock
 
 from .conftest import days, drain, scheduler_events

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cycle_engine import CycleEngine
-from cycle_engine.models.timers import CANCELLED, FIRED, PENDING
 from cycle_engine.scheduler.firing import fire_timer
 from cycle_engine.scheduler.worker import Worker
+from cycle_engine.store.tables.timers import CANCELLED, FIRED, PENDING
 from cycle_engine.testing import ManualClock
 
 from .conftest import days, drain, scheduler_events

@@ -16,7 +16,7 @@ from datetime import timedelta
 import pytest
 
 from cycle_engine import CycleEngine
-from cycle_engine.models.timers import CLAIMED, FIRED
+from cycle_engine.store.tables.timers import CLAIMED, FIRED
 from cycle_engine.testing import ManualClock
 
 from .conftest import bulk_timers, reminder_events_by_timer

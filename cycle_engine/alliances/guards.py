@@ -1,0 +1,106 @@
+"""Guards about the Learning Alliance domain: products, contexts, roles and questions.
+
+Kept apart from the core guards so the core reads alone. Each guard returns the reasons it
+blocks, naming what is missing, so `available_triggers` can tell a coordinator what to do.
+"""
+
+from __future__ import annotations
+
+from cycle_engine.alliances.common import active_stage, work_stage_keys
+from cycle_engine.alliances.contexts import ContextRound, current_round, reported_in_round
+from cycle_engine.alliances.participation import lacking_focal_point
+from cycle_engine.alliances.products import PRODUCT_KINDS, products_of
+from cycle_engine.alliances.questions import questions_of, unanswered_questions
+from cycle_engine.spec.guards import GuardContext, GuardDefinition
+from cycle_engine.spec.specs import GuardArg
+
+
+def _cycle_id(ctx: GuardContext) -> int:
+    assert ctx.cycle.id is not None
+    return ctx.cycle.id
+
+
+def _product(ctx: GuardContext, arg: GuardArg) -> list[str]:
+    kind = str(arg)
+    if products_of(ctx.session, _cycle_id(ctx), kind):
+        return []
+    known = (
+        "" if kind in PRODUCT_KINDS else f" (not a known product kind: {', '.join(PRODUCT_KINDS)})"
+    )
+    return [f"no {kind} product recorded yet{known}"]
+
+
+def _contexts_reported(ctx: GuardContext, arg: GuardArg) -> list[str]:
+    needed = int(arg or 0)
+    testing = current_round(ctx.session, ctx.cycle, ctx.spec)
+    if testing is None:  # guard used outside a testing stage: count the stage's first visit
+        stage = active_stage(ctx.cycle) or ctx.cycle.state
+        testing = ContextRound(stage=stage, visit=1)
+    names = reported_in_round(ctx.session, _cycle_id(ctx), testing)
+    if len(names) >= needed:
+        return []
+    have = f": {', '.join(names)}" if names else ""
+    round_note = f" in testing round {testing.visit}" if testing.visit > 1 else ""
+    return [f"{needed} contexts must report results{round_note}; {len(names)} have{have}"]
+
+
+def _roles_assigned(ctx: GuardContext, arg: GuardArg) -> list[str]:
+    if not arg:
+        return []
+    keys = work_stage_keys(ctx.spec)
+    current = active_stage(ctx.cycle)
+    remaining = keys[keys.index(current) + 1 :] if current in keys else keys
+    lacking = lacking_focal_point(ctx.session, _cycle_id(ctx), remaining)
+    return [
+        f"stage {stage} lacks a lead with an active focal point: {why}"
+        for stage, why in lacking.items()
+    ]
+
+
+def _learning_questions(ctx: GuardContext, arg: GuardArg) -> list[str]:
+    needed = int(arg or 0)
+    have = len(questions_of(ctx.session, _cycle_id(ctx)))
+    if have >= needed:
+        return []
+    return [f"at least {needed} learning question(s) needed; {have} recorded"]
+
+
+def _questions_answered(ctx: GuardContext, arg: GuardArg) -> list[str]:
+    if not arg:
+        return []
+    open_questions = unanswered_questions(ctx.session, _cycle_id(ctx))
+    return [f"learning question {q.position} is not answered: {q.text!r}" for q in open_questions]
+
+
+DOMAIN_GUARDS: list[GuardDefinition] = [
+    GuardDefinition(
+        name="product",
+        arg_type=str,
+        check=_product,
+        description="at least one product of the given kind is recorded for the cycle",
+    ),
+    GuardDefinition(
+        name="contexts_reported",
+        arg_type=int,
+        check=_contexts_reported,
+        description="at least N testing contexts reported results in this testing round",
+    ),
+    GuardDefinition(
+        name="roles_assigned",
+        arg_type=bool,
+        check=_roles_assigned,
+        description="every later work stage has a lead organisation with an active focal point",
+    ),
+    GuardDefinition(
+        name="learning_questions",
+        arg_type=int,
+        check=_learning_questions,
+        description="at least N learning questions are recorded",
+    ),
+    GuardDefinition(
+        name="questions_answered",
+        arg_type=bool,
+        check=_questions_answered,
+        description="every learning question has an answer",
+    ),
+]

@@ -1,0 +1,399 @@
+"""`NotificationCommands`: the outbox's part of `CycleEngine` (a mixin).
+
+Queries: the outbox (what was sent, what waits, what failed and the server's reply, per
+recipient), a person's upcoming deadlines (for their calendar feed). Commands: notification
+preferences (immediate or daily digest, kinds switched off), and the actions a person takes
+from an email link: acknowledge, mark done, ask for more time, snooze. Each action is one
+transaction that appends an event, calls the listeners, and records the link's use, so a
+second click (or a replay) only reports that it was already done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, or_, select
+
+from cycle_engine.actors import Actor
+from cycle_engine.alliances.common import get_person
+from cycle_engine.alliances.participation import Recipient
+from cycle_engine.changes import Change, ChangeListener, append_event
+from cycle_engine.clock import Clock
+from cycle_engine.cycles import lock_cycle
+from cycle_engine.errors import ActionNotAllowed, InvalidInput, OutboxMessageNotFound
+from cycle_engine.outbox.enqueue import Notice, Scope, enqueue
+from cycle_engine.outbox.preferences import replan_person, validate_preferences
+from cycle_engine.outbox.recipients import Addressee
+from cycle_engine.store.db import Database
+from cycle_engine.store.tables import CycleRecord, StageRecord
+from cycle_engine.store.tables.alliances import ParticipationRecord
+from cycle_engine.store.tables.outbox import (
+    ActionUseRecord,
+    NotificationPreferenceRecord,
+    OutboxRecipientRecord,
+    OutboxRecord,
+)
+from cycle_engine.store.templates import TemplateStore
+
+#: Email link actions and the event each one appends.
+ACTION_EVENTS = {
+    "acknowledge": "action_acknowledged",
+    "done": "marked_done",
+    "extend": "extension_requested",
+    "snooze": "snoozed",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionResult:
+    """What an email action did: `performed` is False when the link had been used before."""
+
+    action: str
+    performed: bool
+    at: datetime
+    event_id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deadline:
+    """An open step a person carries, with its deadline (for the calendar feed)."""
+
+    cycle_id: int
+    cycle_title: str
+    stage: str
+    stage_title: str
+    stage_visit_id: int
+    visit: int
+    due_at: datetime
+
+
+class NotificationCommands:
+    """Outbox queries, notification preferences and actions taken from emails."""
+
+    db: Database
+    clock: Clock
+    listeners: list[ChangeListener]
+    templates: TemplateStore
+
+    # -- outbox queries -------------------------------------------------------------------
+
+    def outbox(
+        self,
+        *,
+        cycle_id: int | None = None,
+        person_id: int | None = None,
+        status: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxRecord]:
+        """Outbox rows, newest first, with filters; `status="failed"` is what coordinators see."""
+        if not 1 <= limit <= 1000:
+            raise InvalidInput("limit", f"must be between 1 and 1000, got {limit}")
+        query = select(OutboxRecord)
+        for column, value in (
+            (OutboxRecord.cycle_id, cycle_id),
+            (OutboxRecord.person_id, person_id),
+            (OutboxRecord.status, status),
+            (OutboxRecord.channel, channel),
+        ):
+            if value is not None:
+                query = query.where(col(column) == value)
+        query = query.order_by(col(OutboxRecord.id).desc()).limit(limit)
+        with self.db.read_session() as session:
+            return list(session.exec(query))
+
+    def outbox_message(self, outbox_id: int) -> OutboxRecord:
+        with self.db.read_session() as session:
+            row = session.get(OutboxRecord, outbox_id)
+            if row is None:
+                raise OutboxMessageNotFound(outbox_id)
+            return row
+
+    def outbox_recipients(self, outbox_id: int) -> list[OutboxRecipientRecord]:
+        """The server's answer per address for one message (recorded on refusals and failures)."""
+        with self.db.read_session() as session:
+            return list(
+                session.exec(
+                    select(OutboxRecipientRecord)
+                    .where(OutboxRecipientRecord.outbox_id == outbox_id)
+                    .order_by(col(OutboxRecipientRecord.id))
+                )
+            )
+
+    # -- preferences ----------------------------------------------------------------------
+
+    def notification_preferences(self, person_id: int) -> NotificationPreferenceRecord:
+        """The person's choices (defaults when they never chose); raises PersonNotFound."""
+        with self.db.read_session() as session:
+            get_person(session, person_id)
+            prefs = session.get(NotificationPreferenceRecord, person_id)
+            return prefs or NotificationPreferenceRecord(
+                person_id=person_id, updated_at=self.clock.now()
+            )
+
+    def set_notification_preferences(
+        self,
+        person_id: int,
+        *,
+        mode: str | None = None,
+        digest_hour: int | None = None,
+        unsubscribed: Sequence[str] | None = None,
+    ) -> NotificationPreferenceRecord:
+        """Change the person's choices and re-plan their waiting emails to match.
+
+        Raises PersonNotFound, or InvalidInput naming the bad field.
+        """
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            person = get_person(session, person_id)
+            prefs = session.get(NotificationPreferenceRecord, person_id) or (
+                NotificationPreferenceRecord(person_id=person_id, updated_at=now)
+            )
+            validate_preferences(
+                prefs, mode=mode, digest_hour=digest_hour, unsubscribed=unsubscribed
+            )
+            prefs.updated_at = now
+            session.add(prefs)
+            replan_person(session, prefs, person.timezone, now)
+            return prefs
+
+    def unsubscribe(self, person_id: int, kinds: Sequence[str]) -> NotificationPreferenceRecord:
+        """Switch off `kinds` for the person (the List-Unsubscribe target)."""
+        current = self.notification_preferences(person_id).unsubscribed
+        return self.set_notification_preferences(person_id, unsubscribed=sorted({*current, *kinds}))
+
+    # -- actions from email links ---------------------------------------------------------
+
+    def record_email_action(
+        self,
+        *,
+        action: str,
+        person_id: int,
+        cycle_id: int,
+        stage_visit_id: int,
+        use_key: str,
+        data: dict[str, Any] | None = None,
+    ) -> ActionResult:
+        """Perform an email action once; a used `use_key` returns `performed=False`.
+
+        `data`: `days` and `reason` for "extend", `product_url` and `note` for "done",
+        `days` for "snooze". Raises InvalidInput, PersonNotFound, CycleNotFound, or
+        ActionNotAllowed when the step is no longer open.
+        """
+        if action not in ACTION_EVENTS:
+            raise InvalidInput(
+                "action", f"must be one of {', '.join(ACTION_EVENTS)}; got {action!r}"
+            )
+        details = action_data(action, data or {})
+        now = self.clock.now()
+        try:
+            with self.db.transaction() as session:
+                cycle = lock_cycle(session, cycle_id)
+                used = session.get(ActionUseRecord, use_key)
+                if used is not None:
+                    return ActionResult(
+                        action=action, performed=False, at=used.used_at, event_id=used.event_id
+                    )
+                visit = open_visit_of(session, cycle, stage_visit_id, action)
+                return self._perform(
+                    session, cycle, visit, action, person_id, use_key, details, now
+                )
+        except IntegrityError:  # the same link used at the same moment elsewhere
+            with self.db.read_session() as session:
+                used = session.get(ActionUseRecord, use_key)
+            if used is None:
+                raise
+            return ActionResult(
+                action=action, performed=False, at=used.used_at, event_id=used.event_id
+            )
+
+    def _perform(
+        self,
+        session: Session,
+        cycle: CycleRecord,
+        visit: StageRecord,
+        action: str,
+        person_id: int,
+        use_key: str,
+        details: dict[str, Any],
+        now: datetime,
+    ) -> ActionResult:
+        person = get_person(session, person_id)
+        if person.left_on is not None:
+            raise ActionNotAllowed(action, f"{person.name} has left their organisation")
+        actor = Actor(
+            name=f"{person.name} (email)"[:200],
+            role="partner",
+            organisation_id=person.organisation_id,
+            person_id=person_id,
+        )
+        until = now + timedelta(days=int(details["days"])) if action == "snooze" else None
+        if until is not None:
+            details["until"] = until.isoformat()
+        event = append_event(
+            session,
+            cycle,
+            kind=ACTION_EVENTS[action],
+            actor=actor,
+            now=now,
+            data={
+                "person_id": person_id,
+                "stage": visit.stage,
+                "stage_visit_id": visit.id,
+                "via": "email",
+                **details,
+            },
+        )
+        session.flush()
+        assert event.id is not None and visit.id is not None and cycle.id is not None
+        session.add(
+            ActionUseRecord(
+                use_key=use_key,
+                action=action,
+                person_id=person_id,
+                cycle_id=cycle.id,
+                stage_visit_id=visit.id,
+                event_id=event.id,
+                snoozed_until=until,
+                used_at=now,
+            )
+        )
+        spec = self.templates.spec(session, cycle.template_id)
+        change = Change(session=session, cycle=cycle, spec=spec, event=event, actor=actor, now=now)
+        for listener in self.listeners:
+            listener.on_change(change)
+        session.flush()
+        return ActionResult(action=action, performed=True, at=now, event_id=event.id)
+
+    def request_fresh_link(
+        self, *, person_id: int, cycle_id: int, stage_visit_id: int, action: str
+    ) -> bool:
+        """Email the person a new link for `action` (at most one per hour); True when queued."""
+        if action not in ACTION_EVENTS:
+            raise InvalidInput(
+                "action", f"must be one of {', '.join(ACTION_EVENTS)}; got {action!r}"
+            )
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            cycle = lock_cycle(session, cycle_id)
+            visit = open_visit_of(session, cycle, stage_visit_id, action)
+            person = get_person(session, person_id)
+            assert person.id is not None
+            spec = self.templates.spec(session, cycle.template_id)
+            scope = Scope(cycle=cycle, spec=spec, stage=visit.stage, visit=visit, now=now)
+            recipient = Recipient(
+                person_id=person.id,
+                name=person.name,
+                email=person.email,
+                language=person.language,
+                timezone=person.timezone,
+                organisation_id=person.organisation_id,
+            )
+            return enqueue(
+                session,
+                scope,
+                Notice(
+                    kind="fresh_link",
+                    rule=f"fresh_{action}",
+                    occurrence=int(now.timestamp()) // 3600,
+                    to=Addressee(person=recipient, role="person"),
+                    details={"action": action},
+                    actions=(action,),
+                ),
+            )
+
+    # -- calendar -------------------------------------------------------------------------
+
+    def upcoming_deadlines(self, person_id: int) -> list[Deadline]:
+        """Open steps the person carries (focal point, deputy, or their lead/active
+        organisation) with a deadline, soonest first; raises PersonNotFound."""
+        with self.db.read_session() as session:
+            person = get_person(session, person_id)
+            rows = session.exec(
+                select(ParticipationRecord, StageRecord, CycleRecord)
+                .join(
+                    StageRecord,
+                    (col(StageRecord.cycle_id) == ParticipationRecord.cycle_id)
+                    & (col(StageRecord.stage) == ParticipationRecord.stage),
+                )
+                .join(CycleRecord, col(CycleRecord.current_stage_id) == StageRecord.id)
+                .where(
+                    col(StageRecord.left_at).is_(None),
+                    col(StageRecord.due_at).is_not(None),
+                    or_(
+                        col(ParticipationRecord.focal_point_id) == person_id,
+                        col(ParticipationRecord.deputy_id) == person_id,
+                        (col(ParticipationRecord.organisation_id) == person.organisation_id)
+                        & col(ParticipationRecord.level).in_(("lead", "active")),
+                    ),
+                )
+            ).all()
+            deadlines: dict[int, Deadline] = {}
+            for _, visit, cycle in rows:
+                assert visit.id is not None and cycle.id is not None and visit.due_at
+                spec = self.templates.spec(session, cycle.template_id)
+                known = spec.has_stage(visit.stage)
+                title = spec.stage(visit.stage).title if known else visit.stage
+                deadlines[visit.id] = Deadline(
+                    cycle_id=cycle.id,
+                    cycle_title=cycle.title,
+                    stage=visit.stage,
+                    stage_title=title,
+                    stage_visit_id=visit.id,
+                    visit=visit.visit,
+                    due_at=visit.due_at,
+                )
+            return sorted(deadlines.values(), key=lambda d: (d.due_at, d.stage_visit_id))
+
+
+def open_visit_of(
+    session: Session, cycle: CycleRecord, stage_visit_id: int, action: str
+) -> StageRecord:
+    """The visit, checked to be the cycle's current open step; raises ActionNotAllowed."""
+    visit = session.get(StageRecord, stage_visit_id)
+    if visit is None or visit.cycle_id != cycle.id:
+        raise ActionNotAllowed(action, f"cycle {cycle.id} has no step visit {stage_visit_id}")
+    if visit.left_at is not None or cycle.current_stage_id != visit.id:
+        raise ActionNotAllowed(
+            action, f"the step {visit.stage!r} is closed; the cycle is now in {cycle.state!r}"
+        )
+    return visit
+
+
+def action_data(action: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The checked extra fields of an action; raises InvalidInput naming the bad one."""
+    if action == "extend":
+        days = _whole_number("days", data.get("days", 7), 1, 90)
+        reason = str(data.get("reason") or "").strip()
+        if len(reason) > 1000:
+            raise InvalidInput("reason", "must be at most 1000 characters")
+        return {"days": days, "reason": reason or None}
+    if action == "done":
+        url = str(data.get("product_url") or "").strip()
+        if url and (
+            not url.lower().startswith(("https://", "http://"))
+            or len(url) > 1000
+            or any(c in url for c in "\r\n\t ")
+        ):
+            raise InvalidInput("product_url", f"must be an http(s) link, got {url[:80]!r}")
+        note = str(data.get("note") or "").strip()
+        if len(note) > 1000:
+            raise InvalidInput("note", "must be at most 1000 characters")
+        return {"product_url": url or None, "note": note or None}
+    if action == "snooze":
+        return {"days": _whole_number("days", data.get("days", 3), 1, 14)}
+    return {}
+
+
+def _whole_number(field: str, value: Any, low: int, high: int) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise InvalidInput(field, f"must be a whole number of days, got {value!r}") from None
+    if not low <= number <= high:
+        raise InvalidInput(field, f"must be between {low} and {high}, got {number}")
+    return number

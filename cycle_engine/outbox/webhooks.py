@@ -1,0 +1,123 @@
+"""Which engine events become webhook deliveries: outbox rows (channel "webhook") written by a
+change listener in the command's own transaction, so a delivery exists exactly when its event
+committed. Signing and sending live in `api/webhooks.py`; this side runs in every engine process
+(the server, `cycle-engine worker`), so overdue and stalled events from a worker are delivered too.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import Session, select
+
+from cycle_engine.changes import Change
+from cycle_engine.store.tables import FINISHED
+from cycle_engine.store.tables.access import WebhookSubscriptionRecord
+from cycle_engine.store.tables.outbox import WEBHOOK, OutboxRecord
+
+
+def event_kinds(change: Change) -> list[str]:
+    """The webhook event kinds an engine change stands for."""
+    kind = change.event.kind
+    kinds: list[str] = []
+    if kind in ("started", "transition") and change.entered is not None:
+        kinds.append("stage.entered")
+    if kind == "transition" and change.cycle.status == FINISHED:
+        kinds.append("cycle.completed")
+    if kind == "stage_overdue":
+        kinds.append("stage.overdue")
+    if kind == "stalled":
+        kinds.append("cycle.stalled")
+    if kind == "product_added":
+        kinds.append("product.added")
+    return kinds
+
+
+def payload(change: Change, kind: str) -> dict[str, Any]:
+    """The JSON document POSTed for one event kind of a change."""
+    cycle, event = change.cycle, change.event
+    visit = change.entered or change.left
+    return {
+        "event": kind,
+        "occurred_at": event.at.isoformat(),
+        "alliance_id": cycle.alliance_id,
+        "cycle": {
+            "id": cycle.id,
+            "title": cycle.title,
+            "state": cycle.state,
+            "status": cycle.status,
+            "version": cycle.version,
+            "template_key": cycle.template_key,
+        },
+        "stage": None
+        if visit is None
+        else {
+            "stage": visit.stage,
+            "visit": visit.visit,
+            "entered_at": visit.entered_at.isoformat(),
+            "due_at": visit.due_at.isoformat() if visit.due_at else None,
+        },
+        "history": {
+            "seq": event.seq,
+            "kind": event.kind,
+            "trigger": event.trigger,
+            "from_state": event.from_state,
+            "to_state": event.to_state,
+            "actor": event.actor,
+            "note": event.note,
+            "data": event.data,
+        },
+    }
+
+
+class WebhookListener:
+    """Adds one outbox row per matching subscription for each change (never commits)."""
+
+    def on_change(self, change: Change) -> None:
+        cycle = change.cycle
+        kinds = event_kinds(change)
+        if cycle.alliance_id is None or not kinds:
+            return
+        subscriptions = subscriptions_for(change.session, cycle.alliance_id)
+        for kind in kinds:
+            document = payload(change, kind)
+            for subscription in subscriptions:
+                if kind in subscription.events:
+                    change.session.add(_row(change, subscription, kind, document))
+
+
+def subscriptions_for(session: Session, alliance_id: int) -> list[WebhookSubscriptionRecord]:
+    query = select(WebhookSubscriptionRecord).where(
+        WebhookSubscriptionRecord.alliance_id == alliance_id,
+        WebhookSubscriptionRecord.active == True,  # noqa: E712  (SQL expression)
+    )
+    return list(session.exec(query))
+
+
+def _row(
+    change: Change, subscription: WebhookSubscriptionRecord, kind: str, document: dict[str, Any]
+) -> OutboxRecord:
+    event = change.event
+    delivery = f"wh-{subscription.id}-{change.cycle.id}-{event.seq}-{kind}"
+    document = {**document, "delivery_id": delivery}
+    visit = change.entered or change.left
+    return OutboxRecord(
+        channel=WEBHOOK,
+        kind=kind,
+        cycle_id=change.cycle.id,
+        stage=visit.stage if visit else None,
+        visit=visit.visit if visit else None,
+        rule=f"webhook:{subscription.id}",
+        occurrence=event.seq,
+        recipient=subscription.url,
+        dedupe_key=f"webhook:{subscription.id}:{change.cycle.id}:{event.seq}:{kind}",
+        message_id=delivery,
+        not_before=change.now,
+        next_attempt_at=change.now,
+        created_at=change.now,
+        context={
+            "subscription_id": subscription.id,
+            "body": json.dumps(document, separators=(",", ":"), sort_keys=True),
+        },
+    )

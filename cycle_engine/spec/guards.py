@@ -1,0 +1,106 @@
+"""Named guards that templates declare (`requires: [product: good_practice_review]`).
+
+A guard is a function returning the reasons it blocks (an empty list means it passes), so the
+same code both decides a transition and explains why it cannot happen. transitions calls guards
+as conditions; `available_triggers` calls them to list reasons. The registry is an object built
+by `default_guards()`, not a global: embedders can add their own guards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from cycle_engine.spec.specs import GuardArg, TemplateSpec
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from cycle_engine.store.tables import CycleRecord
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardContext:
+    """What a guard may look at: the open session, the cycle row, its template and the time."""
+
+    session: Session
+    cycle: CycleRecord
+    spec: TemplateSpec
+    now: datetime
+    note: str | None = None
+    data: Mapping[str, Any] | None = None
+
+
+GuardCheck = Callable[[GuardContext, GuardArg], list[str]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardDefinition:
+    """A guard's name, the argument type it takes and its check."""
+
+    name: str
+    arg_type: type | tuple[type, ...]
+    description: str
+    check: GuardCheck
+
+    def argument_problem(self, arg: GuardArg) -> str | None:
+        """Why `arg` is not a valid argument for this guard, or None when it is."""
+        if isinstance(arg, bool) and bool not in _as_tuple(self.arg_type):
+            return f"guard {self.name!r} expects {_type_names(self.arg_type)}, got {arg!r}"
+        if not isinstance(arg, self.arg_type):
+            return f"guard {self.name!r} expects {_type_names(self.arg_type)}, got {arg!r}"
+        return None
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _type_names(kind: type | tuple[type, ...]) -> str:
+    return " or ".join(t.__name__ for t in _as_tuple(kind))
+
+
+class GuardRegistry(Mapping[str, GuardDefinition]):
+    """The guards a template may name."""
+
+    def __init__(self, definitions: list[GuardDefinition] | None = None) -> None:
+        self._definitions: dict[str, GuardDefinition] = {}
+        for definition in definitions or []:
+            self.register(definition)
+
+    def register(self, definition: GuardDefinition) -> None:
+        self._definitions[definition.name] = definition
+
+    def __getitem__(self, name: str) -> GuardDefinition:
+        return self._definitions[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._definitions)
+
+    def __len__(self) -> int:
+        return len(self._definitions)
+
+
+def _note_required(ctx: GuardContext, arg: GuardArg) -> list[str]:
+    if arg and not (ctx.note and ctx.note.strip()):
+        return ["a note is required for this trigger"]
+    return []
+
+
+CORE_GUARDS = [
+    GuardDefinition(
+        name="note",
+        arg_type=bool,
+        description="the person firing the trigger must write a note (e.g. why a cycle loops back)",
+        check=_note_required,
+    ),
+]
+
+
+def default_guards() -> GuardRegistry:
+    """The guards every built-in template may use."""
+    from cycle_engine.alliances.guards import DOMAIN_GUARDS
+
+    return GuardRegistry([*CORE_GUARDS, *DOMAIN_GUARDS])

@@ -1,0 +1,340 @@
+"""Turn a template file into a validated `TemplateSpec`, or one error listing every problem.
+
+The pipeline is: read the YAML (JSON is YAML too) with a safe loader that also notes duplicate keys,
+YAML 1.1's bare `on`/`off`/`yes`/`no` turning into booleans where a name was meant, and the line of
+every path; convert the document into spec objects, checking each field as it goes; then check the
+graph of stages and transitions (`validate.py`). Problems are collected, never raised one at a
+time, so an author fixes a file in one pass. Nothing after this module touches the raw document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cycle_engine.errors import InvalidTemplate, TemplateProblem
+from cycle_engine.spec.guards import GuardDefinition
+from cycle_engine.spec.specs import (
+    ANY_ACTIVE,
+    PREVIOUS,
+    GuardSpec,
+    StageSpec,
+    TemplateSpec,
+    TransitionSpec,
+)
+from cycle_engine.spec.stages import convert_defaults, convert_stage
+from cycle_engine.spec.validate import (
+    SNAKE_NAME,
+    TEMPLATE_KEY,
+    TRANSITION_ROLES,
+    Problems,
+    TransitionDraft,
+    check_graph,
+    check_guard,
+    check_keys,
+    expand_sources,
+    expect_name,
+    expect_roles,
+    expect_text,
+    is_guard_arg,
+)
+
+TEMPLATE_KEYS = ("key", "title", "description", "initial", "defaults", "stages", "transitions")
+TRANSITION_KEYS = ("trigger", "from", "to", "roles", "requires", "description")
+
+_NAME_TAGS = {
+    "tag:yaml.org,2002:bool": "a boolean",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:int": "a number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:timestamp": "a date",
+}
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+#: More nodes than any real template has (with aliases expanded); a guard against alias bombs.
+_MAX_NODES = 100_000
+
+
+def load_template(
+    source: str | Path, *, text: str | None = None, guards: Mapping[str, GuardDefinition]
+) -> TemplateSpec:
+    """Load and validate the template file at `source` (or `text`, named after `source`).
+
+    Args:
+        source: the file to read; when `text` is given, only its name is used in messages.
+        text: the template's content, if it is already in memory.
+        guards: the guards templates may name (usually `default_guards()`).
+
+    Raises:
+        InvalidTemplate: the file cannot be read, is not YAML, or has any problem; `problems`
+            lists every one with the file, the path inside it, the bad value and the line.
+    """
+    name = str(source)
+    if text is None:
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problem = TemplateProblem(name, "", f"cannot read the file: {exc}")
+            raise InvalidTemplate([problem]) from exc
+    return load_template_text(text, name, guards)
+
+
+def load_template_text(
+    text: str, source_name: str, guards: Mapping[str, GuardDefinition]
+) -> TemplateSpec:
+    """Load and validate a template from `text`; `source_name` names it in every problem.
+
+    Raises:
+        InvalidTemplate: listing every problem found (see `load_template`).
+    """
+    problems = Problems(source_name)
+    document = read_document(text, problems)
+    if problems.fatal:
+        problems.raise_if_any()
+    spec = _convert(document, problems, guards)
+    problems.raise_if_any()
+    assert spec is not None  # no problems means the conversion completed
+    return replace(spec, source=source_name, content_hash=content_hash(document))
+
+
+def content_hash(document: object) -> str:
+    """SHA-256 of the document's canonical JSON: comments, spacing and key order do not count."""
+    canonical = json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """A SafeLoader that checks the node tree before building Python objects from it.
+
+    `inspect_node` records the line of each path, reports duplicate keys, and reports mapping keys
+    that YAML resolves to something other than a string (bare `on:` becomes True). It also keeps
+    the text of scalars that became booleans or null, so a name check later can say why.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._open: set[int] = set()  # nodes being inspected: an alias into one would loop
+        self._budget = _MAX_NODES  # aliases can multiply nodes ("billion laughs")
+
+    def inspect_node(self, node: yaml.Node, path: str, problems: Problems) -> None:
+        problems.lines.setdefault(path, node.start_mark.line + 1)
+        self._budget -= 1
+        if self._budget < 0:
+            if self._budget == -1:  # report once, then stop walking
+                problems.add(path, "the document is too large (aliases expand too far)", fatal=True)
+            return
+        if id(node) in self._open:
+            problems.add(path, "an alias refers to a node that contains it", fatal=True)
+            return
+        self._open.add(id(node))
+        try:
+            self._inspect_children(node, path, problems)
+        finally:
+            self._open.discard(id(node))
+
+    def _inspect_children(self, node: yaml.Node, path: str, problems: Problems) -> None:
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag in _NAME_TAGS:
+                problems.scalars[path] = node.value
+        elif isinstance(node, yaml.SequenceNode):
+            for index, child in enumerate(node.value):
+                self.inspect_node(child, f"{path}[{index}]", problems)
+        elif isinstance(node, yaml.MappingNode):
+            self._check_mapping(node, path, problems)
+
+    def _check_mapping(self, node: yaml.MappingNode, path: str, problems: Problems) -> None:
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if key_node.tag == _MERGE_TAG:
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.add(path, "a key must be a plain name", line=line)
+                continue
+            key = key_node.value
+            child = f"{path}.{key}" if path else key
+            if key_node.tag in _NAME_TAGS:
+                kind = _NAME_TAGS[key_node.tag]
+                problems.add(
+                    path, f"key {key!r}: YAML reads bare {key!r} as {kind}; quote it", line=line
+                )
+            elif key in first_line:
+                problems.add(
+                    child, f"duplicate key {key!r} (first at line {first_line[key]})", line=line
+                )
+                continue
+            first_line[key] = line
+            problems.lines[child] = line
+            self.inspect_node(value_node, child, problems)
+
+
+def read_document(text: str, problems: Problems) -> Any:
+    """Parse `text` as YAML, adding syntax errors, duplicate keys and non-string keys to
+    `problems` (syntax errors are fatal: `problems.fatal` is set)."""
+    loader = _TemplateLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            problems.add("", "the file is empty", fatal=True)
+            return None
+        loader.inspect_node(node, "", problems)
+        return None if problems.fatal else loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        problems.add("", f"not valid YAML: {what}", line=line, fatal=True)
+    except yaml.YAMLError as exc:
+        problems.add("", f"not valid YAML: {exc}", fatal=True)
+    finally:
+        loader.dispose()
+    return None
+
+
+def _convert(
+    document: Any, problems: Problems, guards: Mapping[str, GuardDefinition]
+) -> TemplateSpec | None:
+    if not isinstance(document, dict):
+        problems.add("", f"a template is a mapping with keys {', '.join(TEMPLATE_KEYS)}")
+        return None
+    required = ("key", "title", "stages", "transitions")
+    check_keys(problems, document, "", TEMPLATE_KEYS, required=required)
+    key = expect_name(
+        problems, document.get("key"), "key", what="a template key", pattern=TEMPLATE_KEY
+    )
+    title = expect_text(problems, document.get("title", ""), "title")
+    description = expect_text(problems, document.get("description", ""), "description")
+    initial = None
+    if "initial" in document:
+        initial = expect_name(
+            problems, document["initial"], "initial", what="a stage key", pattern=SNAKE_NAME
+        )
+    defaults = convert_defaults(problems, document.get("defaults"))
+    stages = [
+        (index, stage)
+        for index, raw in enumerate(_as_list(problems, document.get("stages", []), "stages"))
+        if (stage := convert_stage(problems, raw, f"stages[{index}]", defaults)) is not None
+    ]
+    drafts = [
+        draft
+        for index, raw in enumerate(
+            _as_list(problems, document.get("transitions", []), "transitions")
+        )
+        if (draft := _convert_transition(problems, raw, index, guards)) is not None
+    ]
+    if document.get("transitions") == []:
+        problems.add("transitions", "a template needs at least one transition")
+    check_graph(problems, initial, stages, drafts)
+    if len(problems) or key is None or initial is None:
+        return None
+    specs = tuple(stage for _, stage in stages)
+    return TemplateSpec(
+        key=key,
+        title=title,
+        description=description,
+        initial=initial,
+        stages=specs,
+        transitions=tuple(_finish(draft, specs) for draft in drafts),
+    )
+
+
+def _as_list(problems: Problems, value: object, path: str) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    problems.add(path, f"expected a list, got {value!r}")
+    return []
+
+
+def _convert_transition(
+    problems: Problems, raw: object, index: int, guards: Mapping[str, GuardDefinition]
+) -> TransitionDraft | None:
+    path = f"transitions[{index}]"
+    if not isinstance(raw, dict):
+        problems.add(path, f"a transition is a mapping with keys {', '.join(TRANSITION_KEYS)}")
+        return None
+    check_keys(problems, raw, path, TRANSITION_KEYS, required=("trigger", "from", "to"))
+    trigger = None
+    if "trigger" in raw:
+        trigger = expect_name(
+            problems, raw["trigger"], f"{path}.trigger", what="a trigger name", pattern=SNAKE_NAME
+        )
+    sources, source_paths = _convert_sources(problems, raw.get("from"), f"{path}.from")
+    dest = None
+    if "to" in raw:
+        dest = raw["to"]
+        if dest != PREVIOUS:
+            dest = expect_name(problems, dest, f"{path}.to", what="a stage key", pattern=SNAKE_NAME)
+    return TransitionDraft(
+        index=index,
+        trigger=trigger,
+        sources=sources,
+        source_paths=source_paths,
+        dest=dest,
+        guards=_convert_guards(problems, raw.get("requires", []), f"{path}.requires", guards),
+        roles=expect_roles(problems, raw.get("roles", []), f"{path}.roles", TRANSITION_ROLES),
+        description=expect_text(problems, raw.get("description", ""), f"{path}.description"),
+    )
+
+
+def _convert_sources(
+    problems: Problems, value: object, path: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if value is None and path not in problems.scalars:
+        return (), ()  # missing: reported by check_keys
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        problems.add(path, "needs at least one source stage (or '*')")
+    names: list[str] = []
+    paths: list[str] = []
+    for position, item in enumerate(items):
+        where = f"{path}[{position}]" if isinstance(value, list) else path
+        name = (
+            item
+            if item == ANY_ACTIVE
+            else expect_name(problems, item, where, what="a stage key", pattern=SNAKE_NAME)
+        )
+        if name is not None:
+            names.append(name)
+            paths.append(where)
+    return tuple(names), tuple(paths)
+
+
+def _convert_guards(
+    problems: Problems, value: object, path: str, guards: Mapping[str, GuardDefinition]
+) -> tuple[GuardSpec, ...]:
+    specs: list[GuardSpec] = []
+    for position, item in enumerate(_as_list(problems, value, path)):
+        where = f"{path}[{position}]"
+        if not isinstance(item, dict) or len(item) != 1:
+            problems.add(where, f"a requirement is one 'guard: argument' pair, got {item!r}")
+            continue
+        ((name, arg),) = item.items()
+        if not isinstance(name, str):
+            continue  # YAML turned the key into a boolean or number: reported while reading
+        if not is_guard_arg(arg):
+            problems.add(f"{where}.{name}", f"a guard argument is a single value, got {arg!r}")
+            continue
+        guard = GuardSpec(name=name, arg=arg)
+        check_guard(problems, guards, guard, where)
+        specs.append(guard)
+    return tuple(specs)
+
+
+def _finish(draft: TransitionDraft, stages: tuple[StageSpec, ...]) -> TransitionSpec:
+    assert draft.trigger is not None
+    assert draft.dest is not None
+    return TransitionSpec(
+        trigger=draft.trigger,
+        sources=expand_sources(draft.sources, stages),
+        dest=draft.dest,
+        guards=draft.guards,
+        roles=draft.roles,
+        description=draft.description,
+    )

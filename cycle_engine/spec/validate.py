@@ -1,0 +1,402 @@
+"""The checks that make a template safe to run cycles on, split from the loader to keep both small.
+
+Two kinds of checks live here. *Field checks* (names, keys, durations, roles, guards) are called by
+the loader while it turns the parsed document into spec objects, so each problem carries the exact
+path of the bad value. *Graph checks* (`check_graph`) run on the converted stages and transitions:
+unknown or unreachable stages, missing initial or final stages, dead ends, conflicting triggers
+and misuse of `@previous`. Nothing raises here: every problem is added to a `Problems` collector,
+and the loader raises one `InvalidTemplate` listing them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from cycle_engine.errors import InvalidTemplate, TemplateProblem
+from cycle_engine.spec.durations import parse_duration
+from cycle_engine.spec.guards import GuardDefinition
+from cycle_engine.spec.specs import ANY_ACTIVE, PREVIOUS, GuardSpec, StageSpec
+
+#: Stage keys, triggers, reminder and guard names: `question_workshop`.
+SNAKE_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+#: Template keys may also use hyphens: `learning-cycle`.
+TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+
+#: Who may fire a transition.
+TRANSITION_ROLES = ("admin", "coordinator", "manager", "lead", "active", "system")
+#: Who may receive a reminder about a stage.
+RECIPIENT_ROLES = ("focal_point", "deputy", "lead", "active", "informed", "coordinator", "manager")
+
+
+class Problems:
+    """Collects template problems with the file name and, where known, the line of each path.
+
+    `lines` maps a path (`stages[3].duration`) to its 1-based line; `scalars` maps the path of a
+    value YAML turned into a boolean or null to the text the author wrote (`on`, `no`, `~`).
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.lines: dict[str, int] = {}
+        self.scalars: dict[str, str] = {}
+        self._items: list[TemplateProblem] = []
+        #: Set by a problem after which nothing else can be checked (the file is not YAML).
+        self.fatal = False
+
+    def add(self, path: str, message: str, *, line: int | None = None, fatal: bool = False) -> None:
+        self.fatal = self.fatal or fatal
+        line = line if line is not None else self.line_for(path)
+        suffix = f" (line {line})" if line is not None else ""
+        self._items.append(TemplateProblem(self.source, path, message + suffix))
+
+    def line_for(self, path: str) -> int | None:
+        """The line of `path`, or of its nearest enclosing path the document has."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = re.sub(r"(\[\d+\]|\.?[^.\[]+)$", "", path)
+        return None
+
+    def raise_if_any(self) -> None:
+        """Raises InvalidTemplate listing every problem added so far, if there is any."""
+        if self._items:
+            raise InvalidTemplate(self._items)
+
+    def __iter__(self) -> Iterator[TemplateProblem]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _choices(options: Iterable[str]) -> str:
+    return ", ".join(repr(o) for o in options)
+
+
+def _did_you_mean(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def describe_bad_name(problems: Problems, path: str, value: object, what: str) -> str:
+    """Why `value` at `path` is not a `what`, naming YAML's boolean trap when it sprang."""
+    raw = problems.scalars.get(path)
+    if isinstance(value, bool) and raw is not None:
+        return f"YAML reads bare {raw!r} as a boolean; quote it"
+    if value is None:
+        if raw:
+            return f"YAML reads bare {raw!r} as null; quote it"
+        return f"missing {what}"
+    return f"expected {what}, got {value!r}"
+
+
+def check_keys(
+    problems: Problems,
+    mapping: Mapping[Any, Any],
+    path: str,
+    allowed: Sequence[str],
+    required: Sequence[str] = (),
+) -> None:
+    """Report keys of `mapping` that are not `allowed` and `required` keys that are missing."""
+    for key in mapping:
+        if isinstance(key, str) and key not in allowed:
+            hint = _did_you_mean(key, allowed)
+            problems.add(
+                _join(path, key), f"unknown key {key!r} ({hint}expected one of {_choices(allowed)})"
+            )
+    for key in required:
+        if key not in mapping:
+            problems.add(path, f"missing required key {key!r}")
+
+
+def expect_name(
+    problems: Problems, value: object, path: str, *, what: str = "a name", pattern: re.Pattern[str]
+) -> str | None:
+    """`value` as a name; reports a non-string or a name that does not match `pattern`.
+
+    Returns the string even when it breaks the naming rule, so later checks still see it.
+    """
+    if not isinstance(value, str):
+        problems.add(path, describe_bad_name(problems, path, value, what))
+        return None
+    if not pattern.match(value):
+        style = "kebab-case or lower_snake_case" if pattern is TEMPLATE_KEY else "lower_snake_case"
+        problems.add(path, f"{value!r} is not a {style} name (a-z, 0-9, '_'; starts with a letter)")
+    return value
+
+
+def expect_text(problems: Problems, value: object, path: str) -> str:
+    """`value` as free text (titles, descriptions); reports anything else."""
+    if isinstance(value, str):
+        return value
+    problems.add(path, describe_bad_name(problems, path, value, "text"))
+    return ""
+
+
+def expect_flag(problems: Problems, value: object, path: str) -> bool:
+    """`value` as true/false; reports anything else."""
+    if isinstance(value, bool):
+        return value
+    problems.add(path, f"expected true or false, got {value!r}")
+    return False
+
+
+def expect_duration(
+    problems: Problems, value: object, path: str, *, allow_zero: bool = False
+) -> timedelta | None:
+    """`value` parsed as an ISO 8601 duration; reports bad text and (unless allowed) zero."""
+    if not isinstance(value, str):
+        problems.add(path, f"expected an ISO 8601 duration such as 'P3W' or 'P10D', got {value!r}")
+        return None
+    try:
+        delta = parse_duration(value)
+    except ValueError as exc:
+        problems.add(path, str(exc))
+        return None
+    if not delta and not allow_zero:
+        problems.add(path, f"{value!r} must be longer than zero")
+        return None
+    return delta
+
+
+def expect_roles(
+    problems: Problems, value: object, path: str, allowed: Sequence[str]
+) -> tuple[str, ...]:
+    """`value` (a role or a list of roles) as a tuple of known roles; reports unknown ones."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        problems.add(path, f"expected a list of roles, got {value!r}")
+        return ()
+    roles: list[str] = []
+    for index, role in enumerate(items):
+        where = path if isinstance(value, str) else f"{path}[{index}]"
+        if not isinstance(role, str):
+            problems.add(where, describe_bad_name(problems, where, role, "a role"))
+        elif role not in allowed:
+            hint = _did_you_mean(role, allowed)
+            expected = _choices(allowed)
+            problems.add(where, f"unknown role {role!r} ({hint}expected one of {expected})")
+        else:
+            roles.append(role)
+    return tuple(roles)
+
+
+def check_guard(
+    problems: Problems, guards: Mapping[str, GuardDefinition], guard: GuardSpec, path: str
+) -> None:
+    """Report a guard name the registry does not know, or an argument the guard refuses."""
+    definition = guards.get(guard.name)
+    if definition is None:
+        hint = _did_you_mean(guard.name, guards)
+        problems.add(
+            path, f"unknown guard {guard.name!r} ({hint}known guards: {_choices(sorted(guards))})"
+        )
+        return
+    problem = definition.argument_problem(guard.arg)
+    if problem:
+        problems.add(_join(path, guard.name), problem)
+
+
+def is_guard_arg(value: object) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransitionDraft:
+    """A transition as written, before `*` is expanded; paths let problems point at each part."""
+
+    index: int
+    trigger: str | None
+    sources: tuple[str, ...]
+    source_paths: tuple[str, ...]
+    dest: str | None
+    guards: tuple[GuardSpec, ...] = ()
+    roles: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def path(self) -> str:
+        return f"transitions[{self.index}]"
+
+
+def expand_sources(sources: Iterable[str], stages: Sequence[StageSpec]) -> tuple[str, ...]:
+    """Replace `*` with every work stage (neither final nor hold), keeping order, no repeats."""
+    work = [s.key for s in stages if not s.final and not s.hold]
+    expanded: list[str] = []
+    for source in sources:
+        expanded.extend(work if source == ANY_ACTIVE else [source])
+    return tuple(dict.fromkeys(expanded))
+
+
+def check_graph(
+    problems: Problems,
+    initial: str | None,
+    stages: Sequence[tuple[int, StageSpec]],
+    transitions: Sequence[TransitionDraft],
+) -> None:
+    """Check how stages and transitions fit together; see the module docstring for the list."""
+    by_key: dict[str, StageSpec] = {}
+    for index, stage in stages:
+        first = next((i for i, s in stages if s.key == stage.key), index)
+        if first != index:
+            problems.add(
+                f"stages[{index}].key",
+                f"duplicate stage key {stage.key!r} (first declared at stages[{first}])",
+            )
+        by_key.setdefault(stage.key, stage)
+    _check_initial(problems, initial, by_key)
+    if stages and not any(s.final for s in by_key.values()):
+        problems.add("stages", "no final stage: mark at least one stage 'final: true'")
+    before = len(problems)
+    edges = _check_transitions(problems, by_key, transitions)
+    _check_conflicts(problems, transitions, edges)
+    broken = any(d.dest is None or not d.sources for d in transitions)
+    if not transitions or broken or len(problems) > before:
+        return  # dead ends and unreachable stages in a broken graph are only noise
+    _check_exits(problems, stages, edges)
+    if initial in by_key and not (by_key[initial].final or by_key[initial].hold):
+        reached = _reachable(initial, edges)
+        for index, stage in stages:
+            if stage.key not in reached:
+                problems.add(
+                    f"stages[{index}]",
+                    f"stage {stage.key!r} cannot be reached from the initial stage {initial!r}",
+                )
+
+
+def _check_initial(problems: Problems, initial: str | None, by_key: dict[str, StageSpec]) -> None:
+    if initial is None:
+        if not any(p.path == "initial" for p in problems):  # not already refused as a name
+            problems.add("initial", "no initial stage: add 'initial: <stage key>'")
+    elif initial not in by_key:
+        hint = _did_you_mean(initial, by_key)
+        problems.add("initial", f"unknown stage {initial!r} ({hint}stages: {_choices(by_key)})")
+    elif by_key[initial].final or by_key[initial].hold:
+        problems.add("initial", f"the initial stage {initial!r} must be a work stage")
+
+
+#: Expanded edges: (transition index, source, dest) with dest possibly `@previous`.
+Edge = tuple[int, str, str]
+
+
+def _check_transitions(
+    problems: Problems, by_key: dict[str, StageSpec], transitions: Sequence[TransitionDraft]
+) -> list[Edge]:
+    edges: list[Edge] = []
+    stages = list(by_key.values())
+    for draft in transitions:
+        for name, path in zip(draft.sources, draft.source_paths, strict=True):
+            if name != ANY_ACTIVE and name not in by_key:
+                hint = _did_you_mean(name, by_key)
+                problems.add(path, f"unknown stage {name!r} ({hint}stages: {_choices(by_key)})")
+            elif name in by_key and by_key[name].final:
+                problems.add(path, f"final stage {name!r} cannot have outgoing transitions")
+        dest, to_path = draft.dest, f"{draft.path}.to"
+        if dest is None:
+            continue
+        if dest == PREVIOUS:
+            for name in draft.sources:
+                if name == ANY_ACTIVE or (name in by_key and not by_key[name].hold):
+                    problems.add(
+                        to_path,
+                        f"'@previous' returns from a hold stage, but {name!r} is not one"
+                        " (mark the stage 'hold: true')",
+                    )
+        elif dest not in by_key:
+            hint = _did_you_mean(dest, by_key)
+            problems.add(to_path, f"unknown stage {dest!r} ({hint}stages: {_choices(by_key)})")
+            continue
+        for source in expand_sources(draft.sources, stages):
+            if source in by_key and not by_key[source].final:
+                edges.append((draft.index, source, dest))
+    return edges
+
+
+def _check_conflicts(
+    problems: Problems, transitions: Sequence[TransitionDraft], edges: Sequence[Edge]
+) -> None:
+    """Same trigger from the same stage to two different destinations is ambiguous."""
+    triggers = {d.index: d.trigger for d in transitions}
+    first: dict[tuple[str | None, str], tuple[int, str]] = {}
+    clashes: dict[tuple[int, int], list[str]] = {}
+    for index, source, dest in edges:
+        seen = first.setdefault((triggers[index], source), (index, dest))
+        if seen[1] != dest:
+            clashes.setdefault((seen[0], index), []).append(source)
+    for (earlier, later), sources in clashes.items():
+        dests = {i: d for i, _, d in edges if i in (earlier, later)}
+        problems.add(
+            f"transitions[{later}].to",
+            f"trigger {triggers[later]!r} from {_choices(sources)} already goes to "
+            f"{dests[earlier]!r} (transitions[{earlier}]); it cannot also go to {dests[later]!r}",
+        )
+
+
+def _check_exits(
+    problems: Problems, stages: Sequence[tuple[int, StageSpec]], edges: Sequence[Edge]
+) -> None:
+    """Every work stage needs a way on (a hold stage is a detour, not a way on), every hold
+    stage a way back (`@previous`), and from every work stage some path must end."""
+    holds = {s.key for _, s in stages if s.hold}
+    onward = [(source, dest) for _, source, dest in edges if dest not in holds | {PREVIOUS}]
+    leaving = {source for source, _ in onward}
+    resumes = {source for _, source, dest in edges if dest == PREVIOUS}
+    finals = {s.key for _, s in stages if s.final}
+    can_finish = _reaching(finals, onward)
+    for index, stage in stages:
+        path = f"stages[{index}]"
+        if stage.hold and stage.key not in resumes:
+            problems.add(
+                path,
+                f"hold stage {stage.key!r} has no transition to '@previous'"
+                " (add one, e.g. 'trigger: resume')",
+            )
+        elif stage.final or stage.hold:
+            continue
+        elif stage.key not in leaving:
+            problems.add(
+                path,
+                f"stage {stage.key!r} has no way out: add a transition from it"
+                " or mark it 'final: true'",
+            )
+        elif finals and stage.key not in can_finish:
+            problems.add(path, f"no path leads from stage {stage.key!r} to a final stage")
+
+
+def _reachable(initial: str, edges: Sequence[Edge]) -> set[str]:
+    """Stages reachable from `initial`.
+
+    `@previous` from a hold stage reaches the stages that entered it; those were reached
+    already, so it never adds a stage, and a stage that only a resume could lead to is
+    reported as unreachable.
+    """
+    reached, todo = {initial}, [initial]
+    while todo:
+        stage = todo.pop()
+        for _, source, dest in edges:
+            if source == stage and dest != PREVIOUS and dest not in reached:
+                reached.add(dest)
+                todo.append(dest)
+    return reached
+
+
+def _reaching(targets: set[str], edges: Sequence[tuple[str, str]]) -> set[str]:
+    """Stages from which some stage in `targets` can be reached along `edges`."""
+    found = set(targets)
+    changed = True
+    while changed:
+        changed = False
+        for source, dest in edges:
+            if source not in found and dest in found:
+                found.add(source)
+                changed = True
+    return found

@@ -1,0 +1,120 @@
+"""Durable timers and stall flags: the scheduler's whole state lives in these rows.
+
+A timer is one future effect of a stage visit (a reminder, the deadline, one overdue reminder of
+a series, a stall check) or of a person (a digest). Workers claim due rows with a lease, fire
+each in its own transaction and mark it fired; `dedupe_key` is unique, so the same timer can
+never exist twice. Partial indexes keep "claim 100 due among 1,000,000 pending" an index range
+scan: only pending rows are in `ix_timers_pending_due`, only claimed rows in
+`ix_timers_claimed_lease`.
+
+A stall flag says why a stage visit is stalled (no activity, overdue past its escalation point,
+no focal point for a lead organisation); activity clears it by setting `cleared_at`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from cycle_engine.store.tables.cycles import StageRecord
+from cycle_engine.store.tables.types import JSONType, UTCDateTime
+
+# Timer kinds.
+REMINDER = "reminder"
+DUE = "due"
+OVERDUE = "overdue"
+STALL = "stall"
+DIGEST = "digest"
+TIMER_KINDS = (REMINDER, DUE, OVERDUE, STALL, DIGEST)
+
+# Timer statuses.
+PENDING = "pending"
+CLAIMED = "claimed"
+FIRED = "fired"
+CANCELLED = "cancelled"
+DROPPED = "dropped"
+TIMER_STATUSES = (PENDING, CLAIMED, FIRED, CANCELLED, DROPPED)
+
+# Stall reasons.
+NO_ACTIVITY = "no_activity"
+OVERDUE_ESCALATED = "overdue_escalated"
+NO_FOCAL_POINT = "no_focal_point"
+STALL_REASONS = (NO_ACTIVITY, OVERDUE_ESCALATED, NO_FOCAL_POINT)
+
+
+class TimerRecord(SQLModel, table=True):
+    """One scheduled effect; `due_at` is when it fires (UTC, already held to working hours)."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_timers_dedupe_key"),
+        Index(
+            "ix_timers_pending_due",
+            "due_at",
+            "id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_timers_claimed_lease",
+            "lease_until",
+            sqlite_where=text("status = 'claimed'"),
+            postgresql_where=text("status = 'claimed'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    cycle_id: int | None = Field(default=None, foreign_key="cycles.id", index=True)
+    stage_visit_id: int | None = Field(default=None, foreign_key="stage_visits.id", index=True)
+    stage: str | None = Field(default=None, max_length=100)
+    rule: str = Field(max_length=100)
+    occurrence: int = Field(default=1)
+    person_id: int | None = Field(default=None)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=PENDING, max_length=20)
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    late: bool = Field(default=False)
+    fired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=1000)
+    dedupe_key: str = Field(max_length=300)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+
+
+class StallRecord(SQLModel, table=True):
+    """One reason a stage visit is stalled; active while `cleared_at` is empty."""
+
+    __tablename__ = "stall_flags"
+    __table_args__ = (
+        Index(
+            "ix_stall_flags_active",
+            "cycle_id",
+            "stage_visit_id",
+            sqlite_where=text("cleared_at IS NULL"),
+            postgresql_where=text("cleared_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycles.id")
+    stage_visit_id: int = Field(foreign_key="stage_visits.id", index=True)
+    stage: str = Field(max_length=100)
+    reason: str = Field(max_length=40)
+    detail: str = Field(default="", max_length=500)
+    since: datetime = Field(sa_type=UTCDateTime)
+    cleared_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+#: Open stage visits by deadline, for `overdue()`; the core table gains only this index.
+OPEN_VISITS_BY_DUE = Index(
+    "ix_stage_visits_open_due",
+    StageRecord.__table__.c.due_at,  # type: ignore[attr-defined]
+    sqlite_where=text("left_at IS NULL"),
+    postgresql_where=text("left_at IS NULL"),
+)
