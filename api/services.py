@@ -69,7 +69,7 @@ class SchedulerService:
         from cycle_engine.scheduler.driver import SchedulerDriver
         from cycle_engine.scheduler.worker import Worker
 
-        self.driver = SchedulerDriver(Worker(engine))
+        self.driver = SchedulerDriver(Worker(engine.timers))
 
     async def start(self) -> None:
         await anyio.to_thread.run_sync(self.driver.start)

@@ -60,7 +60,7 @@ def seed(url: str, cycles: int) -> tuple[str, list[int]]:
     """An alliance with `cycles` cycles and an admin key; returns (token, cycle ids)."""
     with CycleEngine(url) as engine:
         engine.publish_builtin_templates()
-        alliance = engine.create_alliance("Bench alliance", "Load")
+        alliance = engine.alliances.create_alliance("Bench alliance", "Load")
         assert alliance.id is not None
         actor = Actor(name="bench", role="coordinator")
         ids = []

@@ -41,13 +41,13 @@ def seed(engine: CycleEngine, count: int) -> int:
     """One alliance, a manager, and `count` cycles with their open stage visits; the manager's
     person id."""
     engine.publish_builtin_templates()
-    alliance = engine.create_alliance("Bench Alliance", "Scale")
-    org = engine.add_organisation("Bench NGO", "ngo", "Kenya")
+    alliance = engine.alliances.create_alliance("Bench Alliance", "Scale")
+    org = engine.alliances.add_organisation("Bench NGO", "ngo", "Kenya")
     assert alliance.id is not None and org.id is not None
-    engine.join_alliance(alliance.id, org.id)
-    person = engine.add_person("Bench Manager", "manager@bench.example.org", org.id)
+    engine.alliances.join_alliance(alliance.id, org.id)
+    person = engine.alliances.add_person("Bench Manager", "manager@bench.example.org", org.id)
     assert person.id is not None
-    engine.grant_role(alliance.id, person.id, "manager")
+    engine.alliances.grant_role(alliance.id, person.id, "manager")
     now = engine.clock.now()
     with engine.db.transaction() as session:
         template_id = session.execute(

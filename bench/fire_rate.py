@@ -50,7 +50,7 @@ FIRES_PER_CYCLE = len(STAGES)
 def engine_rate(url: str, cycles: int) -> float:
     clock = ManualClock()
     with CycleEngine(url, clock=clock) as engine:
-        engine.publish_template(TEMPLATE, "bench.yaml")
+        engine.templates.publish(TEMPLATE, "bench.yaml")
         ids = [engine.start_cycle("bench-linear", f"cycle {n}").id or 0 for n in range(cycles)]
         started = time.perf_counter()
         for step in range(FIRES_PER_CYCLE):
@@ -64,7 +64,7 @@ def statements_of_one_fire(url: str) -> list[str]:
     """The SQL one persisted fire sends (first line of each, parameters left out)."""
     sent: list[str] = []
     with CycleEngine(url, clock=ManualClock()) as engine:
-        engine.publish_template(TEMPLATE, "bench.yaml")
+        engine.templates.publish(TEMPLATE, "bench.yaml")
         cycle_id = engine.start_cycle("bench-linear", "statements").id or 0
 
         def record(*args: Any) -> None:

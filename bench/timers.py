@@ -112,7 +112,7 @@ def run(url: str, label: str, pending: int, repeats: int, fire: int) -> None:
     upgrade(url)
     clock = ManualClock()
     with CycleEngine(url, clock=clock) as engine:
-        engine.publish_template(PLAIN, "bench_plain.yaml")
+        engine.templates.publish(PLAIN, "bench_plain.yaml")
         due = (repeats + 1) * 100 + fire
         seconds = fill(engine, pending, due)
         print(f"[{label}] {pending:,} pending timers ({due:,} due now) built in {seconds:.1f}s")

@@ -68,7 +68,7 @@ class EmailActions:
             visit = session.get(StageRecord, claim.stage_visit_id)
             stage_title = visit.stage if visit else ""
             if cycle is not None and visit is not None:
-                spec = self.engine.templates.spec(session, cycle.template_id)
+                spec = self.engine.templates.store.spec(session, cycle.template_id)
                 if spec.has_stage(visit.stage):
                     stage_title = spec.stage(visit.stage).title
         return ActionView(
@@ -111,7 +111,7 @@ class EmailActions:
         if isinstance(claim, ActionView):
             return claim
         try:
-            result = self.engine.record_email_action(
+            result = self.engine.outbox.record_email_action(
                 action=claim.action,
                 person_id=claim.person_id,
                 cycle_id=claim.cycle_id,
@@ -139,7 +139,7 @@ class EmailActions:
         else:
             return self.inspect(action, token)  # still valid: nothing to refresh
         try:
-            self.engine.request_fresh_link(
+            self.engine.outbox.request_fresh_link(
                 person_id=claim.person_id,
                 cycle_id=claim.cycle_id,
                 stage_visit_id=claim.stage_visit_id,

@@ -137,7 +137,7 @@ def outbox(
 ) -> None:
     """List outbox rows, newest first; failed rows show the server's reply."""
     with open_engine(db) as engine:
-        rows = engine.outbox(cycle_id=cycle, status=status, limit=limit)
+        rows = engine.outbox.messages(cycle_id=cycle, status=status, limit=limit)
     if json:
         print_json(rows)
         return
@@ -147,3 +147,8 @@ def outbox(
             f"{row.id:>6} {row.status:<10} {row.kind:<20} {row.recipient:<32}"
             f" {row.message_id}{error}"
         )
+
+
+def register(cli: typer.Typer) -> None:
+    """Add `mail` to the `cycle-engine` app (the `cycle_engine.cli` entry point)."""
+    cli.add_typer(app, name="mail")

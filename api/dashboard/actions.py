@@ -120,7 +120,7 @@ def register(router: APIRouter) -> None:
         def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
             organisation_id = _int(form, "organisation_id")
             assert organisation_id is not None
-            visit.engine.assign(
+            visit.engine.work.assign(
                 cycle_id,
                 form.get("stage", ""),
                 organisation_id,
@@ -134,7 +134,7 @@ def register(router: APIRouter) -> None:
     @router.post("/cycles/{cycle_id}/due-date")
     async def move_due(visit: VisitDep, cycle_id: IdPath) -> Response:
         def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
-            visit.engine.move_due_date(
+            visit.engine.work.move_due_date(
                 cycle_id,
                 form.get("stage", ""),
                 _date(form, "due"),
@@ -149,7 +149,7 @@ def register(router: APIRouter) -> None:
         def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
             organisation_id = _int(form, "organisation_id")
             assert organisation_id is not None
-            visit.engine.add_product(
+            visit.engine.work.add_product(
                 cycle_id,
                 form.get("kind", ""),
                 form.get("title", ""),
@@ -164,7 +164,7 @@ def register(router: APIRouter) -> None:
     @router.post("/cycles/{cycle_id}/contexts/{context_id}/results")
     async def report_context(visit: VisitDep, cycle_id: IdPath, context_id: IdPath) -> Response:
         def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
-            visit.engine.report_context(
+            visit.engine.work.report_context(
                 cycle_id,
                 context_id,
                 form.get("summary", ""),

@@ -49,15 +49,15 @@ def register(router: APIRouter) -> None:
         with engine.db.read_session() as session:
             alliance = visible_alliance(session, viewer, alliance_id)
             result = list_cycles(
-                session, engine.templates, viewer, alliance_id, filters, visit.now, page
+                session, engine.templates.store, viewer, alliance_id, filters, visit.now, page
             )
-            templates = engine.templates.list(session)
+            templates = engine.templates.store.list(session)
             stages = sorted(
                 {
                     (s.key, s.title)
                     for t in templates
                     if t.id is not None
-                    for s in engine.templates.spec(session, t.id).stages
+                    for s in engine.templates.store.spec(session, t.id).stages
                 }
             )
         template_name = (
@@ -95,7 +95,7 @@ def register(router: APIRouter) -> None:
         viewer = visit.require_viewer()
         with visit.engine.db.read_session() as session:
             cycle = visible_cycle(session, viewer, cycle_id)
-            spec = visit.engine.templates.spec(session, cycle.template_id)
+            spec = visit.engine.templates.store.spec(session, cycle.template_id)
             visited = frozenset(
                 session.exec(select(StageRecord.stage).where(StageRecord.cycle_id == cycle_id))
             )
@@ -107,4 +107,4 @@ def register(router: APIRouter) -> None:
         viewer = visit.require_viewer()
         with visit.engine.db.read_session() as session:
             visible_cycle(session, viewer, cycle_id)
-        return visit.finish(HTMLResponse(visit.engine.render_report(cycle_id, "html")))
+        return visit.finish(HTMLResponse(visit.engine.work.render_report(cycle_id, "html")))

@@ -93,7 +93,7 @@ def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> Cycle
     now = engine.clock.now()
     with engine.db.read_session() as session:
         cycle = visible_cycle(session, viewer, cycle_id)
-        spec = engine.templates.spec(session, cycle.template_id)
+        spec = engine.templates.store.spec(session, cycle.template_id)
         visits = list(
             session.exec(
                 select(StageRecord)
@@ -104,7 +104,7 @@ def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> Cycle
         current = next(
             (v for v in visits if v.id == cycle.current_stage_id and v.left_at is None), None
         )
-        row = to_rows(session, engine.templates, [(cycle, current)], now)[0]
+        row = to_rows(session, engine.templates.store, [(cycle, current)], now)[0]
         alliance = session.get(AllianceRecord, cycle.alliance_id) if cycle.alliance_id else None
         events = list(
             session.exec(

@@ -112,5 +112,5 @@ def register(router: APIRouter) -> None:
     async def my_steps_page(visit: VisitDep) -> Response:
         viewer = visit.require_viewer()
         with visit.engine.db.read_session() as session:
-            mine, coming = my_steps(session, visit.engine.templates, viewer, visit.now)
+            mine, coming = my_steps(session, visit.engine.templates.store, viewer, visit.now)
         return visit.page("my_steps.html", mine=mine, coming=coming)

@@ -21,9 +21,9 @@ def register(router: APIRouter) -> None:
         engine, now = visit.engine, visit.now
         with engine.db.read_session() as session:
             alliance = visible_alliance(session, viewer, alliance_id)
-            figures = overview(session, engine.templates, viewer, alliance_id, now)
-            overdue = overdue_rows(session, engine.templates, viewer, alliance_id, now)
-            stalled = stalled_rows(session, engine.templates, viewer, alliance_id, now)
+            figures = overview(session, engine.templates.store, viewer, alliance_id, now)
+            overdue = overdue_rows(session, engine.templates.store, viewer, alliance_id, now)
+            stalled = stalled_rows(session, engine.templates.store, viewer, alliance_id, now)
         return visit.page(
             "overview.html",
             alliance=alliance,

@@ -32,7 +32,7 @@ def register(router: APIRouter) -> None:
         with visit.engine.db.read_session() as session:
             alliance = visible_alliance(session, viewer, alliance_id)
             result = stalled_rows(
-                session, visit.engine.templates, viewer, alliance_id, visit.now, page
+                session, visit.engine.templates.store, viewer, alliance_id, visit.now, page
             )
         notice = visit.request.query_params.get("done")
         return visit.page(
@@ -53,7 +53,7 @@ def register(router: APIRouter) -> None:
         if cycle.alliance_id != alliance_id:
             raise ActionNotAllowed("nudge", f"cycle {cycle_id} is not in this alliance")
         try:
-            sent = visit.engine.nudge(
+            sent = visit.engine.outbox.nudge(
                 cycle_id,
                 actor=viewer.actor(alliance_id),
                 note=f"nudged from the dashboard by {viewer.name}",

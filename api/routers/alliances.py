@@ -58,14 +58,16 @@ def create_alliance(
         idempotency_key,
         fingerprint("POST", "/alliances", payload),
         201,
-        lambda: AlliancePublic.model_validate(engine.create_alliance(**payload.model_dump())),
+        lambda: AlliancePublic.model_validate(
+            engine.alliances.create_alliance(**payload.model_dump())
+        ),
     )
 
 
 @router.get("/{alliance_id}", summary="One alliance")
 def get_alliance(alliance_id: IdPath, engine: EngineDep, key: CurrentKey) -> AlliancePublic:
     reach_alliance(engine, key, alliance_id)
-    return AlliancePublic.model_validate(engine.get_alliance(alliance_id))
+    return AlliancePublic.model_validate(engine.alliances.get_alliance(alliance_id))
 
 
 @router.get("/{alliance_id}/members", summary="Organisations seated in the alliance")
@@ -73,7 +75,9 @@ def list_members(
     alliance_id: IdPath, engine: EngineDep, key: CurrentKey, page: PageDep
 ) -> Page[MemberPublic]:
     reach_alliance(engine, key, alliance_id)
-    members = engine.alliance_members(alliance_id)[page.offset : page.offset + page.limit + 1]
+    members = engine.alliances.alliance_members(alliance_id)[
+        page.offset : page.offset + page.limit + 1
+    ]
     rows = [
         MemberPublic(
             organisation=OrganisationPublic.model_validate(m.organisation),
@@ -102,7 +106,7 @@ def add_member(
     require_role(key, "coordinator")
 
     def command() -> MemberPublic:
-        seat = engine.join_alliance(
+        seat = engine.alliances.join_alliance(
             alliance_id,
             payload.organisation_id,
             joined_on=payload.joined_on,
@@ -110,7 +114,7 @@ def add_member(
         )
         organisation = next(
             m.organisation
-            for m in engine.alliance_members(alliance_id)
+            for m in engine.alliances.alliance_members(alliance_id)
             if m.organisation.id == seat.organisation_id
         )
         return MemberPublic(
@@ -147,7 +151,7 @@ def grant_role(
     reach_person(engine, key, payload.person_id)
 
     def command() -> RoleGrant:
-        record = engine.grant_role(alliance_id, payload.person_id, payload.role)
+        record = engine.alliances.grant_role(alliance_id, payload.person_id, payload.role)
         return RoleGrant(person_id=record.person_id, role=record.role)
 
     return run_once(
@@ -164,11 +168,11 @@ def grant_role(
 def turnover(alliance_id: IdPath, engine: EngineDep, key: CurrentKey) -> list[OrganisationTurnover]:
     reach_alliance(engine, key, alliance_id)
     require_role(key, "coordinator", "manager")
-    return engine.turnover(alliance_id)
+    return engine.alliances.turnover(alliance_id)
 
 
 @router.get("/{alliance_id}/workload", summary="What each organisation carries")
 def workload(alliance_id: IdPath, engine: EngineDep, key: CurrentKey) -> list[OrganisationWorkload]:
     reach_alliance(engine, key, alliance_id)
     require_role(key, "coordinator", "manager")
-    return engine.workload(alliance_id)
+    return engine.alliances.workload(alliance_id)

@@ -27,7 +27,7 @@ def list_contexts(
     cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
 ) -> Page[ContextPublic]:
     visible_cycle(session, key, cycle_id)
-    rows = engine.testing_contexts(cycle_id)[page.offset : page.offset + page.limit + 1]
+    rows = engine.work.testing_contexts(cycle_id)[page.offset : page.offset + page.limit + 1]
     return page_of([ContextPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
@@ -50,7 +50,7 @@ def add_context(
         payload=payload,
         action="contexts",
         command=lambda: ContextPublic.model_validate(
-            commands.engine.add_context(
+            commands.engine.work.add_context(
                 cycle_id,
                 payload.name,
                 payload.country,
@@ -80,7 +80,7 @@ def set_status(
         action=f"contexts/{context_id}/status",
         status=200,
         command=lambda: ContextPublic.model_validate(
-            commands.engine.set_context_status(
+            commands.engine.work.set_context_status(
                 cycle_id, context_id, payload.status, actor=commands.key.actor
             )
         ),
@@ -105,7 +105,7 @@ def report_results(
         payload=payload,
         action=f"contexts/{context_id}/results",
         command=lambda: ContextResultPublic.model_validate(
-            commands.engine.report_context(
+            commands.engine.work.report_context(
                 cycle_id, context_id, payload.summary, payload.rating, actor=commands.key.actor
             )
         ),
@@ -117,5 +117,5 @@ def list_results(
     cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
 ) -> Page[ContextResultPublic]:
     visible_cycle(session, key, cycle_id)
-    rows = engine.context_results(cycle_id)[page.offset : page.offset + page.limit + 1]
+    rows = engine.work.context_results(cycle_id)[page.offset : page.offset + page.limit + 1]
     return page_of([ContextResultPublic.model_validate(r) for r in rows], page.limit, page.offset)

@@ -134,8 +134,8 @@ def _preferences_page(
 ) -> HTMLResponse:
     try:
         person_id, _ = links.read_person("preferences", token)
-        prefs = engine.notification_preferences(person_id)
-        person = engine.get_person(person_id)
+        prefs = engine.outbox.notification_preferences(person_id)
+        person = engine.alliances.get_person(person_id)
     except CycleEngineError as problem:
         return _page(
             pages, "preferences", 400, prefs=None, message=str(problem), error="", saved=False
@@ -174,7 +174,7 @@ async def save_preferences(
         if not hour_text.isdigit():
             raise InvalidInput("digest_hour", f"must be an hour 0-23, got {hour_text!r}")
         receive = {str(v) for v in form.getlist("receive")}
-        engine.set_notification_preferences(
+        engine.outbox.set_notification_preferences(
             person_id,
             mode=str(form.get("mode", "immediate")),
             digest_hour=int(hour_text),
@@ -202,7 +202,7 @@ def confirm_unsubscribe(
     """Ask before unsubscribing (a scanner's GET changes nothing)."""
     try:
         person_id, kind = _unsubscribe_target(links, t)
-        person = engine.get_person(person_id)
+        person = engine.alliances.get_person(person_id)
     except CycleEngineError as problem:
         return _page(pages, "unsubscribe", 400, state="invalid", message=str(problem))
     return _page(
@@ -222,7 +222,7 @@ def one_click_unsubscribe(
     """RFC 8058 one-click unsubscribe (body `List-Unsubscribe=One-Click`), or the page's button."""
     try:
         person_id, kind = _unsubscribe_target(links, t)
-        engine.unsubscribe(person_id, [kind])
+        engine.outbox.unsubscribe(person_id, [kind])
     except CycleEngineError as problem:
         return _page(pages, "unsubscribe", 400, state="invalid", message=str(problem))
     return _page(
@@ -238,7 +238,7 @@ def calendar_feed(token: str, engine: EngineDep, links: LinksDep) -> Response:
     """The person's upcoming deadlines as an iCalendar feed."""
     try:
         person_id, _ = links.read_person("calendar", token)
-        deadlines = engine.upcoming_deadlines(person_id)
+        deadlines = engine.outbox.upcoming_deadlines(person_id)
     except CycleEngineError as problem:
         return Response(
             f"{problem}\n", status_code=404, media_type="text/plain", headers=PAGE_HEADERS

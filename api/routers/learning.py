@@ -47,7 +47,7 @@ def list_questions(
     cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession
 ) -> list[QuestionPublic]:
     visible_cycle(session, key, cycle_id)
-    return [QuestionPublic.model_validate(q) for q in engine.learning_questions(cycle_id)]
+    return [QuestionPublic.model_validate(q) for q in engine.work.learning_questions(cycle_id)]
 
 
 @router.post(
@@ -68,7 +68,7 @@ def add_questions(
         command=lambda: Questions(
             [
                 QuestionPublic.model_validate(q)
-                for q in commands.engine.add_questions(
+                for q in commands.engine.work.add_questions(
                     cycle_id, payload.texts, actor=commands.key.actor
                 )
             ]
@@ -95,7 +95,7 @@ def answer_questions(
         command=lambda: Questions(
             [
                 QuestionPublic.model_validate(q)
-                for q in commands.engine.answer_questions(
+                for q in commands.engine.work.answer_questions(
                     cycle_id, payload.answers, actor=commands.key.actor
                 )
             ]
@@ -108,7 +108,7 @@ def list_learning(
     cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
 ) -> Page[LearningPublic]:
     visible_cycle(session, key, cycle_id)
-    rows = engine.learning_log(cycle_id)[page.offset : page.offset + page.limit + 1]
+    rows = engine.work.learning_log(cycle_id)[page.offset : page.offset + page.limit + 1]
     return page_of([_learning(e) for e in rows], page.limit, page.offset)
 
 
@@ -128,7 +128,7 @@ def add_learning(
         payload=payload,
         action="learning",
         command=lambda: _learning(
-            commands.engine.add_learning(
+            commands.engine.work.add_learning(
                 cycle_id,
                 payload.kind,
                 payload.title,

@@ -51,12 +51,12 @@ def create_organisation(
         reach_alliance(engine, key, payload.alliance_id)
 
     def command() -> OrganisationPublic:
-        record = engine.add_organisation(
+        record = engine.alliances.add_organisation(
             payload.name, payload.kind, payload.country, timezone=payload.timezone
         )
         if payload.alliance_id is not None:
             assert record.id is not None
-            engine.join_alliance(payload.alliance_id, record.id)
+            engine.alliances.join_alliance(payload.alliance_id, record.id)
         return OrganisationPublic.model_validate(record)
 
     return run_once(

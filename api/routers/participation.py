@@ -21,7 +21,7 @@ def list_participation(
     cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
 ) -> Page[ParticipationPublic]:
     visible_cycle(session, key, cycle_id)
-    rows = engine.participants(cycle_id)[page.offset : page.offset + page.limit + 1]
+    rows = engine.work.participants(cycle_id)[page.offset : page.offset + page.limit + 1]
     return page_of([ParticipationPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
@@ -46,7 +46,7 @@ def assign(
         action="participation",
         partner_acts=False,
         command=lambda: ParticipationPublic.model_validate(
-            commands.engine.assign(
+            commands.engine.work.assign(
                 cycle_id,
                 payload.stage,
                 payload.organisation_id,

@@ -66,7 +66,7 @@ def create_person(
         fingerprint("POST", "/people", payload),
         201,
         lambda: PersonPublic.model_validate(
-            engine.add_person(
+            engine.alliances.add_person(
                 payload.name,
                 payload.email,
                 payload.organisation_id,
@@ -102,7 +102,7 @@ def record_departure(
     actor: Actor = key.actor
 
     def command() -> DeparturePublic:
-        stages = engine.person_left(
+        stages = engine.alliances.person_left(
             person_id, left_on=payload.left_on, actor=actor, note=payload.note
         )
         return DeparturePublic(

@@ -54,7 +54,7 @@ def list_products(
     kind: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Page[ProductPublic]:
     visible_cycle(session, key, cycle_id)
-    rows = engine.cycle_products(cycle_id, kind)[page.offset : page.offset + page.limit + 1]
+    rows = engine.work.cycle_products(cycle_id, kind)[page.offset : page.offset + page.limit + 1]
     return page_of([ProductPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
@@ -74,7 +74,7 @@ def add_product(
         payload=payload,
         action="products",
         command=lambda: ProductPublic.model_validate(
-            commands.engine.add_product(
+            commands.engine.work.add_product(
                 cycle_id,
                 payload.kind,
                 payload.title,
@@ -116,7 +116,7 @@ def upload_product(
         payload=None,
         action="products",
         command=lambda: ProductPublic.model_validate(
-            engine.add_product(
+            engine.work.add_product(
                 cycle_id,
                 kind,
                 title,
@@ -158,7 +158,7 @@ def product_file(
     product_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession
 ) -> FileResponse:
     product = _product(session, key, product_id)
-    path = engine.product_file(product_id)
+    path = engine.work.product_file(product_id)
     return FileResponse(
         path,
         media_type=product.content_type or "application/octet-stream",

@@ -32,7 +32,7 @@ def cycle_report(
     cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession
 ) -> CycleReport:
     visible_cycle(session, key, cycle_id)
-    return engine.cycle_report(cycle_id)
+    return engine.work.cycle_report(cycle_id)
 
 
 @router.get(
@@ -49,7 +49,7 @@ def rendered_report(
     session: ReadSession,
 ) -> Response:
     visible_cycle(session, key, cycle_id)
-    text = engine.render_report(cycle_id, fmt)
+    text = engine.work.render_report(cycle_id, fmt)
     if fmt == "html":
         return HTMLResponse(text)
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")

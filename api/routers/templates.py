@@ -90,7 +90,7 @@ def list_templates(
     page: PageDep,
     key: Annotated[str | None, Query(max_length=100, description="Only this key.")] = None,
 ) -> Page[TemplatePublic]:
-    records = engine.list_templates(key)
+    records = engine.templates.list(key)
     rows = [TemplatePublic.of(r) for r in records[page.offset : page.offset + page.limit + 1]]
     return page_of(rows, page.limit, page.offset)
 
@@ -104,7 +104,7 @@ async def validate_template(
 ) -> TemplateValidation:
     """Check a template; 422 lists every problem with its path inside the document."""
     text = await _template_text(request)
-    spec = await run_in_threadpool(engine.validate_template, text, source_name)
+    spec = await run_in_threadpool(engine.templates.validate, text, source_name)
     return TemplateValidation(
         valid=True,
         key=spec.key,
@@ -131,8 +131,8 @@ async def publish_template(
     """Publish; changed content gets the next version (201), the same content answers 200."""
     require_role(key, "coordinator")
     text = await _template_text(request)
-    published = await run_in_threadpool(engine.publish_template, text, source_name)
-    records = await run_in_threadpool(engine.list_templates, published.key)
+    published = await run_in_threadpool(engine.templates.publish, text, source_name)
+    records = await run_in_threadpool(engine.templates.list, published.key)
     record = next(r for r in records if r.id == published.id)
     body = PublishedTemplatePublic(
         **TemplatePublic.of(record).model_dump(), created=published.created
@@ -142,9 +142,9 @@ async def publish_template(
 
 def _detail(engine: EngineDep, key: str, version: int | None) -> TemplateDetail:
     with engine.db.read_session() as session:
-        record = engine.templates.resolve(session, key, version)
+        record = engine.templates.store.resolve(session, key, version)
         assert record.id is not None
-        spec = engine.templates.spec(session, record.id)
+        spec = engine.templates.store.spec(session, record.id)
     return TemplateDetail.of_spec(record, spec)
 
 
@@ -157,7 +157,7 @@ def get_template(key: TemplateKey, engine: EngineDep, _key: CurrentKey) -> Templ
 def template_versions(
     key: TemplateKey, engine: EngineDep, _key: CurrentKey, page: PageDep
 ) -> Page[TemplatePublic]:
-    records = engine.list_templates(key)
+    records = engine.templates.list(key)
     if not records:
         _detail(engine, key, None)  # raises TemplateNotFound
     rows = [TemplatePublic.of(r) for r in records[page.offset : page.offset + page.limit + 1]]
@@ -182,7 +182,7 @@ def template_diagram(
 ) -> DiagramPublic:
     """Mermaid or Graphviz DOT text; `highlight` marks a stage (e.g. a cycle's current one)."""
     detail = _detail(engine, key, version)
-    spec = engine.template_spec(key, detail.version)
+    spec = engine.templates.spec(key, detail.version)
     if highlight is not None and highlight not in {s.key for s in spec.stages}:
         raise ApiProblem(422, f"the template has no stage {highlight!r}", field="highlight")
     draw = diagram_dot if format == "dot" else diagram_mermaid

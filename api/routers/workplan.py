@@ -24,7 +24,7 @@ def work_plan(
     cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession
 ) -> list[PlanPublic]:
     visible_cycle(session, key, cycle_id)
-    return [PlanPublic.model_validate(r) for r in engine.work_plan(cycle_id)]
+    return [PlanPublic.model_validate(r) for r in engine.work.work_plan(cycle_id)]
 
 
 @router.post(
@@ -48,7 +48,7 @@ def move_due_date(
         command=lambda: Plan(
             [
                 PlanPublic.model_validate(r)
-                for r in commands.engine.move_due_date(
+                for r in commands.engine.work.move_due_date(
                     cycle_id,
                     payload.stage,
                     payload.due,

@@ -1,4 +1,4 @@
-"""`AllianceCommands`: the alliance-domain commands and queries of `CycleEngine` (a mixin).
+"""`CycleWork` (`engine.work`): the alliance-domain work on cycles, commands and queries.
 
 Every command is one transaction: the change, its event and whatever the listeners add commit
 together, and a refused command changes nothing (a product file written for it is removed).
@@ -24,13 +24,12 @@ from cycle_engine.alliances import (
 )
 from cycle_engine.alliances.common import CycleOp
 from cycle_engine.alliances.files import FileStore, StoredFile
-from cycle_engine.alliances.registry_commands import RegistryCommands
 from cycle_engine.alliances.report import CycleReport, build_report, render_report
-from cycle_engine.changes import ChangeListener
+from cycle_engine.changes import Changes
 from cycle_engine.clock import Clock
-from cycle_engine.cycles import lock_cycle
 from cycle_engine.errors import CycleNotFound, InvalidInput, RecordNotFound
 from cycle_engine.store.db import Database
+from cycle_engine.store.events import lock_cycle
 from cycle_engine.store.tables import CycleRecord
 from cycle_engine.store.tables.alliances import (
     ContextRecord,
@@ -43,14 +42,23 @@ from cycle_engine.store.tables.alliances import (
 from cycle_engine.store.templates import TemplateStore
 
 
-class AllianceCommands(RegistryCommands):
-    """Alliances, organisations, people and the domain work on cycles."""
+class CycleWork:
+    """Roles on stages, the work plan, questions, products, contexts, learning, the report."""
 
-    db: Database
-    clock: Clock
-    listeners: list[ChangeListener]
-    templates: TemplateStore
-    files: FileStore
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        templates: TemplateStore,
+        changes: Changes,
+        files: FileStore,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.templates = templates
+        self.changes = changes
+        self.files = files
 
     @contextmanager
     def _cycle_op(self, cycle_id: int, actor: Actor) -> Iterator[CycleOp]:
@@ -64,7 +72,7 @@ class AllianceCommands(RegistryCommands):
                 spec=spec,
                 actor=actor,
                 now=self.clock.now(),
-                listeners=self.listeners,
+                changes=self.changes,
             )
 
     # -- participation and the work plan -----------------------------------------------
@@ -98,8 +106,9 @@ class AllianceCommands(RegistryCommands):
 
     def stages_lacking_focal_point(self, cycle_id: int) -> dict[str, str]:
         with self.db.read_session() as session:
-            self._read_cycle(session, cycle_id)
-            return participation.stages_lacking_focal_point(session, cycle_id)
+            cycle = self._read_cycle(session, cycle_id)
+            spec = self.templates.spec(session, cycle.template_id)
+            return participation.stages_lacking_focal_point(session, cycle, spec)
 
     def recipients_for_stage(self, cycle_id: int, stage: str) -> list[participation.Recipient]:
         with self.db.read_session() as session:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session, select
 
 from cycle_engine.actors import Actor
-from cycle_engine.changes import Change, ChangeListener, append_event
+from cycle_engine.changes import Change, Changes
 from cycle_engine.errors import (
     ActionNotAllowed,
     AllianceNotFound,
@@ -25,6 +25,7 @@ from cycle_engine.errors import (
     PersonNotFound,
 )
 from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.events import append_event
 from cycle_engine.store.tables import FINISHED, CycleRecord, EventRecord, StageRecord
 from cycle_engine.store.tables.alliances import (
     AllianceRecord,
@@ -46,7 +47,7 @@ class CycleOp:
     spec: TemplateSpec
     actor: Actor
     now: datetime
-    listeners: Sequence[ChangeListener]
+    changes: Changes
 
     @property
     def cycle_id(self) -> int:
@@ -81,8 +82,7 @@ class CycleOp:
             now=self.now,
             entered=entered,
         )
-        for listener in self.listeners:
-            listener.on_change(change)
+        self.changes.record(change)
         return event
 
     def alliance(self) -> AllianceRecord:

@@ -11,13 +11,21 @@ from cycle_engine.alliances.contexts import ContextRound, current_round, reporte
 from cycle_engine.alliances.participation import lacking_focal_point
 from cycle_engine.alliances.products import PRODUCT_KINDS, products_of
 from cycle_engine.alliances.questions import questions_of, unanswered_questions
-from cycle_engine.spec.guards import GuardContext, GuardDefinition
+from cycle_engine.spec.guards import CORE_GUARDS, GuardContext, GuardDefinition, GuardRegistry
 from cycle_engine.spec.specs import GuardArg
+from cycle_engine.store.tables import CycleRecord
 
 
 def _cycle_id(ctx: GuardContext) -> int:
     assert ctx.cycle.id is not None
     return ctx.cycle.id
+
+
+def _cycle(ctx: GuardContext) -> CycleRecord:
+    """The guarded cycle's row (the session already holds it: no query)."""
+    cycle = ctx.session.get(CycleRecord, _cycle_id(ctx))
+    assert cycle is not None
+    return cycle
 
 
 def _product(ctx: GuardContext, arg: GuardArg) -> list[str]:
@@ -32,9 +40,9 @@ def _product(ctx: GuardContext, arg: GuardArg) -> list[str]:
 
 def _contexts_reported(ctx: GuardContext, arg: GuardArg) -> list[str]:
     needed = int(arg or 0)
-    testing = current_round(ctx.session, ctx.cycle, ctx.spec)
+    testing = current_round(ctx.session, _cycle(ctx), ctx.spec)
     if testing is None:  # guard used outside a testing stage: count the stage's first visit
-        stage = active_stage(ctx.cycle) or ctx.cycle.state
+        stage = active_stage(_cycle(ctx)) or ctx.cycle.state
         testing = ContextRound(stage=stage, visit=1)
     names = reported_in_round(ctx.session, _cycle_id(ctx), testing)
     if len(names) >= needed:
@@ -48,7 +56,7 @@ def _roles_assigned(ctx: GuardContext, arg: GuardArg) -> list[str]:
     if not arg:
         return []
     keys = work_stage_keys(ctx.spec)
-    current = active_stage(ctx.cycle)
+    current = active_stage(_cycle(ctx))
     remaining = keys[keys.index(current) + 1 :] if current in keys else keys
     lacking = lacking_focal_point(ctx.session, _cycle_id(ctx), remaining)
     return [
@@ -104,3 +112,8 @@ DOMAIN_GUARDS: list[GuardDefinition] = [
         description="every learning question has an answer",
     ),
 ]
+
+
+def default_guards() -> GuardRegistry:
+    """The guards the built-in templates use: the core ones and the Learning Alliance ones."""
+    return GuardRegistry([*CORE_GUARDS, *DOMAIN_GUARDS])

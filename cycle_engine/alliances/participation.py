@@ -197,20 +197,18 @@ def _focal_point_problem(session: Session, lead: ParticipationRecord) -> str | N
     return None
 
 
-def stages_lacking_focal_point(session: Session, cycle_id: int) -> dict[str, str]:
+def stages_lacking_focal_point(
+    session: Session, cycle: CycleRecord, spec: TemplateSpec
+) -> dict[str, str]:
     """Current and later work stages of a cycle that lack a lead with an active focal point.
 
     Returns {stage: reason}; empty for a finished cycle. Used for stall reasons.
     """
-    from cycle_engine.alliances.specs import cycle_spec
-
-    cycle = session.get(CycleRecord, cycle_id)
-    if cycle is None or cycle.status == FINISHED:
+    if cycle.id is None or cycle.status == FINISHED:
         return {}
-    spec = cycle_spec(session, cycle)
     done = finished_stages(spec, cycle)
     return lacking_focal_point(
-        session, cycle_id, [s for s in work_stage_keys(spec) if s not in done]
+        session, cycle.id, [s for s in work_stage_keys(spec) if s not in done]
     )
 
 

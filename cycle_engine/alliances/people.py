@@ -6,7 +6,7 @@ turnover and workload queries let a manager see who carries the work and where p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -25,10 +25,10 @@ from cycle_engine.alliances.common import (
     require_timezone,
 )
 from cycle_engine.alliances.participation import finished_stages
-from cycle_engine.changes import ChangeListener
-from cycle_engine.cycles import lock_cycle
+from cycle_engine.changes import Changes
 from cycle_engine.errors import ActionNotAllowed, InvalidInput
 from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.events import lock_cycle
 from cycle_engine.store.tables import ACTIVE, CycleRecord
 from cycle_engine.store.tables.alliances import (
     ALLIANCE_ROLES,
@@ -145,7 +145,7 @@ def record_departure(
     left_on: date,
     actor: Actor,
     now: datetime,
-    listeners: Sequence[ChangeListener],
+    changes: Changes,
     spec_of: Callable[[CycleRecord], TemplateSpec],
     note: str | None = None,
 ) -> dict[int, list[str]]:
@@ -199,9 +199,7 @@ def record_departure(
             session.add(row)
         if not stages and not deputy_of:
             continue
-        op = CycleOp(
-            session=session, cycle=cycle, spec=spec, actor=actor, now=now, listeners=listeners
-        )
+        op = CycleOp(session=session, cycle=cycle, spec=spec, actor=actor, now=now, changes=changes)
         op.emit(
             "focal_point_left",
             {

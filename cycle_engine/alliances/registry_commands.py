@@ -1,6 +1,6 @@
-"""`RegistryCommands`: registering alliances, organisations and people, recording people
-leaving, and the turnover and workload queries (part of `CycleEngine` through
-`AllianceCommands`). Each command is one transaction."""
+"""`AllianceRegistry` (`engine.alliances`): registering alliances, organisations and people,
+recording people leaving, and the turnover and workload queries. Each command is one
+transaction."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from cycle_engine.actors import SYSTEM, Actor
 from cycle_engine.alliances import alliances as registry
 from cycle_engine.alliances import people
 from cycle_engine.alliances.common import get_alliance, get_person
-from cycle_engine.changes import ChangeListener
+from cycle_engine.changes import Changes
 from cycle_engine.clock import Clock
 from cycle_engine.store.db import Database
 from cycle_engine.store.tables.alliances import (
@@ -25,13 +25,16 @@ from cycle_engine.store.tables.alliances import (
 from cycle_engine.store.templates import TemplateStore
 
 
-class RegistryCommands:
+class AllianceRegistry:
     """Alliances, organisations, memberships, people and their alliance roles."""
 
-    db: Database
-    clock: Clock
-    listeners: list[ChangeListener]
-    templates: TemplateStore
+    def __init__(
+        self, *, db: Database, clock: Clock, templates: TemplateStore, changes: Changes
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.templates = templates
+        self.changes = changes
 
     def _today(self) -> date:
         return self.clock.now().date()
@@ -192,7 +195,7 @@ class RegistryCommands:
                 left_on=left_on or now.date(),
                 actor=actor,
                 now=now,
-                listeners=self.listeners,
+                changes=self.changes,
                 note=note,
                 spec_of=lambda cycle: self.templates.spec(session, cycle.template_id),
             )

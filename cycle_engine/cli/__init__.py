@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 import cycle_engine.cli.cycle_domain  # noqa: F401  (adds domain commands to `cycle`)
-from cycle_engine.cli import alliances, cycles, keys, serve, signin, templates, worker
+from cycle_engine.cli import alliances, cycles, templates, worker
 from cycle_engine.cli.common import DbOption, database_url, reports_errors
+from cycle_engine.plugins import cli_commands
 from cycle_engine.store.schema import upgrade
 
 app = typer.Typer(
@@ -21,21 +22,9 @@ app.add_typer(cycles.app, name="cycle")
 app.add_typer(alliances.alliance_app, name="alliance")
 app.add_typer(alliances.org_app, name="org")
 app.add_typer(alliances.person_app, name="person")
-app.add_typer(keys.app, name="key")
-app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
-
-
-def _add_mail_commands() -> None:
-    """`mail` lives in the notifications package; the CLI is the composition root (like
-    `serve` for the API), so it imports it here, while the core library never does."""
-    from cycle_engine.notifications.cli import app as mail_app
-
-    app.add_typer(mail_app, name="mail")
-
-
-_add_mail_commands()
-app.command("signin-link")(signin.signin_link)
+for register in cli_commands():  # `serve`, `key`, `signin-link`, `mail`: installed packages
+    register(app)
 
 
 @app.command()

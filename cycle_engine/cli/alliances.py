@@ -11,6 +11,7 @@ import typer
 from cycle_engine.actors import Actor
 from cycle_engine.cli.common import DbOption, JsonOption, open_engine, print_json, reports_errors
 from cycle_engine.engine import CycleFilter
+from cycle_engine.errors import InvalidInput
 
 alliance_app = typer.Typer(
     help="Learning Alliances: create, members, roles, turnover.", no_args_is_help=True
@@ -24,8 +25,6 @@ DateOption = Annotated[str | None, typer.Option(help="A date, YYYY-MM-DD (defaul
 
 
 def parse_date(value: str | None, field: str) -> date | None:
-    from cycle_engine.errors import InvalidInput
-
     if value is None:
         return None
     try:
@@ -47,14 +46,12 @@ def alliance_create(
     json: JsonOption = False,
 ) -> None:
     """Create an alliance with its theme, time zone and language."""
-    from cycle_engine.errors import InvalidInput
-
     try:
         start, end = (int(part) for part in hours.split("-"))
     except ValueError:
         raise InvalidInput("hours", f"{hours!r} is not like 9-17") from None
     with open_engine(db) as engine:
-        alliance = engine.create_alliance(
+        alliance = engine.alliances.create_alliance(
             name,
             theme,
             timezone=timezone,
@@ -76,7 +73,7 @@ def alliance_create(
 def alliance_list(db: DbOption = None, json: JsonOption = False) -> None:
     """List alliances."""
     with open_engine(db) as engine:
-        rows = engine.list_alliances()
+        rows = engine.alliances.list_alliances()
     if json:
         print_json(rows)
         return
@@ -89,12 +86,14 @@ def alliance_list(db: DbOption = None, json: JsonOption = False) -> None:
 def alliance_show(alliance_id: int, db: DbOption = None, json: JsonOption = False) -> None:
     """Show an alliance: members, coordinators, managers and cycles."""
     with open_engine(db) as engine:
-        alliance = engine.get_alliance(alliance_id)
-        members = engine.alliance_members(alliance_id)
-        coordinators = engine.people_with_role(alliance_id, "coordinator")
-        managers = engine.people_with_role(alliance_id, "manager")
+        alliance = engine.alliances.get_alliance(alliance_id)
+        members = engine.alliances.alliance_members(alliance_id)
+        coordinators = engine.alliances.people_with_role(alliance_id, "coordinator")
+        managers = engine.alliances.people_with_role(alliance_id, "manager")
         cycles = [
-            c for c in engine.list_cycles(CycleFilter(), limit=1000) if c.alliance_id == alliance_id
+            c
+            for c in engine.cycles.list_cycles(CycleFilter(), limit=1000)
+            if c.alliance_id == alliance_id
         ]
     if json:
         print_json(
@@ -137,7 +136,7 @@ def alliance_join(
 ) -> None:
     """Seat an organisation in an alliance."""
     with open_engine(db) as engine:
-        engine.join_alliance(
+        engine.alliances.join_alliance(
             alliance_id,
             organisation_id,
             works_with_id=works_with,
@@ -151,7 +150,7 @@ def alliance_join(
 def alliance_role(alliance_id: int, person_id: int, role: str, db: DbOption = None) -> None:
     """Make a person coordinator or manager of an alliance."""
     with open_engine(db) as engine:
-        engine.grant_role(alliance_id, person_id, role)
+        engine.alliances.grant_role(alliance_id, person_id, role)
     typer.echo(f"person {person_id} is {role} of alliance {alliance_id}")
 
 
@@ -166,7 +165,7 @@ def alliance_turnover(
 ) -> None:
     """Turnover per organisation: headcount, who left, stages needing a new focal point."""
     with open_engine(db) as engine:
-        rows = engine.turnover(
+        rows = engine.alliances.turnover(
             alliance_id, since=parse_date(since, "since"), until=parse_date(until, "until")
         )
     if json:
@@ -190,7 +189,7 @@ def alliance_turnover(
 def alliance_workload(alliance_id: int, db: DbOption = None, json: JsonOption = False) -> None:
     """Who carries the work on active cycles: lead/active stages and focal points."""
     with open_engine(db) as engine:
-        rows = engine.workload(alliance_id)
+        rows = engine.alliances.workload(alliance_id)
     if json:
         print_json(rows)
         return
@@ -216,10 +215,10 @@ def org_add(
 ) -> None:
     """Register an organisation (optionally seating it in an alliance)."""
     with open_engine(db) as engine:
-        org = engine.add_organisation(name, kind, country, timezone=timezone)
+        org = engine.alliances.add_organisation(name, kind, country, timezone=timezone)
         assert org.id is not None
         if alliance is not None:
-            engine.join_alliance(alliance, org.id)
+            engine.alliances.join_alliance(alliance, org.id)
     if json:
         print_json(org)
         return
@@ -236,9 +235,9 @@ def org_list(
     """List organisations."""
     with open_engine(db) as engine:
         if alliance is not None:
-            rows = [m.organisation for m in engine.alliance_members(alliance)]
+            rows = [m.organisation for m in engine.alliances.alliance_members(alliance)]
         else:
-            rows = engine.list_organisations()
+            rows = engine.alliances.list_organisations()
     if json:
         print_json(rows)
         return
@@ -251,9 +250,9 @@ def org_list(
 def org_show(organisation_id: int, db: DbOption = None, json: JsonOption = False) -> None:
     """Show an organisation: its alliances and people."""
     with open_engine(db) as engine:
-        alliances = engine.alliances_of(organisation_id)
-        org = next(o for o in engine.list_organisations() if o.id == organisation_id)
-        people = engine.list_people(organisation_id=organisation_id)
+        alliances = engine.alliances.alliances_of(organisation_id)
+        org = next(o for o in engine.alliances.list_organisations() if o.id == organisation_id)
+        people = engine.alliances.list_people(organisation_id=organisation_id)
     if json:
         print_json({"organisation": org, "alliances": alliances, "people": people})
         return
@@ -278,7 +277,7 @@ def person_add(
 ) -> None:
     """Register a person in an organisation."""
     with open_engine(db) as engine:
-        person = engine.add_person(
+        person = engine.alliances.add_person(
             name,
             email,
             org,
@@ -302,7 +301,7 @@ def person_list(
 ) -> None:
     """List people."""
     with open_engine(db) as engine:
-        rows = engine.list_people(organisation_id=org, alliance_id=alliance)
+        rows = engine.alliances.list_people(organisation_id=org, alliance_id=alliance)
     if json:
         print_json(rows)
         return
@@ -322,7 +321,7 @@ def person_leave(
 ) -> None:
     """Record that a person left; flags the stages where they were focal point."""
     with open_engine(db) as engine:
-        flagged = engine.person_left(
+        flagged = engine.alliances.person_left(
             person_id,
             left_on=parse_date(on, "on"),
             note=note,

@@ -17,8 +17,9 @@ from sqlmodel import SQLModel
 
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import CycleEngineError, InvalidTemplate
+from cycle_engine.plugins import load_extensions
 
-DEFAULT_DATABASE_URL = "sqlite:///data/cycle_engine.store.db"
+DEFAULT_DATABASE_URL = "sqlite:///data/cycle_engine.db"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,8 +40,9 @@ def database_url(option: str | None) -> str:
 
 
 @contextmanager
-def open_engine(db: str | None) -> Iterator[CycleEngine]:
-    with CycleEngine(database_url(db)) as engine:
+def open_engine(db: str | None, **options: Any) -> Iterator[CycleEngine]:
+    """The engine on `--db`, with every installed host plugin's extensions."""
+    with CycleEngine(database_url(db), **load_extensions().engine_arguments(), **options) as engine:
         yield engine
 
 

@@ -52,7 +52,7 @@ def assign(
 ) -> None:
     """Record that an organisation leads, is active in, or is informed of a stage."""
     with open_engine(db) as engine:
-        engine.assign(
+        engine.work.assign(
             cycle_id,
             stage,
             organisation_id,
@@ -69,10 +69,10 @@ def assign(
 def roles(cycle_id: int, db: DbOption = None, json: JsonOption = False) -> None:
     """Who takes part in each stage, and which stages still lack a focal point."""
     with open_engine(db) as engine:
-        rows = engine.participants(cycle_id)
-        lacking = engine.stages_lacking_focal_point(cycle_id)
-        names = {o.id: o.name for o in engine.list_organisations()}
-        people = {p.id: p.name for p in engine.list_people()}
+        rows = engine.work.participants(cycle_id)
+        lacking = engine.work.stages_lacking_focal_point(cycle_id)
+        names = {o.id: o.name for o in engine.alliances.list_organisations()}
+        people = {p.id: p.name for p in engine.alliances.list_people()}
     if json:
         print_json({"participation": rows, "lacking": lacking})
         return
@@ -91,7 +91,7 @@ def roles(cycle_id: int, db: DbOption = None, json: JsonOption = False) -> None:
 def plan_show(cycle_id: int, db: DbOption = None, json: JsonOption = False) -> None:
     """Show the work plan: planned start and due per stage."""
     with open_engine(db) as engine:
-        rows = engine.work_plan(cycle_id)
+        rows = engine.work.work_plan(cycle_id)
     if json:
         print_json(rows)
         return
@@ -115,7 +115,9 @@ def plan_move(
     day = parse_date(due, "due")
     assert day is not None
     with open_engine(db) as engine:
-        rows = engine.move_due_date(cycle_id, stage, day, reason=reason, actor=_actor(actor, role))
+        rows = engine.work.move_due_date(
+            cycle_id, stage, day, reason=reason, actor=_actor(actor, role)
+        )
     for r in rows:
         typer.echo(f"{r.stage:<24} {when(r.planned_start)} -> {when(r.planned_due)}")
 
@@ -131,7 +133,7 @@ def question_add(
 ) -> None:
     """Add learning questions (during the question workshop)."""
     with open_engine(db) as engine:
-        rows = engine.add_questions(cycle_id, texts, actor=_actor(actor, role))
+        rows = engine.work.add_questions(cycle_id, texts, actor=_actor(actor, role))
     for q in rows:
         typer.echo(f"question {q.id} ({q.position}): {q.text}")
 
@@ -148,7 +150,7 @@ def question_answer(
 ) -> None:
     """Answer a learning question (during documentation)."""
     with open_engine(db) as engine:
-        engine.answer_questions(cycle_id, {question_id: answer}, actor=_actor(actor, role))
+        engine.work.answer_questions(cycle_id, {question_id: answer}, actor=_actor(actor, role))
     typer.echo(f"question {question_id} answered")
 
 
@@ -157,7 +159,7 @@ def question_answer(
 def question_list(cycle_id: int, db: DbOption = None, json: JsonOption = False) -> None:
     """List a cycle's learning questions and answers."""
     with open_engine(db) as engine:
-        rows = engine.learning_questions(cycle_id)
+        rows = engine.work.learning_questions(cycle_id)
     if json:
         print_json(rows)
         return
@@ -183,7 +185,7 @@ def product_add(
 ) -> None:
     """Record a product with a link and/or a stored file."""
     with open_engine(db) as engine:
-        product = engine.add_product(
+        product = engine.work.add_product(
             cycle_id,
             kind,
             title,
@@ -202,7 +204,7 @@ def product_add(
 def product_list(cycle_id: int, db: DbOption = None, json: JsonOption = False) -> None:
     """List a cycle's products."""
     with open_engine(db) as engine:
-        rows = engine.cycle_products(cycle_id)
+        rows = engine.work.cycle_products(cycle_id)
     if json:
         print_json(rows)
         return
@@ -225,7 +227,7 @@ def context_add(
 ) -> None:
     """Add a testing context."""
     with open_engine(db) as engine:
-        context = engine.add_context(
+        context = engine.work.add_context(
             cycle_id, name, country, community, org, actor=_actor(actor, role)
         )
     typer.echo(f"context {context.id} {context.name!r} added")
@@ -244,7 +246,7 @@ def context_report(
 ) -> None:
     """Report a context's results for the current testing round."""
     with open_engine(db) as engine:
-        result = engine.report_context(
+        result = engine.work.report_context(
             cycle_id, context_id, summary, rating, actor=_actor(actor, role)
         )
     typer.echo(f"context {context_id} reported ({result.rating}, round {result.visit})")
@@ -255,8 +257,8 @@ def context_report(
 def context_list(cycle_id: int, db: DbOption = None, json: JsonOption = False) -> None:
     """List a cycle's testing contexts and their results."""
     with open_engine(db) as engine:
-        rows = engine.testing_contexts(cycle_id)
-        results = engine.context_results(cycle_id)
+        rows = engine.work.testing_contexts(cycle_id)
+        results = engine.work.context_results(cycle_id)
     if json:
         print_json({"contexts": rows, "results": results})
         return
@@ -281,7 +283,9 @@ def learning_add(
 ) -> None:
     """Log a learning (organisational_learning, development_interventions, knowledge_capacity)."""
     with open_engine(db) as engine:
-        entry = engine.add_learning(cycle_id, kind, title, text, org, actor=_actor(actor, role))
+        entry = engine.work.add_learning(
+            cycle_id, kind, title, text, org, actor=_actor(actor, role)
+        )
     typer.echo(f"learning {entry.record.id} ({entry.record.kind}) logged")
 
 
@@ -290,7 +294,7 @@ def learning_add(
 def learning_list(cycle_id: int, db: DbOption = None, json: JsonOption = False) -> None:
     """List a cycle's learning log."""
     with open_engine(db) as engine:
-        rows = engine.learning_log(cycle_id)
+        rows = engine.work.learning_log(cycle_id)
     if json:
         print_json([{"entry": e.record, "organisations": e.organisations} for e in rows])
         return
@@ -311,7 +315,7 @@ def report(
     if fmt not in ("markdown", "html"):
         raise InvalidInput("format", f"must be markdown or html; got {fmt!r}")
     with open_engine(db) as engine:
-        text = engine.render_report(cycle_id, fmt)
+        text = engine.work.render_report(cycle_id, fmt)
     if output is None:
         typer.echo(text, nl=False)
         return

@@ -88,7 +88,7 @@ def show(
     """Show a cycle, its stage and what can be fired now (with reasons)."""
     with open_engine(db) as engine:
         cycle = engine.get_cycle(cycle_id)
-        stage = engine.current_stage(cycle_id)
+        stage = engine.cycles.current_stage(cycle_id)
         options = engine.available_triggers(cycle_id, actor=Actor(name="cli", role=role))
     if json:
         print_json({"cycle": cycle, "stage": stage, "triggers": options})
@@ -122,7 +122,7 @@ def list_(
 ) -> None:
     """List cycles, with filters."""
     with open_engine(db) as engine:
-        rows = engine.list_cycles(
+        rows = engine.cycles.list_cycles(
             CycleFilter(state=state, status=status, template_key=template),
             limit=limit,
             offset=offset,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from cycle_engine.alliances.guards import default_guards
 from cycle_engine.cli.common import (
     DbOption,
     JsonOption,
@@ -17,7 +18,6 @@ from cycle_engine.cli.common import (
 )
 from cycle_engine.spec import diagram_dot, diagram_mermaid, load_template
 from cycle_engine.spec.durations import format_duration
-from cycle_engine.spec.guards import default_guards
 
 app = typer.Typer(
     help="Cycle templates: validate, publish, list, show, diagram.", no_args_is_help=True
@@ -38,7 +38,7 @@ def validate(path: PathArg) -> None:
 def publish(path: PathArg, db: DbOption = None, json: JsonOption = False) -> None:
     """Publish a template; changed content becomes a new version."""
     with open_engine(db) as engine:
-        published = engine.publish_file(path)
+        published = engine.templates.publish_file(path)
     if json:
         print_json(published)
         return
@@ -51,7 +51,7 @@ def publish(path: PathArg, db: DbOption = None, json: JsonOption = False) -> Non
 def list_(db: DbOption = None, json: JsonOption = False) -> None:
     """List published template versions."""
     with open_engine(db) as engine:
-        records = engine.list_templates()
+        records = engine.templates.list()
     if json:
         print_json([r.model_dump(exclude={"source_text"}) for r in records])
         return
@@ -69,7 +69,7 @@ def show(
 ) -> None:
     """Show a template's stages and transitions."""
     with open_engine(db) as engine:
-        spec = engine.template_spec(key, version)
+        spec = engine.templates.spec(key, version)
     if json:
         print_json(spec)
         return

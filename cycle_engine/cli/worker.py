@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from cycle_engine.cli.common import DbOption, database_url, reports_errors
+from cycle_engine.cli.common import DbOption, open_engine, reports_errors
 from cycle_engine.clock import Clock, as_utc
 from cycle_engine.errors import InvalidInput
 
@@ -59,7 +59,7 @@ def worker(
     lease: Annotated[float, typer.Option(help="Lease length in seconds.")] = 300.0,
 ) -> None:
     """Fire due reminders, deadlines, overdue reminders and stall checks."""
-    from cycle_engine.engine import CycleEngine
+    from cycle_engine.scheduler.driver import run_forever
     from cycle_engine.scheduler.worker import Worker, WorkerSettings
 
     if batch < 1:
@@ -69,8 +69,8 @@ def worker(
     settings = WorkerSettings(
         batch_size=batch, lease=timedelta(seconds=lease), max_batches=1_000_000 if once else 50
     )
-    with CycleEngine(database_url(db), clock=_parse_now(now)) as engine:
-        runner = Worker(engine, name=name, settings=settings)
+    with open_engine(db, clock=_parse_now(now)) as engine:
+        runner = Worker(engine.timers, name=name, settings=settings)
         if once:
             result = runner.run_once()
             typer.echo(json.dumps({"worker": runner.name, **result.as_dict()}))
@@ -83,5 +83,5 @@ def worker(
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
         typer.echo(f"worker {runner.name} running (tick every {interval:g}s)", err=True)
-        runner.run_forever(interval=timedelta(seconds=interval))
+        run_forever(runner, interval=timedelta(seconds=interval))
         typer.echo(f"worker {runner.name} stopped", err=True)

@@ -1,4 +1,4 @@
-"""`NotificationCommands`: the outbox's part of `CycleEngine` (a mixin).
+"""`OutboxService` (`engine.outbox`): who was told what, preferences, email actions, nudges.
 
 Queries: the outbox (what was sent, what waits, what failed and the server's reply, per
 recipient), a person's upcoming deadlines (for their calendar feed). Commands: notification
@@ -21,14 +21,15 @@ from sqlmodel import Session, col, or_, select
 from cycle_engine.actors import Actor
 from cycle_engine.alliances.common import get_person
 from cycle_engine.alliances.participation import Recipient
-from cycle_engine.changes import Change, ChangeListener, append_event
+from cycle_engine.changes import Change, Changes
 from cycle_engine.clock import Clock
-from cycle_engine.cycles import lock_cycle
 from cycle_engine.errors import ActionNotAllowed, InvalidInput, OutboxMessageNotFound
+from cycle_engine.outbox import nudges
 from cycle_engine.outbox.enqueue import Notice, Scope, enqueue
 from cycle_engine.outbox.preferences import replan_person, validate_preferences
 from cycle_engine.outbox.recipients import Addressee
 from cycle_engine.store.db import Database
+from cycle_engine.store.events import append_event, lock_cycle
 from cycle_engine.store.tables import CycleRecord, StageRecord
 from cycle_engine.store.tables.alliances import ParticipationRecord
 from cycle_engine.store.tables.outbox import (
@@ -71,17 +72,20 @@ class Deadline:
     due_at: datetime
 
 
-class NotificationCommands:
-    """Outbox queries, notification preferences and actions taken from emails."""
+class OutboxService:
+    """Outbox queries, notification preferences, actions taken from emails, and nudges."""
 
-    db: Database
-    clock: Clock
-    listeners: list[ChangeListener]
-    templates: TemplateStore
+    def __init__(
+        self, *, db: Database, clock: Clock, templates: TemplateStore, changes: Changes
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.templates = templates
+        self.changes = changes
 
     # -- outbox queries -------------------------------------------------------------------
 
-    def outbox(
+    def messages(
         self,
         *,
         cycle_id: int | None = None,
@@ -106,14 +110,14 @@ class NotificationCommands:
         with self.db.read_session() as session:
             return list(session.exec(query))
 
-    def outbox_message(self, outbox_id: int) -> OutboxRecord:
+    def message(self, outbox_id: int) -> OutboxRecord:
         with self.db.read_session() as session:
             row = session.get(OutboxRecord, outbox_id)
             if row is None:
                 raise OutboxMessageNotFound(outbox_id)
             return row
 
-    def outbox_recipients(self, outbox_id: int) -> list[OutboxRecipientRecord]:
+    def recipients(self, outbox_id: int) -> list[OutboxRecipientRecord]:
         """The server's answer per address for one message (recorded on refusals and failures)."""
         with self.db.read_session() as session:
             return list(
@@ -264,8 +268,7 @@ class NotificationCommands:
         )
         spec = self.templates.spec(session, cycle.template_id)
         change = Change(session=session, cycle=cycle, spec=spec, event=event, actor=actor, now=now)
-        for listener in self.listeners:
-            listener.on_change(change)
+        self.changes.record(change)
         session.flush()
         return ActionResult(action=action, performed=True, at=now, event_id=event.id)
 
@@ -348,6 +351,26 @@ class NotificationCommands:
                     due_at=visit.due_at,
                 )
             return sorted(deadlines.values(), key=lambda d: (d.due_at, d.stage_visit_id))
+
+    # -- nudges ---------------------------------------------------------------------------
+
+    def nudge(self, cycle_id: int, *, actor: Actor, note: str | None = None) -> int:
+        """Nudge the people of the cycle's open stage; returns how many emails were queued.
+
+        Raises:
+            CycleNotFound: no such cycle.
+            ActionNotAllowed: the cycle is finished, has no open stage, or was nudged recently.
+        """
+        with self.db.transaction() as session:
+            return nudges.nudge(
+                session,
+                self.templates,
+                self.changes,
+                cycle_id,
+                actor=actor,
+                now=self.clock.now(),
+                note=note,
+            )
 
 
 def open_visit_of(

@@ -1,4 +1,4 @@
-"""`SchedulerQueries`: the scheduler's part of `CycleEngine` (a mixin).
+"""`TimerService` (`engine.timers`): the scheduler's commands and queries.
 
 Managers ask `overdue()` and `stalled()` (one alliance or all); hosts and tests run due timers
 with `run_due_timers()`; `late_timers()` lists every timer that was found late, sent or dropped,
@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from cycle_engine.changes import ChangeListener
+from cycle_engine.changes import Changes
 from cycle_engine.clock import Clock
 from cycle_engine.errors import InvalidInput
 from cycle_engine.scheduler import stalled as stall_queries
@@ -25,22 +25,31 @@ from cycle_engine.store.tables.timers import TimerRecord
 from cycle_engine.store.templates import TemplateStore
 
 
-class SchedulerQueries:
-    """Timers, overdue and stalled stages of the engine's database."""
+class TimerService:
+    """Timers, overdue and stalled stages of the engine's database.
 
-    db: Database
-    clock: Clock
-    listeners: list[ChangeListener]
-    templates: TemplateStore
+    `handlers` holds the handler per timer kind (the built-ins, plus any given); other packages
+    register their own kinds with `handlers.register` (notifications: "digest").
+    """
 
-    @property
-    def timer_handlers(self) -> TimerHandlers:
-        """The handler per timer kind (built-ins on first use); register more with `.register`."""
-        handlers: TimerHandlers | None = self.__dict__.get("_timer_handlers")
-        if handlers is None:
-            handlers = default_handlers()
-            self.__dict__["_timer_handlers"] = handlers
-        return handlers
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        templates: TemplateStore,
+        changes: Changes,
+        handlers: TimerHandlers | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.templates = templates
+        self.changes = changes
+        self.handlers = handlers or default_handlers()
+
+    def worker(self, *, name: str | None = None, settings: WorkerSettings | None = None) -> Worker:
+        """A worker firing this database's due timers (run it once, or forever)."""
+        return Worker(self, name=name, settings=settings)
 
     def overdue(self, alliance_id: int | None = None) -> list[OverdueStage]:
         """Open stages past their deadline (of one alliance, or all), most overdue first."""
@@ -60,12 +69,9 @@ class SchedulerQueries:
         settings: WorkerSettings | None = None,
     ) -> TickResult:
         """Fire every timer due at `now` (default: the clock) in this process; returns counts."""
-        from cycle_engine.engine import CycleEngine
-
-        assert isinstance(self, CycleEngine)
         return Worker(self, name=worker_name, settings=settings).run_once(now)
 
-    def timers(
+    def list_timers(
         self, cycle_id: int | None = None, *, status: str | None = None
     ) -> list[TimerRecord]:
         """Timer rows (of one cycle, in one status), by due time."""

@@ -76,7 +76,7 @@ class SchedulerDriver:
         if due is None or not self.running:
             self._drop_wakeup()
             return None
-        delay = max(due - self.worker.engine.clock.now(), timedelta(0))
+        delay = max(due - self.worker.host.clock.now(), timedelta(0))
         if delay >= self.interval:
             self._drop_wakeup()  # the tick comes first
             return None
@@ -117,3 +117,13 @@ class SchedulerDriver:
         self.worker.stop()
         if self.running:
             self._scheduler.shutdown(wait=True)
+
+
+def run_forever(worker: Worker, *, interval: timedelta = timedelta(seconds=30)) -> None:
+    """Drive `worker` with APScheduler until `worker.stop()` (or SIGINT/SIGTERM in the CLI)."""
+    driver = SchedulerDriver(worker, interval=interval)
+    driver.start()
+    try:
+        worker.wait_until_stopped()
+    finally:
+        driver.shutdown()

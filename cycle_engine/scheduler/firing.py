@@ -21,18 +21,20 @@ from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Table, bindparam
 from sqlmodel import Session, select
 
 from cycle_engine.actors import Actor
-from cycle_engine.changes import (
-    Change,
-    ChangeListener,
-    adopt,
-    append_event,
-    core_connection,
-    save_columns,
-)
-from cycle_engine.cycles import current_visit, keep_loaded, lock_cycle
+from cycle_engine.changes import Change, Changes
+from cycle_engine.clock import Clock
 from cycle_engine.errors import TimerHandlerNotFound
 from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.db import Database
+from cycle_engine.store.events import (
+    adopt,
+    append_event,
+    core_connection,
+    current_visit,
+    keep_loaded,
+    lock_cycle,
+    save_columns,
+)
 from cycle_engine.store.tables import CycleRecord, EventRecord, StageRecord
 from cycle_engine.store.tables.timers import CLAIMED, DROPPED, FIRED, TimerRecord
 from cycle_engine.store.templates import TemplateStore
@@ -56,10 +58,14 @@ _LOCK_TIMER = (
 
 
 class FiringHost(Protocol):
-    """What firing needs from the engine: template specs and the change listeners."""
+    """What firing and workers need: the store, the clock, template specs, where changes go
+    and the handler per timer kind (`TimerService` is one)."""
 
+    db: Database
+    clock: Clock
     templates: TemplateStore
-    listeners: list[ChangeListener]
+    changes: Changes
+    handlers: TimerHandlers
 
 
 @dataclass(frozen=True)
@@ -137,8 +143,7 @@ class TimerFiring:
             actor=SCHEDULER,
             now=self.now,
         )
-        for listener in self.host.listeners:
-            listener.on_change(change)
+        self.host.changes.record(change)
         return event
 
 

@@ -9,8 +9,8 @@ turnover and moves its stall check. Nothing here commits.
 from __future__ import annotations
 
 from cycle_engine.changes import Change
-from cycle_engine.cycles import current_visit, new_visit_ids
 from cycle_engine.scheduler import rules, stalled, store
+from cycle_engine.store.events import current_visit, new_visit_ids
 from cycle_engine.store.tables import StageRecord
 from cycle_engine.store.tables.timers import DUE, OVERDUE, REMINDER, STALL, StallRecord, TimerRecord
 
@@ -80,7 +80,7 @@ class SchedulerListener:
             session.add(visit)
         if flagged:
             stalled.clear_flags(session, visit.id, now)
-        stalled.check_turnover(session, cycle, visit, now)
+        stalled.check_turnover(session, cycle, change.spec, visit, now)
         if not move_stall or not change.spec.has_stage(visit.stage):
             return
         stall = rules.stall_timer(change.spec.stage(visit.stage), visit)

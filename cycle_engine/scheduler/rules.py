@@ -23,6 +23,7 @@ from cycle_engine.scheduler.working_hours import (
 )
 from cycle_engine.spec.specs import OverdueSpec, ReminderSpec, StageSpec
 from cycle_engine.store.tables import CycleRecord, StageRecord
+from cycle_engine.store.tables.alliances import AllianceRecord
 from cycle_engine.store.tables.timers import DUE, OVERDUE, REMINDER, STALL
 
 DUE_RULE = "due"
@@ -45,8 +46,6 @@ def calendar_for_cycle(session: Session, cycle: CycleRecord) -> WorkingCalendar:
     """The working calendar of the cycle's alliance; round-the-clock UTC without one."""
     if cycle.alliance_id is None:
         return UTC_CALENDAR
-    from cycle_engine.store.tables.alliances import AllianceRecord
-
     alliance = session.get(AllianceRecord, cycle.alliance_id)
     if alliance is None:
         return UTC_CALENDAR

@@ -17,8 +17,8 @@ from sqlalchemy import Table, bindparam, insert, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from cycle_engine.changes import core_connection
 from cycle_engine.scheduler.rules import PlannedTimer
+from cycle_engine.store.events import core_connection
 from cycle_engine.store.tables import StageRecord
 from cycle_engine.store.tables.timers import CANCELLED, CLAIMED, PENDING, REMINDER, TimerRecord
 

@@ -16,7 +16,6 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from cycle_engine.scheduler.claim import (
     DEFAULT_LEASE,
@@ -30,13 +29,11 @@ from cycle_engine.scheduler.firing import (
     DEFAULT_LATE_AFTER,
     SKIPPED,
     FireOutcome,
+    FiringHost,
     fire_timer,
     record_failure,
 )
 from cycle_engine.store.tables.timers import CANCELLED, DROPPED, FIRED
-
-if TYPE_CHECKING:
-    from cycle_engine.engine import CycleEngine
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +97,12 @@ class Worker:
 
     def __init__(
         self,
-        engine: CycleEngine,
+        host: FiringHost,
         *,
         name: str | None = None,
         settings: WorkerSettings | None = None,
     ) -> None:
-        self.engine = engine
+        self.host = host
         self.name = name or default_worker_name()
         self.settings = settings or WorkerSettings()
         self._stopping = threading.Event()
@@ -121,7 +118,7 @@ class Worker:
     def claim(self, now: datetime, limit: int | None = None) -> list[int]:
         """Claim up to `limit` (default: batch size) due timers until `now + lease`."""
         return claim_due_timers(
-            self.engine.db,
+            self.host.db,
             self.name,
             now,
             limit=limit or self.settings.batch_size,
@@ -129,7 +126,7 @@ class Worker:
         )
 
     def release(self, ids: list[int]) -> int:
-        return release_timers(self.engine.db, self.name, ids)
+        return release_timers(self.host.db, self.name, ids)
 
     def fire_claimed(self, claims: list[Claim], now: datetime, result: TickResult) -> None:
         """Fire claimed timers one transaction each; on stop, release what is left."""
@@ -139,9 +136,9 @@ class Worker:
                 return
             try:
                 outcome = fire_timer(
-                    self.engine.db,
-                    self.engine,
-                    self.engine.timer_handlers,
+                    self.host.db,
+                    self.host,
+                    self.host.handlers,
                     claim.id,
                     self.name,
                     now,
@@ -152,7 +149,7 @@ class Worker:
                 log.exception("timer %s failed", claim.id)
                 result.failed += 1
                 record_failure(
-                    self.engine.db,
+                    self.host.db,
                     claim.id,
                     self.name,
                     now,
@@ -165,13 +162,13 @@ class Worker:
 
     def run_once(self, now: datetime | None = None) -> TickResult:
         """Claim and fire everything due at `now` (the engine's clock by default), in batches."""
-        now = now or self.engine.clock.now()
+        now = now or self.host.clock.now()
         result = TickResult()
         for _ in range(self.settings.max_batches):
             if self.stopping:
                 break
             claims = claim_due(
-                self.engine.db,
+                self.host.db,
                 self.name,
                 now,
                 limit=self.settings.batch_size,
@@ -185,18 +182,11 @@ class Worker:
 
     def tick(self) -> TickResult:
         """One pass at the engine clock's "now" (what the driver's interval job runs)."""
-        return self.run_once(self.engine.clock.now())
+        return self.run_once(self.host.clock.now())
 
     def next_due_at(self) -> datetime | None:
-        return next_due_at(self.engine.db)
+        return next_due_at(self.host.db)
 
-    def run_forever(self, *, interval: timedelta = timedelta(seconds=30)) -> None:
-        """Run the APScheduler driver until `stop()` (or SIGINT/SIGTERM in the CLI)."""
-        from cycle_engine.scheduler.driver import SchedulerDriver
-
-        driver = SchedulerDriver(self, interval=interval)
-        driver.start()
-        try:
-            self._stopping.wait()
-        finally:
-            driver.shutdown()
+    def wait_until_stopped(self) -> None:
+        """Block until `stop()` is called (from a signal handler or another thread)."""
+        self._stopping.wait()

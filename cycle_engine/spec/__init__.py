@@ -8,6 +8,7 @@ diagram_dot(spec) / diagram_mermaid(spec) -> text diagrams
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from cycle_engine.spec.diagram import diagram_dot, diagram_mermaid
@@ -28,9 +29,8 @@ from cycle_engine.spec.specs import (
 
 def builtin_template_paths() -> tuple[Path, ...]:
     """The built-in template files (`workflows/*.yaml`), sorted by name."""
-    from cycle_engine import workflows
-
-    return tuple(sorted(Path(workflows.__file__).parent.glob("*.yaml")))
+    folder = Path(str(files("cycle_engine.workflows")))
+    return tuple(sorted(folder.glob("*.yaml")))
 
 
 __all__ = [

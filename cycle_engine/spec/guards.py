@@ -3,7 +3,9 @@
 A guard is a function returning the reasons it blocks (an empty list means it passes), so the
 same code both decides a transition and explains why it cannot happen. transitions calls guards
 as conditions; `available_triggers` calls them to list reasons. The registry is an object built
-by `default_guards()`, not a global: embedders can add their own guards.
+an object the engine builds from the core guards here, the Learning Alliance guards
+(`cycle_engine.alliances.guards`) and the host's own, not a global. The spec layer knows no
+domain: a guard sees the cycle through `GuardedCycle`, the few fields every cycle row has.
 """
 
 from __future__ import annotations
@@ -11,14 +13,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+from sqlmodel import Session
 
 from cycle_engine.spec.specs import GuardArg, TemplateSpec
 
-if TYPE_CHECKING:
-    from sqlmodel import Session
 
-    from cycle_engine.store.tables import CycleRecord
+class GuardedCycle(Protocol):
+    """What a guard may read of the cycle it guards (the engine passes the cycle's row)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def resume_state(self) -> str | None: ...
+    @property
+    def alliance_id(self) -> int | None: ...
+    @property
+    def template_id(self) -> int: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,7 +42,7 @@ class GuardContext:
     """What a guard may look at: the open session, the cycle row, its template and the time."""
 
     session: Session
-    cycle: CycleRecord
+    cycle: GuardedCycle
     spec: TemplateSpec
     now: datetime
     note: str | None = None
@@ -97,10 +113,3 @@ CORE_GUARDS = [
         check=_note_required,
     ),
 ]
-
-
-def default_guards() -> GuardRegistry:
-    """The guards every built-in template may use."""
-    from cycle_engine.alliances.guards import DOMAIN_GUARDS
-
-    return GuardRegistry([*CORE_GUARDS, *DOMAIN_GUARDS])

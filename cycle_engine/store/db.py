@@ -8,7 +8,7 @@ readers use `read_session()` and begin deferred, so they never wait for a writer
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,10 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from cycle_engine.errors import InvalidInput
+
 _READONLY = "cycle_engine_readonly"
+_AFTER_COMMIT = "cycle_engine.after_commit"
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
 
 
@@ -59,12 +62,27 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the transaction `session` belongs to has committed (never on rollback).
+
+    Only sessions from `Database.transaction()` run these callbacks.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
 class Database:
     """One database: its engine and the sessions commands and queries use."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, schema: str | None = None) -> None:
         self.url = url
-        self.engine = create_db_engine(url, echo=echo)
+        self.schema = schema
+        engine = create_db_engine(url, echo=echo)
+        if schema is not None:
+            if engine.dialect.name != "postgresql":
+                engine.dispose()
+                raise InvalidInput("schema", "a schema for the tables needs PostgreSQL")
+            engine = engine.execution_options(schema_translate_map={None: schema})
+        self.engine = engine
         self._read_engine = self.engine.execution_options(**{_READONLY: True})
 
     @property
@@ -77,9 +95,15 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session inside one write transaction: commits on success, rolls back on error."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield session
+        """A session inside one write transaction: commits on success, rolls back on error.
+
+        Callbacks registered with `after_commit(session, ...)` run once the commit succeeded.
+        """
+        with Session(self.engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+            for callback in session.info.pop(_AFTER_COMMIT, ()):
+                callback()
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

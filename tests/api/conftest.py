@@ -113,16 +113,16 @@ def world(api_server: ServerThread, seed_engine: CycleEngine) -> World:
     engine = seed_engine
     result = World(url=api_server.url)
     ids = result.ids
-    ids["alliance_a"] = _id(engine.create_alliance("Rural enterprise", "Market access"))
-    ids["alliance_b"] = _id(engine.create_alliance("Water", "Irrigation"))
-    ids["o1"] = _id(engine.add_organisation("CIAT", "research", "Colombia"))
-    ids["o2"] = _id(engine.add_organisation("FUNDAR", "ngo", "Nicaragua"))
-    ids["o3"] = _id(engine.add_organisation("AgroB", "private", "Peru"))
-    engine.join_alliance(ids["alliance_a"], ids["o1"])
-    engine.join_alliance(ids["alliance_a"], ids["o2"])
-    engine.join_alliance(ids["alliance_b"], ids["o3"])
-    ids["p1"] = _id(engine.add_person("Ana", "ana@ciat.example", ids["o1"]))
-    ids["p3"] = _id(engine.add_person("Luis", "luis@agrob.example", ids["o3"]))
+    ids["alliance_a"] = _id(engine.alliances.create_alliance("Rural enterprise", "Market access"))
+    ids["alliance_b"] = _id(engine.alliances.create_alliance("Water", "Irrigation"))
+    ids["o1"] = _id(engine.alliances.add_organisation("CIAT", "research", "Colombia"))
+    ids["o2"] = _id(engine.alliances.add_organisation("FUNDAR", "ngo", "Nicaragua"))
+    ids["o3"] = _id(engine.alliances.add_organisation("AgroB", "private", "Peru"))
+    engine.alliances.join_alliance(ids["alliance_a"], ids["o1"])
+    engine.alliances.join_alliance(ids["alliance_a"], ids["o2"])
+    engine.alliances.join_alliance(ids["alliance_b"], ids["o3"])
+    ids["p1"] = _id(engine.alliances.add_person("Ana", "ana@ciat.example", ids["o1"]))
+    ids["p3"] = _id(engine.alliances.add_person("Luis", "luis@agrob.example", ids["o3"]))
     ids["cycle_a"] = _id(
         engine.start_cycle(
             "learning-cycle",
@@ -141,7 +141,7 @@ def world(api_server: ServerThread, seed_engine: CycleEngine) -> World:
             questions=["Who maintains the pumps?"],
         )
     )
-    engine.assign(
+    engine.work.assign(
         ids["cycle_a"],
         "question_workshop",
         ids["o1"],
@@ -149,8 +149,8 @@ def world(api_server: ServerThread, seed_engine: CycleEngine) -> World:
         focal_point_id=ids["p1"],
         actor=COORDINATOR,
     )
-    engine.assign(ids["cycle_a"], "role_assignment", ids["o2"], "informed", actor=COORDINATOR)
-    engine.assign(
+    engine.work.assign(ids["cycle_a"], "role_assignment", ids["o2"], "informed", actor=COORDINATOR)
+    engine.work.assign(
         ids["cycle_b"],
         "question_workshop",
         ids["o3"],

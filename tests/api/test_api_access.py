@@ -75,14 +75,14 @@ MULTIPART = {("post", "/api/v1/cycles/{cycle_id}/products/files")}
 def matrix(world: World, seed_engine: CycleEngine) -> World:
     """Adds alliance A objects of every kind, and o4: in alliance A but not in cycle A."""
     engine, ids = seed_engine, world.ids
-    o4 = engine.add_organisation("Red Rural", "local", "Honduras")
+    o4 = engine.alliances.add_organisation("Red Rural", "local", "Honduras")
     assert o4.id is not None
     ids["o4"] = o4.id
-    engine.join_alliance(ids["alliance_a"], o4.id)
+    engine.alliances.join_alliance(ids["alliance_a"], o4.id)
     world.tokens["partner_o4"] = create_key(
         engine.db, engine.clock, name="partner_o4", role="partner", organisation_id=o4.id
     ).token
-    product = engine.add_product(
+    product = engine.work.add_product(
         ids["cycle_a"],
         "learning_questions",
         "Questions",
@@ -91,7 +91,7 @@ def matrix(world: World, seed_engine: CycleEngine) -> World:
         content=b"Which channels?\n",
         actor=COORDINATOR,
     )
-    context = engine.add_context(
+    context = engine.work.add_context(
         ids["cycle_a"], "Matagalpa", "Nicaragua", "Waslala", ids["o1"], actor=COORDINATOR
     )
     assert product.id is not None and context.id is not None

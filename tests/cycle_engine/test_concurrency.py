@@ -32,7 +32,7 @@ CHILD = textwrap.dedent(
 @pytest.mark.parametrize("expected", ["1", "none"], ids=["expected-version", "no-version"])
 def test_exactly_one_of_two_processes_wins(engine: CycleEngine, db_url: str, expected: str) -> None:
     """Two processes racing the same trigger: one moves the cycle, the other gets a clear error."""
-    engine.publish_template(PILOT, "pilot.yaml")
+    engine.templates.publish(PILOT, "pilot.yaml")
     cycle_id = engine.start_cycle("pilot", "Race").id or 0
     children = [
         subprocess.Popen(

@@ -25,7 +25,7 @@ COORDINATOR = Actor(name="ana", role="coordinator")
 
 @pytest.fixture
 def pilot(engine: CycleEngine) -> CycleEngine:
-    engine.publish_template(PILOT, "pilot.yaml")
+    engine.templates.publish(PILOT, "pilot.yaml")
     return engine
 
 
@@ -36,7 +36,7 @@ def test_start_puts_cycle_in_initial_stage_with_deadline(
     cycle = pilot.start_cycle("pilot", "Seed systems", actor=COORDINATOR)
     assert cycle.state == "draft"
     assert cycle.version == 1
-    stage = pilot.current_stage(cycle.id or 0)
+    stage = pilot.cycles.current_stage(cycle.id or 0)
     assert stage is not None
     assert stage.due_at == clock.now() + timedelta(weeks=1)
     assert [e.kind for e in pilot.history(cycle.id or 0)] == ["started"]
@@ -121,13 +121,13 @@ def test_pause_resume_returns_and_extends_deadline(pilot: CycleEngine, clock: Ma
     """Resuming returns to the paused stage and moves its deadline by the pause length."""
     cycle_id = pilot.start_cycle("pilot", "Seed systems").id or 0
     pilot.fire(cycle_id, "submit")
-    due_before = pilot.current_stage(cycle_id).due_at  # type: ignore[union-attr]
+    due_before = pilot.cycles.current_stage(cycle_id).due_at  # type: ignore[union-attr]
     pilot.fire(cycle_id, "pause")
     options = {o.trigger: o for o in pilot.available_triggers(cycle_id)}
     assert options["resume"].dest == "review"
     clock.advance(timedelta(days=10))
     assert pilot.fire(cycle_id, "resume").to_state == "review"
-    stage = pilot.current_stage(cycle_id)
+    stage = pilot.cycles.current_stage(cycle_id)
     assert stage is not None and stage.visit == 2
     assert stage.due_at == due_before + timedelta(days=10)  # type: ignore[operator]
 
@@ -140,21 +140,21 @@ def test_final_stage_finishes_cycle(pilot: CycleEngine) -> None:
     cycle = pilot.get_cycle(cycle_id)
     assert (cycle.status, cycle.finished_at is not None) == ("finished", True)
     assert pilot.available_triggers(cycle_id) == []
-    assert pilot.list_cycles(CycleFilter(status="finished"))[0].id == cycle_id
+    assert pilot.cycles.list_cycles(CycleFilter(status="finished"))[0].id == cycle_id
 
 
 def test_running_cycle_stays_on_its_template_version(pilot: CycleEngine) -> None:
     """Publishing a new version does not move cycles started on the old one."""
     old = pilot.start_cycle("pilot", "Old").id or 0
-    v2 = pilot.publish_template(PILOT.replace("P2W", "P3W"), "pilot.yaml")
+    v2 = pilot.templates.publish(PILOT.replace("P2W", "P3W"), "pilot.yaml")
     assert (v2.version, v2.created) == (2, True)
-    assert pilot.publish_template(PILOT.replace("P2W", "P3W") + "\n# comment\n").created is False
+    assert pilot.templates.publish(PILOT.replace("P2W", "P3W") + "\n# comment\n").created is False
     new = pilot.start_cycle("pilot", "New").id or 0
     assert pilot.get_cycle(old).template_id != pilot.get_cycle(new).template_id
     pilot.fire(old, "submit")
-    assert pilot.current_stage(old).due_at - pilot.current_stage(old).entered_at == timedelta(
-        weeks=2
-    )  # type: ignore[union-attr,operator]
+    assert pilot.cycles.current_stage(old).due_at - pilot.cycles.current_stage(
+        old
+    ).entered_at == timedelta(weeks=2)  # type: ignore[union-attr,operator]
 
 
 def test_bad_arguments_raise_clear_errors(pilot: CycleEngine) -> None:
@@ -166,4 +166,4 @@ def test_bad_arguments_raise_clear_errors(pilot: CycleEngine) -> None:
     with pytest.raises(InvalidInput, match="title"):
         pilot.start_cycle("pilot", "  ")
     with pytest.raises(InvalidInput, match="limit"):
-        pilot.list_cycles(limit=0)
+        pilot.cycles.list_cycles(limit=0)

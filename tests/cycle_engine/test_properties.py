@@ -17,7 +17,7 @@ TRIGGERS = ["submit", "send_back", "approve", "pause", "resume", "cancel", "bogu
 
 
 def _replay(engine: CycleEngine, cycle_id: int) -> str:
-    spec = engine.template_spec("pilot")
+    spec = engine.templates.spec("pilot")
     state: str | None = None
     came_from: str | None = None
     for event in engine.history(cycle_id):
@@ -55,9 +55,9 @@ def test_random_triggers_keep_declared_state_and_replay(
     """Random triggers (valid or not) never leave a declared stage; history replays exactly."""
     clock = ManualClock()
     with CycleEngine(sqlite_url, clock=clock) as engine:
-        engine.publish_template(PILOT, "pilot.yaml")
+        engine.templates.publish(PILOT, "pilot.yaml")
         cycle_id = engine.start_cycle("pilot", "Property").id or 0
-        declared = {s.key for s in engine.template_spec("pilot").stages}
+        declared = {s.key for s in engine.templates.spec("pilot").stages}
         for trigger, note in moves:
             clock.advance(timedelta(hours=1))
             before = engine.get_cycle(cycle_id)

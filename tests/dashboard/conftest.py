@@ -50,10 +50,10 @@ class World:
 
 def seed_world(engine: CycleEngine) -> World:
     engine.publish_builtin_templates()
-    alliance = engine.create_alliance(
+    alliance = engine.alliances.create_alliance(
         "Alianza Test", "Rural enterprise", timezone="America/Guatemala"
     )
-    other = engine.create_alliance("Other Alliance", "Water", timezone="Africa/Nairobi")
+    other = engine.alliances.create_alliance("Other Alliance", "Water", timezone="Africa/Nairobi")
     assert alliance.id is not None and other.id is not None
     orgs = {}
     for name, kind, alliance_id in (
@@ -62,9 +62,11 @@ def seed_world(engine: CycleEngine) -> World:
         ("Farmers' Union", "local", alliance.id),
         ("Outside Org", "ngo", other.id),
     ):
-        org = engine.add_organisation(name, kind, "Guatemala", timezone="America/Guatemala")
+        org = engine.alliances.add_organisation(
+            name, kind, "Guatemala", timezone="America/Guatemala"
+        )
         assert org.id is not None
-        engine.join_alliance(alliance_id, org.id)
+        engine.alliances.join_alliance(alliance_id, org.id)
         orgs[name] = org.id
     people = {}
     for name, email, org in (
@@ -73,11 +75,11 @@ def seed_world(engine: CycleEngine) -> World:
         ("Paula Partner", "paula@union.example.org", "Farmers' Union"),
         ("Otto Outsider", "otto@outside.example.org", "Outside Org"),
     ):
-        person = engine.add_person(name, email, orgs[org])
+        person = engine.alliances.add_person(name, email, orgs[org])
         assert person.id is not None
         people[email] = person.id
-    engine.grant_role(alliance.id, people["ana@ngo.example.org"], "coordinator")
-    engine.grant_role(alliance.id, people["mario@research.example.org"], "manager")
+    engine.alliances.grant_role(alliance.id, people["ana@ngo.example.org"], "coordinator")
+    engine.alliances.grant_role(alliance.id, people["mario@research.example.org"], "manager")
     cycle = engine.start_cycle(
         "learning-cycle",
         "Community seed systems",
@@ -93,7 +95,7 @@ def seed_world(engine: CycleEngine) -> World:
         actor=COORDINATOR,
     )
     assert cycle.id is not None and other_cycle.id is not None
-    engine.assign(
+    engine.work.assign(
         cycle.id,
         "question_workshop",
         orgs["Farmers' Union"],
@@ -101,10 +103,10 @@ def seed_world(engine: CycleEngine) -> World:
         focal_point_id=people["paula@union.example.org"],
         actor=COORDINATOR,
     )
-    engine.assign(
+    engine.work.assign(
         cycle.id, "question_workshop", orgs["Research Institute"], "active", actor=COORDINATOR
     )
-    engine.assign(
+    engine.work.assign(
         other_cycle.id, "question_workshop", orgs["Outside Org"], "lead", actor=COORDINATOR
     )
     return World(

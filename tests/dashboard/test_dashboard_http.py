@@ -162,7 +162,7 @@ def test_signin_email_goes_through_outbox_and_smtp(
         )
         assert answer.status_code == 200 and "is on its way" in answer.text
     with CycleEngine(db_url) as engine:
-        rows = [r for r in engine.outbox(limit=1000) if r.kind == "signin"]
+        rows = [r for r in engine.outbox.messages(limit=1000) if r.kind == "signin"]
     assert [r.recipient for r in rows] == [world.manager]
     deliver_mail(dashboard, port)
     links = inbox.links()
@@ -176,7 +176,7 @@ def test_signin_email_goes_through_outbox_and_smtp(
     )
     assert done.status_code == 200 and "Alianza Test" in done.text
     with CycleEngine(db_url) as engine:
-        sent = engine.outbox_message(rows[0].id or 0)
+        sent = engine.outbox.message(rows[0].id or 0)
     assert sent.status == "sent" and isinstance(sent, OutboxRecord)
 
 
@@ -185,12 +185,12 @@ def test_nudge_queues_reminders_once(dashboard: DashboardServer, world: World, d
     client = sign_in(dashboard, world.manager)
     page = client.get(f"/dashboard/alliances/{world.alliance_id}/stalled")
     with CycleEngine(db_url) as engine:
-        before = len(engine.outbox(cycle_id=world.cycle_id, limit=1000))
+        before = len(engine.outbox.messages(cycle_id=world.cycle_id, limit=1000))
     url = f"/dashboard/alliances/{world.alliance_id}/stalled/{world.cycle_id}/nudge"
     first = client.post(url, data={"csrf_token": csrf_of(page.text)}, follow_redirects=True)
     assert "Nudged:" in first.text
     with CycleEngine(db_url) as engine:
-        after = engine.outbox(cycle_id=world.cycle_id, limit=1000)
+        after = engine.outbox.messages(cycle_id=world.cycle_id, limit=1000)
         assert len(after) > before
         assert any(e.kind == "nudged" for e in engine.history(world.cycle_id))
     second = client.post(url, data={"csrf_token": csrf_of(page.text)}, follow_redirects=True)

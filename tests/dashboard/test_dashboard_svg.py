@@ -12,7 +12,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 def test_diagram_marks_current_stage_and_draws_every_stage(builtin_engine: CycleEngine) -> None:
     """Every stage is a node, the current one alone has aria-current, and titles are escaped."""
-    spec = builtin_engine.template_spec("learning-cycle")
+    spec = builtin_engine.templates.spec("learning-cycle")
     root = ET.fromstring(
         state_diagram_svg(spec, current="prototype", visited=frozenset({"question_workshop"}))
     )
@@ -29,7 +29,7 @@ def test_layout_puts_main_path_in_order_and_side_stages_apart(
 ) -> None:
     """The main path runs top to bottom in template order; pause and cancel sit beside it."""
     for key in ("learning-cycle", "rapid-cycle"):
-        spec = builtin_engine.template_spec(key)
+        spec = builtin_engine.templates.spec(key)
         diagram = layout(spec)
         work = [diagram.nodes[s.key] for s in spec.work_stages]
         assert [n.layer for n in work] == sorted(n.layer for n in work)

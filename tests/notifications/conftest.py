@@ -156,7 +156,7 @@ class World:
 
 def build_world(engine: CycleEngine, clock: ManualClock, *, hostile: bool = False) -> World:
     engine.publish_builtin_templates()
-    alliance = engine.create_alliance(
+    alliance = engine.alliances.create_alliance(
         "Rural enterprise alliance",
         "Rural enterprise development",
         timezone="UTC",
@@ -170,15 +170,15 @@ def build_world(engine: CycleEngine, clock: ManualClock, *, hostile: bool = Fals
         else "Research Centre"
     )
     orgs = {
-        "research": engine.add_organisation(research_name, "research", "Colombia"),
-        "farmers": engine.add_organisation("Farmers Network", "local", "Guatemala"),
-        "donor": engine.add_organisation("Donor Agency", "donor", "Netherlands"),
-        "secretariat": engine.add_organisation("Alliance Secretariat", "ngo", "Colombia"),
+        "research": engine.alliances.add_organisation(research_name, "research", "Colombia"),
+        "farmers": engine.alliances.add_organisation("Farmers Network", "local", "Guatemala"),
+        "donor": engine.alliances.add_organisation("Donor Agency", "donor", "Netherlands"),
+        "secretariat": engine.alliances.add_organisation("Alliance Secretariat", "ngo", "Colombia"),
     }
     assert alliance.id is not None
     for org in orgs.values():
         assert org.id is not None
-        engine.join_alliance(alliance.id, org.id)
+        engine.alliances.join_alliance(alliance.id, org.id)
     ana_name = "Ana\r\nBcc: victim@example.org <b>Pérez</b>" if hostile else "Ana Pérez"
     spec = [
         ("ana", ana_name, "ana@research.example.org", "research", "es", "America/Bogota"),
@@ -193,11 +193,11 @@ def build_world(engine: CycleEngine, clock: ManualClock, *, hostile: bool = Fals
     for key, name, email, org, language, zone in spec:
         org_id = orgs[org].id
         assert org_id is not None
-        person = engine.add_person(name, email, org_id, language=language, timezone=zone)
+        person = engine.alliances.add_person(name, email, org_id, language=language, timezone=zone)
         assert person.id is not None
         people[key] = person.id
-    engine.grant_role(alliance.id, people["cora"], "coordinator")
-    engine.grant_role(alliance.id, people["max"], "manager")
+    engine.alliances.grant_role(alliance.id, people["cora"], "coordinator")
+    engine.alliances.grant_role(alliance.id, people["max"], "manager")
     cycle = engine.start_cycle(
         "learning-cycle",
         "Market access for smallholders",
@@ -207,7 +207,7 @@ def build_world(engine: CycleEngine, clock: ManualClock, *, hostile: bool = Fals
     assert cycle.id is not None
     stage = "question_workshop"
     ids = {k: v.id for k, v in orgs.items()}
-    engine.assign(
+    engine.work.assign(
         cycle.id,
         stage,
         ids["research"] or 0,
@@ -216,7 +216,7 @@ def build_world(engine: CycleEngine, clock: ManualClock, *, hostile: bool = Fals
         deputy_id=people["ben"],
         actor=COORDINATOR,
     )
-    engine.assign(
+    engine.work.assign(
         cycle.id,
         stage,
         ids["farmers"] or 0,
@@ -224,7 +224,7 @@ def build_world(engine: CycleEngine, clock: ManualClock, *, hostile: bool = Fals
         focal_point_id=people["dario"],
         actor=COORDINATOR,
     )
-    engine.assign(cycle.id, stage, ids["donor"] or 0, "informed", actor=COORDINATOR)
+    engine.work.assign(cycle.id, stage, ids["donor"] or 0, "informed", actor=COORDINATOR)
     return World(
         engine=engine,
         clock=clock,

@@ -57,7 +57,7 @@ def test_sender_killed_after_250_resends_once_with_the_same_message_id(
         process.wait(timeout=10)
     smtp_server.handler.on_accept = None
     [first] = smtp_server.handler.message_ids()
-    stuck = [r for r in world.engine.outbox() if r.status == CLAIMED]
+    stuck = [r for r in world.engine.outbox.messages() if r.status == CLAIMED]
     assert [r.message_id for r in stuck] == [first]
     assert stuck[0].lease_owner == "doomed-sender"
 
@@ -67,6 +67,6 @@ def test_sender_killed_after_250_resends_once_with_the_same_message_id(
     world.clock.advance(timedelta(minutes=6))  # the lease (5 minutes) has run out
     deliver(make_sender(world, smtp_server, tmp_path))
     counts = Counter(smtp_server.handler.message_ids())
-    rows = world.engine.outbox()
+    rows = world.engine.outbox.messages()
     assert {r.status for r in rows} == {SENT}
     assert counts == {r.message_id: (2 if r.message_id == first else 1) for r in rows}

@@ -25,7 +25,7 @@ def test_no_smtp_means_the_development_mailbox(world: World, tmp_path: Path, db_
     world.engine.run_due_timers()
     deliver(build_outbox_sender(world.engine, settings))
     entries = list_mailbox(tmp_path / "mailbox")
-    rows = world.engine.outbox()
+    rows = world.engine.outbox.messages()
     assert sorted(e.message_id for e in entries) == sorted(r.message_id for r in rows)
     assert {r.status for r in rows} == {"sent"}
     runner = CliRunner()

@@ -30,7 +30,7 @@ class Site:
     world: World
 
     def claim(self, action: str, person: str = "ana", nonce: str = "m1") -> ActionClaim:
-        visit = self.world.engine.current_stage(self.world.cycle_id)
+        visit = self.world.engine.cycles.current_stage(self.world.cycle_id)
         assert visit is not None and visit.id is not None
         return ActionClaim(
             action=action,
@@ -112,7 +112,7 @@ def test_expired_link_offers_a_fresh_one_by_email(site: Site) -> None:
     assert site.events() == before
     fresh = httpx.post(f"{site.base}/email/actions/done/refresh", data={"t": token})
     assert fresh.status_code == 200 and "on its way" in fresh.text
-    [row] = [r for r in site.world.engine.outbox() if r.kind == "fresh_link"]
+    [row] = [r for r in site.world.engine.outbox.messages() if r.kind == "fresh_link"]
     assert row.recipient == "ana@research.example.org" and row.context["actions"] == ["done"]
 
 
@@ -132,7 +132,9 @@ def test_extension_and_done_reach_the_coordinator(site: Site) -> None:
         f"{site.base}/email/actions/done",
         data={"t": done, "product_url": "https://example.org/questions.pdf"},
     )
-    rows = {r.kind: r for r in site.world.engine.outbox() if r.recipient.startswith("cora")}
+    rows = {
+        r.kind: r for r in site.world.engine.outbox.messages() if r.recipient.startswith("cora")
+    }
     assert rows["extension_requested"].context["details"]["days"] == 10
     assert rows["marked_done"].context["details"]["product_url"] == (
         "https://example.org/questions.pdf"
@@ -147,14 +149,14 @@ def test_unsubscribe_needs_a_post_and_preferences_save(site: Site) -> None:
     engine = site.world.engine
     url = site.links.unsubscribe_url(ana, "reminder")
     assert httpx.get(url).status_code == 200
-    assert engine.notification_preferences(ana).unsubscribed == []
+    assert engine.outbox.notification_preferences(ana).unsubscribed == []
     posted = httpx.post(
         url,
         content=b"List-Unsubscribe=One-Click",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert posted.status_code == 200
-    assert engine.notification_preferences(ana).unsubscribed == ["reminder"]
+    assert engine.outbox.notification_preferences(ana).unsubscribed == ["reminder"]
     prefs_url = site.links.preferences_url(ana)
     assert "Notification preferences" in httpx.get(prefs_url).text
     token = site.links.person_token("preferences", ana)
@@ -163,7 +165,7 @@ def test_unsubscribe_needs_a_post_and_preferences_save(site: Site) -> None:
         data={"t": token, "mode": "digest", "digest_hour": "6", "receive": ["reminder", "overdue"]},
     )
     assert saved.status_code == 200 and "Saved." in saved.text
-    prefs = engine.notification_preferences(ana)
+    prefs = engine.outbox.notification_preferences(ana)
     assert (prefs.mode, prefs.digest_hour) == ("digest", 6)
     assert "reminder" not in prefs.unsubscribed and "stalled" in prefs.unsubscribed
 

@@ -15,7 +15,7 @@ COORDINATOR = Actor(name="cora", role="coordinator")
 
 
 def rows_of(world: World, kind: str) -> list[OutboxRecord]:
-    return [r for r in world.engine.outbox(limit=1000) if r.kind == kind]
+    return [r for r in world.engine.outbox.messages(limit=1000) if r.kind == kind]
 
 
 def recipients(rows: list[OutboxRecord]) -> set[str]:
@@ -53,8 +53,8 @@ def test_second_insert_with_the_same_key_is_ignored(world: World) -> None:
     with engine.db.transaction() as session:
         cycle = engine.get_cycle(world.cycle_id)
         session.add(cycle)
-        spec = engine.templates.spec(session, cycle.template_id)
-        visit = engine.current_stage(world.cycle_id)
+        spec = engine.templates.store.spec(session, cycle.template_id)
+        visit = engine.cycles.current_stage(world.cycle_id)
         scope = Scope(
             cycle=cycle, spec=spec, stage="question_workshop", visit=visit, now=world.clock.now()
         )
@@ -66,13 +66,13 @@ def test_second_insert_with_the_same_key_is_ignored(world: World) -> None:
         notice = Notice(kind="reminder", rule="nudge", occurrence=7, to=ana)
         assert enqueue(session, scope, notice) is True
         assert enqueue(session, scope, notice) is False
-    assert len([r for r in engine.outbox(limit=1000) if r.rule == "nudge"]) == 1
+    assert len([r for r in engine.outbox.messages(limit=1000) if r.rule == "nudge"]) == 1
 
 
 def test_overdue_step_climbs_the_escalation_ladder(world: World) -> None:
     """Overdue reminders go to the focal point; the second tells the deputy, the third the lead
     organisation's other people, and the escalation the coordinator."""
-    visit = world.engine.current_stage(world.cycle_id)
+    visit = world.engine.cycles.current_stage(world.cycle_id)
     assert visit is not None and visit.due_at is not None
     step_days(world, visit.due_at + timedelta(days=13))
     overdue = rows_of(world, "overdue")
@@ -87,7 +87,7 @@ def test_overdue_step_climbs_the_escalation_ladder(world: World) -> None:
     carla = next(r for r in rows_of(world, "escalation") if r.recipient.startswith("carla"))
     assert carla.context["details"]["responsible"]["name"] == "Ana Pérez"
     assert carla.language == "fr"
-    keys = [r.dedupe_key for r in world.engine.outbox(limit=1000)]
+    keys = [r.dedupe_key for r in world.engine.outbox.messages(limit=1000)]
     assert len(keys) == len(set(keys))
 
 
@@ -115,25 +115,25 @@ def test_digest_readers_rows_wait_for_their_local_hour(world: World) -> None:
     """A person who chose a daily digest at 07:00 has their emails held to 07:00 in their
     zone; an unsubscribed kind is kept as suppressed, not dropped."""
     engine = world.engine
-    engine.set_notification_preferences(world.person("ana"), mode="digest", digest_hour=7)
-    engine.set_notification_preferences(world.person("eve"), unsubscribed=["stage_started"])
+    engine.outbox.set_notification_preferences(world.person("ana"), mode="digest", digest_hour=7)
+    engine.outbox.set_notification_preferences(world.person("eve"), unsubscribed=["stage_started"])
     engine.run_due_timers()
     rows = {r.recipient.split("@")[0]: r for r in rows_of(world, "stage_started")}
     assert rows["ana"].delivery == DIGEST
     assert rows["ana"].next_attempt_at == datetime.fromisoformat("2026-01-05T12:00:00+00:00")
     assert rows["eve"].status == SUPPRESSED and "switched off" in (rows["eve"].last_error or "")
     assert rows["ben"].status == PENDING
-    engine.set_notification_preferences(world.person("ana"), mode="immediate")
-    assert engine.outbox_message(rows["ana"].id or 0).delivery == "immediate"
+    engine.outbox.set_notification_preferences(world.person("ana"), mode="immediate")
+    assert engine.outbox.message(rows["ana"].id or 0).delivery == "immediate"
 
 
 def test_snooze_holds_the_persons_waiting_reminders(world: World) -> None:
     """Snoozing from an email moves the person's pending reminders for the step to its end."""
     engine = world.engine
     engine.run_due_timers()
-    visit = engine.current_stage(world.cycle_id)
+    visit = engine.cycles.current_stage(world.cycle_id)
     assert visit is not None and visit.id is not None
-    result = engine.record_email_action(
+    result = engine.outbox.record_email_action(
         action="snooze",
         person_id=world.person("ana"),
         cycle_id=world.cycle_id,

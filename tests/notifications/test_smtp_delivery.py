@@ -59,7 +59,7 @@ def deliver(sender: OutboxSender) -> None:
 
 
 def statuses(engine: CycleEngine) -> Counter[str]:
-    return Counter(r.status for r in engine.outbox(limit=1000))
+    return Counter(r.status for r in engine.outbox.messages(limit=1000))
 
 
 def add_notices(world: World, count: int, kind: str = "marked_done") -> None:
@@ -68,8 +68,8 @@ def add_notices(world: World, count: int, kind: str = "marked_done") -> None:
     with engine.db.transaction() as session:
         cycle = engine.get_cycle(world.cycle_id)
         session.add(cycle)
-        spec = engine.templates.spec(session, cycle.template_id)
-        visit = engine.current_stage(world.cycle_id)
+        spec = engine.templates.store.spec(session, cycle.template_id)
+        visit = engine.cycles.current_stage(world.cycle_id)
         scope = Scope(
             cycle=cycle, spec=spec, stage="question_workshop", visit=visit, now=world.clock.now()
         )
@@ -97,14 +97,14 @@ def test_transient_replies_then_success_deliver_exactly_one_copy(
     smtp_server.handler.data_replies = ["451 4.3.0 try again later", "421 4.7.0 closing"]
     deliver(make_sender(world, smtp_server, tmp_path))
     assert statuses(world.engine) == {SENT: 2, "pending": 2}
-    waiting = [r for r in world.engine.outbox() if r.status == "pending"]
+    waiting = [r for r in world.engine.outbox.messages() if r.status == "pending"]
     assert all(r.next_attempt_at > world.clock.now() and r.last_error for r in waiting)
     world.clock.advance(timedelta(hours=1))
     deliver(make_sender(world, smtp_server, tmp_path))
     assert statuses(world.engine) == {SENT: 4}
     ids = smtp_server.handler.message_ids()
-    assert sorted(ids) == sorted(r.message_id for r in world.engine.outbox())
-    assert {r.attempts for r in world.engine.outbox()} == {1, 2}
+    assert sorted(ids) == sorted(r.message_id for r in world.engine.outbox.messages())
+    assert {r.attempts for r in world.engine.outbox.messages()} == {1, 2}
 
 
 def test_550_fails_permanently_with_the_servers_reply(
@@ -114,7 +114,7 @@ def test_550_fails_permanently_with_the_servers_reply(
     world.engine.run_due_timers()
     smtp_server.handler.data_replies = ["550 5.7.1 message refused by policy"]
     deliver(make_sender(world, smtp_server, tmp_path))
-    failed = world.engine.outbox(status=FAILED)
+    failed = world.engine.outbox.messages(status=FAILED)
     assert len(failed) == 1
     assert failed[0].last_error == "550 5.7.1 message refused by policy"
     world.clock.advance(timedelta(days=1))
@@ -146,9 +146,9 @@ def test_refused_recipients_are_recorded_one_by_one(
     asyncio.run(send_both())
     world.engine.run_due_timers()
     deliver(make_sender(world, smtp_server, tmp_path))
-    eve = next(r for r in world.engine.outbox() if r.recipient.startswith("eve"))
+    eve = next(r for r in world.engine.outbox.messages() if r.recipient.startswith("eve"))
     assert eve.status == FAILED and "no such user" in (eve.last_error or "")
-    [answer] = world.engine.outbox_recipients(eve.id or 0)
+    [answer] = world.engine.outbox.recipients(eve.id or 0)
     assert (answer.address, answer.accepted, answer.code) == ("eve@donor.example.org", False, 550)
 
 
@@ -161,7 +161,7 @@ def test_a_stalled_server_is_timed_out(
     started = time.monotonic()
     deliver(make_sender(world, smtp_server, tmp_path, timeout=0.5))
     assert time.monotonic() - started < 5
-    rows = world.engine.outbox()
+    rows = world.engine.outbox.messages()
     assert {r.status for r in rows} == {"pending"}
     assert all("timed out" in (r.last_error or "") for r in rows)
 
@@ -172,7 +172,7 @@ def test_two_senders_deliver_each_row_once(
     """Two senders with their own connections, claiming in small batches at the same time,
     deliver every row exactly once."""
     add_notices(world, 25)
-    expected = sorted(r.message_id for r in world.engine.outbox(limit=1000))
+    expected = sorted(r.message_id for r in world.engine.outbox.messages(limit=1000))
     assert len(expected) == 75  # Ana, Ben and Dario, 25 each
     policy = ClaimPolicy(batch=5, hourly_cap=1000)
     errors: list[BaseException] = []
@@ -200,7 +200,7 @@ def test_flood_after_downtime_is_capped_into_the_digest(
     """Past the hourly cap a person's remaining emails wait for their digest, not lost."""
     add_notices(world, 5)
     deliver(make_sender(world, smtp_server, tmp_path, policy=ClaimPolicy(hourly_cap=2)))
-    ana = [r for r in world.engine.outbox(limit=1000) if r.recipient.startswith("ana")]
+    ana = [r for r in world.engine.outbox.messages(limit=1000) if r.recipient.startswith("ana")]
     assert Counter(r.status for r in ana) == {SENT: 2, "pending": 3}
     assert all(r.delivery == DIGEST for r in ana if r.status == "pending")
 
@@ -210,7 +210,9 @@ def test_digest_is_one_email_at_the_local_hour(
 ) -> None:
     """A digest reader gets nothing at once, then one digest listing their notices at their
     digest hour (07:00 in Bogotá is 12:00 UTC)."""
-    world.engine.set_notification_preferences(world.person("ana"), mode="digest", digest_hour=7)
+    world.engine.outbox.set_notification_preferences(
+        world.person("ana"), mode="digest", digest_hour=7
+    )
     add_notices(world, 3)
     deliver(make_sender(world, smtp_server, tmp_path))
     to_ana = [r for r in smtp_server.handler.received if "ana@" in r.rcpt_tos[0]]
@@ -223,7 +225,7 @@ def test_digest_is_one_email_at_the_local_hour(
     assert str(message["Subject"]).startswith("Su resumen diario: 3")
     folded = [
         r
-        for r in world.engine.outbox(limit=1000)
+        for r in world.engine.outbox.messages(limit=1000)
         if r.recipient.startswith("ana") and r.kind == "marked_done"
     ]
     assert {r.status for r in folded} == {"digested"} and len({r.digest_id for r in folded}) == 1
@@ -236,7 +238,7 @@ def test_stage_started_email_has_headers_links_and_calendar_entry(
     signed action links and the deadline as an ICS attachment."""
     world.engine.run_due_timers()
     deliver(make_sender(world, smtp_server, tmp_path))
-    row = next(r for r in world.engine.outbox() if r.recipient.startswith("ana"))
+    row = next(r for r in world.engine.outbox.messages() if r.recipient.startswith("ana"))
     [received] = [r for r in smtp_server.handler.received if r.message_id == row.message_id]
     message = received.message
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -259,12 +261,12 @@ def test_hostile_names_are_escaped_and_inject_nothing(
     with CycleEngine(sqlite_url, clock=clock) as engine:
         world = build_world(engine, clock, hostile=True)
         engine.run_due_timers()
-        visit = engine.current_stage(world.cycle_id)
+        visit = engine.cycles.current_stage(world.cycle_id)
         assert visit is not None and visit.due_at is not None
         clock.set(visit.due_at + timedelta(days=6, hours=1))
         engine.run_due_timers()
         deliver(make_sender(world, smtp_server, tmp_path, policy=ClaimPolicy(hourly_cap=100)))
-        sent = {r.message_id: r for r in engine.outbox(limit=1000) if r.status == SENT}
+        sent = {r.message_id: r for r in engine.outbox.messages(limit=1000) if r.status == SENT}
     assert any(r.kind == "escalation" for r in sent.values())
     for received in smtp_server.handler.received:
         row: OutboxRecord = sent[received.message_id]

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from cycle_engine import workflows
+from cycle_engine.alliances.guards import default_guards
 from cycle_engine.spec import (
     TemplateSpec,
     builtin_template_paths,
@@ -23,7 +24,6 @@ from cycle_engine.spec import (
     stages,
     validate,
 )
-from cycle_engine.spec.guards import default_guards
 from tests.cycle_engine.guard_fixtures import stub_guards
 
 PATHS = builtin_template_paths()

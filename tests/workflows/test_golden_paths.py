@@ -47,13 +47,13 @@ class Walker:
             )
             assert result.to_state == step["expect"], step
         elif "lead_all_remaining" in step:
-            spec = self.engine.template_spec(self.engine.get_cycle(self.cycle_id).template_key)
+            spec = self.engine.templates.spec(self.engine.get_cycle(self.cycle_id).template_key)
             stages = [s.key for s in spec.work_stages]
             current = self.engine.get_cycle(self.cycle_id).state
             self.world.assign_leads(self.cycle_id, stages[stages.index(current) + 1 :])
         elif "product" in step:
             kind = step["product"]
-            self.engine.add_product(
+            self.engine.work.add_product(
                 self.cycle_id,
                 kind,
                 f"The {kind.replace('_', ' ')}",
@@ -64,7 +64,7 @@ class Walker:
             )
         elif "contexts" in step:
             for name in step["contexts"]:
-                context = self.engine.add_context(
+                context = self.engine.work.add_context(
                     self.cycle_id, name, "Honduras", name, self.world.ngo, actor=COORDINATOR
                 )
                 self.contexts[name] = context.id or 0
@@ -74,8 +74,8 @@ class Walker:
             for context_id in self.contexts.values():
                 self._report(context_id, step["report_all"])
         elif "answer_all" in step:
-            questions = self.engine.learning_questions(self.cycle_id)
-            self.engine.answer_questions(
+            questions = self.engine.work.learning_questions(self.cycle_id)
+            self.engine.work.answer_questions(
                 self.cycle_id,
                 {q.id or 0: "Answered from the tested contexts." for q in questions},
                 actor=COORDINATOR,
@@ -84,7 +84,7 @@ class Walker:
             raise AssertionError(f"unknown golden step {step!r}")
 
     def _report(self, context_id: int, rating: str) -> None:
-        self.engine.report_context(
+        self.engine.work.report_context(
             self.cycle_id, context_id, f"Results were {rating}.", rating, actor=COORDINATOR
         )
 

@@ -55,7 +55,7 @@ class World:
 
     def assign_leads(self, cycle_id: int, stages: list[str] | None = None) -> None:
         for stage in stages or LATER_STAGES:
-            self.engine.assign(
+            self.engine.work.assign(
                 cycle_id, stage, self.research, "lead", focal_point_id=self.ana, actor=COORDINATOR
             )
 
@@ -75,25 +75,29 @@ def domain(db_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[CycleEng
 def world(domain: CycleEngine, clock: ManualClock) -> World:
     e = domain
     joined = date(2025, 1, 6)
-    alliance = e.create_alliance(
+    alliance = e.alliances.create_alliance(
         "Alianza Test", "Market access", timezone="America/Guatemala", language="es"
     )
-    other = e.create_alliance("Other Alliance", "Seed systems", timezone="Africa/Nairobi")
-    research = e.add_organisation(
+    other = e.alliances.create_alliance("Other Alliance", "Seed systems", timezone="Africa/Nairobi")
+    research = e.alliances.add_organisation(
         "Centro de Investigación", "research", "Guatemala", timezone="America/Guatemala"
     )
-    ngo = e.add_organisation("Fundación Tierra", "ngo", "Honduras", timezone="America/Tegucigalpa")
-    farmers = e.add_organisation(
+    ngo = e.alliances.add_organisation(
+        "Fundación Tierra", "ngo", "Honduras", timezone="America/Tegucigalpa"
+    )
+    farmers = e.alliances.add_organisation(
         "Cooperativa Maíz", "local", "Guatemala", timezone="America/Guatemala"
     )
-    outsider = e.add_organisation("Kenya Seeds", "private", "Kenya", timezone="Africa/Nairobi")
+    outsider = e.alliances.add_organisation(
+        "Kenya Seeds", "private", "Kenya", timezone="Africa/Nairobi"
+    )
     ids = {}
     for org in (research, ngo, farmers):
         assert alliance.id is not None and org.id is not None
-        e.join_alliance(alliance.id, org.id, joined_on=joined)
+        e.alliances.join_alliance(alliance.id, org.id, joined_on=joined)
     assert other.id is not None and outsider.id is not None and research.id is not None
-    e.join_alliance(other.id, outsider.id, joined_on=joined)
-    e.join_alliance(other.id, research.id, joined_on=joined)
+    e.alliances.join_alliance(other.id, outsider.id, joined_on=joined)
+    e.alliances.join_alliance(other.id, research.id, joined_on=joined)
     for key, name, org in (
         ("ana", "Ana Pérez", research),
         ("bruno", "Bruno Díaz", research),
@@ -102,9 +106,9 @@ def world(domain: CycleEngine, clock: ManualClock) -> World:
         ("omar", "Omar Kamau", outsider),
     ):
         assert org.id is not None
-        person = e.add_person(name, f"{key}@example.org", org.id, joined_on=joined)
+        person = e.alliances.add_person(name, f"{key}@example.org", org.id, joined_on=joined)
         ids[key] = person.id
-    e.grant_role(alliance.id, ids["ana"], "coordinator")
+    e.alliances.grant_role(alliance.id, ids["ana"], "coordinator")
     return World(
         engine=e,
         clock=clock,

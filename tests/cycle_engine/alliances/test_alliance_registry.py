@@ -58,9 +58,11 @@ def test_bad_alliance_input_is_refused(
 
 def test_organisation_sits_in_several_alliances(world: World) -> None:
     """One organisation can be a member of two alliances and is listed in both."""
-    alliances = world.engine.alliances_of(world.research)
+    alliances = world.engine.alliances.alliances_of(world.research)
     assert sorted(a.name for a in alliances) == ["Alianza Test", "Other Alliance"]
-    members = [m.organisation.name for m in world.engine.alliance_members(world.other_alliance)]
+    members = [
+        m.organisation.name for m in world.engine.alliances.alliance_members(world.other_alliance)
+    ]
     assert members == ["Centro de Investigación", "Kenya Seeds"]
 
 
@@ -68,11 +70,11 @@ def test_joining_twice_or_unknown_ids_fail_clearly(world: World) -> None:
     """Joining twice, an unknown organisation or an unknown alliance each get a clear error."""
     e = world.engine
     with pytest.raises(InvalidInput, match="already a member"):
-        e.join_alliance(world.alliance, world.ngo)
+        e.alliances.join_alliance(world.alliance, world.ngo)
     with pytest.raises(OrganisationNotFound, match="organisation 999"):
-        e.join_alliance(world.alliance, 999)
+        e.alliances.join_alliance(world.alliance, 999)
     with pytest.raises(AllianceNotFound):
-        e.join_alliance(999, world.ngo)
+        e.alliances.join_alliance(999, world.ngo)
 
 
 def test_organisation_kind_must_be_one_the_method_names(domain: CycleEngine) -> None:
@@ -84,26 +86,28 @@ def test_organisation_kind_must_be_one_the_method_names(domain: CycleEngine) -> 
 
 def test_person_takes_organisation_zone_and_needs_unique_email(world: World) -> None:
     """A person defaults to the organisation's zone; a second registration of an email fails."""
-    person = world.engine.add_person(
+    person = world.engine.alliances.add_person(
         "Eva Ruiz", "Eva@Example.org", world.ngo, joined_on=date(2025, 3, 1), language="es"
     )
     assert person.timezone == "America/Tegucigalpa"
     assert person.email == "eva@example.org"
     with pytest.raises(InvalidInput, match="already registered"):
-        world.engine.add_person("Eva Two", "eva@example.org", world.ngo)
+        world.engine.alliances.add_person("Eva Two", "eva@example.org", world.ngo)
     with pytest.raises(InvalidInput, match="not an email"):
-        world.engine.add_person("No Mail", "nomail", world.ngo)
+        world.engine.alliances.add_person("No Mail", "nomail", world.ngo)
 
 
 def test_role_needs_a_person_of_a_member_organisation(world: World) -> None:
     """Only people whose organisation sits in the alliance can coordinate or manage it."""
     e = world.engine
     with pytest.raises(InvalidInput, match="outside alliance"):
-        e.grant_role(world.alliance, world.omar, "manager")
-    e.grant_role(world.alliance, world.carla, "manager")
-    assert [p.name for p in e.people_with_role(world.alliance, "manager")] == ["Carla Zelaya"]
+        e.alliances.grant_role(world.alliance, world.omar, "manager")
+    e.alliances.grant_role(world.alliance, world.carla, "manager")
+    assert [p.name for p in e.alliances.people_with_role(world.alliance, "manager")] == [
+        "Carla Zelaya"
+    ]
     with pytest.raises(NotFound):
-        e.grant_role(world.alliance, 999, "manager")
+        e.alliances.grant_role(world.alliance, 999, "manager")
 
 
 def test_cycle_belongs_to_alliance_and_topic(world: World) -> None:
@@ -114,4 +118,4 @@ def test_cycle_belongs_to_alliance_and_topic(world: World) -> None:
     assert (cycle.alliance_id, cycle.topic) == (world.alliance, "Market access")
     with pytest.raises(AllianceNotFound):
         world.engine.start_cycle("learning-cycle", "Nowhere", alliance_id=999)
-    assert len(world.engine.list_cycles()) == 1
+    assert len(world.engine.cycles.list_cycles()) == 1

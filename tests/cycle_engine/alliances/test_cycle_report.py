@@ -16,9 +16,9 @@ from .test_questions_learning_turnover import _to_documentation
 def test_draft_report_is_available_from_the_first_day(world: World) -> None:
     """A new cycle's report is a draft that names its stage, questions and plan."""
     cycle = world.start()
-    report = world.engine.cycle_report(cycle)
+    report = world.engine.work.cycle_report(cycle)
     assert not report.complete
-    text = world.engine.render_report(cycle)
+    text = world.engine.work.render_report(cycle)
     assert text.startswith("# Market access\n")
     assert "**Draft learning cycle report** (Learning cycle), Alianza Test" in text
     assert "1. Which market channels pay smallholders best?" in text
@@ -30,31 +30,31 @@ def test_documented_cycle_report_compiles_everything(world: World) -> None:
     learning and the moved due date with its reason."""
     cycle = _to_documentation(world)
     e = world.engine
-    e.move_due_date(
+    e.work.move_due_date(
         cycle, "documentation", date(2026, 10, 30), reason="Board meets late", actor=COORDINATOR
     )
     world.clock.advance(timedelta(days=10))
-    e.add_product(
+    e.work.add_product(
         cycle,
         "documented_results",
         "Market channels: results",
         world.research,
         link="https://docs.example.org/results",
     )
-    questions = e.learning_questions(cycle)
-    e.answer_questions(
+    questions = e.work.learning_questions(cycle)
+    e.work.answer_questions(
         cycle,
         {
             questions[0].id or 0: "Direct supermarket contracts.",
             questions[1].id or 0: "Steady volumes.",
         },
     )
-    e.add_learning(
+    e.work.add_learning(
         cycle, "development_interventions", "Contracts first", "Start with one buyer.", [world.ngo]
     )
-    report = e.cycle_report(cycle)
+    report = e.work.cycle_report(cycle)
     assert report.complete
-    text = e.render_report(cycle)
+    text = e.work.render_report(cycle)
     assert "**Learning cycle report** (Learning cycle)" in text
     assert ("| Prototype | Centro de Investigación (Ana Pérez) | - | - |") in text
     assert "- Documentation: 2026-01-05: due 2026-10-05 -> 2026-10-30 (Board meets late)" in text
@@ -75,8 +75,8 @@ def test_documented_cycle_report_compiles_everything(world: World) -> None:
 def test_html_report_escapes_partner_text(world: World) -> None:
     """The HTML report is a full page and escapes what partners typed."""
     cycle = world.start(questions=["Do <script> tags survive?"])
-    html = world.engine.render_report(cycle, "html")
+    html = world.engine.work.render_report(cycle, "html")
     assert html.startswith("<!DOCTYPE html>")
     assert "<li>Do &lt;script&gt; tags survive?</li>" in html
     with pytest.raises(InvalidInput, match="format: must be one of markdown, html"):
-        world.engine.render_report(cycle, "pdf")
+        world.engine.work.render_report(cycle, "pdf")

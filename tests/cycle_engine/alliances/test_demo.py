@@ -22,20 +22,20 @@ def test_demo_seeds_alliance_walks_cycle_and_is_rerunnable(db_url: str, tmp_path
     assert "  documentation -> completed (cycle_documented)" in lines
     assert any(line.startswith("  roles_assigned is blocked: stage") for line in lines)
     with CycleEngine(db_url) as engine:
-        alliance = engine.list_alliances()[0]
-        assert len(engine.alliance_members(alliance.id or 0)) == 76
-        states = {c.title: c.state for c in engine.list_cycles()}
+        alliance = engine.alliances.list_alliances()[0]
+        assert len(engine.alliances.alliance_members(alliance.id or 0)) == 76
+        states = {c.title: c.state for c in engine.cycles.list_cycles()}
         assert sorted(states.values()) == [
             "completed",
             "prototype",
             "quick_review",
             "role_assignment",
         ]
-        walked = next(c for c in engine.list_cycles() if c.state == "completed")
-        report = engine.cycle_report(walked.id or 0)
+        walked = next(c for c in engine.cycles.list_cycles() if c.state == "completed")
+        report = engine.work.cycle_report(walked.id or 0)
         assert report.complete and len(report.contexts) == 3
-        assert engine.stages_lacking_focal_point(
-            next(c.id or 0 for c in engine.list_cycles() if c.state == "role_assignment")
+        assert engine.work.stages_lacking_focal_point(
+            next(c.id or 0 for c in engine.cycles.list_cycles() if c.state == "role_assignment")
         )
     again: list[str] = []
     run_demo(db_url, again.append, data_dir=tmp_path / "data")

@@ -16,7 +16,7 @@ def test_role_assignment_blocked_until_every_later_stage_has_a_lead(world: World
     cycle = world.start()
     world.fire(cycle, "questions_agreed")
     world.assign_leads(cycle, ["work_plan", "good_practice_review", "prototype"])
-    world.engine.assign(cycle, "multi_context_testing", world.ngo, "lead", actor=COORDINATOR)
+    world.engine.work.assign(cycle, "multi_context_testing", world.ngo, "lead", actor=COORDINATOR)
     with pytest.raises(TransitionNotAllowed) as blocked:
         world.fire(cycle, "roles_assigned")
     assert blocked.value.reasons == (
@@ -24,7 +24,7 @@ def test_role_assignment_blocked_until_every_later_stage_has_a_lead(world: World
         "lead Fundación Tierra has named no focal point",
         "stage documentation lacks a lead with an active focal point: no lead organisation",
     )
-    world.engine.assign(
+    world.engine.work.assign(
         cycle,
         "multi_context_testing",
         world.ngo,
@@ -40,11 +40,11 @@ def test_role_assignment_blocked_until_every_later_stage_has_a_lead(world: World
 def test_assignment_is_recorded_as_an_event_and_replaces_the_earlier_choice(world: World) -> None:
     """Re-assigning an organisation updates its row and each change is one history event."""
     cycle = world.start()
-    world.engine.assign(cycle, "prototype", world.ngo, "active", actor=COORDINATOR)
-    world.engine.assign(
+    world.engine.work.assign(cycle, "prototype", world.ngo, "active", actor=COORDINATOR)
+    world.engine.work.assign(
         cycle, "prototype", world.ngo, "lead", focal_point_id=world.carla, actor=COORDINATOR
     )
-    rows = world.engine.participants(cycle)
+    rows = world.engine.work.participants(cycle)
     assert [(r.stage, r.level, r.focal_point_id) for r in rows] == [
         ("prototype", "lead", world.carla)
     ]
@@ -68,7 +68,7 @@ def test_bad_assignments_are_refused_and_change_nothing(
     cycle = world.start()
     version = world.engine.get_cycle(cycle).version
     with pytest.raises(error, match=message):
-        world.engine.assign(
+        world.engine.work.assign(
             cycle,
             "prototype",
             getattr(world, organisation),
@@ -76,7 +76,7 @@ def test_bad_assignments_are_refused_and_change_nothing(
             focal_point_id=getattr(world, person) if person else None,
             actor=COORDINATOR,
         )
-    assert world.engine.participants(cycle) == []
+    assert world.engine.work.participants(cycle) == []
     assert world.engine.get_cycle(cycle).version == version
 
 
@@ -84,11 +84,11 @@ def test_unknown_organisation_stage_and_level_are_named(world: World) -> None:
     """Unknown organisation ids, stages and levels each get their own clear error."""
     cycle = world.start()
     with pytest.raises(OrganisationNotFound):
-        world.engine.assign(cycle, "prototype", 999, "lead", actor=COORDINATOR)
+        world.engine.work.assign(cycle, "prototype", 999, "lead", actor=COORDINATOR)
     with pytest.raises(InvalidInput, match="no work stage 'protoype'"):
-        world.engine.assign(cycle, "protoype", world.ngo, "lead", actor=COORDINATOR)
+        world.engine.work.assign(cycle, "protoype", world.ngo, "lead", actor=COORDINATOR)
     with pytest.raises(InvalidInput, match="level: must be one of lead, active, informed"):
-        world.engine.assign(cycle, "prototype", world.ngo, "boss", actor=COORDINATOR)
+        world.engine.work.assign(cycle, "prototype", world.ngo, "boss", actor=COORDINATOR)
 
 
 def test_lead_on_a_finished_stage_is_refused(world: World) -> None:
@@ -96,7 +96,7 @@ def test_lead_on_a_finished_stage_is_refused(world: World) -> None:
     cycle = world.start()
     world.fire(cycle, "questions_agreed")
     with pytest.raises(ActionNotAllowed, match="stage 'question_workshop' is already finished"):
-        world.engine.assign(cycle, "question_workshop", world.ngo, "lead", actor=COORDINATOR)
+        world.engine.work.assign(cycle, "question_workshop", world.ngo, "lead", actor=COORDINATOR)
 
 
 def test_only_coordinators_assign_and_deputy_rules_hold(world: World) -> None:
@@ -104,13 +104,13 @@ def test_only_coordinators_assign_and_deputy_rules_hold(world: World) -> None:
     cycle = world.start()
     partner = Actor(name="carla", role="partner", organisation_id=world.ngo)
     with pytest.raises(ActionNotAllowed, match="only a coordinator"):
-        world.engine.assign(cycle, "prototype", world.ngo, "lead", actor=partner)
+        world.engine.work.assign(cycle, "prototype", world.ngo, "lead", actor=partner)
     with pytest.raises(InvalidInput, match="name a focal point before a deputy"):
-        world.engine.assign(
+        world.engine.work.assign(
             cycle, "prototype", world.research, "lead", deputy_id=world.bruno, actor=COORDINATOR
         )
     with pytest.raises(InvalidInput, match="someone other than the focal point"):
-        world.engine.assign(
+        world.engine.work.assign(
             cycle,
             "prototype",
             world.research,
@@ -124,10 +124,12 @@ def test_only_coordinators_assign_and_deputy_rules_hold(world: World) -> None:
 def test_lead_partner_may_fire_lead_triggers_of_its_stage(world: World) -> None:
     """A partner of the lead organisation of the current stage may fire triggers for `lead`."""
     cycle = world.start()
-    world.engine.assign(
+    world.engine.work.assign(
         cycle, "question_workshop", world.ngo, "lead", focal_point_id=world.carla, actor=COORDINATOR
     )
-    world.engine.assign(cycle, "question_workshop", world.farmers, "informed", actor=COORDINATOR)
+    world.engine.work.assign(
+        cycle, "question_workshop", world.farmers, "informed", actor=COORDINATOR
+    )
     informed = Actor(name="dora", role="partner", person_id=world.dora)
     with pytest.raises(TransitionNotAllowed, match="only coordinator, lead may fire"):
         world.engine.fire(cycle, "questions_agreed", actor=informed)
@@ -140,11 +142,11 @@ def test_recipients_name_focal_points_levels_and_coordinators(world: World) -> N
     """Recipients of a stage carry why they hear: focal point, level, coordinator."""
     cycle = world.start()
     e = world.engine
-    e.assign(
+    e.work.assign(
         cycle, "prototype", world.research, "lead", focal_point_id=world.bruno, actor=COORDINATOR
     )
-    e.assign(cycle, "prototype", world.ngo, "active", actor=COORDINATOR)
-    roles = {r.name: set(r.roles) for r in e.recipients_for_stage(cycle, "prototype")}
+    e.work.assign(cycle, "prototype", world.ngo, "active", actor=COORDINATOR)
+    roles = {r.name: set(r.roles) for r in e.work.recipients_for_stage(cycle, "prototype")}
     assert roles == {
         "Bruno Díaz": {"focal_point", "lead"},
         "Carla Zelaya": {"active"},
@@ -156,7 +158,7 @@ def test_stages_lacking_focal_point_lists_current_and_later_stages(world: World)
     """The stall helper lists every unfinished stage without an active focal point."""
     cycle = world.start()
     world.assign_leads(cycle, LATER_STAGES[1:])
-    lacking = world.engine.stages_lacking_focal_point(cycle)
+    lacking = world.engine.work.stages_lacking_focal_point(cycle)
     assert lacking == {
         "question_workshop": "no lead organisation",
         "role_assignment": "no lead organisation",

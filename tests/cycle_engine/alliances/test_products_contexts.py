@@ -25,7 +25,7 @@ def _to_review(world: World) -> int:
 
 def _to_testing(world: World) -> int:
     cycle = _to_review(world)
-    world.engine.add_product(
+    world.engine.work.add_product(
         cycle,
         "good_practice_review",
         "Review",
@@ -34,7 +34,7 @@ def _to_testing(world: World) -> int:
         actor=COORDINATOR,
     )
     world.fire(cycle, "review_completed")
-    world.engine.add_product(
+    world.engine.work.add_product(
         cycle,
         "prototype",
         "Tool",
@@ -53,7 +53,7 @@ def test_product_guard_names_the_missing_kind(world: World) -> None:
     with pytest.raises(TransitionNotAllowed) as blocked:
         world.fire(cycle, "review_completed")
     assert blocked.value.reasons == ("no good_practice_review product recorded yet",)
-    world.engine.add_product(
+    world.engine.work.add_product(
         cycle,
         "good_practice_review",
         "Review of market channels",
@@ -69,7 +69,7 @@ def test_product_guard_names_the_missing_kind(world: World) -> None:
 def test_product_file_is_stored_under_the_data_directory(world: World, tmp_path: Path) -> None:
     """A file product is written under data_dir with its type, size and hash recorded."""
     cycle = world.start()
-    product = world.engine.add_product(
+    product = world.engine.work.add_product(
         cycle,
         "learning_questions",
         "Agreed questions",
@@ -83,7 +83,7 @@ def test_product_file_is_stored_under_the_data_directory(world: World, tmp_path:
         "application/pdf",
         len(PDF),
     )
-    path = world.engine.product_file(product.id or 0)
+    path = world.engine.work.product_file(product.id or 0)
     assert path.is_relative_to(tmp_path / "data")
     assert path.read_bytes() == PDF
     event = world.engine.history(cycle)[-1]
@@ -106,7 +106,7 @@ def test_refused_files_leave_neither_row_nor_file(
     world.engine.files.max_bytes = 2048
     cycle = world.start()
     with pytest.raises(InvalidInput, match=message):
-        world.engine.add_product(
+        world.engine.work.add_product(
             cycle,
             "learning_questions",
             "Questions",
@@ -115,7 +115,7 @@ def test_refused_files_leave_neither_row_nor_file(
             content=content,
             actor=COORDINATOR,
         )
-    assert world.engine.cycle_products(cycle) == []
+    assert world.engine.work.cycle_products(cycle) == []
     assert not list((tmp_path / "data").rglob("*.*"))
 
 
@@ -123,7 +123,7 @@ def test_file_is_removed_when_the_row_is_refused(world: World, tmp_path: Path) -
     """A good file for a product the database refuses (outside author) is not left behind."""
     cycle = world.start()
     with pytest.raises(InvalidInput, match=r"Kenya Seeds.*not a member"):
-        world.engine.add_product(
+        world.engine.work.add_product(
             cycle,
             "learning_questions",
             "Questions",
@@ -140,15 +140,15 @@ def test_product_needs_a_link_or_file_and_a_known_kind(world: World) -> None:
     cycle = world.start()
     e = world.engine
     with pytest.raises(InvalidInput, match="give a link, a file, or both"):
-        e.add_product(cycle, "prototype", "Tool", world.ngo, actor=COORDINATOR)
+        e.work.add_product(cycle, "prototype", "Tool", world.ngo, actor=COORDINATOR)
     with pytest.raises(InvalidInput, match="kind: must be one of learning_questions"):
-        e.add_product(cycle, "poster", "P", world.ngo, link="https://x.example.org")
+        e.work.add_product(cycle, "poster", "P", world.ngo, link="https://x.example.org")
     with pytest.raises(InvalidInput, match="only prototypes and adapted versions have a form"):
-        e.add_product(
+        e.work.add_product(
             cycle, "good_practice_review", "R", world.ngo, form="tool", link="https://x.example.org"
         )
     with pytest.raises(InvalidInput, match="link: must be an http"):
-        e.add_product(cycle, "prototype", "Tool", world.ngo, link="ftp://x")
+        e.work.add_product(cycle, "prototype", "Tool", world.ngo, link="ftp://x")
 
 
 def test_testing_needs_three_reported_contexts(world: World) -> None:
@@ -156,21 +156,21 @@ def test_testing_needs_three_reported_contexts(world: World) -> None:
     cycle = _to_testing(world)
     e = world.engine
     ids = [
-        e.add_context(cycle, name, country, site, org, actor=COORDINATOR).id or 0
+        e.work.add_context(cycle, name, country, site, org, actor=COORDINATOR).id or 0
         for name, country, site, org in [
             ("Quiché", "Guatemala", "Santa Cruz del Quiché", world.research),
             ("Intibucá", "Honduras", "La Esperanza", world.ngo),
             ("Jalapa", "Guatemala", "San Pedro Pinula", world.farmers),
         ]
     ]
-    e.report_context(cycle, ids[0], "Three groups found buyers.", "strong", actor=COORDINATOR)
-    e.report_context(cycle, ids[1], "Useful, needs translation.", "mixed", actor=COORDINATOR)
+    e.work.report_context(cycle, ids[0], "Three groups found buyers.", "strong", actor=COORDINATOR)
+    e.work.report_context(cycle, ids[1], "Useful, needs translation.", "mixed", actor=COORDINATOR)
     with pytest.raises(TransitionNotAllowed) as blocked:
         world.fire(cycle, "testing_completed")
     assert blocked.value.reasons == ("3 contexts must report results; 2 have: Intibucá, Quiché",)
-    e.report_context(cycle, ids[2], "Women's group adopted it.", "strong", actor=COORDINATOR)
+    e.work.report_context(cycle, ids[2], "Women's group adopted it.", "strong", actor=COORDINATOR)
     world.fire(cycle, "testing_completed")
-    assert [c.status for c in e.testing_contexts(cycle)] == ["reported"] * 3
+    assert [c.status for c in e.work.testing_contexts(cycle)] == ["reported"] * 3
 
 
 def test_weak_results_send_the_cycle_back_and_the_next_round_starts_afresh(world: World) -> None:
@@ -178,11 +178,11 @@ def test_weak_results_send_the_cycle_back_and_the_next_round_starts_afresh(world
     cycle = _to_testing(world)
     e = world.engine
     ids = [
-        e.add_context(cycle, f"Site {i}", "Honduras", f"Community {i}", world.ngo).id or 0
+        e.work.add_context(cycle, f"Site {i}", "Honduras", f"Community {i}", world.ngo).id or 0
         for i in range(3)
     ]
     for context_id in ids:
-        e.report_context(cycle, context_id, "Farmers did not use it.", "weak")
+        e.work.report_context(cycle, context_id, "Farmers did not use it.", "weak")
     with pytest.raises(TransitionNotAllowed, match="a note is required"):
         world.fire(cycle, "results_weak")
     world.fire(cycle, "results_weak", note="The tool is too long for field use")
@@ -191,22 +191,22 @@ def test_weak_results_send_the_cycle_back_and_the_next_round_starts_afresh(world
     with pytest.raises(TransitionNotAllowed, match="in testing round 2; 0 have"):
         world.fire(cycle, "testing_completed")
     for context_id in ids:
-        e.report_context(cycle, context_id, "Shorter version works.", "strong")
+        e.work.report_context(cycle, context_id, "Shorter version works.", "strong")
     world.fire(cycle, "testing_completed")
-    assert [r.visit for r in e.context_results(cycle)] == [1, 1, 1, 2, 2, 2]
+    assert [r.visit for r in e.work.context_results(cycle)] == [1, 1, 1, 2, 2, 2]
 
 
 def test_context_rules_are_enforced(world: World) -> None:
     """Results outside testing, duplicate names, outside partners and withdrawn contexts fail."""
     cycle = world.start()
     e = world.engine
-    context = e.add_context(cycle, "Quiché", "Guatemala", "Nebaj", world.research)
+    context = e.work.add_context(cycle, "Quiché", "Guatemala", "Nebaj", world.research)
     with pytest.raises(ActionNotAllowed, match="results are reported during testing"):
-        e.report_context(cycle, context.id or 0, "Early", "strong")
+        e.work.report_context(cycle, context.id or 0, "Early", "strong")
     with pytest.raises(ActionNotAllowed, match="already has it"):
-        e.add_context(cycle, "Quiché", "Guatemala", "Nebaj", world.research)
+        e.work.add_context(cycle, "Quiché", "Guatemala", "Nebaj", world.research)
     with pytest.raises(InvalidInput, match="not a member"):
-        e.add_context(cycle, "Nairobi", "Kenya", "Kibera", world.outsider)
-    withdrawn = e.set_context_status(cycle, context.id or 0, "withdrawn")
+        e.work.add_context(cycle, "Nairobi", "Kenya", "Kibera", world.outsider)
+    withdrawn = e.work.set_context_status(cycle, context.id or 0, "withdrawn")
     assert withdrawn.status == "withdrawn"
     assert e.history(cycle)[-1].kind == "context_updated"

@@ -19,13 +19,15 @@ def _to_documentation(world: World) -> int:
     world.fire(cycle, "questions_agreed")
     world.assign_leads(cycle)
     world.fire(cycle, "roles_assigned", "plan_approved")
-    e.add_product(cycle, "good_practice_review", "R", world.research, link="https://r.example.org")
+    e.work.add_product(
+        cycle, "good_practice_review", "R", world.research, link="https://r.example.org"
+    )
     world.fire(cycle, "review_completed")
-    e.add_product(cycle, "prototype", "P", world.research, link="https://p.example.org")
+    e.work.add_product(cycle, "prototype", "P", world.research, link="https://p.example.org")
     world.fire(cycle, "prototypes_ready")
     for i in range(3):
-        context = e.add_context(cycle, f"Site {i}", "Guatemala", f"Village {i}", world.farmers)
-        e.report_context(cycle, context.id or 0, "Worked well.", "strong")
+        context = e.work.add_context(cycle, f"Site {i}", "Guatemala", f"Village {i}", world.farmers)
+        e.work.report_context(cycle, context.id or 0, "Worked well.", "strong")
     world.fire(cycle, "testing_completed")
     return cycle
 
@@ -33,13 +35,13 @@ def _to_documentation(world: World) -> int:
 def test_questions_start_with_the_cycle_and_are_added_only_in_the_workshop(world: World) -> None:
     """Start questions become events; more may be added in the workshop, not after."""
     cycle = world.start(questions=["Q one?", "Q two?"])
-    world.engine.add_questions(cycle, ["Q three?"], actor=COORDINATOR)
-    assert [q.position for q in world.engine.learning_questions(cycle)] == [1, 2, 3]
+    world.engine.work.add_questions(cycle, ["Q three?"], actor=COORDINATOR)
+    assert [q.position for q in world.engine.work.learning_questions(cycle)] == [1, 2, 3]
     kinds = [e.kind for e in world.engine.history(cycle)]
     assert kinds == ["started", "question_added", "question_added", "question_added"]
     world.fire(cycle, "questions_agreed")
     with pytest.raises(ActionNotAllowed, match="questions are agreed in 'question_workshop'"):
-        world.engine.add_questions(cycle, ["Late question?"])
+        world.engine.work.add_questions(cycle, ["Late question?"])
 
 
 def test_workshop_cannot_end_without_a_question(world: World) -> None:
@@ -54,15 +56,15 @@ def test_cycle_is_documented_only_when_every_question_is_answered(world: World) 
     """`questions_answered` lists each unanswered question until all have answers."""
     cycle = _to_documentation(world)
     e = world.engine
-    e.add_product(
+    e.work.add_product(
         cycle, "documented_results", "Results", world.research, link="https://d.example.org"
     )
-    questions = e.learning_questions(cycle)
-    e.answer_questions(cycle, {questions[0].id or 0: "Direct contracts with supermarkets."})
+    questions = e.work.learning_questions(cycle)
+    e.work.answer_questions(cycle, {questions[0].id or 0: "Direct contracts with supermarkets."})
     with pytest.raises(TransitionNotAllowed) as blocked:
         world.fire(cycle, "cycle_documented")
     assert blocked.value.reasons == ("learning question 2 is not answered: 'What do buyers need?'",)
-    e.answer_questions(cycle, {questions[1].id or 0: "Steady volumes and quality."})
+    e.work.answer_questions(cycle, {questions[1].id or 0: "Steady volumes and quality."})
     assert world.engine.history(cycle)[-1].data == {
         "question_ids": [questions[1].id],
         "unanswered": 0,
@@ -74,16 +76,16 @@ def test_cycle_is_documented_only_when_every_question_is_answered(world: World) 
 def test_answers_belong_to_documentation(world: World) -> None:
     """Answering before documentation is refused, naming the stage where answers go."""
     cycle = world.start()
-    question = world.engine.learning_questions(cycle)[0]
+    question = world.engine.work.learning_questions(cycle)[0]
     with pytest.raises(ActionNotAllowed, match="answers are documented in documentation"):
-        world.engine.answer_questions(cycle, {question.id or 0: "Too early"})
+        world.engine.work.answer_questions(cycle, {question.id or 0: "Too early"})
 
 
 def test_learning_entries_are_typed_and_linked_to_member_organisations(world: World) -> None:
     """A learning entry has a kind the method names and links member organisations."""
     cycle = world.start()
     e = world.engine
-    entry = e.add_learning(
+    entry = e.work.add_learning(
         cycle,
         "organisational_learning",
         "Quarterly joint reviews",
@@ -96,19 +98,19 @@ def test_learning_entries_are_typed_and_linked_to_member_organisations(world: Wo
     ]
     assert e.history(cycle)[-1].kind == "learning_added"
     with pytest.raises(InvalidInput, match="kind: must be one of organisational_learning"):
-        e.add_learning(cycle, "gossip", "T", "X", [world.ngo])
+        e.work.add_learning(cycle, "gossip", "T", "X", [world.ngo])
     with pytest.raises(InvalidInput, match="not a member"):
-        e.add_learning(cycle, "knowledge_capacity", "T", "X", [world.outsider])
+        e.work.add_learning(cycle, "knowledge_capacity", "T", "X", [world.outsider])
     with pytest.raises(InvalidInput, match="at least one organisation"):
-        e.add_learning(cycle, "knowledge_capacity", "T", "X", [])
-    assert len(e.learning_log(cycle)) == 1
+        e.work.add_learning(cycle, "knowledge_capacity", "T", "X", [])
+    assert len(e.work.learning_log(cycle)) == 1
 
 
 def test_person_leaving_flags_their_stages_and_records_an_event(world: World) -> None:
     """Every open stage with the leaver as focal point needs a new one; finished ones do not."""
     cycle = world.start()
     e = world.engine
-    e.assign(
+    e.work.assign(
         cycle,
         "question_workshop",
         world.research,
@@ -117,7 +119,7 @@ def test_person_leaving_flags_their_stages_and_records_an_event(world: World) ->
         actor=COORDINATOR,
     )
     world.fire(cycle, "questions_agreed")
-    e.assign(
+    e.work.assign(
         cycle,
         "prototype",
         world.research,
@@ -126,7 +128,7 @@ def test_person_leaving_flags_their_stages_and_records_an_event(world: World) ->
         deputy_id=world.ana,
         actor=COORDINATOR,
     )
-    e.assign(
+    e.work.assign(
         cycle,
         "documentation",
         world.research,
@@ -135,7 +137,7 @@ def test_person_leaving_flags_their_stages_and_records_an_event(world: World) ->
         deputy_id=world.bruno,
         actor=COORDINATOR,
     )
-    flagged = e.person_left(world.bruno, left_on=date(2026, 1, 20), actor=COORDINATOR)
+    flagged = e.alliances.person_left(world.bruno, left_on=date(2026, 1, 20), actor=COORDINATOR)
     assert flagged == {cycle: ["prototype"]}
     event = e.history(cycle)[-1]
     assert (event.kind, event.data["stages"], event.data["deputy_of"]) == (
@@ -143,16 +145,16 @@ def test_person_leaving_flags_their_stages_and_records_an_event(world: World) ->
         ["prototype"],
         ["documentation"],
     )
-    rows = {r.stage: r for r in e.participants(cycle)}
+    rows = {r.stage: r for r in e.work.participants(cycle)}
     assert rows["prototype"].needs_focal_point and not rows["question_workshop"].needs_focal_point
     assert rows["documentation"].deputy_id is None
-    lacking = e.stages_lacking_focal_point(cycle)
+    lacking = e.work.stages_lacking_focal_point(cycle)
     assert lacking["prototype"] == (
         "focal point Bruno Díaz of Centro de Investigación left on 2026-01-20; "
         "Centro de Investigación needs a new one"
     )
     with pytest.raises(InvalidInput, match="left 'Centro de Investigación' on 2026-01-20"):
-        e.assign(
+        e.work.assign(
             cycle,
             "prototype",
             world.research,
@@ -160,10 +162,10 @@ def test_person_leaving_flags_their_stages_and_records_an_event(world: World) ->
             focal_point_id=world.bruno,
             actor=COORDINATOR,
         )
-    e.assign(
+    e.work.assign(
         cycle, "prototype", world.research, "lead", focal_point_id=world.ana, actor=COORDINATOR
     )
-    assert "prototype" not in e.stages_lacking_focal_point(cycle)
+    assert "prototype" not in e.work.stages_lacking_focal_point(cycle)
 
 
 def test_turnover_and_workload_per_organisation(world: World) -> None:
@@ -171,17 +173,17 @@ def test_turnover_and_workload_per_organisation(world: World) -> None:
     cycle = world.start()
     e = world.engine
     world.assign_leads(cycle, ["prototype", "documentation"])
-    e.assign(cycle, "prototype", world.ngo, "active", focal_point_id=world.carla)
-    e.person_left(world.ana, left_on=date(2026, 2, 1))
+    e.work.assign(cycle, "prototype", world.ngo, "active", focal_point_id=world.carla)
+    e.alliances.person_left(world.ana, left_on=date(2026, 2, 1))
     with pytest.raises(ActionNotAllowed, match="they left on 2026-02-01"):
-        e.person_left(world.ana)
-    turnover = {t.organisation: t for t in e.turnover(world.alliance)}
+        e.alliances.person_left(world.ana)
+    turnover = {t.organisation: t for t in e.alliances.turnover(world.alliance)}
     research = turnover["Centro de Investigación"]
     assert (research.headcount, research.left, research.rate) == (2, 1, 0.5)
     assert (research.left_people, research.stages_needing_focal_point) == (("Ana Pérez",), 2)
     assert turnover["Fundación Tierra"].left == 0
-    assert e.turnover(world.alliance, until=date(2026, 1, 31))[0].left == 0
-    workload = {w.organisation: w for w in e.workload(world.alliance)}
+    assert e.alliances.turnover(world.alliance, until=date(2026, 1, 31))[0].left == 0
+    workload = {w.organisation: w for w in e.alliances.workload(world.alliance)}
     assert (
         workload["Centro de Investigación"].lead,
         workload["Centro de Investigación"].needing_focal_point,

@@ -17,7 +17,7 @@ GT = timedelta(hours=6)  # America/Guatemala is UTC-6 all year
 
 
 def _plan(engine: CycleEngine, cycle: int) -> dict[str, tuple[datetime, datetime]]:
-    return {r.stage: (r.planned_start, r.planned_due) for r in engine.work_plan(cycle)}
+    return {r.stage: (r.planned_start, r.planned_due) for r in engine.work.work_plan(cycle)}
 
 
 def test_plan_chains_stages_to_end_of_working_day_in_alliance_zone(world: World) -> None:
@@ -66,7 +66,7 @@ def test_stage_deadline_comes_from_the_plan(world: World) -> None:
     cycle = world.start()
     world.clock.advance(timedelta(days=3))
     world.fire(cycle, "questions_agreed")
-    visit = world.engine.current_stage(cycle)
+    visit = world.engine.cycles.current_stage(cycle)
     assert visit is not None
     assert visit.due_at == _plan(world.engine, cycle)["role_assignment"][1]
 
@@ -75,7 +75,7 @@ def test_moving_a_due_date_replans_later_stages_and_records_why(world: World) ->
     """Moving a due date shifts every later stage and appends a due_date_moved event."""
     cycle = world.start()
     before = _plan(world.engine, cycle)
-    rows = world.engine.move_due_date(
+    rows = world.engine.work.move_due_date(
         cycle,
         "work_plan",
         date(2026, 3, 2),
@@ -96,17 +96,17 @@ def test_moving_a_due_date_replans_later_stages_and_records_why(world: World) ->
         "multi_context_testing",
         "documentation",
     }
-    plan_row = next(r for r in world.engine.work_plan(cycle) if r.stage == "work_plan")
+    plan_row = next(r for r in world.engine.work.work_plan(cycle) if r.stage == "work_plan")
     assert (plan_row.changes, plan_row.original_due) == (1, before["work_plan"][1])
 
 
 def test_moving_the_current_stage_moves_its_deadline(world: World) -> None:
     """Moving the due date of the stage the cycle is in also moves that visit's deadline."""
     cycle = world.start()
-    world.engine.move_due_date(
+    world.engine.work.move_due_date(
         cycle, "question_workshop", date(2026, 2, 6), reason="Holidays", actor=COORDINATOR
     )
-    visit = world.engine.current_stage(cycle)
+    visit = world.engine.cycles.current_stage(cycle)
     assert visit is not None
     assert visit.due_at == datetime(2026, 2, 6, 17, tzinfo=UTC) + GT
 
@@ -116,19 +116,19 @@ def test_bad_moves_are_refused_and_change_nothing(world: World) -> None:
     cycle = world.start()
     version = world.engine.get_cycle(cycle).version
     with pytest.raises(InvalidInput, match="before the cycle starts"):
-        world.engine.move_due_date(
+        world.engine.work.move_due_date(
             cycle, "prototype", date(2025, 12, 1), reason="x", actor=COORDINATOR
         )
     with pytest.raises(InvalidInput, match="before stage 'prototype' is planned to start"):
-        world.engine.move_due_date(
+        world.engine.work.move_due_date(
             cycle, "prototype", date(2026, 3, 2), reason="x", actor=COORDINATOR
         )
     with pytest.raises(InvalidInput, match="reason: must not be empty"):
-        world.engine.move_due_date(
+        world.engine.work.move_due_date(
             cycle, "prototype", date(2026, 9, 1), reason=" ", actor=COORDINATOR
         )
     with pytest.raises(ActionNotAllowed, match="only a coordinator"):
-        world.engine.move_due_date(
+        world.engine.work.move_due_date(
             cycle,
             "prototype",
             date(2026, 9, 1),
@@ -137,7 +137,7 @@ def test_bad_moves_are_refused_and_change_nothing(world: World) -> None:
         )
     world.fire(cycle, "questions_agreed")
     with pytest.raises(ActionNotAllowed, match="already finished"):
-        world.engine.move_due_date(
+        world.engine.work.move_due_date(
             cycle, "question_workshop", date(2026, 2, 1), reason="x", actor=COORDINATOR
         )
     assert world.engine.get_cycle(cycle).version == version + 1  # only the transition

@@ -60,8 +60,8 @@ class Fired:
 
 @pytest.fixture
 def pilot(engine: CycleEngine) -> CycleEngine:
-    engine.publish_template(PILOT, "sched_pilot.yaml")
-    engine.publish_template(PLAIN, "plain.yaml")
+    engine.templates.publish(PILOT, "sched_pilot.yaml")
+    engine.templates.publish(PLAIN, "plain.yaml")
     engine.publish_builtin_templates()
     return engine
 

@@ -47,7 +47,7 @@ def test_a_week_of_downtime_sends_the_latest_once_and_reports_the_rest(
         ("stall", "sent_late"),
         ("overdue", "sent_late"),
     }
-    assert {t.rule for t in pilot.late_timers()} == {r for r, _ in late}
+    assert {t.rule for t in pilot.timers.late_timers()} == {r for r, _ in late}
     assert pilot.run_due_timers().claimed == 0
 
 
@@ -110,14 +110,14 @@ def test_failing_handler_is_retried_with_back_off_then_dropped(
     for _ in range(3):
         result = pilot.run_due_timers(settings=settings)
         assert result.failed == 1
-        [row] = pilot.timers()
+        [row] = pilot.timers.list_timers()
         if row.status == CLAIMED:
             assert row.lease_until is not None
             waits.append(row.lease_until - clock.now())
             assert pilot.run_due_timers(settings=settings).claimed == 0
             clock.set(row.lease_until)
     assert waits == [timedelta(minutes=1), timedelta(minutes=2)]
-    [row] = pilot.timers()
+    [row] = pilot.timers.list_timers()
     assert (row.status, row.attempts) == (DROPPED, 3)
     assert row.last_error == "TimerHandlerNotFound: timer handler 'digest' not found"
 
@@ -137,7 +137,7 @@ def test_registered_handler_fires_its_kind(pilot: CycleEngine, clock: ManualCloc
         seen.append(firing.timer.person_id)
         return Verdict("fired")
 
-    pilot.timer_handlers.register(DIGEST, send_digest)  # type: ignore[arg-type]
+    pilot.timers.handlers.register(DIGEST, send_digest)  # type: ignore[arg-type]
     assert pilot.run_due_timers().fired == 1
     assert seen == [7]
-    assert [t.status for t in pilot.timers(status=PENDING)] == []
+    assert [t.status for t in pilot.timers.list_timers(status=PENDING)] == []

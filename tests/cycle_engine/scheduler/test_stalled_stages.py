@@ -17,39 +17,39 @@ def test_focal_point_leaving_flags_the_stage_until_replaced(
 ) -> None:
     """When the lead organisation's focal point leaves, the stage is stalled for turnover with
     the reason; naming a new focal point clears it; other alliances see nothing."""
-    andes = pilot.create_alliance("Andes", "Potatoes")
-    other = pilot.create_alliance("Sahel", "Millet")
-    cip = pilot.add_organisation("CIP", "research", "Peru")
+    andes = pilot.alliances.create_alliance("Andes", "Potatoes")
+    other = pilot.alliances.create_alliance("Sahel", "Millet")
+    cip = pilot.alliances.add_organisation("CIP", "research", "Peru")
     assert andes.id is not None and other.id is not None and cip.id is not None
-    pilot.join_alliance(andes.id, cip.id)
-    rosa = pilot.add_person("Rosa Quispe", "rosa@cip.example", cip.id)
-    luis = pilot.add_person("Luis Mamani", "luis@cip.example", cip.id)
+    pilot.alliances.join_alliance(andes.id, cip.id)
+    rosa = pilot.alliances.add_person("Rosa Quispe", "rosa@cip.example", cip.id)
+    luis = pilot.alliances.add_person("Luis Mamani", "luis@cip.example", cip.id)
     cycle = pilot.start_cycle("sched-pilot", "Native varieties", alliance_id=andes.id)
     assert cycle.id is not None and rosa.id is not None and luis.id is not None
-    pilot.assign(cycle.id, "draft", cip.id, "lead", focal_point_id=rosa.id)
+    pilot.work.assign(cycle.id, "draft", cip.id, "lead", focal_point_id=rosa.id)
     assert pilot.stalled(andes.id) == []
     clock.advance(days(1))
-    pilot.person_left(rosa.id)
+    pilot.alliances.person_left(rosa.id)
     [stalled] = pilot.stalled(andes.id)
     assert [r.reason for r in stalled.reasons] == ["no_focal_point"]
     assert "Rosa Quispe" in stalled.reasons[0].detail
     assert pilot.stalled(other.id) == []
     clock.advance(days(1))
-    pilot.assign(cycle.id, "draft", cip.id, "lead", focal_point_id=luis.id)
+    pilot.work.assign(cycle.id, "draft", cip.id, "lead", focal_point_id=luis.id)
     assert pilot.stalled() == []
 
 
 def test_stall_check_lists_every_reason(pilot: CycleEngine, clock: ManualClock) -> None:
     """A stage idle past its stall period whose lead has no focal point lists both reasons."""
-    andes = pilot.create_alliance("Andes", "Potatoes")
-    cip = pilot.add_organisation("CIP", "research", "Peru")
+    andes = pilot.alliances.create_alliance("Andes", "Potatoes")
+    cip = pilot.alliances.add_organisation("CIP", "research", "Peru")
     assert andes.id is not None and cip.id is not None
-    pilot.join_alliance(andes.id, cip.id)
-    rosa = pilot.add_person("Rosa Quispe", "rosa@cip.example", cip.id)
+    pilot.alliances.join_alliance(andes.id, cip.id)
+    rosa = pilot.alliances.add_person("Rosa Quispe", "rosa@cip.example", cip.id)
     cycle = pilot.start_cycle("sched-pilot", "Native varieties", alliance_id=andes.id)
     assert cycle.id is not None and rosa.id is not None
-    pilot.assign(cycle.id, "draft", cip.id, "lead", focal_point_id=rosa.id)
-    pilot.person_left(rosa.id)
+    pilot.work.assign(cycle.id, "draft", cip.id, "lead", focal_point_id=rosa.id)
+    pilot.alliances.person_left(rosa.id)
     drain(pilot, clock, clock.now() + days(11))
     [stalled] = pilot.stalled(andes.id)
     assert sorted(r.reason for r in stalled.reasons) == ["no_activity", "no_focal_point"]
@@ -73,15 +73,15 @@ def test_nudge_does_not_clear_stall_flags(pilot: CycleEngine, clock: ManualClock
     """A manager's nudge is a prod, not progress: the stalled stage stays flagged."""
     from cycle_engine import Actor
 
-    andes = pilot.create_alliance("Andes", "Potatoes")
-    cip = pilot.add_organisation("CIP", "research", "Peru")
+    andes = pilot.alliances.create_alliance("Andes", "Potatoes")
+    cip = pilot.alliances.add_organisation("CIP", "research", "Peru")
     assert andes.id is not None and cip.id is not None
-    pilot.join_alliance(andes.id, cip.id)
-    rosa = pilot.add_person("Rosa Quispe", "rosa@cip.example", cip.id)
+    pilot.alliances.join_alliance(andes.id, cip.id)
+    rosa = pilot.alliances.add_person("Rosa Quispe", "rosa@cip.example", cip.id)
     cycle = pilot.start_cycle("sched-pilot", "Native varieties", alliance_id=andes.id)
     assert cycle.id is not None and rosa.id is not None
-    pilot.assign(cycle.id, "draft", cip.id, "lead", focal_point_id=rosa.id)
+    pilot.work.assign(cycle.id, "draft", cip.id, "lead", focal_point_id=rosa.id)
     drain(pilot, clock, clock.now() + days(11))
     assert [r.reason for r in pilot.stalled(andes.id)[0].reasons] == ["no_activity"]
-    pilot.nudge(cycle.id, actor=Actor(name="mia", role="manager"))
+    pilot.outbox.nudge(cycle.id, actor=Actor(name="mia", role="manager"))
     assert [r.reason for r in pilot.stalled(andes.id)[0].reasons] == ["no_activity"]

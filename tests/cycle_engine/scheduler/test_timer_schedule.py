@@ -50,9 +50,9 @@ def test_activity_clears_stall_flags_and_moves_the_stall_check(
     assert cycle.id is not None
     drain(pilot, clock, clock.now() + days(11))
     assert [r.reason for r in pilot.stalled()[0].reasons] == ["no_activity"]
-    pilot.add_questions(cycle.id, ["Which cover crops hold soil best?"])
+    pilot.work.add_questions(cycle.id, ["Which cover crops hold soil best?"])
     assert pilot.stalled() == []
-    stall_rows = [t for t in pilot.timers(cycle.id) if t.kind == "stall"]
+    stall_rows = [t for t in pilot.timers.list_timers(cycle.id) if t.kind == "stall"]
     assert [(t.occurrence, t.status) for t in stall_rows] == [(1, FIRED), (2, PENDING)]
     assert stall_rows[1].due_at == clock.now() + days(10)
 
@@ -67,7 +67,7 @@ def test_leaving_a_stage_cancels_its_timers_and_plans_the_next(
     pilot.run_due_timers()
     clock.advance(days(2))
     pilot.fire(cycle.id, "submit")
-    rows = pilot.timers(cycle.id)
+    rows = pilot.timers.list_timers(cycle.id)
     draft = {t.rule: t.status for t in rows if t.stage == "draft"}
     assert draft == {
         "kickoff": FIRED,
@@ -97,17 +97,17 @@ def test_leaving_a_stage_cancels_its_timers_and_plans_the_next(
 def test_moving_a_due_date_moves_its_timers(pilot: CycleEngine, clock: ManualClock) -> None:
     """Moving the stage's deadline later moves its unfired reminders and deadline, and a
     reminder that already fired comes again before the new deadline."""
-    alliance = pilot.create_alliance(
+    alliance = pilot.alliances.create_alliance(
         "Andes", "Seed systems", working_hours_start=0, working_hours_end=24, weekend_days=""
     )
     cycle = pilot.start_cycle("sched-pilot", "Tubers", alliance_id=alliance.id)
     assert cycle.id is not None
-    visit = pilot.current_stage(cycle.id)
+    visit = pilot.cycles.current_stage(cycle.id)
     assert visit is not None and visit.due_at is not None
     drain(pilot, clock, visit.due_at - days(3))  # kickoff and week_before fired
     new_due = visit.due_at + days(14)
-    pilot.move_due_date(cycle.id, "draft", new_due, reason="workshop postponed")
-    moved = pilot.current_stage(cycle.id)
+    pilot.work.move_due_date(cycle.id, "draft", new_due, reason="workshop postponed")
+    moved = pilot.cycles.current_stage(cycle.id)
     assert moved is not None and moved.due_at is not None
     drain(pilot, clock, moved.due_at + days(1))
     fired = [
@@ -131,8 +131,8 @@ def test_firing_a_timer_twice_has_no_second_effect(pilot: CycleEngine) -> None:
     assert cycle.id is not None
     worker = Worker(pilot, name="w1")
     [timer_id] = worker.claim(pilot.clock.now())
-    first = fire_timer(pilot.db, pilot, pilot.timer_handlers, timer_id, "w1", pilot.clock.now())
-    again = fire_timer(pilot.db, pilot, pilot.timer_handlers, timer_id, "w1", pilot.clock.now())
+    first = fire_timer(pilot.db, pilot, pilot.timers.handlers, timer_id, "w1", pilot.clock.now())
+    again = fire_timer(pilot.db, pilot, pilot.timers.handlers, timer_id, "w1", pilot.clock.now())
     assert (first.status, again.status) == (FIRED, "skipped")
     assert worker.run_once().claimed == 0
     assert [f.rule for f in scheduler_events(pilot, cycle.id)] == ["kickoff"]

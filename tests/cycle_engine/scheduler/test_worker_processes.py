@@ -64,7 +64,10 @@ def test_parallel_workers_fire_each_timer_exactly_once(
     assert sum(r["failed"] for r in reports) == 0
     events = reminder_events_by_timer(pilot)
     assert len(events) == TIMERS and set(events.values()) == {1}
-    assert {t.status for t in pilot.timers()} == {FIRED, "pending"}  # pending: plain stage due
+    assert {t.status for t in pilot.timers.list_timers()} == {
+        FIRED,
+        "pending",
+    }  # pending: plain stage due
 
 
 CLAIM_THEN_BLOCK = textwrap.dedent("""
@@ -96,7 +99,7 @@ def test_killed_worker_lease_expires_and_another_takes_over(
     assert doomed.stdout.readline().strip() == "50", doomed.stderr.read()  # type: ignore[union-attr]
     os.kill(doomed.pid, signal.SIGKILL)
     doomed.communicate(timeout=10)  # reaps it and closes its pipes
-    assert {t.lease_owner for t in pilot.timers(status=CLAIMED)} == {"doomed"}
+    assert {t.lease_owner for t in pilot.timers.list_timers(status=CLAIMED)} == {"doomed"}
     assert pilot.run_due_timers().claimed == 0  # the lease still holds
     clock.advance(timedelta(minutes=5))
     result = pilot.run_due_timers(worker_name="heir")
@@ -140,4 +143,4 @@ def test_worker_command_runs_until_sigterm_and_releases_nothing_claimed(
     assert process.returncode == 0, err
     assert "stopped" in err
     assert len(reminder_events_by_timer(pilot)) == 30
-    assert pilot.timers(status=CLAIMED) == []
+    assert pilot.timers.list_timers(status=CLAIMED) == []

@@ -59,11 +59,11 @@ def test_night_reminders_are_held_to_the_alliance_working_day(
     """A cycle started at 02:00 in Bogota gets its kickoff at 09:00 Bogota, its week-before
     reminder at the local time of its deadline (end of the working day), and its deadline
     at the exact instant."""
-    alliance = pilot.create_alliance("Cauca", "Coffee", timezone=BOGOTA)
+    alliance = pilot.alliances.create_alliance("Cauca", "Coffee", timezone=BOGOTA)
     clock.set(utc(2026, 1, 6, 7, 0))  # Tuesday 02:00 in Bogota
     cycle = pilot.start_cycle("sched-pilot", "Coffee rust", alliance_id=alliance.id)
     assert cycle.id is not None
-    visit = pilot.current_stage(cycle.id)
+    visit = pilot.cycles.current_stage(cycle.id)
     assert visit is not None and visit.due_at is not None
     drain(pilot, clock, visit.due_at + days(1))
     moments = {f.rule: f.at for f in scheduler_events(pilot, cycle.id)}
@@ -103,11 +103,11 @@ def test_dst_change_neither_skips_nor_doubles_a_reminder(
     """Across a New York DST change each reminder fires once: "7 days before" keeps the
     deadline's local time (17:00 on both sides), and the day-before reminder that falls on the
     Sunday of the change waits for Monday 09:00 local."""
-    alliance = pilot.create_alliance("Hudson", "Urban farms", timezone=NEW_YORK)
+    alliance = pilot.alliances.create_alliance("Hudson", "Urban farms", timezone=NEW_YORK)
     clock.set(start)  # a Monday 10:00 local; due three weeks later at 17:00 local
     cycle = pilot.start_cycle("sched-pilot", "Rooftop beds", alliance_id=alliance.id)
     assert cycle.id is not None
-    visit = pilot.current_stage(cycle.id)
+    visit = pilot.cycles.current_stage(cycle.id)
     assert visit is not None and visit.due_at is not None
     drain(pilot, clock, visit.due_at + days(2))
     reminders = [

@@ -1,6 +1,6 @@
 """`cycle-engine demo`: seed a realistic Learning Alliance and walk one cycle end to end.
 
-Seeds the Central American alliance of `alliances.demo_data` (19 partner agencies, 57 local
+Seeds the Central American alliance of `demo.data` (19 partner agencies, 57 local
 organisations, their people), starts cycles at different stages (some overdue against their
 plans), and walks one cycle through every stage with real roles, dates, products, contexts and
 learning, printing each step. Time comes from a ManualClock set months in the past and moved
@@ -15,10 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from cycle_engine.actors import Actor
-from cycle_engine.alliances.demo_data import (
+from cycle_engine.demo.data import (
     ALLIANCE,
 )
-from cycle_engine.alliances.demo_seed import Seed, seed_alliance
+from cycle_engine.demo.seed import Seed, seed_alliance
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import TransitionNotAllowed
 from cycle_engine.store.schema import upgrade
@@ -34,7 +34,7 @@ def run_demo(url: str, echo: Echo, *, data_dir: Path | None = None) -> None:
     clock = ManualClock(real_now - timedelta(days=330))
     with CycleEngine(url, clock=clock, data_dir=data_dir) as engine:
         engine.publish_builtin_templates()
-        existing = engine.find_alliance(str(ALLIANCE["name"]))
+        existing = engine.alliances.find_alliance(str(ALLIANCE["name"]))
         if existing is not None and existing.id is not None:
             echo(f"demo alliance already seeded (alliance {existing.id}); nothing to add")
             _summary(engine, existing.id, echo)
@@ -66,7 +66,7 @@ def _assign_all(
     partners and two informed local organisations."""
     for offset, stage in enumerate(STAGES[from_stage:]):
         lead = leads[offset % len(leads)]
-        engine.assign(
+        engine.work.assign(
             cycle_id,
             stage,
             lead,
@@ -77,9 +77,9 @@ def _assign_all(
         )
         for other in (seed.partners[(lead + offset + 3) % 19], seed.partners[(lead + 7) % 19]):
             if other != lead:
-                engine.assign(cycle_id, stage, other, "active", actor=COORDINATOR)
+                engine.work.assign(cycle_id, stage, other, "active", actor=COORDINATOR)
         for local in seed.locals[offset * 2 : offset * 2 + 2]:
-            engine.assign(cycle_id, stage, local, "informed", actor=COORDINATOR)
+            engine.work.assign(cycle_id, stage, local, "informed", actor=COORDINATOR)
 
 
 def _fire(
@@ -107,13 +107,13 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
     assert cid is not None
     echo(f"  started cycle {cid} with 2 learning questions in question_workshop")
     _near_due(engine, clock, cid, "question_workshop", days_before=4)
-    engine.add_questions(
+    engine.work.add_questions(
         cid, ["How do buyers judge the reliability of a farmer group?"], actor=COORDINATOR
     )
     echo("  a third question was agreed at the workshop")
     _fire(engine, cid, "questions_agreed", echo)
     _near_due(engine, clock, cid, "role_assignment", days_before=6)
-    engine.assign(
+    engine.work.assign(
         cid, "work_plan", p[0], "lead", focal_point_id=seed.contact[p[0]], actor=COORDINATOR
     )
     try:
@@ -127,7 +127,7 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
     echo("  every remaining stage now has a lead with a focal point")
     _fire(engine, cid, "roles_assigned", echo)
     _near_due(engine, clock, cid, "work_plan", days_before=5)
-    plan = engine.move_due_date(
+    plan = engine.work.move_due_date(
         cid,
         "good_practice_review",
         _plan_due(engine, cid, "good_practice_review") + timedelta(days=14),
@@ -140,7 +140,7 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
     )
     _fire(engine, cid, "plan_approved", echo)
     _near_due(engine, clock, cid, "good_practice_review", days_before=3)
-    engine.add_product(
+    engine.work.add_product(
         cid,
         "good_practice_review",
         "Good practice in linking farmer groups to buyers",
@@ -152,7 +152,7 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
     echo("  good-practice review stored under the data directory")
     _fire(engine, cid, "review_completed", echo)
     _near_due(engine, clock, cid, "prototype", days_before=5)
-    engine.add_product(
+    engine.work.add_product(
         cid,
         "prototype",
         "Buyer-readiness self-assessment tool",
@@ -163,22 +163,22 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
     )
     _fire(engine, cid, "prototypes_ready", echo)
     contexts = [
-        engine.add_context(
+        engine.work.add_context(
             cid, "Quiché highlands", "Guatemala", "Santa Cruz del Quiché", p[3], actor=COORDINATOR
         ),
-        engine.add_context(
+        engine.work.add_context(
             cid, "Intibucá coffee", "Honduras", "La Esperanza", p[4], actor=COORDINATOR
         ),
-        engine.add_context(
+        engine.work.add_context(
             cid, "Matagalpa dairy", "Nicaragua", "San Dionisio", p[5], actor=COORDINATOR
         ),
     ]
     ids = [c.id or 0 for c in contexts]
     clock.advance(timedelta(days=45))
-    engine.report_context(
+    engine.work.report_context(
         cid, ids[0], "Groups scored themselves and three found buyers.", "strong", actor=COORDINATOR
     )
-    engine.report_context(
+    engine.work.report_context(
         cid, ids[1], "The tool assumes literacy many members lack.", "weak", actor=COORDINATOR
     )
     _fire(
@@ -189,7 +189,7 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
         note="The tool needs a pictorial version for groups with low literacy",
     )
     clock.advance(timedelta(days=20))
-    engine.add_product(
+    engine.work.add_product(
         cid,
         "adapted_version",
         "Pictorial buyer-readiness tool",
@@ -209,10 +209,10 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
         ],
         strict=True,
     ):
-        engine.report_context(cid, context_id, summary, "strong", actor=COORDINATOR)
+        engine.work.report_context(cid, context_id, summary, "strong", actor=COORDINATOR)
     _fire(engine, cid, "testing_completed", echo)
     _near_due(engine, clock, cid, "documentation", days_before=4)
-    engine.add_product(
+    engine.work.add_product(
         cid,
         "documented_results",
         "Linking farmer groups to buyers: results",
@@ -220,8 +220,8 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
         link="https://docs.example.org/linking-results",
         actor=COORDINATOR,
     )
-    questions = engine.learning_questions(cid)
-    engine.answer_questions(
+    questions = engine.work.learning_questions(cid)
+    engine.work.answer_questions(
         cid,
         {
             questions[0].id
@@ -231,7 +231,7 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
         },
         actor=COORDINATOR,
     )
-    engine.add_learning(
+    engine.work.add_learning(
         cid,
         "organisational_learning",
         "Joint reviews across countries",
@@ -239,7 +239,7 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
         [p[0], p[3]],
         actor=COORDINATOR,
     )
-    engine.add_learning(
+    engine.work.add_learning(
         cid,
         "development_interventions",
         "Pictorial tools first",
@@ -247,7 +247,7 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
         [p[4], p[5]],
         actor=COORDINATOR,
     )
-    engine.add_learning(
+    engine.work.add_learning(
         cid,
         "knowledge_capacity",
         "Negotiation skills",
@@ -256,7 +256,7 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
         actor=COORDINATOR,
     )
     _fire(engine, cid, "cycle_documented", echo)
-    report = engine.render_report(cid)
+    report = engine.work.render_report(cid)
     echo(f"  report: {len(report.splitlines())} lines, e.g. '{report.splitlines()[0]}'")
     return cid
 
@@ -266,12 +266,12 @@ def _near_due(
 ) -> None:
     """Move the clock to a few days before the stage's planned due date (the walk keeps to
     its plan, as a well-facilitated cycle does)."""
-    row = next(r for r in engine.work_plan(cycle_id) if r.stage == stage)
+    row = next(r for r in engine.work.work_plan(cycle_id) if r.stage == stage)
     clock.set(max(clock.now(), row.planned_due - timedelta(days=days_before)))
 
 
 def _plan_due(engine: CycleEngine, cycle_id: int, stage: str) -> date:
-    row = next(r for r in engine.work_plan(cycle_id) if r.stage == stage)
+    row = next(r for r in engine.work.work_plan(cycle_id) if r.stage == stage)
     return row.planned_due.date()
 
 
@@ -295,7 +295,7 @@ def _other_cycles(
     for trigger in ("roles_assigned", "plan_approved"):
         _fire_quiet(engine, coffee.id, trigger)
     clock.advance(timedelta(days=30))
-    engine.add_product(
+    engine.work.add_product(
         coffee.id,
         "good_practice_review",
         "Certification schemes compared",
@@ -320,7 +320,7 @@ def _other_cycles(
     _assign_all(engine, seeds.id, seed, [p[18], p[13], p[5]], from_stage=2)
     clock.advance(timedelta(days=20))
     left = seed.contact[p[13]]
-    flagged = engine.person_left(
+    flagged = engine.alliances.person_left(
         left,
         left_on=clock.now().date(),
         actor=COORDINATOR,
@@ -342,7 +342,7 @@ def _other_cycles(
     )
     assert rapid.id is not None
     for stage in ("quick_review", "prototype", "field_test", "documentation"):
-        engine.assign(
+        engine.work.assign(
             rapid.id, stage, p[8], "lead", focal_point_id=seed.contact[p[8]], actor=COORDINATOR
         )
     _fire_quiet(engine, rapid.id, "kickoff_done")
@@ -354,14 +354,14 @@ def _fire_quiet(engine: CycleEngine, cycle_id: int, trigger: str) -> None:
 
 
 def _summary(engine: CycleEngine, alliance_id: int, echo: Echo) -> None:
-    cycles = [c for c in engine.list_cycles(limit=1000) if c.alliance_id == alliance_id]
+    cycles = [c for c in engine.cycles.list_cycles(limit=1000) if c.alliance_id == alliance_id]
     echo(
-        f"alliance {alliance_id}: {len(engine.alliance_members(alliance_id))} member "
+        f"alliance {alliance_id}: {len(engine.alliances.alliance_members(alliance_id))} member "
         f"organisations, {len(cycles)} cycles"
     )
     for c in cycles:
         echo(f"  cycle {c.id}: {c.state:<22} {c.title}")
-    flagged = [t for t in engine.turnover(alliance_id) if t.left]
+    flagged = [t for t in engine.alliances.turnover(alliance_id) if t.left]
     for t in flagged:
         echo(
             f"  turnover: {t.organisation}: {t.left} of {t.headcount} left; "

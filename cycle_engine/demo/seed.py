@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from cycle_engine.alliances import alliances as registry
 from cycle_engine.alliances import people
-from cycle_engine.alliances.demo_data import (
+from cycle_engine.demo.data import (
     ALLIANCE,
     PARTNERS,
     ZONES,

@@ -1,0 +1,2 @@
+"""Cycles: starting them and moving them between stages (`firing`), and the service commands
+use (`service`)."""
