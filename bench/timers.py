@@ -129,7 +129,7 @@ def run(url: str, label: str, pending: int, repeats: int, fire: int) -> None:
             f"({repeats} repeats)"
         )
         settings = WorkerSettings(batch_size=100, max_batches=max(1, fire // 100))
-        worker = Worker(engine, name="bench-fire", settings=settings)
+        worker = Worker(engine.timers, name="bench-fire", settings=settings)
         started, cpu = time.perf_counter(), time.process_time()
         result = worker.run_once(now)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -15,7 +15,7 @@ from .conftest import World
 
 def test_alliance_keeps_theme_zone_language_and_working_hours(domain: CycleEngine) -> None:
     """An alliance stores its theme, IANA zone, language, working hours and weekend."""
-    alliance = domain.create_alliance(
+    alliance = domain.alliances.create_alliance(
         "Alianza Norte",
         "Rural enterprise development",
         timezone="America/Tegucigalpa",
@@ -24,7 +24,7 @@ def test_alliance_keeps_theme_zone_language_and_working_hours(domain: CycleEngin
         working_hours_end=16,
         weekend_days="6,5",
     )
-    stored = domain.get_alliance(alliance.id or 0)
+    stored = domain.alliances.get_alliance(alliance.id or 0)
     assert (stored.theme, stored.timezone, stored.language) == (
         "Rural enterprise development",
         "America/Tegucigalpa",
@@ -51,9 +51,9 @@ def test_bad_alliance_input_is_refused(
 ) -> None:
     """A bad zone, language, hours or weekend is refused naming the field; nothing is stored."""
     with pytest.raises(InvalidInput) as error:
-        domain.create_alliance("Alianza Sur", "Seeds", **kwargs)  # type: ignore[arg-type]
+        domain.alliances.create_alliance("Alianza Sur", "Seeds", **kwargs)  # type: ignore[arg-type]
     assert error.value.field == field
-    assert domain.list_alliances() == []
+    assert domain.alliances.list_alliances() == []
 
 
 def test_organisation_sits_in_several_alliances(world: World) -> None:
@@ -80,8 +80,8 @@ def test_joining_twice_or_unknown_ids_fail_clearly(world: World) -> None:
 def test_organisation_kind_must_be_one_the_method_names(domain: CycleEngine) -> None:
     """Organisation kinds are research, ngo, donor, government, private or local."""
     with pytest.raises(InvalidInput, match="kind: must be one of research, ngo"):
-        domain.add_organisation("Acme", "startup", "Honduras")
-    assert domain.list_organisations() == []
+        domain.alliances.add_organisation("Acme", "startup", "Honduras")
+    assert domain.alliances.list_organisations() == []
 
 
 def test_person_takes_organisation_zone_and_needs_unique_email(world: World) -> None:

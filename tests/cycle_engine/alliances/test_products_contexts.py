@@ -103,7 +103,7 @@ def test_refused_files_leave_neither_row_nor_file(
     world: World, tmp_path: Path, name: str, content: bytes, message: str
 ) -> None:
     """An oversized or mistyped file is refused; nothing is stored on disk or in the database."""
-    world.engine.files.max_bytes = 2048
+    world.engine.work.files.max_bytes = 2048
     cycle = world.start()
     with pytest.raises(InvalidInput, match=message):
         world.engine.work.add_product(

@@ -54,7 +54,7 @@ def test_due_dates_skip_the_weekend(world: World) -> None:
 
 def test_due_dates_keep_local_hour_across_dst(domain: CycleEngine) -> None:
     """In a zone with DST, the deadline stays at 17:00 local after the clocks change."""
-    alliance = domain.create_alliance("Madrid", "Seeds", timezone="Europe/Madrid")
+    alliance = domain.alliances.create_alliance("Madrid", "Seeds", timezone="Europe/Madrid")
     domain.clock.set(datetime(2026, 3, 16, 10, tzinfo=UTC))  # type: ignore[attr-defined]
     cycle = domain.start_cycle("learning-cycle", "Seeds", alliance_id=alliance.id)
     due = _plan(domain, cycle.id or 0)["question_workshop"][1]

@@ -81,17 +81,17 @@ def test_clock_jumping_back_fires_nothing_early_and_nothing_hangs(
     cycle = pilot.start_cycle("sched-pilot", "Post-harvest losses")
     assert cycle.id is not None
     pilot.run_due_timers()
-    ahead = Worker(pilot, name="clock-ahead")
+    ahead = Worker(pilot.timers, name="clock-ahead")
     week_before = t0 + days(14)
     assert len(ahead.claim(week_before)) == 2  # stall check + week_before, then it died
     clock.set(t0 + days(9))
-    assert pilot.run_due_timers(worker_name="honest").claimed == 0
+    assert pilot.timers.run_due_timers(worker_name="honest").claimed == 0
     clock.set(t0 + days(13))
-    assert pilot.run_due_timers(worker_name="honest").fired == 1  # the stall check only
+    assert pilot.timers.run_due_timers(worker_name="honest").fired == 1  # the stall check only
     clock.set(week_before)  # its lease (5 minutes from our "now") is plausible again
-    assert pilot.run_due_timers(worker_name="honest").claimed == 0
+    assert pilot.timers.run_due_timers(worker_name="honest").claimed == 0
     clock.set(week_before + timedelta(minutes=5))
-    assert pilot.run_due_timers(worker_name="honest").fired == 1
+    assert pilot.timers.run_due_timers(worker_name="honest").fired == 1
     rules = [f.rule for f in scheduler_events(pilot, cycle.id) if f.kind != "timer_late"]
     assert rules == ["kickoff", "stall", "week_before"]
 
@@ -108,13 +108,13 @@ def test_failing_handler_is_retried_with_back_off_then_dropped(
     settings = WorkerSettings(lease=timedelta(minutes=8), max_attempts=3)
     waits = []
     for _ in range(3):
-        result = pilot.run_due_timers(settings=settings)
+        result = pilot.timers.run_due_timers(settings=settings)
         assert result.failed == 1
         [row] = pilot.timers.list_timers()
         if row.status == CLAIMED:
             assert row.lease_until is not None
             waits.append(row.lease_until - clock.now())
-            assert pilot.run_due_timers(settings=settings).claimed == 0
+            assert pilot.timers.run_due_timers(settings=settings).claimed == 0
             clock.set(row.lease_until)
     assert waits == [timedelta(minutes=1), timedelta(minutes=2)]
     [row] = pilot.timers.list_timers()

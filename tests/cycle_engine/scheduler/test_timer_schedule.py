@@ -129,10 +129,14 @@ def test_firing_a_timer_twice_has_no_second_effect(pilot: CycleEngine) -> None:
     """A timer fired once is skipped when fired again, and a second run finds nothing."""
     cycle = pilot.start_cycle("sched-pilot", "Agroforestry")
     assert cycle.id is not None
-    worker = Worker(pilot, name="w1")
+    worker = Worker(pilot.timers, name="w1")
     [timer_id] = worker.claim(pilot.clock.now())
-    first = fire_timer(pilot.db, pilot, pilot.timers.handlers, timer_id, "w1", pilot.clock.now())
-    again = fire_timer(pilot.db, pilot, pilot.timers.handlers, timer_id, "w1", pilot.clock.now())
+    first = fire_timer(
+        pilot.db, pilot.timers, pilot.timers.handlers, timer_id, "w1", pilot.clock.now()
+    )
+    again = fire_timer(
+        pilot.db, pilot.timers, pilot.timers.handlers, timer_id, "w1", pilot.clock.now()
+    )
     assert (first.status, again.status) == (FIRED, "skipped")
     assert worker.run_once().claimed == 0
     assert [f.rule for f in scheduler_events(pilot, cycle.id)] == ["kickoff"]

@@ -102,7 +102,7 @@ def test_killed_worker_lease_expires_and_another_takes_over(
     assert {t.lease_owner for t in pilot.timers.list_timers(status=CLAIMED)} == {"doomed"}
     assert pilot.run_due_timers().claimed == 0  # the lease still holds
     clock.advance(timedelta(minutes=5))
-    result = pilot.run_due_timers(worker_name="heir")
+    result = pilot.timers.run_due_timers(worker_name="heir")
     assert (result.claimed, result.fired) == (50, 50)
     assert set(reminder_events_by_timer(pilot).values()) == {1}
     assert pilot.run_due_timers().claimed == 0
