@@ -1,25 +1,33 @@
-"""`create_app(settings)`: the one way to build the HTTP service.
+"""`create_app()`: the one way to build the HTTP service, standalone or mounted in a host app.
 
-The lifespan opens the `CycleEngine` (with the webhook listener), starts the in-process
-background services the settings ask for (the scheduler driver and the outbox sender, see
-`api.services`) and stops them, then closes the engine, on shutdown. Nothing is created at
-import time, so tests and embedders build as many apps as they like.
+Standalone (`cycle-engine serve`), the lifespan opens a `CycleEngine` with every installed host
+plugin's extensions (`cycle_engine.plugins`), starts the background services the settings ask
+for (the scheduler driver and the outbox sender, see `api.services`), and on shutdown stops them
+and closes the engine. A host passes its own engine instead (`create_app(engine=...)`): the app
+uses it from the first request and never closes it.
+
+Starlette runs only the outermost app's lifespan, so a host that mounts this app enters it from
+its own with `mounted_lifespan(app)`; until some lifespan gave the app an engine, requests get a
+503 problem saying so instead of a 500. Every dashboard link follows the mount prefix (the ASGI
+`root_path`). Nothing is created at import time, so tests and embedders build as many apps as
+they like.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cycle_engine.api.dashboard import create_dashboard_router
 from cycle_engine.api.middleware import BodyLimitMiddleware, RequestLogMiddleware
-from cycle_engine.api.problems import PROBLEM_JSON, install_problem_handlers
+from cycle_engine.api.problems import PROBLEM_JSON, install_problem_handlers, problem_response
 from cycle_engine.api.routers import (
     alliances,
     contexts,
@@ -42,6 +50,8 @@ from cycle_engine.api.services import BackgroundServices
 from cycle_engine.api.settings import Settings
 from cycle_engine.clock import Clock
 from cycle_engine.engine import CycleEngine
+from cycle_engine.errors import InvalidInput
+from cycle_engine.plugins import load_extensions
 
 log = logging.getLogger("cycle_engine.api")
 API_PREFIX = "/api/v1"
@@ -70,49 +80,49 @@ def api_router() -> APIRouter:
     return router
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
-    """Build the app; the engine is opened in the lifespan (so on the server's event loop).
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: CycleEngine | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """Build the app (REST API under /api/v1, dashboard under /dashboard, email action pages).
 
     Args:
-        settings: read once by the caller (`Settings.from_env()`).
-        clock: the engine's clock; tests pass a `ManualClock`.
+        settings: secret key, base URL, limits and which background services to run; read
+            from `CYCLE_ENGINE_*` (`Settings.from_env()`) when not given. With an `engine`,
+            its database URL is not used.
+        engine: a host's own engine (its guards, listeners, subscribers and clock). The app
+            uses it from the first request and never closes it. Without one, the lifespan
+            opens an engine on `settings.database_url` with the installed plugins' extensions
+            and closes it on shutdown.
+        clock: the clock of the engine the lifespan opens; tests pass a `ManualClock`.
+
+    Raises:
+        InvalidInput: both `engine` and `clock` were given (give the engine its clock), or a
+            setting read from the environment is wrong.
     """
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = CycleEngine(
-            settings.database_url,
-            clock=clock,
-            data_dir=Path(settings.data_dir),
-        )
-        services = BackgroundServices(engine, settings)
-        app.state.engine = engine
-        app.state.settings = settings
-        app.state.services = services
-        await services.start()
-        log.info("cycle engine API ready at %s", settings.base_url)
-        try:
-            yield
-        finally:
-            await services.stop()
-            engine.close()
-            log.info("cycle engine API stopped")
-
+    if engine is not None and clock is not None:
+        raise InvalidInput("clock", "pass the clock to the CycleEngine you give, not to create_app")
+    if settings is None:
+        settings = Settings.from_env()
     app = FastAPI(
         title="Cycle Engine",
         version="1",
         summary="Run Learning Alliance learning cycles as persisted state machines.",
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, engine, clock),
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
+    if engine is not None:
+        app.state.engine = engine
     install_problem_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router(), prefix=API_PREFIX)
     app.include_router(email_actions_router())
     app.include_router(create_dashboard_router())
-    app.include_router(create_dashboard_router())
+    app.add_middleware(EngineRequiredMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -121,6 +131,83 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(RequestLogMiddleware)
     app.openapi = _openapi_with_problems(app)  # type: ignore[method-assign]
     return app
+
+
+def mounted_lifespan(app: FastAPI) -> AbstractAsyncContextManager[Any]:
+    """The lifespan of an app built by `create_app`, for a host that mounts it.
+
+    Starlette runs only the lifespan of the app the server serves, never those of mounted
+    apps, so the host enters this one from its own:
+
+        engine_app = create_app(settings, engine=engine)
+
+        @asynccontextmanager
+        async def lifespan(host: FastAPI) -> AsyncIterator[None]:
+            async with mounted_lifespan(engine_app):
+                yield
+
+        host = FastAPI(lifespan=lifespan)
+        host.mount("/ce", engine_app)
+
+    It starts (and on exit stops) the background services the settings ask for and, when the
+    app was built without an engine, opens and closes that engine.
+    """
+    return app.router.lifespan_context(app)
+
+
+def _lifespan(
+    settings: Settings, engine: CycleEngine | None, clock: Clock | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        running = (
+            engine
+            if engine is not None
+            else CycleEngine(
+                settings.database_url,
+                schema=settings.database_schema,
+                clock=clock,
+                data_dir=Path(settings.data_dir),
+                **load_extensions().engine_arguments(),
+            )
+        )
+        services = BackgroundServices(running, settings)
+        app.state.engine = running
+        app.state.services = services
+        try:
+            await services.start()
+            log.info("cycle engine API ready at %s", settings.base_url)
+            yield
+        finally:
+            await services.stop()
+            if engine is None:
+                del app.state.engine
+                running.close()
+            log.info("cycle engine API stopped")
+
+    return lifespan
+
+
+class EngineRequiredMiddleware:
+    """503 (problem+json) for requests that come before any lifespan gave the app an engine.
+
+    That happens when a host mounts an app built without `engine=` and does not enter
+    `mounted_lifespan(app)`; the answer says so, instead of a 500 from deep inside a route.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and getattr(scope["app"].state, "engine", None) is None:
+            response = problem_response(
+                503,
+                "the Cycle Engine app has no engine: it was mounted without its lifespan; "
+                "enter `mounted_lifespan(app)` from the host's lifespan, or pass `engine=`",
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _openapi_with_problems(app: FastAPI) -> Callable[[], dict[str, Any]]:

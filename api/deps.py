@@ -2,20 +2,19 @@
 
     def get_cycle(cycle_id: int, engine: EngineDep, key: CurrentKey) -> CyclePublic: ...
 
-The caller is authenticated from `Authorization: Bearer ce_...`; a missing, unknown or revoked
-key answers 401 before any route code runs.
+The caller is authenticated from `Authorization: Bearer ce_...` (by the engine's credentials) and
+given its `Access` (see `api.access`); a missing, unknown or revoked key answers 401 before any
+route code runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session
 
-from cycle_engine.api.auth import Principal, authenticate
+from cycle_engine.api.access import Access, key_access
 from cycle_engine.api.problems import ApiProblem
 from cycle_engine.api.settings import Settings
 from cycle_engine.engine import CycleEngine
@@ -43,45 +42,26 @@ EngineDep = Annotated[CycleEngine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def current_principal(
+def current_key(
     request: Request,
     engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The key behind the request; raises 401 when there is none or it is not valid."""
+) -> Access:
+    """The access of the key behind the request; raises 401 when there is none or it is not
+    valid (a plain `def`: checking the key reads the database, in the threadpool)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         problem = ApiProblem(401, "send an API key as `Authorization: Bearer ce_...`")
     else:
-        principal = authenticate(engine.db, engine.clock, credentials.credentials)
-        if principal is not None:
-            request.state.key_prefix = principal.prefix
-            return principal
+        record = engine.alliances.credentials.authenticate(credentials.credentials)
+        if record is not None:
+            request.state.key_prefix = record.prefix
+            return key_access(record)
         problem = ApiProblem(401, "the API key is unknown or revoked")
     problem.headers["WWW-Authenticate"] = "Bearer"
     raise problem
 
 
-CurrentKey = Annotated[Principal, Depends(current_principal)]
-
-
-def read_session(engine: EngineDep) -> Iterator[Session]:
-    """A read-only session for the scoped queries of one request."""
-    with engine.db.read_session() as session:
-        yield session
-
-
-ReadSession = Annotated[Session, Depends(read_session)]
-
-
-def require_role(principal: Principal, *roles: str) -> None:
-    """Refuse (403) a key whose role is not one of `roles`; admin always passes."""
-    if principal.is_admin or principal.role in roles:
-        return
-    raise ApiProblem(
-        403,
-        f"a {principal.role} key may not do this (needs {' or '.join(roles)})",
-        role=principal.role,
-    )
+CurrentKey = Annotated[Access, Depends(current_key)]
 
 
 class PageParams:

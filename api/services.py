@@ -15,6 +15,10 @@ import anyio.to_thread
 
 from cycle_engine.api.settings import Settings
 from cycle_engine.engine import CycleEngine
+from cycle_engine.notifications.service import SenderService, build_outbox_sender
+from cycle_engine.notifications.settings import load_mail_settings
+from cycle_engine.scheduler.driver import SchedulerDriver
+from cycle_engine.scheduler.worker import Worker
 
 log = logging.getLogger("cycle_engine.api")
 
@@ -66,9 +70,6 @@ class SchedulerService:
     name = "scheduler"
 
     def __init__(self, engine: CycleEngine) -> None:
-        from cycle_engine.scheduler.driver import SchedulerDriver
-        from cycle_engine.scheduler.worker import Worker
-
         self.driver = SchedulerDriver(Worker(engine.timers))
 
     async def start(self) -> None:
@@ -83,15 +84,9 @@ def scheduler_services(engine: CycleEngine, settings: Settings) -> list[Service]
 
 
 def sender_services(engine: CycleEngine, settings: Settings) -> list[Service]:
-    """The outbox sender delivering email and webhooks, signing links with the app's secret."""
-    from cycle_engine.api.webhooks import WebhookChannel
-    from cycle_engine.notifications.service import OutboxService, build_outbox_sender
-    from cycle_engine.notifications.settings import load_mail_settings
-
+    """The outbox sender (email and webhooks, the loop `cycle-engine mail send` runs too),
+    signing links with the app's secret."""
     mail = load_mail_settings(
         secret_key=settings.secret_key, base_url=settings.base_url, data_dir=settings.data_dir
     )
-    sender = build_outbox_sender(
-        engine, mail, extra_channels={"webhook": WebhookChannel(engine.db)}
-    )
-    return [OutboxService(sender)]
+    return [SenderService(build_outbox_sender(engine, mail))]

@@ -30,6 +30,7 @@ class Settings:
     """Everything the service needs to start; see `from_env` for the variable names."""
 
     database_url: str = DEFAULT_DATABASE_URL
+    database_schema: str | None = None
     secret_key: str = field(default="", repr=False)
     base_url: str = "http://127.0.0.1:8000"
     default_timezone: str = "UTC"
@@ -41,6 +42,8 @@ class Settings:
     dev_mode: bool = False
 
     def __post_init__(self) -> None:
+        if self.database_schema == "":
+            object.__setattr__(self, "database_schema", None)
         if not self.dev_mode:
             check_secret(self.secret_key)
         elif not self.secret_key:
@@ -58,9 +61,10 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
-        """Settings from `CYCLE_ENGINE_*` variables (DATABASE_URL, SECRET_KEY, BASE_URL,
-        DEFAULT_TIMEZONE, RUN_WORKER, RUN_SENDER, MAX_BODY_BYTES, MAX_UPLOAD_BYTES, DATA_DIR,
-        DEV_MODE); keyword `overrides` win over the environment.
+        """Settings from `CYCLE_ENGINE_*` variables (DATABASE_URL, DATABASE_SCHEMA, SECRET_KEY,
+        BASE_URL, DEFAULT_TIMEZONE, RUN_WORKER, RUN_SENDER, MAX_BODY_BYTES, MAX_UPLOAD_BYTES,
+        DATA_DIR, DEV_MODE); keyword `overrides` win over the environment. An empty
+        DATABASE_SCHEMA means none (the tables follow the database's search path).
 
         Raises:
             InvalidInput: a variable has a bad value (named in the error).
@@ -77,6 +81,7 @@ class Settings:
 
 _FIELDS: dict[str, type] = {
     "database_url": str,
+    "database_schema": str,
     "secret_key": str,
     "base_url": str,
     "default_timezone": str,

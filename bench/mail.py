@@ -29,6 +29,7 @@ from typing import Any
 import aiosmtplib
 from aiosmtpd.controller import Controller
 
+from cycle_engine import CycleEngine
 from cycle_engine.notifications.delivery import EmailChannel, OutboxSender
 from cycle_engine.notifications.links import LinkSigner
 from cycle_engine.notifications.render import Renderer
@@ -38,6 +39,7 @@ from cycle_engine.outbox.claims import ClaimPolicy
 from cycle_engine.outbox.enqueue import new_message_id
 from cycle_engine.store.db import Database
 from cycle_engine.store.schema import upgrade
+from cycle_engine.store.tables.alliances import PersonRecord
 from cycle_engine.store.tables.outbox import OutboxRecord
 from cycle_engine.testing import ManualClock
 
@@ -96,34 +98,50 @@ def _context(n: int) -> dict[str, Any]:
 
 
 def seed(url: str, count: int) -> None:
-    """`count` due reminder rows, one per person, languages rotating en/es/fr."""
-    database = Database(url)
-    try:
-        with database.transaction() as session:
+    """`count` due reminder rows, one per person of a real cycle, languages rotating en/es/fr."""
+    with CycleEngine(url, clock=ManualClock(NOW)) as engine:
+        engine.publish_builtin_templates()
+        cycle = engine.start_cycle("learning-cycle", "Market access for smallholders")
+        organisation = engine.alliances.add_organisation(
+            "Farmers Network", "local", "Colombia", timezone="America/Bogota"
+        )
+        assert cycle.id is not None and organisation.id is not None
+        with engine.db.transaction() as session:
+            people = [
+                PersonRecord(
+                    name=f"Partner {n}",
+                    email=f"partner{n}@example.org",
+                    organisation_id=organisation.id,
+                    language=("en", "es", "fr")[n % 3],
+                    timezone="America/Bogota",
+                    joined_on=NOW.date(),
+                )
+                for n in range(count)
+            ]
+            session.add_all(people)
+            session.flush()
             session.add_all(
                 [
                     OutboxRecord(
                         kind="reminder",
-                        cycle_id=1,
+                        cycle_id=cycle.id,
                         stage="prototype",
                         visit=1,
                         rule="week_before",
                         occurrence=1,
-                        person_id=n,
-                        recipient=f"partner{n}@example.org",
-                        language=("en", "es", "fr")[n % 3],
-                        dedupe_key=f"1:prototype(1):week_before:1:partner{n}@example.org",
+                        person_id=person.id,
+                        recipient=person.email,
+                        language=person.language,
+                        dedupe_key=f"{cycle.id}:prototype(1):week_before:1:{person.email}",
                         message_id=new_message_id(),
                         not_before=NOW,
                         next_attempt_at=NOW,
                         created_at=NOW,
                         context=_context(n),
                     )
-                    for n in range(count)
+                    for n, person in enumerate(people)
                 ]
             )
-    finally:
-        database.dispose()
 
 
 def _bare_message(n: int) -> bytes:

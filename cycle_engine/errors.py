@@ -143,11 +143,6 @@ class ActionNotAllowed(CycleEngineError):
 # -- Scheduler -----------------------------------------------------------------------------
 
 
-class TimerNotFound(NotFound):
-    def __init__(self, ident: object) -> None:
-        super().__init__("timer", ident)
-
-
 class TimerHandlerNotFound(NotFound):
     """No handler is registered for a timer kind (e.g. "digest" before notifications load)."""
 

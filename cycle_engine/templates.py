@@ -54,7 +54,17 @@ class TemplateService:
 
     def spec(self, key: str, version: int | None = None) -> TemplateSpec:
         """The spec of `key` at `version` (latest when None); raises TemplateNotFound."""
+        return self.version(key, version)[1]
+
+    def version(self, key: str, version: int | None = None) -> tuple[TemplateRecord, TemplateSpec]:
+        """The published version of `key` (latest when None) and its spec; raises
+        TemplateNotFound."""
         with self.db.read_session() as session:
             record = self.store.resolve(session, key, version)
             assert record.id is not None
-            return self.store.spec(session, record.id)
+            return record, self.store.spec(session, record.id)
+
+    def spec_of(self, template_id: int) -> TemplateSpec:
+        """The spec of a published version, by its id (a cycle's `template_id`)."""
+        with self.db.read_session() as session:
+            return self.store.spec(session, template_id)

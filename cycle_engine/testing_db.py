@@ -1,5 +1,6 @@
 """Fresh, migrated databases for tests: SQLite files and PostgreSQL databases cloned from a
-migrated template, so each test starts clean in milliseconds. Shipped so embedders can use it."""
+migrated template, so each test starts clean in milliseconds; or empty ones, for tests of the
+migrations themselves. Shipped so embedders can use it."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ class SqliteFactory:
         self._template = workdir / "template.db"
         upgrade(f"sqlite:///{self._template}")
 
-    def new(self, directory: Path) -> str:
+    def new(self, directory: Path, *, empty: bool = False) -> str:
+        """A database file in `directory`: migrated, or with no tables at all (`empty`)."""
         target = directory / "cycles.db"
-        shutil.copyfile(self._template, target)
+        if not empty:
+            shutil.copyfile(self._template, target)
         return f"sqlite:///{target}"
 
 
@@ -49,11 +52,13 @@ class PostgresFactory:
             make_url(self._admin_url).set(database=database).render_as_string(hide_password=False)
         )
 
-    def new(self) -> str:
+    def new(self, *, empty: bool = False) -> str:
+        """A new database: a copy of the migrated template, or one with no tables (`empty`)."""
         name = f"{self._prefix}_{next(_counter)}"
+        template = "template0" if empty else self._template
         with self._admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
         self._created.append(name)
         return self._url_for(name)
 

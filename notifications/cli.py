@@ -1,11 +1,11 @@
 """`cycle-engine mail ...`: run the outbox sender, read the development mailbox, see the outbox.
 
-    mail send [--forever]     deliver what is due (once, or until Ctrl-C)
+    mail send [--forever]     deliver what is due, emails and webhooks (once, or until Ctrl-C)
     mail list                 messages in the development mailbox (data/mailbox)
     mail show KEY [--html]    one message: headers and its text (or HTML) part
     mail outbox [--status]    outbox rows: pending, sent, failed (with the server's reply)
 
-Heavy imports (aiosmtplib, Jinja2) happen inside the commands, so `cycle-engine --help` stays
+Heavy imports (aiosmtplib, httpx, Jinja2) happen inside the commands, so `cycle-engine --help` stays
 fast.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -22,7 +23,8 @@ import typer
 from cycle_engine.cli.common import DbOption, JsonOption, open_engine, print_json, reports_errors
 
 app = typer.Typer(
-    help="Email: send the outbox, read the development mailbox.", no_args_is_help=True
+    help="The outbox: send emails and webhooks, read the development mailbox.",
+    no_args_is_help=True,
 )
 MailboxOption = Annotated[
     Path | None,
@@ -37,8 +39,6 @@ MailboxOption = Annotated[
 def _mailbox(path: Path | None) -> Path:
     if path is not None:
         return path
-    import os
-
     return Path(os.environ.get("CYCLE_ENGINE_DATA_DIR", "data")) / "mailbox"
 
 
@@ -49,16 +49,17 @@ def send(
     forever: Annotated[bool, typer.Option("--forever", help="Keep sending until stopped.")] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between idle polls.")] = 5.0,
 ) -> None:
-    """Deliver due emails (SMTP when CYCLE_ENGINE_SMTP_HOST is set, else the dev mailbox)."""
+    """Deliver due emails (SMTP when CYCLE_ENGINE_SMTP_HOST is set, else the dev mailbox) and
+    webhooks (signed POSTs to each subscription's URL)."""
     from cycle_engine.notifications.service import build_outbox_sender
     from cycle_engine.notifications.settings import load_mail_settings
 
     settings = load_mail_settings()
     where = (
-        f"SMTP {settings.smtp.host}:{settings.smtp.port}"
+        f"email via SMTP {settings.smtp.host}:{settings.smtp.port}"
         if settings.smtp
-        else f"development mailbox {settings.mailbox_dir}"
-    )
+        else f"email to the development mailbox {settings.mailbox_dir}"
+    ) + ", webhooks over HTTP"
     with open_engine(db) as engine:
         sender = build_outbox_sender(engine, settings)
 
@@ -67,7 +68,7 @@ def send(
                 if not forever:
                     report = await sender.run_until_idle()
                     typer.echo(
-                        f"delivered via {where}: claimed {report.claimed}, "
+                        f"delivered {where}: claimed {report.claimed}, "
                         f"digests {report.digests}, outcomes {report.outcomes or '{}'}"
                     )
                     return
@@ -76,7 +77,7 @@ def send(
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     with contextlib.suppress(NotImplementedError):
                         loop.add_signal_handler(sig, stop.set)
-                typer.echo(f"sending via {where}; Ctrl-C to stop")
+                typer.echo(f"sending {where}; Ctrl-C to stop")
                 await sender.run_forever(stop, interval=interval)
             finally:
                 await sender.close()

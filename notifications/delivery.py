@@ -3,7 +3,9 @@
 Delivery is generic: a row names its channel ("email", "webhook"), and a `ChannelHandler` per
 channel turns the row into an `Outcome` (delivered, retry later, failed for good, suppressed).
 `EmailChannel` renders the row's context in the person's language, signs its action links,
-attaches the calendar entry to "stage started" emails and hands the message to a `MailSender`.
+attaches the calendar entry to "stage started" emails and hands the message to a `MailSender`;
+`WebhookChannel` (`notifications.webhooks`) signs and POSTs a webhook row's body. Both leave
+through this one loop, with the same leases, back-off and outcome records.
 
 No database transaction is open while a message is on the wire: a claim commits first, and the
 outcome is recorded afterwards, only if this sender still holds the lease. A sender killed

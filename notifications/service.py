@@ -1,10 +1,11 @@
 """Assembling a ready outbox sender from settings, and running it in the background.
 
-With an SMTP server configured, mail goes through `SmtpMailSender`; without one it goes to the
-development Maildir under the data directory, so `make run` works with nothing else installed
-and every email can be read (`cycle-engine mail list|show`). The API's app factory and the CLI
-call `build_outbox_sender` once with settings they loaded; extra channels (the API's webhook
-sender) are passed in beside email.
+One sender delivers every channel: email and webhooks. With an SMTP server configured, mail
+goes through `SmtpMailSender`; without one it goes to the development Maildir under the data
+directory, so `make run` works with nothing else installed and every email can be read
+(`cycle-engine mail list|show`). Webhooks are signed POSTs (`notifications.webhooks`). The API's
+background services and `cycle-engine mail send` call `build_outbox_sender` once with settings
+they loaded, so both deliver the same channels.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
 
 from cycle_engine.engine import CycleEngine
 from cycle_engine.notifications.delivery import ChannelHandler, EmailChannel, OutboxSender
@@ -22,7 +22,9 @@ from cycle_engine.notifications.senders.base import MailSender
 from cycle_engine.notifications.senders.mailbox import MaildirMailSender
 from cycle_engine.notifications.senders.smtp import SmtpMailSender
 from cycle_engine.notifications.settings import MailSettings
+from cycle_engine.notifications.webhooks import WebhookChannel
 from cycle_engine.outbox.claims import ClaimPolicy
+from cycle_engine.store.tables.outbox import EMAIL, WEBHOOK
 
 log = logging.getLogger("cycle_engine.notifications")
 
@@ -44,10 +46,14 @@ def build_outbox_sender(
     *,
     mailer: MailSender | None = None,
     renderer: Renderer | None = None,
-    extra_channels: Mapping[str, ChannelHandler] | None = None,
+    webhooks: ChannelHandler | None = None,
     owner: str | None = None,
 ) -> OutboxSender:
-    """An OutboxSender for `engine` delivering email (plus any `extra_channels`)."""
+    """An OutboxSender for `engine` delivering email and webhooks.
+
+    `mailer`, `renderer` and `webhooks` replace the defaults built from `settings` (a recording
+    mail sender in tests, for example).
+    """
     email = EmailChannel(
         mailer or build_mail_sender(settings),
         renderer or Renderer(),
@@ -59,14 +65,18 @@ def build_outbox_sender(
     return OutboxSender(
         engine.db,
         engine.clock,
-        {"email": email, **(extra_channels or {})},
+        {EMAIL: email, WEBHOOK: webhooks or WebhookChannel(engine.db)},
         policy=policy,
         owner=owner,
     )
 
 
-class OutboxService:
-    """The sender as a background service (`start` / `stop`) for `serve` and `worker`."""
+class SenderService:
+    """The sender loop as a background service (`start` / `stop`) beside the API in `serve`.
+
+    Not to be confused with the engine's `OutboxService` (`engine.outbox`), which decides and
+    queries what is sent.
+    """
 
     name = "outbox sender"
 

@@ -36,17 +36,14 @@ def create(
     json: JsonOption = False,
 ) -> None:
     """Create a key and print its token (the only time it is shown)."""
-    from cycle_engine.api.auth import create_key, list_keys, revoke_key
-
     with open_engine(db) as engine:
+        credentials = engine.alliances.credentials
         if replace:
-            for old in list_keys(engine.db):
+            for old in credentials.keys(include_revoked=False):
                 if old.name == name.strip():
-                    revoke_key(engine.db, engine.clock, old.prefix)
+                    credentials.revoke_key(old.prefix)
                     typer.echo(f"revoked earlier key {old.prefix} ({old.name})", err=True)
-        created = create_key(
-            engine.db,
-            engine.clock,
+        created = credentials.create_key(
             name=name,
             role=role,
             alliance_id=alliance,
@@ -75,10 +72,8 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List keys (never their tokens)."""
-    from cycle_engine.api.auth import list_keys
-
     with open_engine(db) as engine:
-        records = list_keys(engine.db, include_revoked=all_)
+        records = engine.alliances.credentials.keys(include_revoked=all_)
     if json:
         print_json([r.model_dump(exclude={"hash"}) for r in records])
         return
@@ -98,8 +93,6 @@ def revoke(
     db: DbOption = None,
 ) -> None:
     """Revoke a key: requests with it get 401 from now on."""
-    from cycle_engine.api.auth import revoke_key
-
     with open_engine(db) as engine:
-        record = revoke_key(engine.db, engine.clock, prefix)
+        record = engine.alliances.credentials.revoke_key(prefix)
     typer.echo(f"revoked key {record.prefix} '{record.name}' at {when(record.revoked_at)}")

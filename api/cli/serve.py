@@ -1,6 +1,8 @@
 """`cycle-engine serve`: run the REST API on uvicorn, with the scheduler and the outbox sender
-in the same process unless told not to. The web modules are imported only inside the command,
-so importing `cycle_engine` never pulls in FastAPI."""
+in the same process unless told not to. The app's engine carries the installed host plugins'
+guards, listeners and subscribers (`cycle_engine.plugins`, limited by `CYCLE_ENGINE_PLUGINS`),
+like the CLI's and the worker's. The web modules are imported only inside the command, so the
+rest of the CLI starts without FastAPI."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from cycle_engine.cli.common import DbOption, database_url, fail, reports_errors
+from cycle_engine.cli.common import DbOption, database_url, fail, open_engine, reports_errors
 
 
 @reports_errors
@@ -23,7 +23,7 @@ def signin_link(
         bool,
         typer.Option(
             "--manager",
-            help="Use the first alliance manager instead of an EMAIL (the demo's).",
+            help="Use the first alliance's manager instead of an EMAIL (the demo's).",
         ),
     ] = False,
     db: DbOption = None,
@@ -41,12 +41,8 @@ def signin_link(
     ] = None,
 ) -> None:
     """Print a sign-in link for the dashboard."""
-    from sqlmodel import col, select
-
     from cycle_engine.api.dashboard.signin import link_for
     from cycle_engine.api.settings import Settings, secret_from_file
-    from cycle_engine.engine import CycleEngine
-    from cycle_engine.store.tables.alliances import AllianceRoleRecord, PersonRecord
 
     overrides: dict[str, object] = {"database_url": database_url(db)}
     if secret_file is not None:
@@ -56,17 +52,17 @@ def signin_link(
     elif "CYCLE_ENGINE_BASE_URL" not in os.environ:
         overrides["base_url"] = "http://127.0.0.1:8000"
     settings = Settings.from_env(**overrides)
-    with CycleEngine(settings.database_url) as engine:
+    with open_engine(settings.database_url) as engine:
         if email is None:
             if not manager:
-                raise fail("give an EMAIL, or --manager for the first alliance manager")
-            with engine.db.read_session() as session:
-                email = session.exec(
-                    select(PersonRecord.email)
-                    .join(AllianceRoleRecord, col(AllianceRoleRecord.person_id) == PersonRecord.id)
-                    .where(AllianceRoleRecord.role == "manager")
-                    .order_by(col(AllianceRoleRecord.id))
-                ).first()
+                raise fail("give an EMAIL, or --manager for the first alliance's manager")
+            managers = (
+                person.email
+                for alliance in engine.alliances.list_alliances()
+                if alliance.id is not None
+                for person in engine.alliances.people_with_role(alliance.id, "manager")
+            )
+            email = next(managers, None)
             if email is None:
                 raise fail("no alliance has a manager yet (run `cycle-engine demo` first)")
         link = link_for(

@@ -1,14 +1,17 @@
 """The manager and partner dashboard: server-rendered pages (Jinja2) made livelier with htmx.
 
 `create_dashboard_router()` returns the router the app factory includes; every page lives under
-`/dashboard` and reads the engine and settings from `app.state`, like the API routers. Pages
-work without JavaScript; htmx (vendored in static/vendor, served by the app: no CDN) only swaps
-parts of pages. Sign-in is by emailed link; what a person sees follows the API's roles.
+`/dashboard` (below the prefix a host mounts the app at) and reads the engine and settings from
+`app.state`, like the API routers. Links, forms, assets and redirects are built with
+`web.dashboard_path` / `Visit.url`, so they follow that prefix. Pages work without JavaScript;
+htmx (vendored in static/vendor, served by the app: no CDN) only swaps parts of pages. Sign-in
+is by emailed link; what a person sees and does is decided by `api.access`, the API's own reach
+model, and every page reads and acts through the engine's services.
 
-    web.py        Visit (who is visiting), rendering, HTML error pages
-    sessions.py   signed session cookie + session rows;  csrf.py  per-session form tokens
+    web.py        Visit (who is visiting), rendering, HTML error pages, CSRF-checked forms
+    sessions.py   signed session cookie;  csrf.py  per-session form tokens
     signin.py     emailed, signed, expiring, single-use sign-in links
-    access.py     the viewer's roles and reach;  queries.py  paged, indexed list queries
+    rows.py       the engine's one list of cycles as rows, badges, pages and overview figures
     account.py, overview.py, cycles.py, stalled.py, engagement.py, my_steps.py, mail_log.py,
     actions.py    the pages and forms;  svg.py, chart.py  the state diagram and the plan chart
 """

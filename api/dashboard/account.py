@@ -7,6 +7,9 @@ POST /dashboard/signin/confirm    spend the link, start a session, go to the das
 POST /dashboard/signout           end the session
 GET  /dashboard/                  the viewer's alliances (straight to the one, if only one)
 GET  /dashboard/static/{file}     CSS and the vendored htmx, served by the app (no CDN)
+
+Sessions and used links are the engine's credentials (`engine.alliances.credentials`); every
+handler is a plain `def` (forms are read by `VisitorForm`, after their CSRF check).
 """
 
 from __future__ import annotations
@@ -17,15 +20,9 @@ from pathlib import Path
 from fastapi import APIRouter, Query
 from starlette.responses import FileResponse, Response
 
-from cycle_engine.api.dashboard.access import visible_alliances
-from cycle_engine.api.dashboard.sessions import (
-    SESSION_COOKIE,
-    VISITOR_COOKIE,
-    end_session,
-    start_session,
-)
+from cycle_engine.api.dashboard.sessions import SESSION_COOKIE, SESSION_LIFETIME, VISITOR_COOKIE
 from cycle_engine.api.dashboard.signin import SignInRefused, request_link, use_token
-from cycle_engine.api.dashboard.web import PREFIX, VisitDep
+from cycle_engine.api.dashboard.web import VisitDep, VisitorForm
 from cycle_engine.errors import NotFound
 
 STATIC = Path(__file__).with_name("static")
@@ -39,15 +36,14 @@ def register(router: APIRouter) -> None:
 
 def _register_signin(router: APIRouter) -> None:
     @router.get("/signin", name="dashboard_signin")
-    async def signin_form(visit: VisitDep) -> Response:
+    def signin_form(visit: VisitDep) -> Response:
         if visit.viewer is not None:
-            return visit.redirect(f"{PREFIX}/")
+            return visit.redirect(visit.url("/"))
         return visit.page("signin.html", sent=False, email="", problem=None)
 
     @router.post("/signin")
-    async def signin_send(visit: VisitDep) -> Response:
-        await visit.check_csrf()
-        email = (await visit.form()).get("email", "").strip()
+    def signin_send(visit: VisitDep, form: VisitorForm) -> Response:
+        email = form.get("email", "").strip()
         if not email or "@" not in email or len(email) > 254:
             return visit.page(
                 "signin.html",
@@ -57,16 +53,15 @@ def _register_signin(router: APIRouter) -> None:
                 problem="Enter the email address you use in the alliance (like name@example.org).",
             )
         request_link(
-            visit.engine.db,
-            visit.engine.clock,
+            visit.engine,
             secret=visit.settings.secret_key,
-            base_url=visit.settings.base_url,
+            base_url=visit.public_url,
             email=email,
         )
         return visit.page("signin.html", sent=True, email=email, problem=None)
 
     @router.get("/signin/confirm")
-    async def signin_confirm_page(
+    def signin_confirm_page(
         visit: VisitDep, token: str = Query(default="", max_length=2000)
     ) -> Response:
         return visit.page(
@@ -76,42 +71,40 @@ def _register_signin(router: APIRouter) -> None:
         )
 
     @router.post("/signin/confirm")
-    async def signin_confirm(visit: VisitDep) -> Response:
-        await visit.check_csrf()
-        token = (await visit.form()).get("token", "")
+    def signin_confirm(visit: VisitDep, form: VisitorForm) -> Response:
+        token = form.get("token", "")
+        credentials = visit.engine.alliances.credentials
         try:
-            person = use_token(visit.engine.db, visit.settings.secret_key, token, visit.now)
+            person = use_token(visit.engine, visit.settings.secret_key, token)
         except SignInRefused as refused:
             return visit.page("signin_confirm.html", status=400, token="", problem=str(refused))
         assert person.id is not None
         if visit.session_key is not None:  # switching person on this browser: end the old one
-            end_session(visit.engine.db, visit.now, visit.session_key)
-        key = start_session(visit.engine.db, visit.engine.clock, person.id)
+            credentials.end_session(visit.session_key)
+        key = credentials.start_session(person.id, SESSION_LIFETIME)
         visit.extra_cookies += [(SESSION_COOKIE, key), (VISITOR_COOKIE, None)]
         visit.fresh_visitor = False
-        return visit.redirect(f"{PREFIX}/")
+        return visit.redirect(visit.url("/"))
 
     @router.post("/signout")
-    async def signout(visit: VisitDep) -> Response:
-        await visit.check_csrf()
+    def signout(visit: VisitDep, _form: VisitorForm) -> Response:
         if visit.session_key is not None:
-            end_session(visit.engine.db, visit.now, visit.session_key)
+            visit.engine.alliances.credentials.end_session(visit.session_key)
         visit.extra_cookies.append((SESSION_COOKIE, None))
-        return visit.redirect(f"{PREFIX}/signin")
+        return visit.redirect(visit.url("/signin"))
 
 
 def _register_pages(router: APIRouter) -> None:
     @router.get("/", name="dashboard_home")
-    async def home(visit: VisitDep) -> Response:
+    def home(visit: VisitDep) -> Response:
         viewer = visit.require_viewer()
-        with visit.engine.db.read_session() as session:
-            alliances = visible_alliances(session, viewer)
+        alliances = visit.engine.alliances.list_alliances(reach=viewer.reach)
         if len(alliances) == 1:
-            return visit.redirect(f"{PREFIX}/alliances/{alliances[0].id}")
+            return visit.redirect(visit.url(f"/alliances/{alliances[0].id}"))
         return visit.page("home.html", alliances=alliances)
 
     @router.get("/static/{name:path}", include_in_schema=False)
-    async def static(name: str) -> Response:
+    def static(name: str) -> Response:
         path = (STATIC / name).resolve()
         if not path.is_file() or STATIC.resolve() not in path.parents:
             raise NotFound("file", name)

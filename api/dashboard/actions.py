@@ -1,7 +1,9 @@
 """The coordinator's daily actions as forms on the cycle page (partners may fire triggers on
-steps they carry): each POST checks the CSRF token and the viewer's reach, calls one engine
-command as the viewer, and redirects back with what happened (POST-redirect-GET). A refusal
-re-renders the cycle page with the engine's reason, so nothing is lost and nothing changes.
+steps they carry): each POST checks the CSRF token, calls one engine command as the viewer with
+the viewer's reach and the version the form was rendered at, and redirects back with what
+happened (POST-redirect-GET). The engine checks reach, version and the viewer's part in the stage
+on the locked cycle, inside the command's transaction. A refusal re-renders the cycle page with
+the engine's reason, so nothing is lost and nothing changes.
 
     POST /dashboard/cycles/{id}/fire                       trigger, note, version
     POST /dashboard/cycles/{id}/participation              stage, organisation_id, level, focal
@@ -19,10 +21,9 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from cycle_engine.api.cycle_access import require_partner_stage
-from cycle_engine.api.dashboard.access import Viewer, visible_cycle
+from cycle_engine.api.access import Viewer
 from cycle_engine.api.dashboard.detail import event_summary, load_cycle_page
-from cycle_engine.api.dashboard.web import PREFIX, Visit, VisitDep
+from cycle_engine.api.dashboard.web import SignedInForm, Visit, VisitDep
 from cycle_engine.api.deps import IdPath
 from cycle_engine.errors import (
     ActionNotAllowed,
@@ -66,19 +67,17 @@ def _explain(error: CycleEngineError) -> str:
     return str(error)
 
 
-async def _act(
-    visit: Visit,
-    cycle_id: int,
-    done: str,
-    command: Callable[[Viewer, CycleRecord, dict[str, str]], None],
+#: One command on a cycle, given the viewer, the cycle as read, the form and its version.
+Command = Callable[[Viewer, CycleRecord, dict[str, str], int | None], None]
+
+
+def _act(
+    visit: Visit, cycle_id: int, form: dict[str, str], done: str, command: Command
 ) -> Response:
     viewer = visit.require_viewer()
-    await visit.check_csrf()
-    form = await visit.form()
-    with visit.engine.db.read_session() as session:
-        cycle = visible_cycle(session, viewer, cycle_id)
+    cycle = visit.engine.cycles.get_cycle(cycle_id, reach=viewer.reach)  # its alliance: the role
     try:
-        command(viewer, cycle, form)
+        command(viewer, cycle, form, _int(form, "version", required=False))
     except NotFound:
         raise
     except CycleEngineError as error:
@@ -92,32 +91,35 @@ async def _act(
             notice=None,
             problem=_explain(error),
         )
-    return visit.redirect(f"{PREFIX}/cycles/{cycle_id}?done={quote(done)}")
+    return visit.redirect(visit.url(f"/cycles/{cycle_id}?done={quote(done)}"))
 
 
 def register(router: APIRouter) -> None:
     @router.post("/cycles/{cycle_id}/fire")
-    async def fire(visit: VisitDep, cycle_id: IdPath) -> Response:
-        def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
+    def fire(visit: VisitDep, cycle_id: IdPath, form: SignedInForm) -> Response:
+        def command(
+            viewer: Viewer, cycle: CycleRecord, form: dict[str, str], version: int | None
+        ) -> None:
             trigger = form.get("trigger", "").strip()
             if not trigger:
                 raise InvalidInput("trigger", "choose a trigger to fire")
-            with visit.engine.db.read_session() as session:  # the API's partner rule
-                require_partner_stage(session, viewer.principal(cycle.alliance_id), cycle, trigger)
-            visit.engine.fire(
+            visit.engine.cycles.fire(
                 cycle_id,
                 trigger,
                 actor=viewer.actor(cycle.alliance_id),
                 note=form.get("note", "").strip() or None,
-                expected_version=_int(form, "version", required=False),
+                expected_version=version,
+                reach=viewer.reach,
             )
 
-        trigger = (await visit.form()).get("trigger", "")
-        return await _act(visit, cycle_id, f"Fired “{trigger[:100]}”.", command)
+        trigger = form.get("trigger", "")
+        return _act(visit, cycle_id, form, f"Fired “{trigger[:100]}”.", command)
 
     @router.post("/cycles/{cycle_id}/participation")
-    async def assign(visit: VisitDep, cycle_id: IdPath) -> Response:
-        def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
+    def assign(visit: VisitDep, cycle_id: IdPath, form: SignedInForm) -> Response:
+        def command(
+            viewer: Viewer, cycle: CycleRecord, form: dict[str, str], version: int | None
+        ) -> None:
             organisation_id = _int(form, "organisation_id")
             assert organisation_id is not None
             visit.engine.work.assign(
@@ -127,26 +129,34 @@ def register(router: APIRouter) -> None:
                 form.get("level", ""),
                 focal_point_id=_int(form, "focal_point_id", required=False),
                 actor=viewer.actor(cycle.alliance_id),
+                expected_version=version,
+                reach=viewer.reach,
             )
 
-        return await _act(visit, cycle_id, "Role assigned.", command)
+        return _act(visit, cycle_id, form, "Role assigned.", command)
 
     @router.post("/cycles/{cycle_id}/due-date")
-    async def move_due(visit: VisitDep, cycle_id: IdPath) -> Response:
-        def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
+    def move_due(visit: VisitDep, cycle_id: IdPath, form: SignedInForm) -> Response:
+        def command(
+            viewer: Viewer, cycle: CycleRecord, form: dict[str, str], version: int | None
+        ) -> None:
             visit.engine.work.move_due_date(
                 cycle_id,
                 form.get("stage", ""),
                 _date(form, "due"),
                 reason=form.get("reason", ""),
                 actor=viewer.actor(cycle.alliance_id),
+                expected_version=version,
+                reach=viewer.reach,
             )
 
-        return await _act(visit, cycle_id, "Due date moved.", command)
+        return _act(visit, cycle_id, form, "Due date moved.", command)
 
     @router.post("/cycles/{cycle_id}/products")
-    async def add_product(visit: VisitDep, cycle_id: IdPath) -> Response:
-        def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
+    def add_product(visit: VisitDep, cycle_id: IdPath, form: SignedInForm) -> Response:
+        def command(
+            viewer: Viewer, cycle: CycleRecord, form: dict[str, str], version: int | None
+        ) -> None:
             organisation_id = _int(form, "organisation_id")
             assert organisation_id is not None
             visit.engine.work.add_product(
@@ -157,19 +167,27 @@ def register(router: APIRouter) -> None:
                 link=form.get("link") or None,
                 form=form.get("form") or None,
                 actor=viewer.actor(cycle.alliance_id),
+                expected_version=version,
+                reach=viewer.reach,
             )
 
-        return await _act(visit, cycle_id, "Product added.", command)
+        return _act(visit, cycle_id, form, "Product added.", command)
 
     @router.post("/cycles/{cycle_id}/contexts/{context_id}/results")
-    async def report_context(visit: VisitDep, cycle_id: IdPath, context_id: IdPath) -> Response:
-        def command(viewer: Viewer, cycle: CycleRecord, form: dict[str, str]) -> None:
+    def report_context(
+        visit: VisitDep, cycle_id: IdPath, context_id: IdPath, form: SignedInForm
+    ) -> Response:
+        def command(
+            viewer: Viewer, cycle: CycleRecord, form: dict[str, str], version: int | None
+        ) -> None:
             visit.engine.work.report_context(
                 cycle_id,
                 context_id,
                 form.get("summary", ""),
                 form.get("rating", ""),
                 actor=viewer.actor(cycle.alliance_id),
+                expected_version=version,
+                reach=viewer.reach,
             )
 
-        return await _act(visit, cycle_id, "Context results recorded.", command)
+        return _act(visit, cycle_id, form, "Context results recorded.", command)

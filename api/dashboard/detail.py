@@ -1,8 +1,9 @@
-"""Everything the cycle page shows, gathered in one read transaction.
+"""Everything the cycle page shows, from the engine's queries.
 
 The timeline is the newest events first (at most TIMELINE_LIMIT); the participation matrix is
-organisation by work stage; triggers come from the engine with their blocking reasons, and for
-a partner the API's rule applies too (only on stages their organisation leads or takes part in).
+organisation by work stage; the cycle's row (badges, stall reasons) comes from the one list of
+cycles; triggers come from the engine with their blocking reasons, for the viewer's reach (a
+partner acts only on stages their organisation leads or takes active part in).
 """
 
 from __future__ import annotations
@@ -10,24 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, select
-
-from cycle_engine.alliances.alliances import members
-from cycle_engine.alliances.contexts import contexts_of, results_of
-from cycle_engine.alliances.learning import LearningEntry, learning_of
-from cycle_engine.alliances.participation import participation_rows
-from cycle_engine.alliances.products import PRODUCT_FORMS, PRODUCT_KIND_TITLES, products_of
-from cycle_engine.alliances.questions import questions_of
-from cycle_engine.alliances.workplan import plan_rows
-from cycle_engine.api.cycle_access import blocked_for_partner
-from cycle_engine.api.dashboard.access import Viewer, visible_cycle
+from cycle_engine.alliances.learning import LearningEntry
+from cycle_engine.alliances.products import PRODUCT_FORMS, PRODUCT_KIND_TITLES
+from cycle_engine.api.access import Viewer
 from cycle_engine.api.dashboard.chart import StageLine, plan_chart_svg, stage_lines
-from cycle_engine.api.dashboard.queries import CycleRow, to_rows
+from cycle_engine.api.dashboard.rows import CycleRow
 from cycle_engine.api.dashboard.svg import state_diagram_svg
+from cycle_engine.cycles.listing import CycleFilter
 from cycle_engine.engine import CycleEngine
+from cycle_engine.errors import CycleNotFound
 from cycle_engine.spec.machine import TriggerOption
 from cycle_engine.spec.specs import TemplateSpec
-from cycle_engine.store.tables import CycleRecord, EventRecord, StageRecord
+from cycle_engine.store.tables import CycleRecord, EventRecord
 from cycle_engine.store.tables.alliances import (
     AllianceRecord,
     ContextRecord,
@@ -73,17 +68,12 @@ class CyclePage:
     product_forms: tuple[str, ...]
 
 
-def _matrix(session: Session, rows: list[ParticipationRecord]) -> dict[tuple[int, str], Cell]:
-    people = {
-        p.id: p.name
-        for p in session.exec(
-            select(PersonRecord).where(
-                col(PersonRecord.id).in_([r.focal_point_id for r in rows if r.focal_point_id])
-            )
-        )
-    }
+def _matrix(
+    rows: list[ParticipationRecord], people: list[PersonRecord]
+) -> dict[tuple[int, str], Cell]:
+    names = {p.id: p.name for p in people}
     return {
-        (r.organisation_id, r.stage): Cell(level=r.level, focal_point=people.get(r.focal_point_id))
+        (r.organisation_id, r.stage): Cell(level=r.level, focal_point=names.get(r.focal_point_id))
         for r in rows
     }
 
@@ -91,101 +81,56 @@ def _matrix(session: Session, rows: list[ParticipationRecord]) -> dict[tuple[int
 def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> CyclePage:
     """The cycle page's data; raises CycleNotFound outside the viewer's reach."""
     now = engine.clock.now()
-    with engine.db.read_session() as session:
-        cycle = visible_cycle(session, viewer, cycle_id)
-        spec = engine.templates.store.spec(session, cycle.template_id)
-        visits = list(
-            session.exec(
-                select(StageRecord)
-                .where(StageRecord.cycle_id == cycle_id)
-                .order_by(col(StageRecord.id))
-            )
-        )
-        current = next(
-            (v for v in visits if v.id == cycle.current_stage_id and v.left_at is None), None
-        )
-        row = to_rows(session, engine.templates.store, [(cycle, current)], now)[0]
-        alliance = session.get(AllianceRecord, cycle.alliance_id) if cycle.alliance_id else None
-        events = list(
-            session.exec(
-                select(EventRecord)
-                .where(EventRecord.cycle_id == cycle_id)
-                .order_by(col(EventRecord.seq).desc())
-                .limit(TIMELINE_LIMIT)
-            )
-        )
-        lines = stage_lines(spec, plan_rows(session, cycle_id), visits)
-        participation = participation_rows(session, cycle_id)
-        organisations = (
-            [m.organisation for m in members(session, alliance.id)]
-            if alliance is not None and alliance.id is not None
-            else []
-        )
-        taking_part = {r.organisation_id for r in participation}
-        involved = [o for o in organisations if o.id in taking_part]
-        if not viewer.coordinates(cycle.alliance_id):  # the forms' choices: coordinators only
-            organisations = involved
-        org_ids = [o.id for o in organisations if o.id is not None]
-        people = (
-            list(
-                session.exec(
-                    select(PersonRecord)
-                    .where(
-                        col(PersonRecord.organisation_id).in_(org_ids),
-                        col(PersonRecord.left_on).is_(None),
-                    )
-                    .order_by(col(PersonRecord.name))
-                )
-            )
-            if viewer.coordinates(cycle.alliance_id)
-            else []
-        )
-        results: dict[int, list[ContextResultRecord]] = {}
-        for result in results_of(session, cycle_id):
-            results.setdefault(result.context_id, []).append(result)
-        partner_block = blocked_for_partner(session, viewer.principal(cycle.alliance_id), cycle)
-        page = CyclePage(
-            cycle=cycle,
-            row=row,
-            alliance=alliance,
-            spec=spec,
-            role=viewer.role_in(cycle.alliance_id),
-            events=events,
-            lines=lines,
-            chart=plan_chart_svg(lines, now, viewer.timezone),
-            diagram=state_diagram_svg(
-                spec, current=cycle.state, visited=frozenset(v.stage for v in visits)
-            ),
-            organisations=organisations,
-            involved=involved,
-            matrix=_matrix(session, participation),
-            people=people,
-            products=products_of(session, cycle_id),
-            contexts=contexts_of(session, cycle_id),
-            results=results,
-            learning=learning_of(session, cycle_id),
-            questions=questions_of(session, cycle_id),
-            triggers=[],
-            product_kinds=dict(PRODUCT_KIND_TITLES),
-            product_forms=PRODUCT_FORMS,
-        )
-    options = engine.available_triggers(cycle_id, actor=viewer.actor(cycle.alliance_id))
-    if partner_block is not None:
-        options = [_blocked(option, partner_block) for option in options]
-    page.triggers = options
-    return page
-
-
-def _blocked(option: TriggerOption, reason: str) -> TriggerOption:
-    if not option.allowed:
-        return option
-    return TriggerOption(
-        trigger=option.trigger,
-        dest=option.dest,
-        allowed=False,
-        reasons=(reason,),
-        roles=option.roles,
-        description=option.description,
+    reach = viewer.reach
+    listed = engine.cycles.list_rows(CycleFilter(cycle_id=cycle_id, reach=reach), limit=1)
+    if not listed:
+        raise CycleNotFound(cycle_id)
+    cycle = listed[0].cycle
+    spec = engine.templates.spec_of(cycle.template_id)
+    visits = engine.cycles.stage_visits(cycle_id)
+    alliance = None
+    organisations: list[OrganisationRecord] = []
+    everyone: list[PersonRecord] = []
+    if cycle.alliance_id is not None:
+        alliance = engine.alliances.get_alliance(cycle.alliance_id)
+        organisations = [
+            m.organisation for m in engine.alliances.alliance_members(cycle.alliance_id)
+        ]
+        everyone = engine.alliances.list_people(alliance_id=cycle.alliance_id)
+    participation = engine.work.participants(cycle_id)
+    taking_part = {r.organisation_id for r in participation}
+    involved = [o for o in organisations if o.id in taking_part]
+    coordinates = viewer.coordinates(cycle.alliance_id)
+    lines = stage_lines(spec, engine.work.work_plan(cycle_id), visits)
+    results: dict[int, list[ContextResultRecord]] = {}
+    for result in engine.work.context_results(cycle_id):
+        results.setdefault(result.context_id, []).append(result)
+    return CyclePage(
+        cycle=cycle,
+        row=CycleRow(listed=listed[0], now=now),
+        alliance=alliance,
+        spec=spec,
+        role=viewer.role_in(cycle.alliance_id),
+        events=engine.cycles.latest_events(cycle_id, TIMELINE_LIMIT),
+        lines=lines,
+        chart=plan_chart_svg(lines, now, viewer.timezone),
+        diagram=state_diagram_svg(
+            spec, current=cycle.state, visited=frozenset(v.stage for v in visits)
+        ),
+        organisations=organisations if coordinates else involved,  # the forms' choices
+        involved=involved,
+        matrix=_matrix(participation, everyone),
+        people=[p for p in everyone if p.left_on is None] if coordinates else [],
+        products=engine.work.cycle_products(cycle_id),
+        contexts=engine.work.testing_contexts(cycle_id),
+        results=results,
+        learning=engine.work.learning_log(cycle_id),
+        questions=engine.work.learning_questions(cycle_id),
+        triggers=engine.cycles.available_triggers(
+            cycle_id, actor=viewer.actor(cycle.alliance_id), reach=reach
+        ),
+        product_kinds=dict(PRODUCT_KIND_TITLES),
+        product_forms=PRODUCT_FORMS,
     )
 
 

@@ -15,17 +15,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlmodel import Session, col, select
 from starlette.responses import Response
 
-from cycle_engine.api.dashboard.access import managed_alliance
+from cycle_engine.api.access import managed_alliance
 from cycle_engine.api.dashboard.web import Visit, VisitDep
 from cycle_engine.api.deps import IdPath
+from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import NotFound
 from cycle_engine.notifications.senders.mailbox import list_mailbox, read_mailbox_message
-from cycle_engine.store.tables import CycleRecord
-from cycle_engine.store.tables.alliances import MembershipRecord, PersonRecord
-from cycle_engine.store.tables.outbox import OutboxRecord
 
 PER_PAGE = 50
 MAILBOX_SHOWN = 30
@@ -48,16 +45,9 @@ def _visible(entry_to: str, message_id: str, members: set[str], own: str) -> boo
     return address in members
 
 
-def _member_addresses(session: Session, alliance_id: int) -> set[str]:
-    orgs = select(MembershipRecord.organisation_id).where(
-        MembershipRecord.alliance_id == alliance_id
-    )
-    return {
-        email.lower()
-        for email in session.exec(
-            select(PersonRecord.email).where(col(PersonRecord.organisation_id).in_(orgs))
-        )
-    }
+def _member_addresses(engine: CycleEngine, alliance_id: int) -> set[str]:
+    """The addresses of the people of the alliance's member organisations."""
+    return {p.email.lower() for p in engine.alliances.list_people(alliance_id=alliance_id)}
 
 
 def _text_of(message: Any) -> str:
@@ -67,25 +57,18 @@ def _text_of(message: Any) -> str:
 
 def register(router: APIRouter) -> None:
     @router.get("/alliances/{alliance_id}/mail")
-    async def mail_log(
+    def mail_log(
         visit: VisitDep,
         alliance_id: IdPath,
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     ) -> Response:
         viewer = visit.require_viewer()
-        in_alliance = select(CycleRecord.id).where(CycleRecord.alliance_id == alliance_id)
-        with visit.engine.db.read_session() as session:
-            alliance = managed_alliance(session, viewer, alliance_id)
-            addresses = _member_addresses(session, alliance_id)
-            rows = list(
-                session.exec(
-                    select(OutboxRecord)
-                    .where(col(OutboxRecord.cycle_id).in_(in_alliance))
-                    .order_by(col(OutboxRecord.id).desc())
-                    .offset((page - 1) * PER_PAGE)
-                    .limit(PER_PAGE + 1)
-                )
-            )
+        engine = visit.engine
+        alliance = managed_alliance(engine, viewer.access, alliance_id)
+        addresses = _member_addresses(engine, alliance_id)
+        rows = engine.outbox.messages(
+            alliance_id=alliance_id, limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE
+        )
         path = mailbox_path(visit)
         mailbox = [
             e
@@ -103,11 +86,10 @@ def register(router: APIRouter) -> None:
         )
 
     @router.get("/alliances/{alliance_id}/mailbox/{key}")
-    async def mailbox_message(visit: VisitDep, alliance_id: IdPath, key: str) -> Response:
+    def mailbox_message(visit: VisitDep, alliance_id: IdPath, key: str) -> Response:
         viewer = visit.require_viewer()
-        with visit.engine.db.read_session() as session:
-            alliance = managed_alliance(session, viewer, alliance_id)
-            addresses = _member_addresses(session, alliance_id)
+        alliance = managed_alliance(visit.engine, viewer.access, alliance_id)
+        addresses = _member_addresses(visit.engine, alliance_id)
         path = mailbox_path(visit)
         if (
             path is None

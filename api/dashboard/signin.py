@@ -2,13 +2,14 @@
 
 A link carries `{person, token id, expiry}` signed with the app's secret (itsdangerous); the
 expiry is checked against the engine's clock, so tests move time instead of sleeping. Using a
-link writes its id to `dashboard_signin_uses`, whose primary key refuses a second use even when
-two browsers race. Opening a link shows a "Sign in" button that POSTs the token: mail scanners
-that follow links (GET) cannot burn it.
+link writes its id to `dashboard_signin_uses` (`engine.alliances.credentials`), whose primary
+key refuses a second use even when two browsers race. Opening a link shows a "Sign in" button
+that POSTs the token: mail scanners that follow links (GET) cannot burn it.
 
 Asking for a link never says whether the address is known. The email goes through the durable
-outbox (kind "signin"), so it reaches SMTP or the development mailbox like every other notice;
-at most MAX_LINKS_PER_WINDOW links per person are queued per LINK_LIFETIME.
+outbox (kind "signin", queued by `cycle_engine.outbox.signin`), so it reaches SMTP or the
+development mailbox like every other notice; at most a few links per person are queued per
+LINK_LIFETIME.
 """
 
 from __future__ import annotations
@@ -16,23 +17,20 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
 
+from cycle_engine.alliances.credentials import Credentials
 from cycle_engine.clock import Clock
-from cycle_engine.errors import PersonNotFound
+from cycle_engine.engine import CycleEngine
+from cycle_engine.errors import ActionNotAllowed, PersonNotFound
+from cycle_engine.outbox.signin import SignInLink
 from cycle_engine.store.db import Database
 from cycle_engine.store.tables.alliances import PersonRecord
-from cycle_engine.store.tables.dashboard import SignInUseRecord
-from cycle_engine.store.tables.outbox import EMAIL, OutboxRecord
+from cycle_engine.store.tables.outbox import OutboxRecord
 
 LINK_LIFETIME = timedelta(minutes=15)
-MAX_LINKS_PER_WINDOW = 5
-SIGNIN_KIND = "signin"
 _SALT = "cycle-engine.dashboard.signin"
 
 
@@ -88,92 +86,42 @@ def read_token(secret: str, token: str, now: datetime) -> SignInClaim:
     return claim
 
 
-def use_token(db: Database, secret: str, token: str, now: datetime) -> PersonRecord:
+def use_token(engine: CycleEngine, secret: str, token: str) -> PersonRecord:
     """Spend a link and return the person it signs in.
 
     Raises:
         SignInRefused: tampered, expired, already used, or the person has left.
     """
-    claim = read_token(secret, token, now)
+    claim = read_token(secret, token, engine.clock.now())
     try:
-        with db.transaction() as session:
-            person = session.get(PersonRecord, claim.person_id)
-            if person is None or person.left_on is not None:
-                raise SignInRefused("this sign-in link is no longer valid; ask for a new one")
-            session.add(
-                SignInUseRecord(
-                    token_id=claim.token_id,
-                    person_id=claim.person_id,
-                    expires_at=claim.expires_at,
-                    used_at=now,
-                )
-            )
-            session.flush()
-            return person
-    except IntegrityError:
+        return engine.alliances.credentials.use_signin_link(
+            claim.token_id, claim.person_id, claim.expires_at
+        )
+    except PersonNotFound:
+        raise SignInRefused("this sign-in link is no longer valid; ask for a new one") from None
+    except ActionNotAllowed:
         raise SignInRefused("this sign-in link was already used; ask for a new one") from None
 
 
-def find_person(session: Session, email: str) -> PersonRecord | None:
-    """The current (not departed) person with this address, compared case-insensitively."""
-    address = email.strip().lower()
-    if not address or "@" not in address or len(address) > 254:
-        return None
-    person = session.exec(
-        select(PersonRecord).where(func.lower(PersonRecord.email) == address)
-    ).first()
-    return person if person is not None and person.left_on is None else None
-
-
 def request_link(
-    db: Database, clock: Clock, *, secret: str, base_url: str, email: str
+    engine: CycleEngine, *, secret: str, base_url: str, email: str
 ) -> OutboxRecord | None:
     """Queue a sign-in email for `email` if it is a current person's address.
 
     Returns the outbox row, or None when the address is unknown or too many links were asked
-    for recently (the page says the same either way).
+    for recently (the page says the same either way). Whether the email goes out is the
+    outbox's decision (`cycle_engine.outbox.signin`).
     """
-    now = clock.now()
-    with db.transaction() as session:
-        person = find_person(session, email)
-        if person is None or person.id is None:
-            return None
-        recent = session.exec(
-            select(func.count())
-            .select_from(OutboxRecord)
-            .where(
-                OutboxRecord.person_id == person.id,
-                OutboxRecord.kind == SIGNIN_KIND,
-                col(OutboxRecord.created_at) > now - LINK_LIFETIME,
-            )
-        ).one()
-        if recent >= MAX_LINKS_PER_WINDOW:
-            return None
+    now = engine.clock.now()
+
+    def link(person: PersonRecord) -> SignInLink:
+        assert person.id is not None
         token, claim = make_token(secret, person.id, now)
-        host = urlsplit(base_url).hostname or "localhost"
-        row = OutboxRecord(
-            channel=EMAIL,
-            kind=SIGNIN_KIND,
-            person_id=person.id,
-            recipient=person.email,
-            language=person.language,
-            rule=SIGNIN_KIND,
-            dedupe_key=f"signin:{claim.token_id}",
-            message_id=f"<signin.{claim.token_id}@{host}>",
-            not_before=now,
-            next_attempt_at=now,
-            created_at=now,
-            context={
-                "person": {"id": person.id, "name": person.name, "email": person.email},
-                "signin_url": signin_url(base_url, token),
-                "expires_at": claim.expires_at.isoformat(),
-                "minutes": int(LINK_LIFETIME.total_seconds() // 60),
-                "timezone": person.timezone,
-            },
+        return SignInLink(
+            token_id=claim.token_id, url=signin_url(base_url, token), expires_at=claim.expires_at
         )
-        session.add(row)
-        session.flush()
-        return row
+
+    return engine.outbox.send_signin_link(email, link)
 
 
 def link_for(db: Database, clock: Clock, *, secret: str, base_url: str, email: str) -> str:
@@ -182,8 +130,7 @@ def link_for(db: Database, clock: Clock, *, secret: str, base_url: str, email: s
     Raises:
         PersonNotFound: no current person has that address.
     """
-    with db.read_session() as session:
-        person = find_person(session, email)
+    person = Credentials(db=db, clock=clock).current_person(email)
     if person is None or person.id is None:
         raise PersonNotFound(email)
     token, _ = make_token(secret, person.id, clock.now())

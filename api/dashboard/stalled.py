@@ -3,7 +3,9 @@
     GET  /dashboard/alliances/{alliance_id}/stalled
     POST /dashboard/alliances/{alliance_id}/stalled/{cycle_id}/nudge   (coordinator, manager)
 
-The nudge itself is the engine's `CycleEngine.nudge` command (cycle_engine/nudges.py).
+The list is the engine's one list of cycles, stalled ones first by how long; the nudge is the
+engine's `engine.outbox.nudge` command, which checks the viewer's reach (narrowed to the
+alliance they manage) on the locked cycle.
 """
 
 from __future__ import annotations
@@ -14,26 +16,29 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from cycle_engine.api.dashboard.access import managed_alliance, visible_alliance, visible_cycle
-from cycle_engine.api.dashboard.queries import stalled_rows
-from cycle_engine.api.dashboard.web import PREFIX, VisitDep
+from cycle_engine.api.access import managed_alliance
+from cycle_engine.api.dashboard.rows import page_of
+from cycle_engine.api.dashboard.web import SignedInForm, VisitDep
 from cycle_engine.api.deps import IdPath
+from cycle_engine.cycles.listing import CycleFilter
 from cycle_engine.errors import ActionNotAllowed
+from cycle_engine.store.tables import ACTIVE
 
 
 def register(router: APIRouter) -> None:
     @router.get("/alliances/{alliance_id}/stalled")
-    async def stalled_page(
+    def stalled_page(
         visit: VisitDep,
         alliance_id: IdPath,
         page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     ) -> Response:
         viewer = visit.require_viewer()
-        with visit.engine.db.read_session() as session:
-            alliance = visible_alliance(session, viewer, alliance_id)
-            result = stalled_rows(
-                session, visit.engine.templates.store, viewer, alliance_id, visit.now, page
-            )
+        engine = visit.engine
+        alliance = engine.alliances.get_alliance(alliance_id, reach=viewer.reach)
+        stalled = CycleFilter(
+            alliance_id=alliance_id, reach=viewer.reach, status=ACTIVE, stalled=True
+        )
+        result = page_of(engine, stalled, page, order="stalled_since")
         notice = visit.request.query_params.get("done")
         return visit.page(
             "stalled.html",
@@ -44,23 +49,23 @@ def register(router: APIRouter) -> None:
         )
 
     @router.post("/alliances/{alliance_id}/stalled/{cycle_id}/nudge")
-    async def nudge_step(visit: VisitDep, alliance_id: IdPath, cycle_id: IdPath) -> Response:
+    def nudge_step(
+        visit: VisitDep, alliance_id: IdPath, cycle_id: IdPath, _form: SignedInForm
+    ) -> Response:
         viewer = visit.require_viewer()
-        await visit.check_csrf()
-        with visit.engine.db.read_session() as session:
-            managed_alliance(session, viewer, alliance_id)
-            cycle = visible_cycle(session, viewer, cycle_id)
-        if cycle.alliance_id != alliance_id:
-            raise ActionNotAllowed("nudge", f"cycle {cycle_id} is not in this alliance")
+        engine = visit.engine
+        managed_alliance(engine, viewer.access, alliance_id)
         try:
-            sent = visit.engine.outbox.nudge(
+            sent = engine.outbox.nudge(
                 cycle_id,
                 actor=viewer.actor(alliance_id),
                 note=f"nudged from the dashboard by {viewer.name}",
+                reach=viewer.reach.within(alliance_id),
             )
-            message = f"Nudged: {sent} email(s) queued for “{cycle.title}”."
+            title = engine.cycles.get_cycle(cycle_id).title
+            message = f"Nudged: {sent} email(s) queued for “{title}”."
         except ActionNotAllowed as refused:
             message = f"Not nudged: {refused.reason}."
         if visit.request.headers.get("hx-request"):
             return visit.page("partials/nudged.html", message=message)
-        return visit.redirect(f"{PREFIX}/alliances/{alliance_id}/stalled?done={quote(message)}")
+        return visit.redirect(visit.url(f"/alliances/{alliance_id}/stalled?done={quote(message)}"))

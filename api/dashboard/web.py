@@ -1,10 +1,16 @@
 """The request plumbing every dashboard page shares: who is visiting, rendering, errors.
 
-`Visit` (a dependency) reads the session or visitor cookie, loads the signed-in person's reach,
-and renders pages with the CSRF token and the viewer's time zone in the context. Routes use
-`DashboardRoute`, which turns the engine's refusals into HTML pages (404 for anything outside
-the viewer's reach, as in the API) and an anonymous visit to a private page into a redirect to
-the sign-in form; the API's JSON problem answers stay the API's.
+`Visit` (a dependency) reads the session or visitor cookie, loads the signed-in person's access
+(`api.access`, the API's reach model), and renders pages with the CSRF token and the viewer's
+time zone in the context. `SignedInForm` / `VisitorForm` read a POSTed form after checking its
+CSRF token, so every page handler is a plain `def` and its database work runs in the threadpool.
+Routes use `DashboardRoute`, which turns the engine's refusals into HTML pages (404 for anything
+outside the viewer's reach, as in the API) and an anonymous visit to a private page into a
+redirect to the sign-in form; the API's JSON problem answers stay the API's.
+
+Every link, form action, asset and redirect is built from `dashboard_path(request, ...)` (in
+templates: `prefix`), which starts with the ASGI `root_path`: mounted by a host under `/ce`, the
+dashboard's links start with `/ce/dashboard/`.
 """
 
 from __future__ import annotations
@@ -16,22 +22,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from cycle_engine.api.dashboard.access import Viewer, load_viewer
+from cycle_engine.api.access import Viewer, load_viewer
 from cycle_engine.api.dashboard.csrf import CsrfRefused, check_csrf, csrf_token
 from cycle_engine.api.dashboard.formatting import build_environment
 from cycle_engine.api.dashboard.sessions import (
+    SEEN_RESOLUTION,
     SESSION_COOKIE,
     SESSION_LIFETIME,
     VISITOR_COOKIE,
     VISITOR_LIFETIME,
     CookieSettings,
-    find_session,
 )
 from cycle_engine.api.deps import EngineDep, SettingsDep
 from cycle_engine.api.settings import Settings
@@ -42,6 +48,22 @@ PREFIX = "/dashboard"
 TEMPLATES = Path(__file__).with_name("templates")
 _log = logging.getLogger("cycle_engine.dashboard")
 _ENV = build_environment(TEMPLATES)
+
+
+def dashboard_path(request: Request, path: str = "/") -> str:
+    """The path of a dashboard page as the browser sees it: mount prefix, `/dashboard`, `path`."""
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    return f"{root}{PREFIX}{path}"
+
+
+def engine_public_url(base_url: str, request: Request) -> str:
+    """The engine app's public URL, for links in emails: `base_url`, which should carry the
+    mount prefix (`https://host.example.org/ce`); when it does not, the prefix is added."""
+    base = base_url.rstrip("/")
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    if root and not urlsplit(base).path.endswith(root):
+        return base + root
+    return base
 
 
 class SignInRequired(Exception):
@@ -80,18 +102,24 @@ class Visit:
     def timezone(self) -> str:
         return self.viewer.timezone if self.viewer else self.settings.default_timezone
 
+    @property
+    def prefix(self) -> str:
+        """Where the dashboard lives for this request (`/dashboard`, or `/ce/dashboard`)."""
+        return dashboard_path(self.request, "")
+
+    @property
+    def public_url(self) -> str:
+        """The engine app's public URL, for links in emails (see `engine_public_url`)."""
+        return engine_public_url(self.settings.base_url, self.request)
+
+    def url(self, path: str = "/") -> str:
+        """The path of the dashboard page `path` (e.g. "/cycles/3"), mount prefix included."""
+        return dashboard_path(self.request, path)
+
     def require_viewer(self) -> Viewer:
         if self.viewer is None:
             raise SignInRequired()
         return self.viewer
-
-    async def check_csrf(self) -> None:
-        await check_csrf(self.request, self.settings.secret_key, self.binding)
-
-    async def form(self) -> dict[str, str]:
-        """The POSTed form as plain strings (files are not taken here)."""
-        form = await self.request.form()
-        return {k: v for k, v in form.items() if isinstance(v, str)}
 
     def page(self, template: str, status: int = 200, **context: Any) -> Response:
         """Render `template` with the shared context (viewer, CSRF token, time zone, now)."""
@@ -101,13 +129,14 @@ class Visit:
             csrf=self.csrf,
             tz=self.timezone,
             now=self.now,
-            prefix=PREFIX,
+            prefix=self.prefix,
             path=self.request.url.path,
             **context,
         )
         return self.finish(HTMLResponse(html, status_code=status))
 
     def redirect(self, url: str) -> Response:
+        """A 303 to `url`, which the caller builds with `visit.url(...)`."""
         return self.finish(RedirectResponse(url, status_code=303))
 
     def finish(self, response: Response) -> Response:
@@ -126,14 +155,14 @@ class Visit:
 
 
 def get_visit(request: Request, engine: EngineDep, settings: SettingsDep) -> Visit:
+    """The visit (a plain `def`: finding the session reads the database, in the threadpool)."""
     cookies = CookieSettings.for_base_url(settings.secret_key, settings.base_url)
     visit = Visit(request=request, engine=engine, settings=settings, cookies=cookies)
     key = cookies.unsign(SESSION_COOKIE, request.cookies.get(SESSION_COOKIE))
     if key is not None:
-        record = find_session(engine.db, engine.clock.now(), key)
+        record = engine.alliances.credentials.live_session(key, seen_resolution=SEEN_RESOLUTION)
         if record is not None:
-            with engine.db.read_session() as session:
-                visit.viewer = load_viewer(session, record.person_id)
+            visit.viewer = load_viewer(engine, record.person_id)
             if visit.viewer is not None:
                 visit.session_key = key
     if visit.session_key is None:
@@ -147,6 +176,27 @@ def get_visit(request: Request, engine: EngineDep, settings: SettingsDep) -> Vis
 VisitDep = Annotated[Visit, Depends(get_visit)]
 
 
+async def visitor_form(visit: VisitDep) -> dict[str, str]:
+    """A POSTed form whose CSRF token matches the visit (signed in or not), as plain strings.
+
+    Read here, on the event loop, so the page handlers are plain `def`s (the threadpool).
+    Raises CsrfRefused (a 403 page).
+    """
+    await check_csrf(visit.request, visit.settings.secret_key, visit.binding)
+    form = await visit.request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+async def signed_in_form(visit: VisitDep) -> dict[str, str]:
+    """Like `visitor_form`, for a signed-in person only (else the sign-in redirect)."""
+    visit.require_viewer()
+    return await visitor_form(visit)
+
+
+VisitorForm = Annotated[dict[str, str], Depends(visitor_form)]
+SignedInForm = Annotated[dict[str, str], Depends(signed_in_form)]
+
+
 def _error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
     html = _ENV.get_template("error.html").render(
         visit=None,
@@ -154,7 +204,7 @@ def _error_page(request: Request, status: int, title: str, message: str) -> HTML
         csrf="",
         tz="UTC",
         now=None,
-        prefix=PREFIX,
+        prefix=dashboard_path(request, ""),
         path=request.url.path,
         title=title,
         message=message,
@@ -177,7 +227,9 @@ class DashboardRoute(APIRoute):
                     request.url.path + (f"?{request.url.query}" if request.url.query else ""),
                     safe="",
                 )
-                return RedirectResponse(f"{PREFIX}/signin?next={target}", status_code=303)
+                return RedirectResponse(
+                    dashboard_path(request, f"/signin?next={target}"), status_code=303
+                )
             except CsrfRefused as error:
                 return _error_page(request, 403, "Form expired", str(error))
             except NotFound as error:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlmodel import col, select
 
 from cycle_engine.alliances.people import OrganisationTurnover, OrganisationWorkload
-from cycle_engine.api.auth import Principal, alliance_in_reach, scope_alliances
-from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
+from cycle_engine.api.access import Access, require_role
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
 from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
-from cycle_engine.api.people_reach import reach_person
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.api.schemas_domain import (
     AllianceCreate,
@@ -22,23 +20,20 @@ from cycle_engine.api.schemas_domain import (
     RoleGrant,
 )
 from cycle_engine.engine import CycleEngine
-from cycle_engine.errors import AllianceNotFound
 from cycle_engine.store.tables.alliances import AllianceRecord
 
 router = APIRouter(prefix="/alliances", tags=["alliances"])
 
 
-def reach_alliance(engine: CycleEngine, key: Principal, alliance_id: int) -> None:
-    """404 unless the key reaches the alliance."""
-    with engine.db.read_session() as session:
-        if not alliance_in_reach(session, key, alliance_id):
-            raise AllianceNotFound(alliance_id)
+def reach_alliance(engine: CycleEngine, key: Access, alliance_id: int) -> AllianceRecord:
+    """The alliance; 404 unless the key reaches it."""
+    return engine.alliances.get_alliance(alliance_id, reach=key.reach)
 
 
 @router.get("", summary="Alliances in reach")
-def list_alliances(key: CurrentKey, session: ReadSession, page: PageDep) -> Page[AlliancePublic]:
-    query = scope_alliances(select(AllianceRecord), key).order_by(col(AllianceRecord.id))
-    rows = session.exec(query.offset(page.offset).limit(page.limit + 1)).all()
+def list_alliances(engine: EngineDep, key: CurrentKey, page: PageDep) -> Page[AlliancePublic]:
+    rows = sorted(engine.alliances.list_alliances(reach=key.reach), key=lambda a: a.id or 0)
+    rows = rows[page.offset : page.offset + page.limit + 1]
     return page_of([AlliancePublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
@@ -66,8 +61,7 @@ def create_alliance(
 
 @router.get("/{alliance_id}", summary="One alliance")
 def get_alliance(alliance_id: IdPath, engine: EngineDep, key: CurrentKey) -> AlliancePublic:
-    reach_alliance(engine, key, alliance_id)
-    return AlliancePublic.model_validate(engine.alliances.get_alliance(alliance_id))
+    return AlliancePublic.model_validate(reach_alliance(engine, key, alliance_id))
 
 
 @router.get("/{alliance_id}/members", summary="Organisations seated in the alliance")
@@ -102,8 +96,7 @@ def add_member(
     key: CurrentKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    reach_alliance(engine, key, alliance_id)
-    require_role(key, "coordinator")
+    require_role(key, "coordinator", in_reach=lambda: reach_alliance(engine, key, alliance_id))
 
     def command() -> MemberPublic:
         seat = engine.alliances.join_alliance(
@@ -111,12 +104,9 @@ def add_member(
             payload.organisation_id,
             joined_on=payload.joined_on,
             works_with_id=payload.works_with_id,
+            reach=key.reach,
         )
-        organisation = next(
-            m.organisation
-            for m in engine.alliances.alliance_members(alliance_id)
-            if m.organisation.id == seat.organisation_id
-        )
+        organisation = engine.alliances.get_organisation(seat.organisation_id)
         return MemberPublic(
             organisation=OrganisationPublic.model_validate(organisation),
             joined_on=seat.joined_on,
@@ -146,12 +136,12 @@ def grant_role(
     key: CurrentKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    reach_alliance(engine, key, alliance_id)
-    require_role(key, "coordinator")
-    reach_person(engine, key, payload.person_id)
+    require_role(key, "coordinator", in_reach=lambda: reach_alliance(engine, key, alliance_id))
 
     def command() -> RoleGrant:
-        record = engine.alliances.grant_role(alliance_id, payload.person_id, payload.role)
+        record = engine.alliances.grant_role(
+            alliance_id, payload.person_id, payload.role, reach=key.reach
+        )
         return RoleGrant(person_id=record.person_id, role=record.role)
 
     return run_once(

@@ -6,9 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from cycle_engine.api.auth import organisation_in_reach, visible_cycle
-from cycle_engine.api.cycle_access import CycleCommandsDep
-from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
+from cycle_engine.api.cycle_commands import CycleCommandsDep
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.api.schemas_domain import (
     ContextCreate,
@@ -17,16 +16,15 @@ from cycle_engine.api.schemas_domain import (
     ContextResultPublic,
     ContextStatusSet,
 )
-from cycle_engine.errors import OrganisationNotFound
 
 router = APIRouter(prefix="/cycles", tags=["contexts"])
 
 
 @router.get("/{cycle_id}/contexts", summary="The cycle's testing contexts")
 def list_contexts(
-    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
+    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, page: PageDep
 ) -> Page[ContextPublic]:
-    visible_cycle(session, key, cycle_id)
+    engine.cycles.get_cycle(cycle_id, reach=key.reach)
     rows = engine.work.testing_contexts(cycle_id)[page.offset : page.offset + page.limit + 1]
     return page_of([ContextPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
@@ -42,9 +40,7 @@ def add_context(
     payload: ContextCreate,
     commands: CycleCommandsDep,
 ) -> JSONResponse:
-    with commands.engine.db.read_session() as session:
-        if not organisation_in_reach(session, commands.key, payload.organisation_id):
-            raise OrganisationNotFound(payload.organisation_id)
+    """The organisation running the context must be in the key's reach (else 404)."""
     return commands.run(
         cycle_id,
         payload=payload,
@@ -56,7 +52,9 @@ def add_context(
                 payload.country,
                 payload.community,
                 payload.organisation_id,
-                actor=commands.key.actor,
+                actor=commands.actor,
+                expected_version=commands.expected_version,
+                reach=commands.reach,
             )
         ),
     )
@@ -81,7 +79,12 @@ def set_status(
         status=200,
         command=lambda: ContextPublic.model_validate(
             commands.engine.work.set_context_status(
-                cycle_id, context_id, payload.status, actor=commands.key.actor
+                cycle_id,
+                context_id,
+                payload.status,
+                actor=commands.actor,
+                expected_version=commands.expected_version,
+                reach=commands.reach,
             )
         ),
     )
@@ -106,7 +109,13 @@ def report_results(
         action=f"contexts/{context_id}/results",
         command=lambda: ContextResultPublic.model_validate(
             commands.engine.work.report_context(
-                cycle_id, context_id, payload.summary, payload.rating, actor=commands.key.actor
+                cycle_id,
+                context_id,
+                payload.summary,
+                payload.rating,
+                actor=commands.actor,
+                expected_version=commands.expected_version,
+                reach=commands.reach,
             )
         ),
     )
@@ -114,8 +123,8 @@ def report_results(
 
 @router.get("/{cycle_id}/context-results", summary="Every result the contexts reported")
 def list_results(
-    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
+    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, page: PageDep
 ) -> Page[ContextResultPublic]:
-    visible_cycle(session, key, cycle_id)
+    engine.cycles.get_cycle(cycle_id, reach=key.reach)
     rows = engine.work.context_results(cycle_id)[page.offset : page.offset + page.limit + 1]
     return page_of([ContextResultPublic.model_validate(r) for r in rows], page.limit, page.offset)

@@ -13,7 +13,9 @@ Every GET only shows a page (mail scanners fetch links); POSTs act. Pages are se
     POST /email/unsubscribe?t=...               RFC 8058 one-click unsubscribe
     GET  /email/calendar/{token}.ics            the person's upcoming deadlines (RFC 5545)
 
-Build with `email_actions_router()`; the app includes it at the root (not under /api/v1).
+Build with `email_actions_router()`; the app includes it at the root (not under /api/v1). Forms
+are read by an async dependency; every handler is a plain `def`, so the engine's database work
+runs in the threadpool, never on the event loop.
 The pages use the app's `settings.secret_key` and `settings.base_url`, the same values the
 outbox sender must sign with (`notifications.service.build_outbox_sender`).
 """
@@ -25,6 +27,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from cycle_engine.api.deps import EngineDep
 from cycle_engine.engine import CycleEngine
@@ -81,6 +84,14 @@ def get_pages(request: Request) -> Renderer:
 PagesDep = Annotated[Renderer, Depends(get_pages)]
 
 
+async def read_form(request: Request) -> FormData:
+    """The POSTed form (read on the event loop, so the handler can be a plain `def`)."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(read_form)]
+
+
 def _page(pages: Renderer, template: str, status: int = 200, **context: object) -> HTMLResponse:
     return HTMLResponse(pages.page(template, **context), status_code=status, headers=PAGE_HEADERS)
 
@@ -103,21 +114,19 @@ def confirm_action(
     return _action_page(pages, links, action, EmailActions(engine, links).inspect(action, t))
 
 
-async def perform_action(
-    action: str, request: Request, engine: EngineDep, links: LinksDep, pages: PagesDep
+def perform_action(
+    action: str, form: FormDep, engine: EngineDep, links: LinksDep, pages: PagesDep
 ) -> HTMLResponse:
     """Act once; a replay says it was already done."""
-    form = await request.form()
     fields = {k: v for k, v in form.items() if k != "t" and isinstance(v, str)}
     view = EmailActions(engine, links).perform(action, str(form.get("t", "")), fields)
     return _action_page(pages, links, action, view)
 
 
-async def refresh_action(
-    action: str, request: Request, engine: EngineDep, links: LinksDep, pages: PagesDep
+def refresh_action(
+    action: str, form: FormDep, engine: EngineDep, links: LinksDep, pages: PagesDep
 ) -> HTMLResponse:
     """An expired link: email its person a fresh one."""
-    form = await request.form()
     view = EmailActions(engine, links).refresh(action, str(form.get("t", "")))
     return _action_page(pages, links, action, view)
 
@@ -162,11 +171,10 @@ def show_preferences(
     return _preferences_page(pages, engine, links, t)
 
 
-async def save_preferences(
-    request: Request, engine: EngineDep, links: LinksDep, pages: PagesDep
+def save_preferences(
+    form: FormDep, engine: EngineDep, links: LinksDep, pages: PagesDep
 ) -> HTMLResponse:
     """Save the person's notification choices (waiting emails follow them)."""
-    form = await request.form()
     token = str(form.get("t", ""))
     try:
         person_id, _ = links.read_person("preferences", token)

@@ -6,12 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from cycle_engine.api.deps import EngineDep
 from cycle_engine.api.problems import Problem, problem_response
 from cycle_engine.errors import SchemaTooNew
-from cycle_engine.store.schema import schema_status
 
 router = APIRouter(tags=["health"])
 
@@ -35,9 +33,7 @@ async def healthz() -> Health:
 def readyz(engine: EngineDep) -> Health | JSONResponse:
     """The database answers and its schema is current."""
     try:
-        with engine.db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        status = schema_status(engine.db)
+        status = engine.cycles.schema_status()
     except SchemaTooNew as error:
         return problem_response(503, str(error))
     except Exception as error:  # any driver error means "not ready"

@@ -8,9 +8,8 @@ from fastapi.responses import JSONResponse
 from pydantic import RootModel
 
 from cycle_engine.alliances.learning import LearningEntry
-from cycle_engine.api.auth import visible_cycle
-from cycle_engine.api.cycle_access import CycleCommandsDep
-from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
+from cycle_engine.api.cycle_commands import CycleCommandsDep
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.api.schemas_domain import (
     AnswersCreate,
@@ -43,10 +42,8 @@ def _learning(entry: LearningEntry) -> LearningPublic:
 
 
 @router.get("/{cycle_id}/questions", summary="The cycle's learning questions")
-def list_questions(
-    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession
-) -> list[QuestionPublic]:
-    visible_cycle(session, key, cycle_id)
+def list_questions(cycle_id: IdPath, engine: EngineDep, key: CurrentKey) -> list[QuestionPublic]:
+    engine.cycles.get_cycle(cycle_id, reach=key.reach)
     return [QuestionPublic.model_validate(q) for q in engine.work.learning_questions(cycle_id)]
 
 
@@ -69,7 +66,11 @@ def add_questions(
             [
                 QuestionPublic.model_validate(q)
                 for q in commands.engine.work.add_questions(
-                    cycle_id, payload.texts, actor=commands.key.actor
+                    cycle_id,
+                    payload.texts,
+                    actor=commands.actor,
+                    expected_version=commands.expected_version,
+                    reach=commands.reach,
                 )
             ]
         ),
@@ -96,7 +97,11 @@ def answer_questions(
             [
                 QuestionPublic.model_validate(q)
                 for q in commands.engine.work.answer_questions(
-                    cycle_id, payload.answers, actor=commands.key.actor
+                    cycle_id,
+                    payload.answers,
+                    actor=commands.actor,
+                    expected_version=commands.expected_version,
+                    reach=commands.reach,
                 )
             ]
         ),
@@ -105,9 +110,9 @@ def answer_questions(
 
 @router.get("/{cycle_id}/learning", summary="The cycle's learning log")
 def list_learning(
-    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
+    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, page: PageDep
 ) -> Page[LearningPublic]:
-    visible_cycle(session, key, cycle_id)
+    engine.cycles.get_cycle(cycle_id, reach=key.reach)
     rows = engine.work.learning_log(cycle_id)[page.offset : page.offset + page.limit + 1]
     return page_of([_learning(e) for e in rows], page.limit, page.offset)
 
@@ -134,7 +139,9 @@ def add_learning(
                 payload.title,
                 payload.text,
                 payload.organisation_ids,
-                actor=commands.key.actor,
+                actor=commands.actor,
+                expected_version=commands.expected_version,
+                reach=commands.reach,
             )
         ),
     )

@@ -6,21 +6,19 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from cycle_engine.api.auth import organisation_in_reach, visible_cycle
-from cycle_engine.api.cycle_access import CycleCommandsDep
-from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
+from cycle_engine.api.cycle_commands import CycleCommandsDep
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.api.schemas_domain import ParticipationPublic, ParticipationSet
-from cycle_engine.errors import OrganisationNotFound
 
 router = APIRouter(prefix="/cycles", tags=["participation"])
 
 
 @router.get("/{cycle_id}/participation", summary="Who takes part in which stage")
 def list_participation(
-    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession, page: PageDep
+    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, page: PageDep
 ) -> Page[ParticipationPublic]:
-    visible_cycle(session, key, cycle_id)
+    engine.cycles.get_cycle(cycle_id, reach=key.reach)
     rows = engine.work.participants(cycle_id)[page.offset : page.offset + page.limit + 1]
     return page_of([ParticipationPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
@@ -36,10 +34,8 @@ def assign(
     payload: ParticipationSet,
     commands: CycleCommandsDep,
 ) -> JSONResponse:
-    """lead, active or informed; the engine refuses anyone but a coordinator (409)."""
-    with commands.engine.db.read_session() as session:
-        if not organisation_in_reach(session, commands.key, payload.organisation_id):
-            raise OrganisationNotFound(payload.organisation_id)
+    """lead, active or informed; the engine refuses anyone but a coordinator (409), and an
+    organisation out of the key's reach is not found (404)."""
     return commands.run(
         cycle_id,
         payload=payload,
@@ -53,7 +49,9 @@ def assign(
                 payload.level,
                 focal_point_id=payload.focal_point_id,
                 deputy_id=payload.deputy_id,
-                actor=commands.key.actor,
+                actor=commands.actor,
+                expected_version=commands.expected_version,
+                reach=commands.reach,
             )
         ),
     )

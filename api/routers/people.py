@@ -3,17 +3,14 @@ its own organisation's); departures are recorded so stages needing a focal point
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from sqlmodel import col, select
 
-from cycle_engine.actors import Actor
-from cycle_engine.api.auth import Principal, organisation_in_reach, scope_organisations
-from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession, require_role
+from cycle_engine.api.access import require_role
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
 from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
-from cycle_engine.api.people_reach import reach_person
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.api.schemas_domain import (
     DepartureCreate,
@@ -21,29 +18,19 @@ from cycle_engine.api.schemas_domain import (
     PersonCreate,
     PersonPublic,
 )
-from cycle_engine.errors import OrganisationNotFound
-from cycle_engine.store.tables.alliances import OrganisationRecord, PersonRecord
 
 router = APIRouter(prefix="/people", tags=["people"])
 
 
-def _people_in_reach(key: Principal) -> Any:
-    return scope_organisations(select(OrganisationRecord.id), key)
-
-
 @router.get("", summary="People in reach")
 def list_people(
+    engine: EngineDep,
     key: CurrentKey,
-    session: ReadSession,
     page: PageDep,
     organisation_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Page[PersonPublic]:
-    query = select(PersonRecord).where(col(PersonRecord.organisation_id).in_(_people_in_reach(key)))
-    if organisation_id is not None:
-        query = query.where(PersonRecord.organisation_id == organisation_id)
-    rows = session.exec(
-        query.order_by(col(PersonRecord.id)).offset(page.offset).limit(page.limit + 1)
-    ).all()
+    people = engine.alliances.list_people(organisation_id=organisation_id, reach=key.reach)
+    rows = sorted(people, key=lambda p: p.id or 0)[page.offset : page.offset + page.limit + 1]
     return page_of([PersonPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
 
@@ -55,10 +42,14 @@ def create_person(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Admins, coordinators (organisations of their alliance) and partners (their own)."""
-    with engine.db.read_session() as session:
-        if not organisation_in_reach(session, key, payload.organisation_id):
-            raise OrganisationNotFound(payload.organisation_id)
-    require_role(key, "coordinator", "partner")
+    require_role(
+        key,
+        "coordinator",
+        "partner",
+        in_reach=lambda: engine.alliances.get_organisation(
+            payload.organisation_id, reach=key.reach
+        ),
+    )
     return run_once(
         engine,
         key,
@@ -73,6 +64,7 @@ def create_person(
                 joined_on=payload.joined_on,
                 language=payload.language,
                 timezone=payload.timezone,
+                reach=key.reach,
             )
         ),
     )
@@ -80,7 +72,7 @@ def create_person(
 
 @router.get("/{person_id}", summary="One person")
 def get_person(person_id: IdPath, engine: EngineDep, key: CurrentKey) -> PersonPublic:
-    return PersonPublic.model_validate(reach_person(engine, key, person_id))
+    return PersonPublic.model_validate(engine.alliances.get_person(person_id, reach=key.reach))
 
 
 @router.post(
@@ -97,13 +89,20 @@ def record_departure(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Returns, per cycle, the stages that now need a new focal point."""
-    reach_person(engine, key, person_id)
-    require_role(key, "coordinator", "partner")
-    actor: Actor = key.actor
+    require_role(
+        key,
+        "coordinator",
+        "partner",
+        in_reach=lambda: engine.alliances.get_person(person_id, reach=key.reach),
+    )
 
     def command() -> DeparturePublic:
         stages = engine.alliances.person_left(
-            person_id, left_on=payload.left_on, actor=actor, note=payload.note
+            person_id,
+            left_on=payload.left_on,
+            actor=key.actor(),
+            note=payload.note,
+            reach=key.reach,
         )
         return DeparturePublic(
             person_id=person_id, stages_needing_focal_point={str(k): v for k, v in stages.items()}

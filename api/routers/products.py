@@ -12,36 +12,39 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
-from cycle_engine.api.auth import Principal, visible_cycle
-from cycle_engine.api.cycle_access import CycleCommands, CycleCommandsDep, IfMatch
-from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, ReadSession
+from cycle_engine.api.access import PARTNER, Access
+from cycle_engine.api.cycle_commands import CycleCommands, CycleCommandsDep, IfMatch
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
 from cycle_engine.api.problems import ApiProblem
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.api.schemas_domain import ProductCreate, ProductPublic
-from cycle_engine.errors import CycleNotFound, RecordNotFound
-from cycle_engine.store.tables.alliances import ProductRecord
+from cycle_engine.engine import CycleEngine
 
 router = APIRouter(tags=["products"])
 FormText = Annotated[str, Form(min_length=1, max_length=300)]
 FormShort = Annotated[str | None, Form(min_length=1, max_length=100)]
 
 
-def _author(key: Principal, requested: int | None) -> int:
-    """The organisation a product is credited to: a partner's own; others must name one."""
-    if key.role == "partner":
-        assert key.organisation_id is not None
-        if requested is not None and requested != key.organisation_id:
-            raise ApiProblem(
-                403,
-                "a partner key adds products of its own organisation only",
-                field="author_organisation_id",
-            )
-        return key.organisation_id
-    if requested is None:
+def _author(engine: CycleEngine, key: Access, cycle_id: int, requested: int | None) -> int:
+    """The organisation a product is credited to: a partner's own; others must name one.
+
+    A cycle out of the key's reach answers 404 before either refusal.
+    """
+    own = key.organisation_id if key.role == PARTNER else None
+    if own is not None and requested in (None, own):
+        return own
+    if own is None and requested is not None:
+        return requested
+    engine.cycles.get_cycle(cycle_id, reach=key.reach)
+    if own is not None:
         raise ApiProblem(
-            422, "name the organisation that made the product", field="body.author_organisation_id"
+            403,
+            "a partner key adds products of its own organisation only",
+            field="author_organisation_id",
         )
-    return requested
+    raise ApiProblem(
+        422, "name the organisation that made the product", field="body.author_organisation_id"
+    )
 
 
 @router.get("/cycles/{cycle_id}/products", summary="The cycle's products")
@@ -49,11 +52,10 @@ def list_products(
     cycle_id: IdPath,
     engine: EngineDep,
     key: CurrentKey,
-    session: ReadSession,
     page: PageDep,
     kind: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Page[ProductPublic]:
-    visible_cycle(session, key, cycle_id)
+    engine.cycles.get_cycle(cycle_id, reach=key.reach)
     rows = engine.work.cycle_products(cycle_id, kind)[page.offset : page.offset + page.limit + 1]
     return page_of([ProductPublic.model_validate(r) for r in rows], page.limit, page.offset)
 
@@ -78,11 +80,13 @@ def add_product(
                 cycle_id,
                 payload.kind,
                 payload.title,
-                _author(commands.key, payload.author_organisation_id),
+                _author(commands.engine, commands.key, cycle_id, payload.author_organisation_id),
                 stage=payload.stage,
                 link=payload.link,
                 form=payload.form,
-                actor=commands.key.actor,
+                actor=commands.actor,
+                expected_version=commands.expected_version,
+                reach=commands.reach,
             )
         ),
     )
@@ -120,32 +124,24 @@ def upload_product(
                 cycle_id,
                 kind,
                 title,
-                _author(key, author_organisation_id),
+                _author(engine, key, cycle_id, author_organisation_id),
                 stage=stage,
                 link=link,
                 form=form,
                 file_name=name,
                 content=content,
-                actor=key.actor,
+                actor=commands.actor,
+                expected_version=commands.expected_version,
+                reach=commands.reach,
             )
         ),
     )
 
 
-def _product(session: ReadSession, key: Principal, product_id: int) -> ProductRecord:
-    product = session.get(ProductRecord, product_id)
-    if product is None:
-        raise RecordNotFound("product", product_id)
-    try:
-        visible_cycle(session, key, product.cycle_id)
-    except CycleNotFound:  # another alliance's product: not found, not "forbidden"
-        raise RecordNotFound("product", product_id) from None
-    return product
-
-
 @router.get("/products/{product_id}", summary="One product")
-def get_product(product_id: IdPath, key: CurrentKey, session: ReadSession) -> ProductPublic:
-    return ProductPublic.model_validate(_product(session, key, product_id))
+def get_product(product_id: IdPath, engine: EngineDep, key: CurrentKey) -> ProductPublic:
+    """Another alliance's product is not found, never "forbidden"."""
+    return ProductPublic.model_validate(engine.work.product(product_id, reach=key.reach))
 
 
 @router.get(
@@ -154,10 +150,8 @@ def get_product(product_id: IdPath, key: CurrentKey, session: ReadSession) -> Pr
     response_class=FileResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-def product_file(
-    product_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession
-) -> FileResponse:
-    product = _product(session, key, product_id)
+def product_file(product_id: IdPath, engine: EngineDep, key: CurrentKey) -> FileResponse:
+    product = engine.work.product(product_id, reach=key.reach)
     path = engine.work.product_file(product_id)
     return FileResponse(
         path,

@@ -2,7 +2,8 @@
 
 Templates are shared by every alliance, so any key may read them; only admins and coordinators
 publish. A template body is sent raw: `application/yaml` (or text/yaml, text/plain) or
-`application/json` (an object, stored as the equivalent YAML).
+`application/json` (an object, stored as the equivalent YAML). The body is read by an async
+dependency; the handlers that validate and publish are plain `def` (the threadpool).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import json
 from typing import Annotated, Any, Literal
 
 import yaml
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from cycle_engine.api.deps import CurrentKey, EngineDep, PageDep, require_role
+from cycle_engine.api.access import require_role
+from cycle_engine.api.deps import CurrentKey, EngineDep, PageDep
 from cycle_engine.api.problems import ApiProblem
 from cycle_engine.api.schemas import (
     DiagramPublic,
@@ -83,6 +84,9 @@ async def _template_text(request: Request) -> str:
     )
 
 
+TemplateText = Annotated[str, Depends(_template_text)]
+
+
 @router.get("", summary="List template versions")
 def list_templates(
     engine: EngineDep,
@@ -96,15 +100,14 @@ def list_templates(
 
 
 @router.post("/validate", summary="Validate a template without publishing", openapi_extra=_BODY_DOC)
-async def validate_template(
-    request: Request,
+def validate_template(
+    text: TemplateText,
     engine: EngineDep,
     _key: CurrentKey,
     source_name: SourceName = "upload.yaml",
 ) -> TemplateValidation:
     """Check a template; 422 lists every problem with its path inside the document."""
-    text = await _template_text(request)
-    spec = await run_in_threadpool(engine.templates.validate, text, source_name)
+    spec = engine.templates.validate(text, source_name)
     return TemplateValidation(
         valid=True,
         key=spec.key,
@@ -122,18 +125,16 @@ async def validate_template(
     openapi_extra=_BODY_DOC,
     responses={200: {"model": PublishedTemplatePublic, "description": "Unchanged content"}},
 )
-async def publish_template(
-    request: Request,
+def publish_template(
+    text: TemplateText,
     engine: EngineDep,
     key: CurrentKey,
     source_name: SourceName = "upload.yaml",
 ) -> JSONResponse:
     """Publish; changed content gets the next version (201), the same content answers 200."""
     require_role(key, "coordinator")
-    text = await _template_text(request)
-    published = await run_in_threadpool(engine.templates.publish, text, source_name)
-    records = await run_in_threadpool(engine.templates.list, published.key)
-    record = next(r for r in records if r.id == published.id)
+    published = engine.templates.publish(text, source_name)
+    record = next(r for r in engine.templates.list(published.key) if r.id == published.id)
     body = PublishedTemplatePublic(
         **TemplatePublic.of(record).model_dump(), created=published.created
     )
@@ -141,10 +142,7 @@ async def publish_template(
 
 
 def _detail(engine: EngineDep, key: str, version: int | None) -> TemplateDetail:
-    with engine.db.read_session() as session:
-        record = engine.templates.store.resolve(session, key, version)
-        assert record.id is not None
-        spec = engine.templates.store.spec(session, record.id)
+    record, spec = engine.templates.version(key, version)
     return TemplateDetail.of_spec(record, spec)
 
 
@@ -181,11 +179,10 @@ def template_diagram(
     highlight: Annotated[str | None, Query(max_length=100, description="Stage to mark.")] = None,
 ) -> DiagramPublic:
     """Mermaid or Graphviz DOT text; `highlight` marks a stage (e.g. a cycle's current one)."""
-    detail = _detail(engine, key, version)
-    spec = engine.templates.spec(key, detail.version)
+    record, spec = engine.templates.version(key, version)
     if highlight is not None and highlight not in {s.key for s in spec.stages}:
         raise ApiProblem(422, f"the template has no stage {highlight!r}", field="highlight")
     draw = diagram_dot if format == "dot" else diagram_mermaid
     return DiagramPublic(
-        key=key, version=detail.version, format=format, diagram=draw(spec, highlight=highlight)
+        key=key, version=record.version, format=format, diagram=draw(spec, highlight=highlight)
     )

@@ -1,15 +1,16 @@
 """Firing a trigger: `POST /api/v1/cycles/{id}/transitions` with the trigger and a note.
 
 A guard or role that blocks it answers 409 with the reasons and the triggers allowed now; a
-stale `If-Match` answers 412; a repeated `Idempotency-Key` answers the first result again.
+stale `If-Match` answers 412; a repeated `Idempotency-Key` answers the first result again. The
+caller's reach, its If-Match version and its part in the stage are checked by the engine on the
+locked cycle, in the transaction that fires.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from cycle_engine.api.auth import visible_cycle
-from cycle_engine.api.cycle_access import IfMatch, expected_version, require_partner_stage
+from cycle_engine.api.cycle_commands import IfMatch, etag_of, expected_version
 from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath
 from cycle_engine.api.idempotency import IdempotencyKey, scoped_key
 from cycle_engine.api.problems import ApiProblem, Problem
@@ -36,17 +37,14 @@ def fire_trigger(
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> TransitionPublic:
-    expected = expected_version(if_match)
-    with engine.db.read_session() as session:
-        cycle = visible_cycle(session, key, cycle_id)
-        require_partner_stage(session, key, cycle, payload.trigger)
-    result = engine.fire(
+    result = engine.cycles.fire(
         cycle_id,
         payload.trigger,
-        actor=key.actor,
+        actor=key.actor(),
         note=payload.note,
-        expected_version=expected,
+        expected_version=expected_version(if_match),
         idempotency_key=scoped_key(key, idempotency_key) if idempotency_key else None,
+        reach=key.reach,
     )
     if result.cycle_id != cycle_id or result.trigger != payload.trigger:
         raise ApiProblem(
@@ -54,7 +52,7 @@ def fire_trigger(
             "this Idempotency-Key was already used for a different request",
             field="Idempotency-Key",
         )
-    response.headers["ETag"] = f'"{result.version}"'
+    response.headers["ETag"] = etag_of(result.version)
     response.headers["Location"] = f"/api/v1/cycles/{cycle_id}"
     return TransitionPublic(
         cycle_id=result.cycle_id,

@@ -7,9 +7,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import RootModel
 
-from cycle_engine.api.auth import visible_cycle
-from cycle_engine.api.cycle_access import CycleCommandsDep
-from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, ReadSession
+from cycle_engine.api.cycle_commands import CycleCommandsDep
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath
 from cycle_engine.api.schemas_domain import DueDateMove, PlanPublic
 
 router = APIRouter(prefix="/cycles", tags=["work plan"])
@@ -20,10 +19,8 @@ class Plan(RootModel[list[PlanPublic]]):
 
 
 @router.get("/{cycle_id}/plan", summary="The cycle's work plan")
-def work_plan(
-    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, session: ReadSession
-) -> list[PlanPublic]:
-    visible_cycle(session, key, cycle_id)
+def work_plan(cycle_id: IdPath, engine: EngineDep, key: CurrentKey) -> list[PlanPublic]:
+    engine.cycles.get_cycle(cycle_id, reach=key.reach)
     return [PlanPublic.model_validate(r) for r in engine.work.work_plan(cycle_id)]
 
 
@@ -53,7 +50,9 @@ def move_due_date(
                     payload.stage,
                     payload.due,
                     reason=payload.reason,
-                    actor=commands.key.actor,
+                    actor=commands.actor,
+                    expected_version=commands.expected_version,
+                    reach=commands.reach,
                 )
             ]
         ),

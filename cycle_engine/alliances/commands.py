@@ -2,6 +2,9 @@
 
 Every command is one transaction: the change, its event and whatever the listeners add commit
 together, and a refused command changes nothing (a product file written for it is removed).
+The checks that guard a command run in that transaction, on the locked cycle: the caller's
+`reach` (the cycle is in it; outside the alliances it manages, its organisation takes part in
+the current stage) and the `expected_version` it read (an If-Match).
 """
 
 from __future__ import annotations
@@ -24,10 +27,17 @@ from cycle_engine.alliances import (
 )
 from cycle_engine.alliances.common import CycleOp
 from cycle_engine.alliances.files import FileStore, StoredFile
+from cycle_engine.alliances.reach import Reach, check_cycle_command, sees_cycle, sees_organisation
 from cycle_engine.alliances.report import CycleReport, build_report, render_report
 from cycle_engine.changes import Changes
 from cycle_engine.clock import Clock
-from cycle_engine.errors import CycleNotFound, InvalidInput, RecordNotFound
+from cycle_engine.errors import (
+    ActionNotAllowed,
+    CycleNotFound,
+    InvalidInput,
+    OrganisationNotFound,
+    RecordNotFound,
+)
 from cycle_engine.store.db import Database
 from cycle_engine.store.events import lock_cycle
 from cycle_engine.store.tables import CycleRecord
@@ -61,10 +71,35 @@ class CycleWork:
         self.files = files
 
     @contextmanager
-    def _cycle_op(self, cycle_id: int, actor: Actor) -> Iterator[CycleOp]:
-        """One write transaction on one locked cycle; removes stored files if it fails."""
+    def _cycle_op(
+        self,
+        cycle_id: int,
+        actor: Actor,
+        action: str,
+        *,
+        expected_version: int | None,
+        reach: Reach | None,
+        organisation_id: int | None = None,
+    ) -> Iterator[CycleOp]:
+        """One write transaction on one locked cycle, after the checks that guard `action`.
+
+        Raises CycleNotFound (not in `reach`), ConflictError (`expected_version` is stale),
+        ActionNotAllowed (the caller may not act on the current stage), OrganisationNotFound
+        (`organisation_id`, the organisation the command names, is not in `reach`).
+        """
         with self.db.transaction() as session:
             cycle = lock_cycle(session, cycle_id)
+            refusal = check_cycle_command(
+                session, cycle, reach=reach, expected_version=expected_version
+            )
+            if refusal is not None:
+                raise ActionNotAllowed(action, refusal)
+            if (
+                reach is not None
+                and organisation_id is not None
+                and not sees_organisation(session, reach, organisation_id)
+            ):
+                raise OrganisationNotFound(organisation_id)
             spec = self.templates.spec(session, cycle.template_id)
             yield CycleOp(
                 session=session,
@@ -87,9 +122,18 @@ class CycleWork:
         focal_point_id: int | None = None,
         deputy_id: int | None = None,
         actor: Actor = SYSTEM,
+        expected_version: int | None = None,
+        reach: Reach | None = None,
     ) -> ParticipationRecord:
         """Record that an organisation leads, takes active part in, or is informed of a stage."""
-        with self._cycle_op(cycle_id, actor) as op:
+        with self._cycle_op(
+            cycle_id,
+            actor,
+            "assign a role",
+            expected_version=expected_version,
+            reach=reach,
+            organisation_id=organisation_id,
+        ) as op:
             return participation.assign(
                 op,
                 stage=stage,
@@ -128,23 +172,55 @@ class CycleWork:
         *,
         reason: str,
         actor: Actor = SYSTEM,
+        expected_version: int | None = None,
+        reach: Reach | None = None,
     ) -> list[PlanRecord]:
         """Move a stage's due date (with a reason) and re-plan the later stages."""
-        with self._cycle_op(cycle_id, actor) as op:
+        with self._cycle_op(
+            cycle_id,
+            actor,
+            "move a due date",
+            expected_version=expected_version,
+            reach=reach,
+        ) as op:
             return workplan.move_due_date(op, stage=stage, due=due, reason=reason)
 
     # -- questions, products, contexts, learning ---------------------------------------
 
     def add_questions(
-        self, cycle_id: int, texts: Sequence[str], *, actor: Actor = SYSTEM
+        self,
+        cycle_id: int,
+        texts: Sequence[str],
+        *,
+        actor: Actor = SYSTEM,
+        expected_version: int | None = None,
+        reach: Reach | None = None,
     ) -> list[QuestionRecord]:
-        with self._cycle_op(cycle_id, actor) as op:
+        with self._cycle_op(
+            cycle_id,
+            actor,
+            "add learning questions",
+            expected_version=expected_version,
+            reach=reach,
+        ) as op:
             return questions.add_questions(op, texts)
 
     def answer_questions(
-        self, cycle_id: int, answers: Mapping[int, str], *, actor: Actor = SYSTEM
+        self,
+        cycle_id: int,
+        answers: Mapping[int, str],
+        *,
+        actor: Actor = SYSTEM,
+        expected_version: int | None = None,
+        reach: Reach | None = None,
     ) -> list[QuestionRecord]:
-        with self._cycle_op(cycle_id, actor) as op:
+        with self._cycle_op(
+            cycle_id,
+            actor,
+            "answer learning questions",
+            expected_version=expected_version,
+            reach=reach,
+        ) as op:
             return questions.answer_questions(op, answers)
 
     def learning_questions(self, cycle_id: int) -> list[QuestionRecord]:
@@ -166,6 +242,8 @@ class CycleWork:
         file_name: str | None = None,
         content: bytes | None = None,
         actor: Actor = SYSTEM,
+        expected_version: int | None = None,
+        reach: Reach | None = None,
     ) -> ProductRecord:
         """Record a product with a link and/or a file (`file` path, or `file_name` + `content`).
 
@@ -179,7 +257,13 @@ class CycleWork:
         if content is not None and file_name:
             stored = self.files.save(cycle_id, file_name, content)
         try:
-            with self._cycle_op(cycle_id, actor) as op:
+            with self._cycle_op(
+                cycle_id,
+                actor,
+                "add a product",
+                expected_version=expected_version,
+                reach=reach,
+            ) as op:
                 return products.add_product(
                     op,
                     kind=kind,
@@ -200,6 +284,17 @@ class CycleWork:
             self._read_cycle(session, cycle_id)
             return products.products_of(session, cycle_id, kind)
 
+    def product(self, product_id: int, *, reach: Reach | None = None) -> ProductRecord:
+        """One product; raises RecordNotFound (also when its cycle is not in `reach`)."""
+        with self.db.read_session() as session:
+            product = session.get(ProductRecord, product_id)
+            if product is None or (
+                reach is not None
+                and not sees_cycle(session, reach, self._read_cycle(session, product.cycle_id))
+            ):
+                raise RecordNotFound("product", product_id)
+            return product
+
     def product_file(self, product_id: int) -> Path:
         """Where a product's stored file is; raises RecordNotFound when it has none."""
         with self.db.read_session() as session:
@@ -217,8 +312,17 @@ class CycleWork:
         organisation_id: int,
         *,
         actor: Actor = SYSTEM,
+        expected_version: int | None = None,
+        reach: Reach | None = None,
     ) -> ContextRecord:
-        with self._cycle_op(cycle_id, actor) as op:
+        with self._cycle_op(
+            cycle_id,
+            actor,
+            "add a testing context",
+            expected_version=expected_version,
+            reach=reach,
+            organisation_id=organisation_id,
+        ) as op:
             return contexts.add_context(
                 op,
                 name=name,
@@ -228,9 +332,22 @@ class CycleWork:
             )
 
     def set_context_status(
-        self, cycle_id: int, context_id: int, status: str, *, actor: Actor = SYSTEM
+        self,
+        cycle_id: int,
+        context_id: int,
+        status: str,
+        *,
+        actor: Actor = SYSTEM,
+        expected_version: int | None = None,
+        reach: Reach | None = None,
     ) -> ContextRecord:
-        with self._cycle_op(cycle_id, actor) as op:
+        with self._cycle_op(
+            cycle_id,
+            actor,
+            "set a context's status",
+            expected_version=expected_version,
+            reach=reach,
+        ) as op:
             return contexts.set_status(op, context_id=context_id, status=status)
 
     def report_context(
@@ -241,9 +358,17 @@ class CycleWork:
         rating: str,
         *,
         actor: Actor = SYSTEM,
+        expected_version: int | None = None,
+        reach: Reach | None = None,
     ) -> ContextResultRecord:
         """Record a context's results (rating strong, mixed or weak) for this testing round."""
-        with self._cycle_op(cycle_id, actor) as op:
+        with self._cycle_op(
+            cycle_id,
+            actor,
+            "report a context's results",
+            expected_version=expected_version,
+            reach=reach,
+        ) as op:
             return contexts.report_results(
                 op, context_id=context_id, summary=summary, rating=rating
             )
@@ -267,8 +392,16 @@ class CycleWork:
         organisation_ids: Sequence[int],
         *,
         actor: Actor = SYSTEM,
+        expected_version: int | None = None,
+        reach: Reach | None = None,
     ) -> learning.LearningEntry:
-        with self._cycle_op(cycle_id, actor) as op:
+        with self._cycle_op(
+            cycle_id,
+            actor,
+            "record learning",
+            expected_version=expected_version,
+            reach=reach,
+        ) as op:
             return learning.add_learning(
                 op, kind=kind, title=title, text=text, organisation_ids=organisation_ids
             )

@@ -1,19 +1,26 @@
 """`AllianceRegistry` (`engine.alliances`): registering alliances, organisations and people,
-recording people leaving, and the turnover and workload queries. Each command is one
-transaction."""
+recording people leaving, and the turnover and workload queries; `credentials` holds the API keys
+and dashboard sessions callers sign in with. Each command is one transaction.
+
+Queries and commands take an optional `reach` (see `alliances.reach`): rows out of it are not
+found, and a command checks it inside its own transaction.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from cycle_engine.actors import SYSTEM, Actor
 from cycle_engine.alliances import alliances as registry
 from cycle_engine.alliances import people
-from cycle_engine.alliances.common import get_alliance, get_person
+from cycle_engine.alliances.common import get_alliance, get_organisation
+from cycle_engine.alliances.credentials import Credentials
+from cycle_engine.alliances.reach import Reach, sees_alliance, sees_organisation
 from cycle_engine.changes import Changes
 from cycle_engine.clock import Clock
+from cycle_engine.errors import AllianceNotFound, OrganisationNotFound, PersonNotFound
 from cycle_engine.store.db import Database
 from cycle_engine.store.tables.alliances import (
     AllianceRecord,
@@ -35,6 +42,7 @@ class AllianceRegistry:
         self.clock = clock
         self.templates = templates
         self.changes = changes
+        self.credentials = Credentials(db=db, clock=clock)
 
     def _today(self) -> date:
         return self.clock.now().date()
@@ -66,24 +74,40 @@ class AllianceRegistry:
                 weekend_days=weekend_days,
             )
 
-    def get_alliance(self, alliance_id: int) -> AllianceRecord:
+    def get_alliance(self, alliance_id: int, *, reach: Reach | None = None) -> AllianceRecord:
+        """The alliance; raises AllianceNotFound (also when it is not in `reach`)."""
         with self.db.read_session() as session:
+            _require_alliance(session, reach, alliance_id)
             return get_alliance(session, alliance_id)
 
     def find_alliance(self, name: str) -> AllianceRecord | None:
         with self.db.read_session() as session:
             return registry.find_alliance(session, name)
 
-    def list_alliances(self) -> list[AllianceRecord]:
+    def list_alliances(self, *, reach: Reach | None = None) -> list[AllianceRecord]:
+        """Every alliance (in `reach`), by name."""
+        query = select(AllianceRecord).order_by(col(AllianceRecord.name))
+        if reach is not None:
+            query = query.where(reach.alliances())
         with self.db.read_session() as session:
-            return list(session.exec(select(AllianceRecord).order_by(col(AllianceRecord.name))))
+            return list(session.exec(query))
 
     def add_organisation(
-        self, name: str, kind: str, country: str, *, timezone: str = "UTC"
+        self,
+        name: str,
+        kind: str,
+        country: str,
+        *,
+        timezone: str = "UTC",
+        alliance_id: int | None = None,
+        reach: Reach | None = None,
     ) -> OrganisationRecord:
-        """Register an organisation (kind: research, ngo, donor, government, private, local)."""
+        """Register an organisation (kind: research, ngo, donor, government, private, local),
+        seated at once in `alliance_id` when given (which must be in `reach`)."""
         with self.db.transaction() as session:
-            return registry.add_organisation(
+            if alliance_id is not None:
+                _require_alliance(session, reach, alliance_id)
+            organisation = registry.add_organisation(
                 session,
                 self.clock.now(),
                 name=name,
@@ -91,12 +115,31 @@ class AllianceRegistry:
                 country=country,
                 timezone=timezone,
             )
+            if alliance_id is not None:
+                assert organisation.id is not None
+                registry.join_alliance(
+                    session,
+                    alliance_id=alliance_id,
+                    organisation_id=organisation.id,
+                    joined_on=self._today(),
+                )
+            return organisation
 
-    def list_organisations(self) -> list[OrganisationRecord]:
+    def get_organisation(
+        self, organisation_id: int, *, reach: Reach | None = None
+    ) -> OrganisationRecord:
+        """The organisation; raises OrganisationNotFound (also when it is not in `reach`)."""
         with self.db.read_session() as session:
-            return list(
-                session.exec(select(OrganisationRecord).order_by(col(OrganisationRecord.name)))
-            )
+            _require_organisation(session, reach, organisation_id)
+            return get_organisation(session, organisation_id)
+
+    def list_organisations(self, *, reach: Reach | None = None) -> list[OrganisationRecord]:
+        """Every organisation (in `reach`), by name."""
+        query = select(OrganisationRecord).order_by(col(OrganisationRecord.name))
+        if reach is not None:
+            query = query.where(reach.organisations(OrganisationRecord.id))
+        with self.db.read_session() as session:
+            return list(session.exec(query))
 
     def join_alliance(
         self,
@@ -105,9 +148,11 @@ class AllianceRegistry:
         *,
         joined_on: date | None = None,
         works_with_id: int | None = None,
+        reach: Reach | None = None,
     ) -> MembershipRecord:
-        """Seat an organisation in an alliance (it may sit in several)."""
+        """Seat an organisation in an alliance (it may sit in several; the alliance in `reach`)."""
         with self.db.transaction() as session:
+            _require_alliance(session, reach, alliance_id)
             return registry.join_alliance(
                 session,
                 alliance_id=alliance_id,
@@ -135,9 +180,12 @@ class AllianceRegistry:
         joined_on: date | None = None,
         language: str = "en",
         timezone: str | None = None,
+        reach: Reach | None = None,
     ) -> PersonRecord:
-        """Register a person in an organisation (time zone defaults to the organisation's)."""
+        """Register a person in an organisation (time zone defaults to the organisation's; the
+        organisation in `reach`)."""
         with self.db.transaction() as session:
+            _require_organisation(session, reach, organisation_id)
             return people.add_person(
                 session,
                 name=name,
@@ -148,14 +196,22 @@ class AllianceRegistry:
                 timezone=timezone,
             )
 
-    def get_person(self, person_id: int) -> PersonRecord:
+    def get_person(self, person_id: int, *, reach: Reach | None = None) -> PersonRecord:
+        """The person; raises PersonNotFound (also when their organisation is not in `reach`)."""
         with self.db.read_session() as session:
-            return get_person(session, person_id)
+            return _require_person(session, reach, person_id)
 
     def list_people(
-        self, *, organisation_id: int | None = None, alliance_id: int | None = None
+        self,
+        *,
+        organisation_id: int | None = None,
+        alliance_id: int | None = None,
+        reach: Reach | None = None,
     ) -> list[PersonRecord]:
+        """People (of one organisation, of an alliance's members, in `reach`), by name."""
         query = select(PersonRecord)
+        if reach is not None:
+            query = query.where(reach.organisations(PersonRecord.organisation_id))
         if organisation_id is not None:
             query = query.where(PersonRecord.organisation_id == organisation_id)
         if alliance_id is not None:
@@ -166,11 +222,24 @@ class AllianceRegistry:
         with self.db.read_session() as session:
             return list(session.exec(query.order_by(col(PersonRecord.name))))
 
-    def grant_role(self, alliance_id: int, person_id: int, role: str) -> AllianceRoleRecord:
-        """Make a person coordinator or manager of an alliance."""
+    def grant_role(
+        self, alliance_id: int, person_id: int, role: str, *, reach: Reach | None = None
+    ) -> AllianceRoleRecord:
+        """Make a person coordinator or manager of an alliance (both in `reach`)."""
         with self.db.transaction() as session:
+            _require_alliance(session, reach, alliance_id)
+            _require_person(session, reach, person_id)
             return people.grant_role(
                 session, alliance_id=alliance_id, person_id=person_id, role=role
+            )
+
+    def alliance_roles_of(self, person_id: int) -> list[AllianceRoleRecord]:
+        """The coordinator and manager roles a person holds, in every alliance."""
+        with self.db.read_session() as session:
+            return list(
+                session.exec(
+                    select(AllianceRoleRecord).where(AllianceRoleRecord.person_id == person_id)
+                )
             )
 
     def people_with_role(self, alliance_id: int, role: str) -> list[PersonRecord]:
@@ -185,10 +254,13 @@ class AllianceRegistry:
         left_on: date | None = None,
         actor: Actor = SYSTEM,
         note: str | None = None,
+        reach: Reach | None = None,
     ) -> dict[int, list[str]]:
-        """Record that a person left; returns {cycle_id: stages now needing a focal point}."""
+        """Record that a person (in `reach`) left; returns {cycle_id: stages now needing a
+        focal point}."""
         now = self.clock.now()
         with self.db.transaction() as session:
+            _require_person(session, reach, person_id)
             return people.record_departure(
                 session,
                 person_id=person_id,
@@ -209,3 +281,22 @@ class AllianceRegistry:
     def workload(self, alliance_id: int) -> list[people.OrganisationWorkload]:
         with self.db.read_session() as session:
             return people.workload(session, alliance_id)
+
+
+def _require_alliance(session: Session, reach: Reach | None, alliance_id: int) -> None:
+    if reach is not None and not sees_alliance(session, reach, alliance_id):
+        raise AllianceNotFound(alliance_id)
+
+
+def _require_organisation(session: Session, reach: Reach | None, organisation_id: int) -> None:
+    if reach is not None and not sees_organisation(session, reach, organisation_id):
+        raise OrganisationNotFound(organisation_id)
+
+
+def _require_person(session: Session, reach: Reach | None, person_id: int) -> PersonRecord:
+    person = session.get(PersonRecord, person_id)
+    if person is None or (
+        reach is not None and not sees_organisation(session, reach, person.organisation_id)
+    ):
+        raise PersonNotFound(person_id)
+    return person

@@ -9,6 +9,7 @@ import typer
 import cycle_engine.cli.cycle_domain  # noqa: F401  (adds domain commands to `cycle`)
 from cycle_engine.cli import alliances, cycles, templates, worker
 from cycle_engine.cli.common import DbOption, database_url, reports_errors
+from cycle_engine.engine import CycleEngine
 from cycle_engine.plugins import cli_commands
 from cycle_engine.store.schema import upgrade
 
@@ -27,31 +28,46 @@ for register in cli_commands():  # `serve`, `key`, `signin-link`, `mail`: instal
     register(app)
 
 
+SchemaOption = Annotated[
+    str | None,
+    typer.Option(
+        "--schema",
+        envvar="CYCLE_ENGINE_DATABASE_SCHEMA",
+        help="PostgreSQL schema for the engine's tables and version table (default: the "
+        "search path).",
+        show_default=False,
+    ),
+]
+
+
+def _where(url: str, schema: str | None) -> str:
+    return url if schema is None else f"{url} (schema {schema})"
+
+
 @app.command()
 @reports_errors
 def init(
     db: DbOption = None,
+    schema: SchemaOption = None,
     builtins: Annotated[bool, typer.Option(help="Publish the built-in templates.")] = True,
 ) -> None:
     """Create (or upgrade) the database schema and publish the built-in templates."""
-    from cycle_engine.engine import CycleEngine
-
     url = database_url(db)
-    upgrade(url)
+    upgrade(url, schema=schema)
     if builtins:
-        with CycleEngine(url) as engine:
+        with CycleEngine(url, schema=schema) as engine:
             for published in engine.publish_builtin_templates():
                 typer.echo(f"template {published.key} v{published.version}")
-    typer.echo(f"database ready: {url}")
+    typer.echo(f"database ready: {_where(url, schema)}")
 
 
 @app.command()
 @reports_errors
-def migrate(db: DbOption = None) -> None:
+def migrate(db: DbOption = None, schema: SchemaOption = None) -> None:
     """Upgrade the database schema to this engine's version."""
     url = database_url(db)
-    upgrade(url)
-    typer.echo(f"schema up to date: {url}")
+    upgrade(url, schema=schema)
+    typer.echo(f"schema up to date: {_where(url, schema)}")
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""What every CLI command shares: the database option, JSON output, and one-line errors."""
+"""What every CLI command shares: the database option, the engine with the installed plugins'
+extensions, JSON output, and one-line errors."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from sqlmodel import SQLModel
 
+from cycle_engine.alliances.guards import default_guards
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import CycleEngineError, InvalidTemplate
 from cycle_engine.plugins import load_extensions
+from cycle_engine.spec.guards import GuardRegistry
 
 DEFAULT_DATABASE_URL = "sqlite:///data/cycle_engine.db"
 
@@ -39,11 +42,27 @@ def database_url(option: str | None) -> str:
     return option or os.environ.get("CYCLE_ENGINE_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
+def database_schema() -> str | None:
+    """The PostgreSQL schema of the engine's tables: $CYCLE_ENGINE_DATABASE_SCHEMA, if set."""
+    return os.environ.get("CYCLE_ENGINE_DATABASE_SCHEMA") or None
+
+
 @contextmanager
 def open_engine(db: str | None, **options: Any) -> Iterator[CycleEngine]:
-    """The engine on `--db`, with every installed host plugin's extensions."""
+    """The engine on `--db` (in $CYCLE_ENGINE_DATABASE_SCHEMA, if set), with every installed
+    host plugin's extensions."""
+    options.setdefault("schema", database_schema())
     with CycleEngine(database_url(db), **load_extensions().engine_arguments(), **options) as engine:
         yield engine
+
+
+def guard_registry() -> GuardRegistry:
+    """The guards a template may name in this process: the built-in ones and every installed
+    host plugin's (what `open_engine` gives an engine), for commands that read a file only."""
+    registry = default_guards()
+    for guard in load_extensions().guards:
+        registry.register(guard)
+    return registry
 
 
 def fail(message: str) -> typer.Exit:

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from cycle_engine.alliances.guards import default_guards
 from cycle_engine.cli.common import (
     DbOption,
     JsonOption,
+    guard_registry,
     open_engine,
     print_json,
     reports_errors,
@@ -29,7 +29,7 @@ PathArg = Annotated[Path, typer.Argument(help="Template YAML file.")]
 @reports_errors
 def validate(path: PathArg) -> None:
     """Check a template file and list every problem in it."""
-    spec = load_template(path, guards=default_guards())
+    spec = load_template(path, guards=guard_registry())
     typer.echo(f"{path}: valid template {spec.key!r} with {len(spec.stages)} stages")
 
 
@@ -94,5 +94,5 @@ def diagram(
     fmt: Annotated[str, typer.Option("--format", help="dot or mermaid")] = "mermaid",
 ) -> None:
     """Print a template's state diagram (Graphviz DOT or Mermaid)."""
-    spec = load_template(path, guards=default_guards())
+    spec = load_template(path, guards=guard_registry())
     typer.echo(diagram_dot(spec) if fmt == "dot" else diagram_mermaid(spec))

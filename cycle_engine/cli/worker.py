@@ -3,7 +3,9 @@
 Without `--once` the APScheduler driver runs until SIGINT or SIGTERM, then releases whatever
 it claimed but did not fire. `--once` fires everything due now and exits, printing the counts;
 `--now` fixes "now" (an ISO 8601 instant) so scripts and tests can run a worker at a chosen
-moment without waiting for it.
+moment without waiting for it. Like every command, the worker's engine carries the installed
+host plugins' guards, listeners, subscribers and timer handlers (`cycle_engine.plugins`), so it
+fires the timers of cycles whose templates name a host guard.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import typer
 from cycle_engine.cli.common import DbOption, open_engine, reports_errors
 from cycle_engine.clock import Clock, as_utc
 from cycle_engine.errors import InvalidInput
+from cycle_engine.scheduler.driver import run_forever
+from cycle_engine.scheduler.worker import WorkerSettings
 
 
 class FixedClock:
@@ -59,9 +63,6 @@ def worker(
     lease: Annotated[float, typer.Option(help="Lease length in seconds.")] = 300.0,
 ) -> None:
     """Fire due reminders, deadlines, overdue reminders and stall checks."""
-    from cycle_engine.scheduler.driver import run_forever
-    from cycle_engine.scheduler.worker import Worker, WorkerSettings
-
     if batch < 1:
         raise InvalidInput("--batch", f"must be 1 or more, got {batch}")
     if interval <= 0 or lease <= 0:
@@ -70,7 +71,7 @@ def worker(
         batch_size=batch, lease=timedelta(seconds=lease), max_batches=1_000_000 if once else 50
     )
     with open_engine(db, clock=_parse_now(now)) as engine:
-        runner = Worker(engine.timers, name=name, settings=settings)
+        runner = engine.timers.worker(name=name, settings=settings)
         if once:
             result = runner.run_once()
             typer.echo(json.dumps({"worker": runner.name, **result.as_dict()}))

@@ -1,13 +1,15 @@
-"""`CycleService` (`engine.cycles`): start cycles, fire triggers, explain what is allowed.
+"""`CycleService` (`engine.cycles`): start cycles, fire triggers, explain what is allowed, and
+list cycles (the one list: `cycles.listing`).
 
 Each command is one transaction (the cycle, its event, its timers and its notifications commit
-together); each query reads without taking the write lock.
+together), and the checks that guard it (the caller's reach, its expected version, its part in
+the stage) run inside it, on the locked cycle; each query reads without taking the write lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -15,9 +17,11 @@ from sqlmodel import Session, col, select
 from cycle_engine.actors import SYSTEM, Actor
 from cycle_engine.alliances.common import CycleOp, get_alliance
 from cycle_engine.alliances.questions import insert_questions
+from cycle_engine.alliances.reach import Reach, check_cycle_command, sees_alliance, sees_cycle
 from cycle_engine.alliances.workplan import build_plan
 from cycle_engine.changes import Change, Changes
 from cycle_engine.clock import Clock
+from cycle_engine.cycles import listing
 from cycle_engine.cycles.firing import (
     FireResult,
     ParticipationRoles,
@@ -26,10 +30,13 @@ from cycle_engine.cycles.firing import (
     no_participation,
     open_visit,
 )
-from cycle_engine.errors import CycleNotFound, InvalidInput
+from cycle_engine.cycles.listing import CycleFilter, CycleOrder, ListedCycle, OnTimeRecord
+from cycle_engine.cycles.steps import OrganisationSteps, organisation_steps
+from cycle_engine.errors import AllianceNotFound, CycleNotFound, InvalidInput, TransitionNotAllowed
 from cycle_engine.spec.machine import TriggerOption
 from cycle_engine.store.db import Database
 from cycle_engine.store.events import append_event, current_visit, lock_cycle
+from cycle_engine.store.schema import SchemaStatus, schema_status
 from cycle_engine.store.tables import (
     CycleRecord,
     EventRecord,
@@ -38,15 +45,7 @@ from cycle_engine.store.tables import (
 )
 from cycle_engine.store.templates import TemplateStore
 
-
-@dataclass(frozen=True, kw_only=True)
-class CycleFilter:
-    """Filters for `list_cycles`; None means any."""
-
-    state: str | None = None
-    status: str | None = None
-    template_key: str | None = None
-    alliance_id: int | None = None
+__all__ = ["CycleFilter", "CycleService"]
 
 
 class CycleService:
@@ -78,12 +77,14 @@ class CycleService:
         alliance_id: int | None = None,
         topic: str | None = None,
         questions: Sequence[str] = (),
+        reach: Reach | None = None,
     ) -> CycleRecord:
         """Start a cycle on the latest (or given) version of a template, in its initial stage.
 
         With `alliance_id`, the cycle belongs to that alliance and gets a work plan computed in
         the alliance's time zone; `questions` are recorded as its first learning questions
-        (one `question_added` event each). Raises AllianceNotFound, InvalidInput.
+        (one `question_added` event each). With `reach`, the alliance must be in it (checked in
+        the command's transaction). Raises AllianceNotFound, InvalidInput.
         """
         if not title or not title.strip():
             raise InvalidInput("title", "a cycle needs a title (its learning topic)")
@@ -95,6 +96,11 @@ class CycleService:
             raise InvalidInput("questions", "learning questions need the cycle's alliance")
         now = self.clock.now()
         with self.db.transaction() as session:
+            if reach is not None and not reach.everything:
+                if alliance_id is None:
+                    raise InvalidInput("alliance_id", "name the alliance the cycle belongs to")
+                if not sees_alliance(session, reach, alliance_id):
+                    raise AllianceNotFound(alliance_id)
             alliance = get_alliance(session, alliance_id) if alliance_id is not None else None
             record = self.templates.resolve(session, template_key, template_version)
             assert record.id is not None
@@ -160,14 +166,19 @@ class CycleService:
         note: str | None = None,
         expected_version: int | None = None,
         idempotency_key: str | None = None,
+        reach: Reach | None = None,
     ) -> FireResult:
         """Fire `trigger` on a cycle in one transaction.
 
+        `expected_version` and `reach` (the caller's, see `alliances.reach`) are checked on the
+        locked cycle, inside the transaction that fires.
+
         Raises:
-            CycleNotFound: no such cycle.
+            CycleNotFound: no such cycle, or not in `reach`.
             ConflictError: `expected_version` is not the cycle's version.
             UnknownTrigger: the trigger does not apply in the cycle's stage.
-            TransitionNotAllowed: a guard or the actor's role blocks it (with reasons).
+            TransitionNotAllowed: a guard or the actor's role blocks it, or the caller may not
+                act on the stage (with reasons).
         """
         now = self.clock.now()
         try:
@@ -177,6 +188,11 @@ class CycleService:
                     if earlier is not None:
                         return earlier
                 cycle = lock_cycle(session, cycle_id)
+                refusal = check_cycle_command(
+                    session, cycle, reach=reach, expected_version=expected_version
+                )
+                if refusal is not None:
+                    raise TransitionNotAllowed(trigger, cycle.state, [refusal], [])
                 machine = self.templates.machine(session, cycle.template_id)
                 result = fire(
                     session,
@@ -225,58 +241,144 @@ class CycleService:
             event_id=stored.event_id,
         )
 
-    def get_cycle(self, cycle_id: int) -> CycleRecord:
+    def get_cycle(self, cycle_id: int, *, reach: Reach | None = None) -> CycleRecord:
+        """The cycle's row; raises CycleNotFound (also when it is not in `reach`)."""
         with self.db.read_session() as session:
-            cycle = session.get(CycleRecord, cycle_id)
-            if cycle is None:
-                raise CycleNotFound(cycle_id)
-            return cycle
+            return self._read_cycle(session, cycle_id, reach)
+
+    @staticmethod
+    def _read_cycle(session: Session, cycle_id: int, reach: Reach | None = None) -> CycleRecord:
+        cycle = session.get(CycleRecord, cycle_id)
+        if cycle is None or (reach is not None and not sees_cycle(session, reach, cycle)):
+            raise CycleNotFound(cycle_id)
+        return cycle
 
     def current_stage(self, cycle_id: int) -> StageRecord | None:
         with self.db.read_session() as session:
-            cycle = session.get(CycleRecord, cycle_id)
-            if cycle is None:
-                raise CycleNotFound(cycle_id)
-            return current_visit(session, cycle)
+            return current_visit(session, self._read_cycle(session, cycle_id))
+
+    def stage_visits(self, cycle_id: int) -> list[StageRecord]:
+        """Every stage visit of the cycle, oldest first; raises CycleNotFound."""
+        with self.db.read_session() as session:
+            self._read_cycle(session, cycle_id)
+            query = select(StageRecord).where(StageRecord.cycle_id == cycle_id)
+            return list(session.exec(query.order_by(col(StageRecord.id))))
 
     def available_triggers(
-        self, cycle_id: int, *, actor: Actor = SYSTEM, note: str | None = None
+        self,
+        cycle_id: int,
+        *,
+        actor: Actor = SYSTEM,
+        note: str | None = None,
+        reach: Reach | None = None,
     ) -> list[TriggerOption]:
-        """Every trigger from the cycle's stage, allowed or blocked with the reasons."""
+        """Every trigger from the cycle's stage, allowed or blocked with the reasons.
+
+        With `reach`, a caller who may not act on the current stage sees every trigger blocked,
+        with that reason first. Raises CycleNotFound (also when the cycle is not in `reach`).
+        """
         with self.db.read_session() as session:
-            cycle = session.get(CycleRecord, cycle_id)
-            if cycle is None:
-                raise CycleNotFound(cycle_id)
+            cycle = self._read_cycle(session, cycle_id, reach)
             machine = self.templates.machine(session, cycle.template_id)
-            return explain(
+            options = explain(
                 session, cycle, machine, actor, self.clock.now(), self.participation, note
             )
+            refusal = check_cycle_command(session, cycle, reach=reach, expected_version=None)
+        if refusal is None:
+            return options
+        return [
+            TriggerOption(
+                trigger=option.trigger,
+                dest=option.dest,
+                allowed=False,
+                reasons=(refusal, *option.reasons),
+                roles=option.roles,
+                description=option.description,
+            )
+            for option in options
+        ]
 
     def history(self, cycle_id: int) -> list[EventRecord]:
+        """The cycle's events, oldest first; raises CycleNotFound."""
         with self.db.read_session() as session:
-            if session.get(CycleRecord, cycle_id) is None:
-                raise CycleNotFound(cycle_id)
+            self._read_cycle(session, cycle_id)
             query = select(EventRecord).where(EventRecord.cycle_id == cycle_id)
             return list(session.exec(query.order_by(col(EventRecord.seq))))
 
+    def latest_events(self, cycle_id: int, limit: int) -> list[EventRecord]:
+        """The cycle's `limit` newest events, newest first; raises CycleNotFound."""
+        with self.db.read_session() as session:
+            self._read_cycle(session, cycle_id)
+            query = select(EventRecord).where(EventRecord.cycle_id == cycle_id)
+            return list(session.exec(query.order_by(col(EventRecord.seq).desc()).limit(limit)))
+
+    # -- the one list of cycles ---------------------------------------------------------
+
     def list_cycles(
-        self, filters: CycleFilter | None = None, *, limit: int = 100, offset: int = 0
+        self,
+        filters: CycleFilter | None = None,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        order: CycleOrder = "id",
     ) -> list[CycleRecord]:
+        """One page of the cycles `filters` keep; raises InvalidInput for a bad page."""
+        return [
+            row.cycle for row in self.list_rows(filters, limit=limit, offset=offset, order=order)
+        ]
+
+    def list_rows(
+        self,
+        filters: CycleFilter | None = None,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        order: CycleOrder = "id",
+    ) -> list[ListedCycle]:
+        """One page of the list, each cycle with its open stage visit, whether it is overdue
+        and why it is stalled; raises InvalidInput for a bad page."""
         if limit < 1 or limit > 1000:
             raise InvalidInput("limit", f"must be between 1 and 1000, got {limit}")
         if offset < 0:
             raise InvalidInput("offset", f"must be 0 or more, got {offset}")
-        filters = filters or CycleFilter()
-        query = select(CycleRecord)
-        if filters.state is not None:
-            query = query.where(CycleRecord.state == filters.state)
-        if filters.status is not None:
-            query = query.where(CycleRecord.status == filters.status)
-        if filters.template_key is not None:
-            query = query.where(CycleRecord.template_key == filters.template_key)
-        if filters.alliance_id is not None:
-            query = query.where(CycleRecord.alliance_id == filters.alliance_id)
+        query = listing.cycles_query(filters or CycleFilter(), self.clock.now(), order)
         with self.db.read_session() as session:
-            return list(
-                session.exec(query.order_by(col(CycleRecord.id)).offset(offset).limit(limit))
+            rows = list(session.exec(query.offset(offset).limit(limit)))
+            return listing.listed(session, rows, self._stage_titles(session, rows))
+
+    def count_cycles(self, filters: CycleFilter | None = None) -> int:
+        """How many cycles `filters` keep."""
+        query = listing.count_query(filters or CycleFilter(), self.clock.now())
+        with self.db.read_session() as session:
+            return int(session.exec(query).one())
+
+    def _stage_titles(
+        self, session: Session, rows: Sequence[tuple[CycleRecord, object, object]]
+    ) -> dict[tuple[int, str], str]:
+        titles: dict[tuple[int, str], str] = {}
+        for template_id in {cycle.template_id for cycle, *_ in rows}:
+            for stage in self.templates.spec(session, template_id).stages:
+                titles[(template_id, stage.key)] = stage.title
+        return titles
+
+    def on_time(
+        self, since: datetime, *, alliance_id: int | None = None, reach: Reach | None = None
+    ) -> OnTimeRecord:
+        """Stage visits with a deadline closed since `since`, and how many closed by it."""
+        with self.db.read_session() as session:
+            closed, on_time = session.exec(listing.on_time_query(since, alliance_id, reach)).one()
+        return OnTimeRecord(closed=int(closed or 0), on_time=int(on_time or 0))
+
+    def organisation_steps(self, organisation_id: int, *, limit: int = 200) -> OrganisationSteps:
+        """The stages an organisation carries now (soonest deadline first) and later."""
+        with self.db.read_session() as session:
+            return organisation_steps(
+                session, self.templates, organisation_id, self.clock.now(), limit
             )
+
+    def schema_status(self) -> SchemaStatus:
+        """Whether the database is ready for this engine: "current", "behind" or "empty".
+
+        Raises SchemaTooNew for a newer schema, and the driver's error when unreachable.
+        """
+        return schema_status(self.db)

@@ -1,7 +1,8 @@
 """`OutboxService` (`engine.outbox`): who was told what, preferences, email actions, nudges.
 
 Queries: the outbox (what was sent, what waits, what failed and the server's reply, per
-recipient), a person's upcoming deadlines (for their calendar feed). Commands: notification
+recipient), a person's upcoming deadlines (for their calendar feed), partner engagement per
+organisation. `subscriptions` holds the alliances' webhook subscriptions. Commands: notification
 preferences (immediate or daily digest, kinds switched off), and the actions a person takes
 from an email link: acknowledge, mark done, ask for more time, snooze. Each action is one
 transaction that appends an event, calls the listeners, and records the link's use, so a
@@ -10,28 +11,34 @@ second click (or a replay) only reports that it was already done.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
 from cycle_engine.actors import Actor
 from cycle_engine.alliances.common import get_person
+from cycle_engine.alliances.credentials import current_person
 from cycle_engine.alliances.participation import Recipient
+from cycle_engine.alliances.reach import Reach, check_cycle_command
 from cycle_engine.changes import Change, Changes
 from cycle_engine.clock import Clock
 from cycle_engine.errors import ActionNotAllowed, InvalidInput, OutboxMessageNotFound
 from cycle_engine.outbox import nudges
+from cycle_engine.outbox.engagement import Engagement, engagement
 from cycle_engine.outbox.enqueue import Notice, Scope, enqueue
 from cycle_engine.outbox.preferences import replan_person, validate_preferences
 from cycle_engine.outbox.recipients import Addressee
+from cycle_engine.outbox.signin import SignInLink, queue_signin_email
+from cycle_engine.outbox.subscriptions import WebhookSubscriptions
 from cycle_engine.store.db import Database
 from cycle_engine.store.events import append_event, lock_cycle
 from cycle_engine.store.tables import CycleRecord, StageRecord
-from cycle_engine.store.tables.alliances import ParticipationRecord
+from cycle_engine.store.tables.alliances import ParticipationRecord, PersonRecord
 from cycle_engine.store.tables.outbox import (
     ActionUseRecord,
     NotificationPreferenceRecord,
@@ -82,6 +89,7 @@ class OutboxService:
         self.clock = clock
         self.templates = templates
         self.changes = changes
+        self.subscriptions = WebhookSubscriptions(db=db, clock=clock)
 
     # -- outbox queries -------------------------------------------------------------------
 
@@ -92,11 +100,20 @@ class OutboxService:
         person_id: int | None = None,
         status: str | None = None,
         channel: str | None = None,
+        alliance_id: int | None = None,
+        reach: Reach | None = None,
         limit: int = 100,
+        offset: int = 0,
     ) -> list[OutboxRecord]:
-        """Outbox rows, newest first, with filters; `status="failed"` is what coordinators see."""
+        """Outbox rows, newest first, with filters; `status="failed"` is what coordinators see.
+
+        With `alliance_id`, the rows of that alliance's cycles; with `reach` (short of
+        everything), only rows of cycles in it.
+        """
         if not 1 <= limit <= 1000:
             raise InvalidInput("limit", f"must be between 1 and 1000, got {limit}")
+        if offset < 0:
+            raise InvalidInput("offset", f"must be 0 or more, got {offset}")
         query = select(OutboxRecord)
         for column, value in (
             (OutboxRecord.cycle_id, cycle_id),
@@ -106,9 +123,21 @@ class OutboxService:
         ):
             if value is not None:
                 query = query.where(col(column) == value)
-        query = query.order_by(col(OutboxRecord.id).desc()).limit(limit)
+        query = _of_cycles(query, alliance_id, reach)
+        query = query.order_by(col(OutboxRecord.id).desc()).offset(offset).limit(limit)
         with self.db.read_session() as session:
             return list(session.exec(query))
+
+    def message_counts(self, *, reach: Reach | None = None) -> dict[str, dict[str, int]]:
+        """Outbox rows (of cycles in `reach`) counted by channel, then status."""
+        query = _of_cycles(
+            select(OutboxRecord.channel, OutboxRecord.status, func.count()), None, reach
+        ).group_by(OutboxRecord.channel, OutboxRecord.status)
+        counts: dict[str, dict[str, int]] = {}
+        with self.db.read_session() as session:
+            for channel, status, count in session.exec(query):
+                counts.setdefault(channel, {})[status] = int(count)
+        return counts
 
     def message(self, outbox_id: int) -> OutboxRecord:
         with self.db.read_session() as session:
@@ -309,6 +338,29 @@ class OutboxService:
                 ),
             )
 
+    # -- sign-in emails and engagement ----------------------------------------------------
+
+    def send_signin_link(
+        self, email: str, link_for: Callable[[PersonRecord], SignInLink]
+    ) -> OutboxRecord | None:
+        """Queue a sign-in email with `link_for(person)` if `email` is a current person's.
+
+        Returns the outbox row, or None when the address is unknown or the person asked for too
+        many links lately (callers answer the same either way).
+        """
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            person = current_person(session, email)
+            if person is None:
+                return None
+            return queue_signin_email(session, person, link_for(person), now=now)
+
+    def engagement(self, alliance_id: int, *, window: timedelta) -> list[Engagement]:
+        """Per member organisation: reminders answered within `window`, overdue steps it leads,
+        staff turnover (see `outbox.engagement`)."""
+        with self.db.read_session() as session:
+            return engagement(session, alliance_id, self.clock.now(), window)
+
     # -- calendar -------------------------------------------------------------------------
 
     def upcoming_deadlines(self, person_id: int) -> list[Deadline]:
@@ -354,14 +406,26 @@ class OutboxService:
 
     # -- nudges ---------------------------------------------------------------------------
 
-    def nudge(self, cycle_id: int, *, actor: Actor, note: str | None = None) -> int:
+    def nudge(
+        self,
+        cycle_id: int,
+        *,
+        actor: Actor,
+        note: str | None = None,
+        reach: Reach | None = None,
+    ) -> int:
         """Nudge the people of the cycle's open stage; returns how many emails were queued.
 
         Raises:
-            CycleNotFound: no such cycle.
-            ActionNotAllowed: the cycle is finished, has no open stage, or was nudged recently.
+            CycleNotFound: no such cycle, or not in `reach` (checked on the locked cycle).
+            ActionNotAllowed: the cycle is finished, has no open stage, or was nudged recently,
+                or the caller may not act on it.
         """
         with self.db.transaction() as session:
+            cycle = lock_cycle(session, cycle_id)
+            refusal = check_cycle_command(session, cycle, reach=reach, expected_version=None)
+            if refusal is not None:
+                raise ActionNotAllowed("nudge", refusal)
             return nudges.nudge(
                 session,
                 self.templates,
@@ -371,6 +435,18 @@ class OutboxService:
                 now=self.clock.now(),
                 note=note,
             )
+
+
+def _of_cycles(query: Any, alliance_id: int | None, reach: Reach | None) -> Any:
+    """`query` over OutboxRecord limited to rows of the alliance's cycles, in `reach`."""
+    if alliance_id is None and (reach is None or reach.everything):
+        return query
+    cycles = select(CycleRecord.id)
+    if alliance_id is not None:
+        cycles = cycles.where(CycleRecord.alliance_id == alliance_id)
+    if reach is not None:
+        cycles = cycles.where(reach.cycles(alliance_id))
+    return query.where(col(OutboxRecord.cycle_id).in_(cycles))
 
 
 def open_visit_of(

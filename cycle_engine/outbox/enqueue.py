@@ -55,7 +55,7 @@ EMAIL_KINDS = (
     "marked_done",
     "fresh_link",
     "digest",
-    "signin",  # the dashboard's sign-in link (api.dashboard.signin)
+    "signin",  # the dashboard's sign-in link (outbox.signin)
 )
 #: Kinds a person may fold into their daily digest (the digest itself and link requests not).
 DIGESTIBLE = frozenset(

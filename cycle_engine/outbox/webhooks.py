@@ -1,7 +1,8 @@
 """Which engine events become webhook deliveries: outbox rows (channel "webhook") written by a
 change listener in the command's own transaction, so a delivery exists exactly when its event
-committed. Signing and sending live in `api/webhooks.py`; this side runs in every engine process
-(the server, `cycle-engine worker`), so overdue and stalled events from a worker are delivered too.
+committed. Signing and sending live in `notifications/webhooks.py`, in the same sender loop as
+email; this side runs in every engine process (the server, `cycle-engine worker`, the CLI), so
+overdue and stalled events from a worker are delivered too.
 """
 
 from __future__ import annotations

@@ -227,14 +227,3 @@ def next_due_at(db: Database) -> datetime | None:
         )
     candidates = [moment for moment in (due, lease) if moment is not None]
     return min(candidates) if candidates else None
-
-
-def count_by_status(db: Database) -> dict[str, int]:
-    """How many timers are in each status (for reports and the CLI)."""
-    with db.read_session() as session:
-        rows = (
-            session.connection()
-            .execute(select(_T.c.status, func.count()).group_by(_T.c.status))
-            .all()
-        )
-    return {str(status): int(count) for status, count in rows}

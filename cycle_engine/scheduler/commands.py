@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
+from cycle_engine.alliances.reach import Reach
 from cycle_engine.changes import Changes
 from cycle_engine.clock import Clock
 from cycle_engine.errors import InvalidInput
@@ -51,15 +52,21 @@ class TimerService:
         """A worker firing this database's due timers (run it once, or forever)."""
         return Worker(self, name=name, settings=settings)
 
-    def overdue(self, alliance_id: int | None = None) -> list[OverdueStage]:
-        """Open stages past their deadline (of one alliance, or all), most overdue first."""
+    def overdue(
+        self, alliance_id: int | None = None, *, reach: Reach | None = None
+    ) -> list[OverdueStage]:
+        """Open stages past their deadline (of one alliance, or all; of the cycles in `reach`),
+        most overdue first. A stage due exactly now is overdue (see `cycles.listing`)."""
         with self.db.read_session() as session:
-            return stall_queries.overdue(session, self.clock.now(), alliance_id)
+            return stall_queries.overdue(session, self.clock.now(), alliance_id, reach)
 
-    def stalled(self, alliance_id: int | None = None) -> list[StalledStage]:
-        """Stalled open stages with every reason (no activity, escalated, no focal point)."""
+    def stalled(
+        self, alliance_id: int | None = None, *, reach: Reach | None = None
+    ) -> list[StalledStage]:
+        """Stalled open stages with every reason (no activity, escalated, no focal point), of one
+        alliance or all, of the cycles in `reach`."""
         with self.db.read_session() as session:
-            return stall_queries.stalled(session, alliance_id)
+            return stall_queries.stalled(session, alliance_id, reach)
 
     def run_due_timers(
         self,

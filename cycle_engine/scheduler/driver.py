@@ -67,9 +67,6 @@ class SchedulerDriver:
         self._scheduler.start()
         self.arm_wakeup()
 
-    def job_ids(self) -> list[str]:
-        return sorted(job.id for job in self._scheduler.get_jobs())
-
     def arm_wakeup(self) -> datetime | None:
         """(Re)place the wake-up at the next due timer; returns its wall-clock time or None."""
         due = self.worker.next_due_at()

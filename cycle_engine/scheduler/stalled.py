@@ -4,7 +4,9 @@ A stage visit is stalled when it had no activity for its stall period, when it i
 its escalation point, or when its lead organisation has no active focal point (turnover). Each
 reason is one `StallRecord`; activity clears them (`cleared_at`) and the turnover reason is
 re-checked at once. `stalled()` reads the active flags through a partial index, `overdue()` the
-open visits past their deadline through `ix_stage_visits_open_due`, both one query per call.
+open visits past their deadline through `ix_stage_visits_open_due`, both one query per call, and
+both with the meaning every list of cycles uses (`cycles.listing`: at its deadline instant a stage
+is already overdue), limited to a caller's reach when given one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from cycle_engine.alliances.participation import stages_lacking_focal_point
+from cycle_engine.alliances.reach import Reach
+from cycle_engine.cycles.listing import (
+    StallReason,
+    flag_of_current_visit,
+    open_current_visit,
+    overdue_at,
+)
 from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.events import core_connection
 from cycle_engine.store.tables import ACTIVE, CycleRecord, StageRecord
@@ -30,13 +39,6 @@ from cycle_engine.store.tables.types import UTCDateTime
 
 #: What `stages_lacking_focal_point` says when nobody leads a stage: not turnover.
 _NO_LEAD = "no lead organisation"
-
-
-@dataclass(frozen=True, kw_only=True)
-class StallReason:
-    reason: str
-    detail: str
-    since: datetime
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,19 +133,23 @@ def check_turnover(
     return set_flag(session, visit, NO_FOCAL_POINT, reason, now)
 
 
-def stalled(session: Session, alliance_id: int | None = None) -> list[StalledStage]:
-    """Every stalled open stage visit (of one alliance), with its reasons, oldest first."""
+def stalled(
+    session: Session, alliance_id: int | None = None, reach: Reach | None = None
+) -> list[StalledStage]:
+    """Every stalled open stage visit (of one alliance, in reach) with its reasons, oldest first."""
     query = (
         select(StallRecord, StageRecord, CycleRecord)
-        .join(StageRecord, col(StageRecord.id) == StallRecord.stage_visit_id)
-        .join(CycleRecord, col(CycleRecord.id) == StallRecord.cycle_id)
-        .where(col(StallRecord.cleared_at).is_(None), col(StageRecord.left_at).is_(None))
+        .join(CycleRecord, flag_of_current_visit())
+        .join(StageRecord, open_current_visit())
+        .where(CycleRecord.status == ACTIVE)
         .order_by(
             col(StallRecord.cycle_id), col(StallRecord.stage_visit_id), col(StallRecord.since)
         )
     )
     if alliance_id is not None:
         query = query.where(CycleRecord.alliance_id == alliance_id)
+    if reach is not None:
+        query = query.where(reach.cycles(alliance_id))
     grouped: dict[int, tuple[StageRecord, CycleRecord, list[StallReason]]] = {}
     for flag, visit, cycle in session.exec(query):
         entry = grouped.setdefault(flag.stage_visit_id, (visit, cycle, []))
@@ -165,20 +171,21 @@ def stalled(session: Session, alliance_id: int | None = None) -> list[StalledSta
     return sorted(result, key=lambda s: min(r.since for r in s.reasons))
 
 
-def overdue(session: Session, now: datetime, alliance_id: int | None = None) -> list[OverdueStage]:
-    """Every open stage visit of an active cycle past its deadline, most overdue first."""
+def overdue(
+    session: Session, now: datetime, alliance_id: int | None = None, reach: Reach | None = None
+) -> list[OverdueStage]:
+    """Every open stage visit of an active cycle past its deadline (of one alliance, in reach),
+    most overdue first."""
     query = (
         select(StageRecord, CycleRecord)
         .join(CycleRecord, col(CycleRecord.current_stage_id) == StageRecord.id)
-        .where(
-            col(StageRecord.left_at).is_(None),
-            col(StageRecord.due_at) <= now,
-            CycleRecord.status == ACTIVE,
-        )
+        .where(overdue_at(now))
         .order_by(col(StageRecord.due_at))
     )
     if alliance_id is not None:
         query = query.where(CycleRecord.alliance_id == alliance_id)
+    if reach is not None:
+        query = query.where(reach.cycles(alliance_id))
     rows = list(session.exec(query))
     visit_ids = [visit.id for visit, _ in rows]
     fired: dict[int, list[TimerRecord]] = {}

@@ -116,8 +116,5 @@ class TemplateSpec:
         """Stages that carry work: neither final nor hold, in declared order."""
         return tuple(s for s in self.stages if not s.final and not s.hold)
 
-    def transitions_from(self, stage: str) -> tuple[TransitionSpec, ...]:
-        return tuple(t for t in self.transitions if stage in t.sources)
-
     def triggers(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t.trigger for t in self.transitions))

@@ -3,10 +3,14 @@
 SQLite writes begin with `BEGIN IMMEDIATE` so two writers never deadlock on a lock upgrade;
 readers use `read_session()` and begin deferred, so they never wait for a writer (WAL).
 `Database.transaction()` is the one way commands touch the store: commit all or nothing.
+On PostgreSQL the tables may live in a schema of the host's choosing: statements name it
+(`schema_translate_map`) and the engine's connections search only it, so an unqualified name
+never reaches a host's table of the same name.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +26,7 @@ from cycle_engine.errors import InvalidInput
 _READONLY = "cycle_engine_readonly"
 _AFTER_COMMIT = "cycle_engine.after_commit"
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -62,6 +67,29 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+def _check_schema_name(schema: str) -> None:
+    """Raise InvalidInput unless `schema` is a plain PostgreSQL name the engine may create."""
+    if not _SCHEMA_NAME.fullmatch(schema) or schema.lower().startswith("pg_"):
+        raise InvalidInput(
+            "schema",
+            f"{schema!r} is not a usable schema name: use letters, digits and _ (at most 63, "
+            "not starting with a digit or pg_)",
+        )
+
+
+def _search_only(engine: Engine, schema: str) -> None:
+    """Every connection of `engine` resolves unqualified names in `schema` alone."""
+    quoted = engine.dialect.identifier_preparer.quote_identifier(schema)
+
+    @event.listens_for(engine, "connect", insert=True)
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET SESSION search_path TO {quoted}")
+        dbapi_connection.autocommit = autocommit
+
+
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run `callback` once the transaction `session` belongs to has committed (never on rollback).
 
@@ -71,16 +99,30 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 
 
 class Database:
-    """One database: its engine and the sessions commands and queries use."""
+    """One database: its engine and the sessions commands and queries use.
+
+    Args:
+        url: SQLAlchemy URL of the database.
+        echo: log every statement.
+        schema: on PostgreSQL, the schema holding the engine's tables (default: the search path).
+
+    Raises:
+        InvalidInput: `schema` is given for another database, or is not a plain name.
+    """
 
     def __init__(self, url: str, *, echo: bool = False, schema: str | None = None) -> None:
         self.url = url
         self.schema = schema
+        if schema is not None:
+            backend = make_url(url).get_backend_name()
+            if backend != "postgresql":
+                raise InvalidInput(
+                    "schema", f"a schema for the tables needs PostgreSQL, not {backend}"
+                )
+            _check_schema_name(schema)
         engine = create_db_engine(url, echo=echo)
         if schema is not None:
-            if engine.dialect.name != "postgresql":
-                engine.dispose()
-                raise InvalidInput("schema", "a schema for the tables needs PostgreSQL")
+            _search_only(engine, schema)
             engine = engine.execution_options(schema_translate_map={None: schema})
         self.engine = engine
         self._read_engine = self.engine.execution_options(**{_READONLY: True})

@@ -21,7 +21,6 @@ from fastapi import FastAPI
 from cycle_engine import CycleEngine
 from cycle_engine.actors import Actor
 from cycle_engine.api import Settings, create_app
-from cycle_engine.api.auth import create_key
 from cycle_engine.testing import ManualClock
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -168,7 +167,7 @@ def world(api_server: ServerThread, seed_engine: CycleEngine) -> World:
         "partner_o3": {"role": "partner", "organisation_id": ids["o3"]},
     }
     for name, spec in keys.items():
-        created = create_key(engine.db, engine.clock, name=name, **spec)  # type: ignore[arg-type]
+        created = engine.alliances.credentials.create_key(name=name, **spec)  # type: ignore[arg-type]
         result.tokens[name] = created.token
     return result
 

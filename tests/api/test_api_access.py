@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from cycle_engine import CycleEngine
-from cycle_engine.api.auth import create_key
 from tests.api.conftest import COORDINATOR, World
 
 OUTSIDERS = ("coord_b", "partner_o3", "partner_o4")
@@ -79,8 +78,8 @@ def matrix(world: World, seed_engine: CycleEngine) -> World:
     assert o4.id is not None
     ids["o4"] = o4.id
     engine.alliances.join_alliance(ids["alliance_a"], o4.id)
-    world.tokens["partner_o4"] = create_key(
-        engine.db, engine.clock, name="partner_o4", role="partner", organisation_id=o4.id
+    world.tokens["partner_o4"] = engine.alliances.credentials.create_key(
+        name="partner_o4", role="partner", organisation_id=o4.id
     ).token
     product = engine.work.add_product(
         ids["cycle_a"],

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from tests.api.conftest import World
+
+pytestmark = pytest.mark.slow
 
 EXAMPLES_PER_OPERATION = 5
 

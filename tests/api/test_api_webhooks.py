@@ -1,87 +1,41 @@
-"""Webhooks: events become outbox rows in the command's transaction, and deliveries reach a
-real receiver on loopback signed with HMAC-SHA256 over the timestamp and the body."""
+"""Webhook subscriptions over the API: events of the subscribed alliance become outbox rows in
+the command's transaction, and the outbox sender (in `serve`, or `cycle-engine mail send`)
+delivers them to a real receiver on loopback, signed with the secret the API showed once.
+How a delivery is signed and retried is tested with the sender, in
+tests/notifications/test_webhook_delivery.py."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from fastapi import FastAPI
+from sqlmodel import col, select
 
 from cycle_engine import CycleEngine
 from cycle_engine.api import create_app
-from cycle_engine.api.webhooks import (
-    SIGNATURE_HEADER,
-    WebhookChannel,
-    WebhookDeliveryError,
-    WebhookSender,
-    verify_signature,
-)
 from cycle_engine.notifications.delivery import OutboxSender
+from cycle_engine.notifications.webhooks import SIGNATURE_HEADER, WebhookChannel, verify_signature
 from cycle_engine.store.tables.outbox import WEBHOOK, OutboxRecord
 from cycle_engine.testing import ManualClock
 from tests.api.conftest import ServerThread, World, api_settings
-
-
-class Receiver(HTTPServer):
-    """Records every POST (headers and raw body); answers with `status`."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.status = 204
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hooks"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-        self.send_response(self.server.status)
-        self.end_headers()
-
-    def log_message(self, *_: object) -> None:
-        return None
+from tests.notifications.webhook_receiver import WebhookReceiver, running_receiver
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def receiver() -> Iterator[WebhookReceiver]:
+    with running_receiver() as server:
+        yield server
 
 
 def _pending(engine: CycleEngine) -> list[OutboxRecord]:
     with engine.db.read_session() as session:
-        return list(
-            session.exec(
-                select(OutboxRecord)
-                .where(OutboxRecord.channel == WEBHOOK)
-                .order_by(OutboxRecord.id)
-            )
-        )  # type: ignore[arg-type]
-
-
-async def _deliver(engine: CycleEngine, rows: list[OutboxRecord]) -> list[int]:
-    sender = WebhookSender(engine.db, timeout=5)
-    try:
-        return [await sender.send(row) for row in rows]
-    finally:
-        await sender.aclose()
+        query = select(OutboxRecord).where(OutboxRecord.channel == WEBHOOK)
+        return list(session.exec(query.order_by(col(OutboxRecord.id))))
 
 
 async def _run_outbox(engine: CycleEngine) -> dict[str, int]:
@@ -94,7 +48,7 @@ async def _run_outbox(engine: CycleEngine) -> dict[str, int]:
 
 
 def test_deliveries_are_signed_and_verified_by_a_receiver(
-    world: World, seed_engine: CycleEngine, receiver: Receiver
+    world: World, seed_engine: CycleEngine, receiver: WebhookReceiver
 ) -> None:
     """A stage change and a product each POST a signed event the receiver can verify."""
     cycle = world.ids["cycle_a"]
@@ -126,17 +80,19 @@ def test_deliveries_are_signed_and_verified_by_a_receiver(
     assert [r.kind for r in rows] == ["stage.entered", "product.added"]
     assert asyncio.run(_run_outbox(seed_engine)) == {"delivered": 2}
     assert {r.status for r in _pending(seed_engine)} == {"sent"}
-    assert len(receiver.received) == 2
-    for (headers, body), kind in zip(
-        receiver.received, ["stage.entered", "product.added"], strict=True
-    ):
+    # one batch goes out concurrently: receivers order events by `history.seq`, not arrival
+    received = {
+        headers["x-cycleengine-event"]: (headers, body) for headers, body in receiver.received
+    }
+    assert sorted(received) == ["product.added", "stage.entered"]
+    for kind, (headers, body) in received.items():
         assert verify_signature(secret, headers[SIGNATURE_HEADER.lower()], body)
         assert not verify_signature(secret, headers[SIGNATURE_HEADER.lower()], body + b" ")
         assert not verify_signature("whsec_wrong", headers[SIGNATURE_HEADER.lower()], body)
         document = json.loads(body)
-        assert document["event"] == kind == headers["x-cycleengine-event"]
+        assert document["event"] == kind
         assert document["cycle"]["id"] == cycle
-    assert json.loads(receiver.received[0][1])["stage"]["stage"] == "role_assignment"
+    assert json.loads(received["stage.entered"][1])["stage"]["stage"] == "role_assignment"
     with world.client("manager_a") as client:
         log = client.get(f"/api/v1/webhooks/{hook_id}/deliveries").json()["items"]
         assert {(r["kind"], r["status"]) for r in log} == {
@@ -146,7 +102,7 @@ def test_deliveries_are_signed_and_verified_by_a_receiver(
 
 
 def test_other_alliances_and_unsubscribed_events_get_nothing(
-    world: World, seed_engine: CycleEngine, receiver: Receiver
+    world: World, seed_engine: CycleEngine, receiver: WebhookReceiver
 ) -> None:
     """Only the cycle's alliance's subscriptions to that event kind get a delivery."""
     with world.client("coord_b") as client:
@@ -167,57 +123,13 @@ def test_other_alliances_and_unsubscribed_events_get_nothing(
     assert _pending(seed_engine) == []
 
 
-def test_failed_delivery_is_retried_by_the_outbox(
-    world: World, seed_engine: CycleEngine, receiver: Receiver, clock: ManualClock
-) -> None:
-    """A receiver that answers 503 gets the same delivery again after the outbox's back-off."""
-    with world.client("coord_a") as client:
-        client.post(
-            f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
-            json={"url": receiver.url, "events": ["stage.entered"]},
-        )
-        client.post(
-            f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
-            json={"trigger": "questions_agreed"},
-        )
-    receiver.status = 503
-    assert asyncio.run(_run_outbox(seed_engine)) == {"retry": 1}
-    assert _pending(seed_engine)[0].status == "pending"
-    receiver.status = 204
-    clock.advance(timedelta(hours=1))
-    assert asyncio.run(_run_outbox(seed_engine)) == {"delivered": 1}
-    bodies = [body for _, body in receiver.received]
-    assert len(bodies) == 2 and bodies[0] == bodies[1]
-
-
-def test_receiver_errors_are_transient_or_permanent(
-    world: World, seed_engine: CycleEngine, receiver: Receiver
-) -> None:
-    """A 503 is retried later (transient); a 410 is not (permanent)."""
-    with world.client("coord_a") as client:
-        client.post(
-            f"/api/v1/alliances/{world.ids['alliance_a']}/webhooks",
-            json={"url": receiver.url, "events": ["stage.entered"]},
-        )
-        client.post(
-            f"/api/v1/cycles/{world.ids['cycle_a']}/transitions",
-            json={"trigger": "questions_agreed"},
-        )
-    rows = _pending(seed_engine)
-    for status, permanent in ((503, False), (410, True)):
-        receiver.status = status
-        with pytest.raises(WebhookDeliveryError) as failure:
-            asyncio.run(_deliver(seed_engine, rows))
-        assert failure.value.permanent is permanent
-
-
 def test_serve_runs_worker_and_sender_and_stops_cleanly(
     world: World,
     api_server: ServerThread,
     db_url: str,
     clock: ManualClock,
     tmp_path: Path,
-    receiver: Receiver,
+    receiver: WebhookReceiver,
 ) -> None:
     """An app with RUN_WORKER and RUN_SENDER delivers a pending webhook by itself and its
     shutdown stops both services (the server thread ends)."""
@@ -255,7 +167,9 @@ def test_scheduler_overdue_becomes_a_webhook_delivery(
             json={"url": "http://127.0.0.1:9/hooks", "events": ["stage.overdue"]},
         )
     clock.advance(timedelta(weeks=4))
-    serving_engine: CycleEngine = api_server.server.config.app.state.engine
+    app = api_server.server.config.app
+    assert isinstance(app, FastAPI)
+    serving_engine: CycleEngine = app.state.engine
     serving_engine.run_due_timers()
     rows = _pending(seed_engine)
     assert {(r.kind, r.cycle_id) for r in rows} == {("stage.overdue", world.ids["cycle_a"])}

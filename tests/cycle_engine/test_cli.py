@@ -11,6 +11,8 @@ import pytest
 
 from tests.cycle_engine.pilot import PILOT
 
+pytestmark = pytest.mark.process
+
 CLI = str(Path(sys.executable).with_name("cycle-engine"))
 
 

@@ -11,6 +11,8 @@ import pytest
 from cycle_engine import CycleEngine
 from tests.cycle_engine.pilot import PILOT
 
+pytestmark = pytest.mark.process
+
 CHILD = textwrap.dedent(
     """
     import sys

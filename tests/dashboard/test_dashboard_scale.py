@@ -6,16 +6,20 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import insert, text
 from sqlmodel import select
 
 from cycle_engine import CycleEngine
-from cycle_engine.api.dashboard.access import load_viewer
-from cycle_engine.api.dashboard.queries import ListFilters, list_query
+from cycle_engine.api.access import load_viewer
+from cycle_engine.api.dashboard.rows import ListFilters
+from cycle_engine.cycles.listing import cycles_query
 from cycle_engine.store.tables import CycleRecord, StageRecord, TemplateRecord
 from cycle_engine.store.tables.alliances import PersonRecord
 from cycle_engine.testing import ManualClock
 from tests.dashboard.conftest import DashboardServer, World, seed_world, sign_in
+
+pytestmark = pytest.mark.slow
 
 
 def bulk_cycles(engine: CycleEngine, alliance_id: int, count: int) -> None:
@@ -107,10 +111,11 @@ def test_cycle_list_query_uses_an_index(sqlite_url: str, clock: ManualClock) -> 
                 select(PersonRecord).where(PersonRecord.email == world.manager)
             ).one()
             assert person.id is not None
-            viewer = load_viewer(session, person.id)
+            viewer = load_viewer(engine, person.id)
             assert viewer is not None
             for flags in (ListFilters(), ListFilters(flag="overdue"), ListFilters(flag="stalled")):
-                query = list_query(viewer, world.alliance_id, flags, clock.now()).limit(50)
+                filters = flags.cycle_filter(viewer, world.alliance_id)
+                query = cycles_query(filters, clock.now(), order="newest").limit(50)
                 compiled = query.compile(engine.db.engine, compile_kwargs={"literal_binds": True})
                 plan = " | ".join(
                     str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))

@@ -1,5 +1,6 @@
-"""Fixtures for the notification tests: a real SMTP server on loopback that can be scripted to
-misbehave, and a small Learning Alliance with people in several roles, languages and zones."""
+"""Fixtures for the notification tests: a real SMTP server and a real webhook receiver on
+loopback that can be scripted to misbehave, and a small Learning Alliance with people in
+several roles, languages and zones."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from cycle_engine.notifications.render import Renderer
 from cycle_engine.notifications.senders.smtp import SmtpMailSender
 from cycle_engine.notifications.settings import SmtpSettings
 from cycle_engine.testing import ManualClock
+from tests.notifications.webhook_receiver import WebhookReceiver, running_receiver
 
 COORDINATOR = Actor(name="cora", role="coordinator")
 
@@ -132,6 +134,12 @@ def smtp_server() -> Iterator[SmtpServer]:
         controller.stop()
 
 
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    with running_receiver() as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def renderer() -> Renderer:
     return Renderer()
@@ -190,8 +198,8 @@ def build_world(engine: CycleEngine, clock: ManualClock, *, hostile: bool = Fals
         ("max", "Max Manager", "max@secretariat.example.org", "secretariat", "fr", "UTC"),
     ]
     people = {}
-    for key, name, email, org, language, zone in spec:
-        org_id = orgs[org].id
+    for key, name, email, org_key, language, zone in spec:
+        org_id = orgs[org_key].id
         assert org_id is not None
         person = engine.alliances.add_person(name, email, org_id, language=language, timezone=zone)
         assert person.id is not None

@@ -11,9 +11,13 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from cycle_engine.store.tables.outbox import CLAIMED, SENT
 from tests.notifications.conftest import Received, SmtpServer, World
 from tests.notifications.test_smtp_delivery import deliver, make_sender
+
+pytestmark = pytest.mark.process
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from cycle_engine.actors import Actor
 from cycle_engine.outbox.enqueue import Notice, Scope, enqueue
 from cycle_engine.outbox.recipients import by_roles
+from cycle_engine.outbox.signin import MAX_LINKS_PER_WINDOW, SignInLink, queue_signin_email
+from cycle_engine.store.tables.alliances import PersonRecord
 from cycle_engine.store.tables.outbox import DIGEST, PENDING, SUPPRESSED, OutboxRecord
 from tests.notifications.conftest import World
 
@@ -146,3 +148,37 @@ def test_snooze_holds_the_persons_waiting_reminders(world: World) -> None:
     assert ana.next_attempt_at == world.clock.now() + timedelta(days=3)
     history = Counter(e.kind for e in engine.history(world.cycle_id))
     assert history["snoozed"] == 1
+
+
+def test_signin_emails_are_capped_per_link_lifetime(world: World) -> None:
+    """A sign-in email goes to the person who asked, in their language, with a Message-ID
+    naming the link; past MAX_LINKS_PER_WINDOW within one link lifetime nothing more is queued
+    until the window has passed."""
+    lifetime = timedelta(minutes=15)
+
+    def ask(token_id: str) -> OutboxRecord | None:
+        now = world.clock.now()
+        link = SignInLink(
+            token_id=token_id,
+            url=f"https://ce.example.org/dashboard/signin/confirm?token={token_id}",
+            expires_at=now + lifetime,
+        )
+        with world.engine.db.transaction() as session:
+            person = session.get(PersonRecord, world.person("ana"))
+            assert person is not None
+            return queue_signin_email(session, person, link, now=now)
+
+    first = ask("t0")
+    assert first is not None
+    assert (first.recipient, first.language, first.kind) == (
+        "ana@research.example.org",
+        "es",
+        "signin",
+    )
+    assert first.message_id == "<signin.t0@ce.example.org>"
+    assert first.context["minutes"] == 15
+    assert all(ask(f"t{n}") is not None for n in range(1, MAX_LINKS_PER_WINDOW))
+    assert ask("one-too-many") is None
+    world.clock.advance(lifetime)
+    assert ask("later") is not None
+    assert len(rows_of(world, "signin")) == MAX_LINKS_PER_WINDOW + 1

@@ -1,35 +1,34 @@
-"""Alembic environment: runs on the connection handed over by `cycle_engine.store.schema`."""
+"""Alembic environment: runs the engine's history on the connection `upgrade` hands over.
+
+The version table is the engine's own (`cycle_engine_alembic_version`), in the engine's schema
+when it has one; `cycle_engine.store.schema.upgrade` opens the transaction and passes both.
+"""
 
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 import cycle_engine.store.tables.all  # noqa: F401  (registers every table on the metadata)
+from cycle_engine.store.schema import migration_options
 
 config = context.config
-target_metadata = SQLModel.metadata
 
 
 def run() -> None:
     connection = config.attributes.get("connection")
-    if connection is not None:
-        context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+    if connection is None:
+        raise RuntimeError(
+            "the engine's migrations run through cycle_engine.store.schema.upgrade() or "
+            "`cycle-engine migrate`, which open the connection and the transaction"
         )
-        with context.begin_transaction():
-            context.run_migrations()
-        return
-    engine = engine_from_config(
-        config.get_section(config.config_ini_section) or {},
-        prefix="sqlalchemy.",
-        poolclass=pool.NullPool,
+    context.configure(
+        connection=connection,
+        target_metadata=SQLModel.metadata,
+        **migration_options(config.attributes.get("schema")),
     )
-    with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 run()

@@ -4,9 +4,6 @@ API keys are stored as a SHA-256 hash with a short public prefix for lookup, so 
 is shown once and never kept. A key holds one role and, below admin, the alliance or the
 organisation it is limited to. Webhook subscriptions belong to one alliance. API idempotency rows
 remember the first answer to a command sent with an `Idempotency-Key`, per API key.
-
-Alliance and organisation ids are not foreign keys here: those tables live on another migration
-branch; the API checks that they exist when a key or subscription is created.
 """
 
 from __future__ import annotations
@@ -39,8 +36,8 @@ class ApiKeyRecord(SQLModel, table=True):
     hash: str = Field(max_length=64)
     name: str = Field(max_length=200)
     role: str = Field(max_length=20)
-    alliance_id: int | None = Field(default=None, index=True)
-    organisation_id: int | None = Field(default=None, index=True)
+    alliance_id: int | None = Field(default=None, foreign_key="alliances.id", index=True)
+    organisation_id: int | None = Field(default=None, foreign_key="organisations.id", index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -52,7 +49,7 @@ class WebhookSubscriptionRecord(SQLModel, table=True):
     __tablename__ = "webhook_subscriptions"
 
     id: int | None = Field(default=None, primary_key=True)
-    alliance_id: int = Field(index=True)
+    alliance_id: int = Field(foreign_key="alliances.id", index=True)
     url: str = Field(max_length=2000)
     secret: str = Field(max_length=200)
     events: list[str] = Field(default_factory=list, sa_type=JSONType)
@@ -68,7 +65,7 @@ class ApiIdempotencyRecord(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("api_key_id", "key", name="uq_api_idempotency_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    api_key_id: int = Field(index=True)
+    api_key_id: int = Field(foreign_key="api_keys.id", index=True)
     key: str = Field(max_length=200)
     fingerprint: str = Field(max_length=64)
     status_code: int | None = Field(default=None)

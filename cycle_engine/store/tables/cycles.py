@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from cycle_engine.store.tables.types import JSONType, UTCDateTime
@@ -31,7 +31,13 @@ class CycleRecord(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    current_stage_id: int | None = Field(default=None)
+    current_stage_id: int | None = Field(
+        default=None,
+        # cycles and stage visits name each other: this key is added after both tables exist
+        sa_column_args=[
+            ForeignKey("stage_visits.id", use_alter=True, name="fk_cycles_current_stage_id")
+        ],
+    )
     created_by: str = Field(default="system", max_length=200)
     alliance_id: int | None = Field(default=None, foreign_key="alliances.id", index=True)
     topic: str | None = Field(default=None, max_length=200)
@@ -79,6 +85,6 @@ class IdempotencyRecord(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=200)
     command: str = Field(max_length=50)
-    cycle_id: int | None = Field(default=None)
-    event_id: int | None = Field(default=None)
+    cycle_id: int | None = Field(default=None, foreign_key="cycles.id")
+    event_id: int | None = Field(default=None, foreign_key="events.id")
     created_at: datetime = Field(sa_type=UTCDateTime)

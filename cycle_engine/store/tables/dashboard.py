@@ -7,8 +7,7 @@ signing out sets `ended_at`, which the cookie cannot undo.
 
 Besides its tables, the dashboard declares one index on a core table that its overview needs to
 stay fast with 100,000 cycles: stage visits by the time they were left (the on-time rate over
-recent weeks). Person ids are not foreign keys: the people table lives on
-another migration branch.
+recent weeks).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ class SignInUseRecord(SQLModel, table=True):
     __tablename__ = "dashboard_signin_uses"
 
     token_id: str = Field(primary_key=True, max_length=64)
-    person_id: int = Field(index=True)
+    person_id: int = Field(foreign_key="people.id", index=True)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -39,7 +38,7 @@ class DashboardSessionRecord(SQLModel, table=True):
     __tablename__ = "dashboard_sessions"
 
     key_hash: str = Field(primary_key=True, max_length=64)
-    person_id: int = Field(index=True)
+    person_id: int = Field(foreign_key="people.id", index=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     last_seen_at: datetime = Field(sa_type=UTCDateTime)

@@ -46,12 +46,12 @@ class OutboxRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(default=EMAIL, max_length=20)
     kind: str = Field(max_length=50)
-    cycle_id: int | None = Field(default=None, index=True)
+    cycle_id: int | None = Field(default=None, foreign_key="cycles.id", index=True)
     stage: str | None = Field(default=None, max_length=100)
     visit: int | None = Field(default=None)
     rule: str = Field(default="", max_length=100)
     occurrence: int = Field(default=0)
-    person_id: int | None = Field(default=None)
+    person_id: int | None = Field(default=None, foreign_key="people.id")
     recipient: str = Field(max_length=500)
     language: str = Field(default="en", max_length=10)
     dedupe_key: str = Field(max_length=700, unique=True)
@@ -65,7 +65,7 @@ class OutboxRecord(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    digest_id: int | None = Field(default=None)
+    digest_id: int | None = Field(default=None, foreign_key="outbox.id")
     context: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -89,7 +89,7 @@ class NotificationPreferenceRecord(SQLModel, table=True):
 
     __tablename__ = "notification_preferences"
 
-    person_id: int = Field(primary_key=True)
+    person_id: int = Field(primary_key=True, foreign_key="people.id")
     mode: str = Field(default=IMMEDIATE, max_length=20)
     digest_hour: int = Field(default=8)
     unsubscribed: list[str] = Field(default_factory=list, sa_type=JSONType)
@@ -103,9 +103,9 @@ class ActionUseRecord(SQLModel, table=True):
 
     use_key: str = Field(primary_key=True, max_length=300)
     action: str = Field(max_length=30)
-    person_id: int
-    cycle_id: int = Field(index=True)
-    stage_visit_id: int
-    event_id: int | None = Field(default=None)
+    person_id: int = Field(foreign_key="people.id")
+    cycle_id: int = Field(foreign_key="cycles.id", index=True)
+    stage_visit_id: int = Field(foreign_key="stage_visits.id")
+    event_id: int | None = Field(default=None, foreign_key="events.id")
     snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     used_at: datetime = Field(sa_type=UTCDateTime)

@@ -73,7 +73,7 @@ class TimerRecord(SQLModel, table=True):
     stage: str | None = Field(default=None, max_length=100)
     rule: str = Field(max_length=100)
     occurrence: int = Field(default=1)
-    person_id: int | None = Field(default=None)
+    person_id: int | None = Field(default=None, foreign_key="people.id")
     due_at: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(default=PENDING, max_length=20)
     lease_owner: str | None = Field(default=None, max_length=200)

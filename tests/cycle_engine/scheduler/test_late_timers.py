@@ -101,10 +101,11 @@ def test_failing_handler_is_retried_with_back_off_then_dropped(
 ) -> None:
     """A timer whose handler fails keeps its place, is retried after a growing back-off and,
     after the last attempt, is dropped with the error kept."""
+    reader = digest_reader(pilot)
     now = clock.now()
     with pilot.db.transaction() as session:
         digest = PlannedTimer(kind=DIGEST, rule="weekly_digest", due_at=now, nominal_at=now)
-        session.add(new_timer(None, None, digest, 1, now, person_id=7))
+        session.add(new_timer(None, None, digest, 1, now, person_id=reader))
     settings = WorkerSettings(lease=timedelta(minutes=8), max_attempts=3)
     waits = []
     for _ in range(3):
@@ -124,10 +125,11 @@ def test_failing_handler_is_retried_with_back_off_then_dropped(
 
 def test_registered_handler_fires_its_kind(pilot: CycleEngine, clock: ManualClock) -> None:
     """A handler registered for a kind (as notifications does for digests) fires its rows."""
+    reader = digest_reader(pilot)
     now = clock.now()
     with pilot.db.transaction() as session:
         digest = PlannedTimer(kind=DIGEST, rule="weekly_digest", due_at=now, nominal_at=now)
-        session.add(new_timer(None, None, digest, 1, now, person_id=7))
+        session.add(new_timer(None, None, digest, 1, now, person_id=reader))
     seen: list[int | None] = []
 
     def send_digest(firing: object) -> object:
@@ -139,5 +141,14 @@ def test_registered_handler_fires_its_kind(pilot: CycleEngine, clock: ManualCloc
 
     pilot.timers.handlers.register(DIGEST, send_digest)  # type: ignore[arg-type]
     assert pilot.run_due_timers().fired == 1
-    assert seen == [7]
+    assert seen == [reader]
     assert [t.status for t in pilot.timers.list_timers(status=PENDING)] == []
+
+
+def digest_reader(engine: CycleEngine) -> int:
+    """A person for a digest timer to belong to (timers point at real people)."""
+    organisation = engine.alliances.add_organisation("Cooperativa", "local", "Honduras")
+    assert organisation.id is not None
+    person = engine.alliances.add_person("Rosa Mejía", "rosa@example.org", organisation.id)
+    assert person.id is not None
+    return person.id

@@ -21,6 +21,8 @@ from cycle_engine.testing import ManualClock
 
 from .conftest import bulk_timers, reminder_events_by_timer
 
+pytestmark = pytest.mark.process
+
 #: The issue asks for 10,000; override with CYCLE_ENGINE_TEST_TIMER_COUNT on a slow machine.
 TIMERS = int(os.environ.get("CYCLE_ENGINE_TEST_TIMER_COUNT", "10000"))
 

@@ -1,17 +1,23 @@
-"""Webhooks: which engine events become signed POSTs to an alliance's subscribers.
+"""Webhook delivery: one signed POST per outbox row of channel "webhook".
 
-`cycle_engine.outbox.webhooks` turns events into outbox rows (channel "webhook") in the command's
-own transaction; the outbox's sender loop delivers them with retries, through `WebhookSender`.
-Each POST is signed:
+Which events become deliveries, and for which subscriptions, is decided in
+`cycle_engine.outbox.webhooks`, in the command's own transaction. This module only signs and
+sends, from the same sender loop as email (`notifications.delivery`), so wherever that loop runs
+(`serve`, `cycle-engine mail send`) webhooks leave too, with the outbox's lease and retries.
+Each POST is signed at send time (a retry carries a fresh timestamp):
 
     X-CycleEngine-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 
 A receiver recomputes the HMAC over the timestamp and the raw body with its subscription
-secret, compares in constant time and refuses old timestamps (`verify_signature`).
+secret, compares in constant time and refuses old timestamps (`verify_signature`). The rows of
+one batch are POSTed concurrently and a retried row arrives late, so receivers order events by
+the body's `history.seq` (per cycle) rather than by arrival, and drop repeats by
+`X-CycleEngine-Delivery` (at least once, like every outbox row).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
@@ -99,6 +105,8 @@ class WebhookSender:
 
     4xx answers (except 408 and 429) and removed or paused subscriptions are permanent
     failures; 5xx, timeouts and connection errors are transient (the outbox retries them).
+    The HTTP client is opened on first use and released by `aclose`, after which the sender
+    may be used again (in another event loop, too).
     """
 
     channel = WEBHOOK
@@ -107,10 +115,18 @@ class WebhookSender:
         self, db: Database, *, timeout: float = 10.0, client: httpx.AsyncClient | None = None
     ) -> None:
         self.db = db
-        self._client = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        self.timeout = timeout
+        self._client = client
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        return self._client
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
 
     def _subscription(self, row: OutboxRecord) -> WebhookSubscriptionRecord:
         with self.db.read_session() as session:
@@ -124,10 +140,16 @@ class WebhookSender:
         return subscription
 
     async def send(self, row: OutboxRecord) -> int:
-        """POST the row's body, signed now; returns the receiver's status code."""
-        request = build_request(row, self._subscription(row))
+        """POST the row's body, signed now; returns the receiver's status code.
+
+        Raises:
+            WebhookDeliveryError: the subscription is gone or paused, the receiver could not
+                be reached, or it answered other than 2xx.
+        """
+        subscription = await asyncio.to_thread(self._subscription, row)
+        request = build_request(row, subscription)
         try:
-            response = await self._client.post(
+            response = await self._http().post(
                 request.url, content=request.body, headers=request.headers
             )
         except httpx.HTTPError as error:
@@ -143,11 +165,13 @@ class WebhookSender:
 
 
 class WebhookChannel:
-    """The outbox sender's handler for channel "webhook" (see `notifications.delivery`):
+    """The sender loop's handler for channel "webhook" (see `notifications.delivery`):
     delivered on 2xx, retried on transient failures, failed for good on permanent ones."""
 
-    def __init__(self, db: Database, *, timeout: float = 10.0) -> None:
-        self.sender = WebhookSender(db, timeout=timeout)
+    def __init__(
+        self, db: Database, *, timeout: float = 10.0, sender: WebhookSender | None = None
+    ) -> None:
+        self.sender = sender or WebhookSender(db, timeout=timeout)
 
     async def deliver(self, row: OutboxRecord, now: datetime) -> Outcome:
         try:

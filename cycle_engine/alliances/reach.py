@@ -1,0 +1,177 @@
+"""Reach: which alliances, cycles, organisations and people a caller may see, and on which stages
+it may act, as data the engine filters and checks by.
+
+Who gets which reach is decided in one place outside the engine (`api/access.py`, for API keys
+and dashboard sessions alike); the engine applies it. Queries filter by it in SQL, so a row out
+of reach is simply not found. Commands check it inside their own transaction, after the cycle is
+locked (`check_cycle_command`), together with the caller's expected version: nothing a command is
+guarded by can change between the check and the change.
+
+    everything       every alliance, cycle, organisation and person (an administrator)
+    alliance_ids     alliances the caller coordinates or manages: all their cycles, member
+                     organisations and people; on their cycles it acts as its role permits
+    organisation_id  the caller's own organisation: the cycles it takes part in, itself, its people
+                     and the alliances it sits in; on any other cycle the caller acts only while
+                     its organisation leads or takes active part in the current stage
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, true
+from sqlmodel import Session, col, select
+
+from cycle_engine.errors import ConflictError, CycleNotFound
+from cycle_engine.store.tables import CycleRecord
+from cycle_engine.store.tables.alliances import (
+    AllianceRecord,
+    MembershipRecord,
+    ParticipationRecord,
+)
+
+#: Participation levels that let a partner act on a stage.
+ACTING_LEVELS = frozenset({"lead", "active"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reach:
+    """What one caller may see and act on (see the module docstring)."""
+
+    everything: bool = False
+    alliance_ids: frozenset[int] = frozenset()
+    organisation_id: int | None = None
+
+    def manages(self, alliance_id: int | None) -> bool:
+        """Whether every cycle, member and person of the alliance is in reach."""
+        return self.everything or (alliance_id is not None and alliance_id in self.alliance_ids)
+
+    def within(self, alliance_id: int) -> Reach:
+        """This reach narrowed to one alliance the caller manages (nothing, if it does not)."""
+        if not self.manages(alliance_id):
+            return Reach()
+        return Reach(alliance_ids=frozenset({alliance_id}))
+
+    def cycles(self, alliance_id: int | None = None) -> ColumnElement[bool]:
+        """A condition on `CycleRecord`: the cycles in reach (of `alliance_id`, when given)."""
+        if self.manages(alliance_id):
+            return true()
+        conditions: list[ColumnElement[bool]] = []
+        if self.alliance_ids:
+            conditions.append(col(CycleRecord.alliance_id).in_(sorted(self.alliance_ids)))
+        if self.organisation_id is not None:
+            taking_part = select(ParticipationRecord.cycle_id).where(
+                ParticipationRecord.organisation_id == self.organisation_id
+            )
+            conditions.append(col(CycleRecord.id).in_(taking_part))
+        return or_(*conditions) if conditions else false()
+
+    def alliances(self) -> ColumnElement[bool]:
+        """A condition on `AllianceRecord`: those managed, and those the organisation sits in."""
+        if self.everything:
+            return true()
+        conditions: list[ColumnElement[bool]] = []
+        if self.alliance_ids:
+            conditions.append(col(AllianceRecord.id).in_(sorted(self.alliance_ids)))
+        if self.organisation_id is not None:
+            seats = select(MembershipRecord.alliance_id).where(
+                MembershipRecord.organisation_id == self.organisation_id
+            )
+            conditions.append(col(AllianceRecord.id).in_(seats))
+        return or_(*conditions) if conditions else false()
+
+    def organisations(self, column: Any) -> ColumnElement[bool]:
+        """A condition on an organisation id `column`: own organisation, members of managed
+        alliances (a person's `organisation_id` as much as an organisation's `id`)."""
+        if self.everything:
+            return true()
+        conditions: list[ColumnElement[bool]] = []
+        if self.organisation_id is not None:
+            conditions.append(col(column) == self.organisation_id)
+        if self.alliance_ids:
+            members = select(MembershipRecord.organisation_id).where(
+                col(MembershipRecord.alliance_id).in_(sorted(self.alliance_ids))
+            )
+            conditions.append(col(column).in_(members))
+        return or_(*conditions) if conditions else false()
+
+
+#: The reach of the engine itself and of administrators.
+EVERYTHING = Reach(everything=True)
+
+
+def sees_cycle(session: Session, reach: Reach, cycle: CycleRecord) -> bool:
+    if reach.manages(cycle.alliance_id):
+        return True
+    query = select(CycleRecord.id).where(CycleRecord.id == cycle.id, reach.cycles())
+    return session.exec(query).first() is not None
+
+
+def sees_alliance(session: Session, reach: Reach, alliance_id: int) -> bool:
+    if reach.manages(alliance_id):
+        return True
+    query = select(AllianceRecord.id).where(AllianceRecord.id == alliance_id, reach.alliances())
+    return session.exec(query).first() is not None
+
+
+def sees_organisation(session: Session, reach: Reach, organisation_id: int) -> bool:
+    if reach.everything or organisation_id == reach.organisation_id:
+        return True
+    if not reach.alliance_ids:
+        return False
+    seat = select(MembershipRecord.id).where(
+        MembershipRecord.organisation_id == organisation_id,
+        col(MembershipRecord.alliance_id).in_(sorted(reach.alliance_ids)),
+    )
+    return session.exec(seat).first() is not None
+
+
+def stage_refusal(session: Session, reach: Reach, cycle: CycleRecord) -> str | None:
+    """Why the caller may not act on the cycle's current stage, or None when it may.
+
+    On cycles of alliances it manages a caller acts as its role permits; elsewhere only while its
+    organisation leads or takes active part in the current stage.
+    """
+    if reach.manages(cycle.alliance_id) or cycle.current_stage_id is None:
+        return None
+    if reach.organisation_id is not None and cycle.id is not None:
+        levels = set(
+            session.exec(
+                select(ParticipationRecord.level).where(
+                    ParticipationRecord.cycle_id == cycle.id,
+                    ParticipationRecord.stage == cycle.state,
+                    ParticipationRecord.organisation_id == reach.organisation_id,
+                )
+            )
+        )
+        if levels & ACTING_LEVELS:
+            return None
+    return (
+        f"organisation {reach.organisation_id} does not take part in stage {cycle.state!r} "
+        "(lead or active)"
+    )
+
+
+def check_cycle_command(
+    session: Session,
+    cycle: CycleRecord,
+    *,
+    reach: Reach | None,
+    expected_version: int | None,
+) -> str | None:
+    """The checks that guard a command on a cycle, run on the locked cycle in its transaction.
+
+    Returns why the caller may not act on the current stage (the caller raises its own refusal),
+    or None.
+
+    Raises:
+        CycleNotFound: the cycle is out of reach.
+        ConflictError: `expected_version` is not the cycle's version.
+    """
+    assert cycle.id is not None
+    if reach is not None and not sees_cycle(session, reach, cycle):
+        raise CycleNotFound(cycle.id)
+    if expected_version is not None and expected_version != cycle.version:
+        raise ConflictError(cycle.id, expected_version, cycle.version)
+    return None if reach is None else stage_refusal(session, reach, cycle)
