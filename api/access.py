@@ -44,7 +44,7 @@ class Access:
 
     actor_name: str
     role: str
-    alliance_roles: Mapping[int, str] = field(default_factory=dict)
+    alliance_roles: Mapping[int, str] = field(default_factory=dict, hash=False)
     organisation_id: int | None = None
     person_id: int | None = None
     key_id: int | None = None

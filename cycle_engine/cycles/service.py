@@ -17,7 +17,13 @@ from sqlmodel import Session, col, select
 from cycle_engine.actors import SYSTEM, Actor
 from cycle_engine.alliances.common import CycleOp, get_alliance
 from cycle_engine.alliances.questions import insert_questions
-from cycle_engine.alliances.reach import Reach, check_cycle_command, sees_alliance, sees_cycle
+from cycle_engine.alliances.reach import (
+    Reach,
+    check_cycle_command,
+    sees_alliance,
+    sees_cycle,
+    stage_refusal,
+)
 from cycle_engine.alliances.workplan import build_plan
 from cycle_engine.changes import Change, Changes
 from cycle_engine.clock import Clock
@@ -283,7 +289,7 @@ class CycleService:
             options = explain(
                 session, cycle, machine, actor, self.clock.now(), self.participation, note
             )
-            refusal = check_cycle_command(session, cycle, reach=reach, expected_version=None)
+            refusal = None if reach is None else stage_refusal(session, reach, cycle)
         if refusal is None:
             return options
         return [
