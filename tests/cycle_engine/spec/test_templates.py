@@ -28,7 +28,7 @@ from cycle_engine.spec import (
     load_template_text,
 )
 from cycle_engine.spec.guards import GuardRegistry
-from tests.cycle_engine.guard_fixtures import stub_guards
+from tests.cycle_engine.spec.guard_fixtures import stub_guards
 
 BAD = Path(__file__).parent / "templates_bad"
 GUARDS = stub_guards()
