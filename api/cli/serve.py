@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from cycle_engine.cli.common import DbOption, reports_errors
+from cycle_engine.cli.common import DbOption, open_engine, reports_errors
 
 
 @reports_errors
@@ -55,6 +55,11 @@ def serve(
     )
     # APScheduler logs every tick at INFO; keep the server's log about requests and problems.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
-    app = create_app(settings)
-    typer.echo(f"Cycle Engine: {url}/dashboard/  API: {url}/api/v1  (docs: {url}/docs)")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    # Opened here, not in the lifespan, so a missing, old or too-new schema ends the command
+    # with its one-line reason before the server starts.
+    with open_engine(
+        settings.database_url, schema=settings.database_schema, data_dir=Path(settings.data_dir)
+    ) as engine:
+        app = create_app(settings, engine=engine)
+        typer.echo(f"Cycle Engine: {url}/dashboard/  API: {url}/api/v1  (docs: {url}/docs)")
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

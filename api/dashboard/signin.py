@@ -124,14 +124,24 @@ def request_link(
     return engine.outbox.send_signin_link(email, link)
 
 
-def link_for(db: Database, clock: Clock, *, secret: str, base_url: str, email: str) -> str:
+def signin_link(engine: CycleEngine, *, secret: str, base_url: str, email: str) -> str:
     """A sign-in link for `email` without sending mail (the `signin-link` command).
 
     Raises:
         PersonNotFound: no current person has that address.
     """
-    person = Credentials(db=db, clock=clock).current_person(email)
+    return _link(engine.alliances.credentials, secret=secret, base_url=base_url, email=email)
+
+
+def link_for(db: Database, clock: Clock, *, secret: str, base_url: str, email: str) -> str:
+    """`signin_link` for callers holding a database and a clock rather than an engine."""
+    credentials = Credentials(db=db, clock=clock)
+    return _link(credentials, secret=secret, base_url=base_url, email=email)
+
+
+def _link(credentials: Credentials, *, secret: str, base_url: str, email: str) -> str:
+    person = credentials.current_person(email)
     if person is None or person.id is None:
         raise PersonNotFound(email)
-    token, _ = make_token(secret, person.id, clock.now())
+    token, _ = make_token(secret, person.id, credentials.clock.now())
     return signin_url(base_url, token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -9,6 +10,7 @@ import typer
 import cycle_engine.cli.cycle_domain  # noqa: F401  (adds domain commands to `cycle`)
 from cycle_engine.cli import alliances, cycles, templates, worker
 from cycle_engine.cli.common import DbOption, database_url, reports_errors
+from cycle_engine.cli.failures import DEBUG_SETTING
 from cycle_engine.engine import CycleEngine
 from cycle_engine.plugins import cli_commands
 from cycle_engine.store.schema import upgrade
@@ -24,6 +26,20 @@ app.add_typer(alliances.alliance_app, name="alliance")
 app.add_typer(alliances.org_app, name="org")
 app.add_typer(alliances.person_app, name="person")
 app.command("worker")(worker.worker)
+
+
+@app.callback()
+def options(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show the traceback of a failure (or CYCLE_ENGINE_DEBUG=1)."),
+    ] = False,
+) -> None:
+    """Run Learning Alliance learning cycles as persisted state machines."""
+    if debug:
+        os.environ[DEBUG_SETTING] = "1"
+
+
 for register in cli_commands():  # `serve`, `key`, `signin-link`, `mail`: installed packages
     register(app)
 

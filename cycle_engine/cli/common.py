@@ -17,8 +17,8 @@ import typer
 from sqlmodel import SQLModel
 
 from cycle_engine.alliances.guards import default_guards
+from cycle_engine.cli.failures import debugging, describe
 from cycle_engine.engine import CycleEngine
-from cycle_engine.errors import CycleEngineError, InvalidTemplate
 from cycle_engine.plugins import load_extensions
 from cycle_engine.spec.guards import GuardRegistry
 
@@ -71,21 +71,23 @@ def fail(message: str) -> typer.Exit:
 
 
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn engine errors into a one-line reason on stderr and exit status 1."""
+    """Turn any failure into its one-line reason on stderr and exit status 1 (see `failures`);
+    with `--debug` the exception propagates with its traceback."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
-        except InvalidTemplate as error:
-            typer.echo(f"error: template is invalid ({len(error.problems)} problems)", err=True)
-            for problem in error.problems:
-                typer.echo(f"  {problem}", err=True)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            if debugging():
+                raise
+            first, *more = describe(error)
+            typer.echo(f"error: {first}", err=True)
+            for line in more:
+                typer.echo(line, err=True)
             raise typer.Exit(code=1) from None
-        except CycleEngineError as error:
-            raise fail(str(error)) from None
-        except FileNotFoundError as error:
-            raise fail(f"{error.filename}: no such file") from None
 
     return wrapper
 

@@ -57,7 +57,7 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     """An SQLAlchemy engine for `url` (`sqlite:///path.db` or `postgresql+psycopg://...`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}

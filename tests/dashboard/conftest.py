@@ -26,7 +26,7 @@ from aiosmtpd.controller import Controller
 from cycle_engine import CycleEngine
 from cycle_engine.actors import Actor
 from cycle_engine.api import Settings, create_app
-from cycle_engine.api.dashboard.signin import link_for
+from cycle_engine.api.dashboard.signin import signin_link
 from cycle_engine.notifications.service import build_outbox_sender
 from cycle_engine.notifications.settings import MailSettings, SmtpSettings
 from cycle_engine.testing import ManualClock
@@ -177,7 +177,7 @@ class DashboardServer:
     def link(self, email: str) -> str:
         """A fresh sign-in link for `email`, as `cycle-engine signin-link` prints it."""
         with CycleEngine(self.settings.database_url, clock=self.clock) as engine:
-            return link_for(engine.db, engine.clock, secret=SECRET, base_url=self.url, email=email)
+            return signin_link(engine, secret=SECRET, base_url=self.url, email=email)
 
 
 class Inbox:
