@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cycle_engine.errors import InvalidInput
 from cycle_engine.secret_file import read_or_create_secret
+from cycle_engine.store.db import DEFAULT_DATABASE_URL
 
 PREFIX = "CYCLE_ENGINE_"
-DEFAULT_DATABASE_URL = "sqlite:///data/cycle_engine.db"
 MIN_SECRET_LENGTH = 32
 _WEAK_SECRETS = frozenset({"changethis", "change-me", "secret", "dev", "development", "test"})
 _TRUE = frozenset({"1", "true", "yes", "on"})

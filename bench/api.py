@@ -30,7 +30,6 @@ import httpx
 
 from cycle_engine import CycleEngine
 from cycle_engine.actors import Actor
-from cycle_engine.api.auth import create_key
 from cycle_engine.store.schema import upgrade
 
 Request = Callable[[httpx.AsyncClient, int, int], Awaitable[httpx.Response]]
@@ -74,7 +73,7 @@ def seed(url: str, cycles: int) -> tuple[str, list[int]]:
             )
             assert cycle.id is not None
             ids.append(cycle.id)
-        token = create_key(engine.db, engine.clock, name="bench", role="admin").token
+        token = engine.alliances.credentials.create_key(name="bench", role="admin").token
     return token, ids
 
 

@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import insert, select, text
 
 from cycle_engine import CycleEngine
-from cycle_engine.api.dashboard.access import load_viewer
-from cycle_engine.api.dashboard.queries import ListFilters, list_cycles, overview, stalled_rows
+from cycle_engine.api.access import load_viewer
+from cycle_engine.api.dashboard.rows import ListFilters, overview, page_of
 from cycle_engine.store.schema import upgrade
 from cycle_engine.store.tables import CycleRecord, StageRecord, TemplateRecord
 from cycle_engine.store.tables.timers import StallRecord
@@ -134,41 +134,23 @@ def measure(url: str, count: int, runs: int, label: str) -> None:
         print(f"{label}: seeded {count:,} cycles in {time.perf_counter() - started:.1f} s")
         with engine.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))  # fresh planner statistics, as autovacuum would give
-        with engine.db.read_session() as session:
-            viewer = load_viewer(session, person_id)
+        viewer = load_viewer(engine, person_id)
         assert viewer is not None
-        alliance_id = next(iter(viewer.roles))
-        now, store = clock.now(), engine.templates
+        alliance_id = next(iter(viewer.access.alliance_roles))
         deep_page = max(1, count // 50 // 2)
 
-        def run(action: Callable[[Any], Any]) -> Callable[[], Any]:
-            def go() -> Any:
-                with engine.db.read_session() as session:
-                    return action(session)
-
-            return go
+        def listing(filters: ListFilters, page: int = 1) -> Callable[[], Any]:
+            return lambda: page_of(engine, filters.cycle_filter(viewer, alliance_id), page)
 
         checks: dict[str, Callable[[], Any]] = {
-            "overview figures": run(lambda s: overview(s, store, viewer, alliance_id, now)),
-            "cycle list, page 1": run(
-                lambda s: list_cycles(s, store, viewer, alliance_id, ListFilters(), now)
-            ),
-            f"cycle list, page {deep_page}": run(
-                lambda s: list_cycles(s, store, viewer, alliance_id, ListFilters(), now, deep_page)
-            ),
-            "overdue filter, page 1": run(
-                lambda s: list_cycles(
-                    s, store, viewer, alliance_id, ListFilters(flag="overdue"), now
-                )
-            ),
-            "stalled filter, page 1": run(
-                lambda s: list_cycles(
-                    s, store, viewer, alliance_id, ListFilters(flag="stalled"), now
-                )
-            ),
-            "stalled steps page 1": run(lambda s: stalled_rows(s, store, viewer, alliance_id, now)),
+            "overview figures": lambda: overview(engine, viewer, alliance_id),
+            "cycle list, page 1": listing(ListFilters()),
+            f"cycle list, page {deep_page}": listing(ListFilters(), deep_page),
+            "overdue filter, page 1": listing(ListFilters(flag="overdue")),
+            "stalled filter, page 1": listing(ListFilters(flag="stalled")),
+            "stalled steps": lambda: engine.timers.stalled(alliance_id, reach=viewer.reach),
         }
-        figures = run(lambda s: overview(s, store, viewer, alliance_id, now))()
+        figures = overview(engine, viewer, alliance_id)
         print(
             f"  overview says: {figures.active:,} active, {figures.overdue:,} overdue, "
             f"{figures.stalled:,} stalled"

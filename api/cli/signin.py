@@ -41,7 +41,7 @@ def signin_link(
     ] = None,
 ) -> None:
     """Print a sign-in link for the dashboard."""
-    from cycle_engine.api.dashboard.signin import link_for
+    from cycle_engine.api.dashboard.signin import signin_link as make_signin_link
     from cycle_engine.api.settings import Settings, secret_from_file
 
     overrides: dict[str, object] = {"database_url": database_url(db)}
@@ -65,9 +65,8 @@ def signin_link(
             email = next(managers, None)
             if email is None:
                 raise fail("no alliance has a manager yet (run `cycle-engine demo` first)")
-        link = link_for(
-            engine.db,
-            engine.clock,
+        link = make_signin_link(
+            engine,
             secret=settings.secret_key,
             base_url=settings.base_url,
             email=email,

@@ -53,16 +53,19 @@ class CookieSettings:
             return None
         return value if isinstance(value, str) and value else None
 
-    def set(self, response: Response, name: str, value: str, max_age: timedelta) -> None:
+    def set(
+        self, response: Response, name: str, value: str, max_age: timedelta, *, path: str
+    ) -> None:
+        """Set a signed cookie for the dashboard at `path` (its mount prefix included)."""
         response.set_cookie(
             name,
             self.sign(name, value),
             max_age=int(max_age.total_seconds()),
-            path="/",
+            path=path,
             httponly=True,
             samesite="lax",
             secure=self.secure,
         )
 
-    def clear(self, response: Response, name: str) -> None:
-        response.delete_cookie(name, path="/", httponly=True, samesite="lax", secure=self.secure)
+    def clear(self, response: Response, name: str, *, path: str) -> None:
+        response.delete_cookie(name, path=path, httponly=True, samesite="lax", secure=self.secure)

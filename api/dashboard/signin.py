@@ -22,11 +22,9 @@ from urllib.parse import urlencode
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from cycle_engine.alliances.credentials import Credentials
-from cycle_engine.clock import Clock
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import ActionNotAllowed, PersonNotFound
 from cycle_engine.outbox.signin import SignInLink
-from cycle_engine.store.db import Database
 from cycle_engine.store.tables.alliances import PersonRecord
 from cycle_engine.store.tables.outbox import OutboxRecord
 
@@ -131,12 +129,6 @@ def signin_link(engine: CycleEngine, *, secret: str, base_url: str, email: str) 
         PersonNotFound: no current person has that address.
     """
     return _link(engine.alliances.credentials, secret=secret, base_url=base_url, email=email)
-
-
-def link_for(db: Database, clock: Clock, *, secret: str, base_url: str, email: str) -> str:
-    """`signin_link` for callers holding a database and a clock rather than an engine."""
-    credentials = Credentials(db=db, clock=clock)
-    return _link(credentials, secret=secret, base_url=base_url, email=email)
 
 
 def _link(credentials: Credentials, *, secret: str, base_url: str, email: str) -> str:

@@ -141,13 +141,16 @@ class Visit:
 
     def finish(self, response: Response) -> Response:
         """Set the cookies this visit decided on; never cache a personal page."""
+        path = self.prefix or "/"  # the dashboard's cookies stay under its mount prefix
         if self.fresh_visitor and self.visitor_nonce:
-            self.cookies.set(response, VISITOR_COOKIE, self.visitor_nonce, VISITOR_LIFETIME)
+            self.cookies.set(
+                response, VISITOR_COOKIE, self.visitor_nonce, VISITOR_LIFETIME, path=path
+            )
         for name, value in self.extra_cookies:
             if value is None:
-                self.cookies.clear(response, name)
+                self.cookies.clear(response, name, path=path)
             else:
-                self.cookies.set(response, name, value, SESSION_LIFETIME)
+                self.cookies.set(response, name, value, SESSION_LIFETIME, path=path)
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

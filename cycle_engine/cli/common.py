@@ -21,8 +21,7 @@ from cycle_engine.cli.failures import debugging, describe
 from cycle_engine.engine import CycleEngine
 from cycle_engine.plugins import load_extensions
 from cycle_engine.spec.guards import GuardRegistry
-
-DEFAULT_DATABASE_URL = "sqlite:///data/cycle_engine.db"
+from cycle_engine.store.db import DEFAULT_DATABASE_URL
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -23,8 +23,7 @@ from typer.testing import CliRunner
 
 from cycle_engine import CycleEngine, InvalidInput
 from cycle_engine.api import Settings, create_app, mounted_lifespan
-from cycle_engine.api.auth import create_key
-from cycle_engine.api.dashboard.signin import link_for
+from cycle_engine.api.dashboard.signin import signin_link
 from cycle_engine.cli import app as cli
 from cycle_engine.store.tables.outbox import OutboxRecord
 from cycle_engine.testing import ManualClock
@@ -119,7 +118,7 @@ def engine(db_url: str, clock: ManualClock, tmp_path: Path, world: World) -> Ite
 
 
 def admin_token(engine: CycleEngine) -> str:
-    return create_key(engine.db, engine.clock, name="host-admin", role="admin").token
+    return engine.alliances.credentials.create_key(name="host-admin", role="admin").token
 
 
 def test_mounted_app_runs_its_lifespan_through_the_host(
@@ -238,9 +237,7 @@ def mounted(engine: CycleEngine, tmp_path: Path) -> Iterator[LoopbackServer]:
 
 @contextmanager
 def signed_in(server: LoopbackServer, engine: CycleEngine, email: str) -> Iterator[httpx.Client]:
-    link = link_for(
-        engine.db, engine.clock, secret=SECRET, base_url=f"{server.url}{PREFIX}", email=email
-    )
+    link = signin_link(engine, secret=SECRET, base_url=f"{server.url}{PREFIX}", email=email)
     assert urlsplit(link).path == f"{PREFIX}/dashboard/signin/confirm"
     with server.client(follow_redirects=False) as client:
         page = client.get(link)
@@ -251,6 +248,10 @@ def signed_in(server: LoopbackServer, engine: CycleEngine, email: str) -> Iterat
         )
         assert answer.status_code == 303
         assert_prefixed("after sign-in", answer)
+        cookie_paths = {
+            c.lower().split("path=")[1].split(";")[0] for c in answer.headers.get_list("set-cookie")
+        }
+        assert cookie_paths == {f"{PREFIX}/dashboard"}  # the host's own paths get no cookie
         yield client
 
 

@@ -16,7 +16,6 @@ import pytest
 import uvicorn
 from cycle_engine import CycleEngine
 from cycle_engine.api import Settings
-from cycle_engine.api.auth import create_key
 from cycle_engine.testing import ManualClock
 from cycle_engine.testing_db import SqliteFactory
 
@@ -73,7 +72,7 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
     engine.templates.publish_file(TEMPLATES / "purchase.yaml")
     alliance = engine.alliances.create_alliance("Budget desk", "Field equipment")
     assert alliance.id is not None
-    token = create_key(engine.db, engine.clock, name="desk", role="admin").token
+    token = engine.alliances.credentials.create_key(name="desk", role="admin").token
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
