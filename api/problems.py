@@ -8,6 +8,7 @@ TransitionNotAllowed              409  (`reasons` and the `allowed` triggers)
 ActionNotAllowed                  409  (`reasons`)
 ConflictError                     409, or 412 when the request sent If-Match
 SchemaTooNew                      503
+database cannot serve             503  with Retry-After (refused, restarting, full, read-only)
 ApiProblem                        its own status (401, 403, 412, 413, 415, 422...)
 anything else                     500  (no internals in the body; logged)
 """
@@ -21,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
 from cycle_engine.errors import (
@@ -144,8 +146,54 @@ def _validation_message(error: dict[str, Any]) -> str:
     return str(error.get("msg", "invalid value"))
 
 
+#: How long a client should wait before retrying when the database cannot serve.
+RETRY_AFTER_SECONDS = 5
+#: Driver messages of a database that is there but cannot serve now (SQLite and PostgreSQL).
+_UNAVAILABLE = (
+    "disk is full",
+    "no space left",
+    "readonly database",
+    "read-only transaction",
+    "database is locked",
+    "not currently accepting connections",
+    "the database system is",  # starting up, shutting down, in recovery
+    "terminating connection",
+    "server closed the connection",
+    "connection refused",
+    "could not connect",
+    "connection failed",
+    "connection is closed",
+)
+
+
+def database_unavailable(error: exc.DBAPIError) -> bool:
+    """Whether `error` means the database cannot serve now (503), not that the request is wrong:
+    a lost or refused connection, a restart in progress, a full disk or a read-only database."""
+    if error.connection_invalidated or isinstance(error, exc.InterfaceError):
+        return True
+    text = str(error.orig if error.orig is not None else error).lower()
+    return any(marker in text for marker in _UNAVAILABLE)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Register the one mapping from errors to problem responses on `app`."""
+    """Register the one mapping from errors to problem responses on `app`.
+
+    Every handler but the last answers without re-raising, so the server logs nothing more and
+    keeps the connection alive; only a truly unexpected error reaches the server's own log.
+    """
+
+    async def on_pool_timeout(request: Request, _error: Exception) -> JSONResponse:
+        _log.warning("no database connection free for %s %s", request.method, request.url.path)
+        return problem_response(
+            503,
+            "the server is busy; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
     async def on_engine_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, CycleEngineError)
@@ -176,10 +224,24 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = error.detail if isinstance(error.detail, str) else None
         return problem_response(error.status_code, detail, headers=dict(error.headers or {}))
 
+    async def on_database(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, exc.DBAPIError)
+        if not database_unavailable(error):
+            return await on_unexpected(request, error)
+        reason = _first_line(error.orig if error.orig is not None else error)
+        _log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+        return problem_response(
+            503,
+            "the database cannot serve this request right now; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
         _log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
         return problem_response(500, "the server failed to handle this request")
 
+    app.add_exception_handler(exc.DBAPIError, on_database)  # answered here, never re-raised
+    app.add_exception_handler(exc.TimeoutError, on_pool_timeout)
     app.add_exception_handler(CycleEngineError, on_engine_error)
     app.add_exception_handler(ApiProblem, on_api_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

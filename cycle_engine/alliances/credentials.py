@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from cycle_engine.clock import Clock
@@ -39,6 +40,8 @@ from cycle_engine.store.db import Database
 from cycle_engine.store.tables.access import KEY_ROLES, ApiIdempotencyRecord, ApiKeyRecord
 from cycle_engine.store.tables.alliances import AllianceRecord, OrganisationRecord, PersonRecord
 from cycle_engine.store.tables.dashboard import DashboardSessionRecord, SignInUseRecord
+
+log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "ce_"
 #: Write a key's `last_used_at` (or a session's `last_seen_at`) at most this often.
@@ -163,12 +166,20 @@ class Credentials:
             return None
         now = self.clock.now()
         if record.last_used_at is None or now - record.last_used_at >= LAST_USED_RESOLUTION:
-            with self.db.transaction() as session:  # at most one write a minute per key
+            self._record_use(record, now)
+        return record
+
+    def _record_use(self, record: ApiKeyRecord, now: datetime) -> None:
+        """Note when the key was last used (at most one write a minute per key); a database
+        that cannot take the write (read-only, full) costs the note, never the request."""
+        try:
+            with self.db.transaction() as session:
                 stored = session.get(ApiKeyRecord, record.id)
                 if stored is not None:
                     stored.last_used_at = now
                     session.add(stored)
-        return record
+        except OperationalError as error:
+            log.warning("could not record the use of key %s: %s", record.prefix, error.orig)
 
     # -- answers to idempotent requests ------------------------------------------------
 

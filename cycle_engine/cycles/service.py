@@ -42,7 +42,7 @@ from cycle_engine.errors import AllianceNotFound, CycleNotFound, InvalidInput, T
 from cycle_engine.spec.machine import TriggerOption
 from cycle_engine.store.db import Database
 from cycle_engine.store.events import append_event, current_visit, lock_cycle
-from cycle_engine.store.schema import SchemaStatus, schema_status
+from cycle_engine.store.schema import SchemaStatus, check_writable, schema_status
 from cycle_engine.store.tables import (
     CycleRecord,
     EventRecord,
@@ -388,3 +388,7 @@ class CycleService:
         Raises SchemaTooNew for a newer schema, and the driver's error when unreachable.
         """
         return schema_status(self.db)
+
+    def check_writable(self) -> None:
+        """Raise the driver's error unless the database takes a write now (for `/readyz`)."""
+        check_writable(self.db)

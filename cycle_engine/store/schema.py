@@ -34,6 +34,7 @@ from sqlalchemy import (
     inspect,
     select,
     table,
+    update,
 )
 from sqlalchemy.schema import CreateSchema, DropTable
 
@@ -219,3 +220,11 @@ def _check_sqlite_foreign_keys(connection: Connection) -> None:
             f"{len(problems)} rows refer to rows that do not exist ({', '.join(pairs)}); "
             "the upgrade was rolled back",
         )
+
+
+def check_writable(database: Database) -> None:
+    """Commit a write that changes nothing, so a read-only or full database, or one that stopped
+    accepting connections, shows here rather than in a user's command; raises the driver error."""
+    versions = _version_table(database.schema)
+    with database.transaction() as session:
+        session.connection().execute(update(versions).values(version_num=versions.c.version_num))
