@@ -151,6 +151,7 @@ RETRY_AFTER_SECONDS = 5
 #: Driver messages of a database that is there but cannot serve now (SQLite and PostgreSQL).
 _UNAVAILABLE = (
     "disk is full",
+    "disk i/o error",
     "no space left",
     "readonly database",
     "read-only transaction",

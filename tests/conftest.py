@@ -4,6 +4,7 @@ PostgreSQL (`CYCLE_ENGINE_TEST_POSTGRES_URL`), a controllable clock, and a ready
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,3 +74,19 @@ def builtin_engine(engine: CycleEngine) -> CycleEngine:
     """An engine with the built-in templates published."""
     engine.publish_builtin_templates()
     return engine
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MiB tmpfs (mounting needs root, as CI has)."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)

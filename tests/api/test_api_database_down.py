@@ -7,9 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -116,22 +114,6 @@ def test_read_only_sqlite_serves_reads_and_refuses_writes_with_503(
     assert reads == Counter({200: 3})
     assert writes.status_code == 503 and writes.headers["retry-after"] == "5"
     assert ready.status_code == 503
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB tmpfs (mounting needs root, as CI has)."""
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def test_full_disk_answers_503_and_recovers(

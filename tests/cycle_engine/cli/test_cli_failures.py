@@ -81,3 +81,32 @@ def test_debug_shows_the_traceback() -> None:
         timeout=60,
     )
     assert result.returncode == 1 and "Traceback" in result.stderr
+
+
+def test_full_disk_is_one_line(sqlite_url: str, small_disk: Path, tmp_path: Path) -> None:
+    """`cycle start`, `cycle fire` and `worker --once` on a full disk name the cause in one
+    line (they used to print 80-line tracebacks)."""
+    copy = small_disk / "cycles.db"
+    copy.write_bytes(Path(sqlite_url.removeprefix("sqlite:///")).read_bytes())
+    url = f"sqlite:///{copy}"
+    template = tmp_path / "pilot.yaml"
+    template.write_text(PILOT, encoding="utf-8")
+    subprocess.run([CLI, "template", "publish", str(template), "--db", url], check=True)
+    subprocess.run([CLI, "cycle", "start", "pilot", "Seed", "--db", url], check=True)
+    with (small_disk / "filler").open("wb") as fill:
+        try:
+            while True:
+                fill.write(b"\0" * 65536)
+                fill.flush()
+                os.fsync(fill.fileno())
+        except OSError:
+            pass
+    for args in (
+        ("cycle", "start", "pilot", "Another"),
+        ("cycle", "fire", "1", "pause"),
+        ("worker", "--once", "--now", "2027-01-01T00:00:00+00:00"),
+    ):
+        line = fails(*args, "--db", url)
+        assert line.startswith(
+            ("error: database: the disk is full", "error: database: disk I/O error")
+        ), (args, line)
