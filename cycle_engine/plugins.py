@@ -17,12 +17,14 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cycle_engine.changes import ChangeListener, ChangeSubscriber
 from cycle_engine.errors import InvalidInput
-from cycle_engine.scheduler.firing import TimerHandler
-from cycle_engine.spec.guards import GuardDefinition
+
+if TYPE_CHECKING:  # types only: the CLI reads this module on every start
+    from cycle_engine.changes import ChangeListener, ChangeSubscriber
+    from cycle_engine.scheduler.firing import TimerHandler
+    from cycle_engine.spec.guards import GuardDefinition
 
 PLUGIN_GROUP = "cycle_engine.plugins"
 CLI_GROUP = "cycle_engine.cli"

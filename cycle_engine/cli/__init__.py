@@ -1,4 +1,8 @@
-"""The `cycle-engine` command line: one Typer app assembling one sub-app per resource."""
+"""The `cycle-engine` command line: one Typer app assembling one sub-app per resource.
+
+Commands import the engine and the store when they run, not when the app is assembled, so
+`--help` and usage errors answer without loading SQLAlchemy (see `cli.common`).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,7 @@ import cycle_engine.cli.cycle_domain  # noqa: F401  (adds domain commands to `cy
 from cycle_engine.cli import alliances, cycles, templates, worker
 from cycle_engine.cli.common import DbOption, database_url, reports_errors
 from cycle_engine.cli.failures import DEBUG_SETTING
-from cycle_engine.engine import CycleEngine
 from cycle_engine.plugins import cli_commands
-from cycle_engine.store.schema import upgrade
 
 app = typer.Typer(
     help="Run Learning Alliance learning cycles as persisted state machines.",
@@ -68,6 +70,9 @@ def init(
     builtins: Annotated[bool, typer.Option(help="Publish the built-in templates.")] = True,
 ) -> None:
     """Create (or upgrade) the database schema and publish the built-in templates."""
+    from cycle_engine.engine import CycleEngine  # imported on use: `--help` stays fast
+    from cycle_engine.store.schema import upgrade
+
     url = database_url(db)
     upgrade(url, schema=schema)
     if builtins:
@@ -81,6 +86,8 @@ def init(
 @reports_errors
 def migrate(db: DbOption = None, schema: SchemaOption = None) -> None:
     """Upgrade the database schema to this engine's version."""
+    from cycle_engine.store.schema import upgrade  # imported on use: `--help` stays fast
+
     url = database_url(db)
     upgrade(url, schema=schema)
     typer.echo(f"schema up to date: {_where(url, schema)}")
@@ -90,7 +97,7 @@ def migrate(db: DbOption = None, schema: SchemaOption = None) -> None:
 @reports_errors
 def demo(db: DbOption = None) -> None:
     """Seed a demo alliance and walk a cycle through its stages, printing what happens."""
-    from cycle_engine.demo import run_demo
+    from cycle_engine.demo import run_demo  # imported on use: `--help` stays fast
 
     run_demo(database_url(db), typer.echo)
 

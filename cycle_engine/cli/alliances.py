@@ -10,7 +10,6 @@ import typer
 
 from cycle_engine.actors import Actor
 from cycle_engine.cli.common import DbOption, JsonOption, open_engine, print_json, reports_errors
-from cycle_engine.engine import CycleFilter
 from cycle_engine.errors import InvalidInput
 
 alliance_app = typer.Typer(
@@ -85,16 +84,14 @@ def alliance_list(db: DbOption = None, json: JsonOption = False) -> None:
 @reports_errors
 def alliance_show(alliance_id: int, db: DbOption = None, json: JsonOption = False) -> None:
     """Show an alliance: members, coordinators, managers and cycles."""
+    from cycle_engine.cycles.listing import CycleFilter  # imported on use: `--help` stays fast
+
     with open_engine(db) as engine:
         alliance = engine.alliances.get_alliance(alliance_id)
         members = engine.alliances.alliance_members(alliance_id)
         coordinators = engine.alliances.people_with_role(alliance_id, "coordinator")
         managers = engine.alliances.people_with_role(alliance_id, "manager")
-        cycles = [
-            c
-            for c in engine.cycles.list_cycles(CycleFilter(), limit=1000)
-            if c.alliance_id == alliance_id
-        ]
+        cycles = engine.cycles.list_cycles(CycleFilter(alliance_id=alliance_id), limit=1000)
     if json:
         print_json(
             {

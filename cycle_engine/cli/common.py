@@ -1,5 +1,9 @@
 """What every CLI command shares: the database option, the engine with the installed plugins'
-extensions, JSON output, and one-line errors."""
+extensions, JSON output, and one-line errors.
+
+The CLI imports SQLAlchemy, the models and the engine only inside the commands that use them,
+so `cycle-engine --help` and argument errors answer at once (a test pins what `--help` imports).
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,16 @@ from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from functools import wraps
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from sqlmodel import SQLModel
 
-from cycle_engine.alliances.guards import default_guards
 from cycle_engine.cli.failures import debugging, describe
-from cycle_engine.engine import CycleEngine
 from cycle_engine.plugins import load_extensions
-from cycle_engine.spec.guards import GuardRegistry
-from cycle_engine.store.db import DEFAULT_DATABASE_URL
+
+if TYPE_CHECKING:
+    from cycle_engine.engine import CycleEngine
+    from cycle_engine.spec.guards import GuardRegistry
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,6 +41,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 
 
 def database_url(option: str | None) -> str:
+    from cycle_engine.store.db import DEFAULT_DATABASE_URL  # imported on use: `--help` stays fast
+
     return option or os.environ.get("CYCLE_ENGINE_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
@@ -50,6 +55,8 @@ def database_schema() -> str | None:
 def open_engine(db: str | None, **options: Any) -> Iterator[CycleEngine]:
     """The engine on `--db` (in $CYCLE_ENGINE_DATABASE_SCHEMA, if set), with every installed
     host plugin's extensions."""
+    from cycle_engine.engine import CycleEngine  # imported on use: `--help` stays fast
+
     options.setdefault("schema", database_schema())
     with CycleEngine(database_url(db), **load_extensions().engine_arguments(), **options) as engine:
         yield engine
@@ -58,6 +65,8 @@ def open_engine(db: str | None, **options: Any) -> Iterator[CycleEngine]:
 def guard_registry() -> GuardRegistry:
     """The guards a template may name in this process: the built-in ones and every installed
     host plugin's (what `open_engine` gives an engine), for commands that read a file only."""
+    from cycle_engine.alliances.guards import default_guards  # imported on use: `--help` stays fast
+
     registry = default_guards()
     for guard in load_extensions().guards:
         registry.register(guard)
@@ -93,7 +102,7 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 def to_plain(value: Any) -> Any:
     """Rows, dataclasses and datetimes as JSON-ready values."""
-    if isinstance(value, SQLModel):
+    if hasattr(value, "model_dump"):  # a row (SQLModel) or any pydantic model
         return {k: to_plain(v) for k, v in value.model_dump().items()}
     if is_dataclass(value) and not isinstance(value, type):
         return {k: to_plain(v) for k, v in asdict(value).items()}

@@ -15,7 +15,6 @@ from cycle_engine.cli.common import (
     reports_errors,
     when,
 )
-from cycle_engine.engine import CycleFilter
 
 app = typer.Typer(help="Learning cycles: start, fire, show, list, history.", no_args_is_help=True)
 ActorOption = Annotated[str, typer.Option("--as", help="Who acts (recorded in history).")]
@@ -121,6 +120,8 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List cycles, with filters."""
+    from cycle_engine.cycles.listing import CycleFilter  # imported on use: `--help` stays fast
+
     with open_engine(db) as engine:
         rows = engine.cycles.list_cycles(
             CycleFilter(state=state, status=status, template_key=template),

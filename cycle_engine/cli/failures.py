@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import errno
 import os
-
-from sqlalchemy import exc
+from typing import TYPE_CHECKING
 
 from cycle_engine.errors import CycleEngineError, InvalidTemplate
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import DBAPIError
 
 DEBUG_SETTING = "CYCLE_ENGINE_DEBUG"
 
@@ -24,6 +26,8 @@ def debugging() -> bool:
 
 def describe(error: BaseException) -> list[str]:
     """The lines that explain `error` to the person at the terminal (the first is the cause)."""
+    from sqlalchemy import exc  # only on the way out: `--help` does not load SQLAlchemy
+
     if isinstance(error, InvalidTemplate):
         if len(error.problems) == 1:
             return [f"template is invalid: {error.problems[0]}"]
@@ -33,7 +37,8 @@ def describe(error: BaseException) -> list[str]:
     if isinstance(error, CycleEngineError):
         return [str(error)]
     if isinstance(error, exc.DBAPIError):
-        return [f"database: {_database_reason(error)}"]
+        connecting = isinstance(error, exc.OperationalError)
+        return [f"database: {_database_reason(error, connecting=connecting)}"]
     if isinstance(error, exc.SQLAlchemyError):
         return [f"database: {_first_line(error)}"]
     if isinstance(error, OSError):
@@ -45,14 +50,14 @@ def describe(error: BaseException) -> list[str]:
     ]
 
 
-def _database_reason(error: exc.DBAPIError) -> str:
+def _database_reason(error: DBAPIError, *, connecting: bool) -> str:
     reason = _first_line(error.orig) if error.orig is not None else _first_line(error)
     lowered = reason.lower()
     if "disk is full" in lowered or "no space left" in lowered:
         return f"the disk is full ({reason})"
     if "readonly" in lowered or "read-only" in lowered:
         return f"the database is read-only ({reason})"
-    if isinstance(error, exc.OperationalError) and "connect" in lowered:
+    if connecting and "connect" in lowered:
         return f"cannot connect ({reason})"
     return reason
 

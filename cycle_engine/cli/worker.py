@@ -21,8 +21,6 @@ import typer
 from cycle_engine.cli.common import DbOption, open_engine, reports_errors
 from cycle_engine.clock import Clock, as_utc
 from cycle_engine.errors import InvalidInput
-from cycle_engine.scheduler.driver import run_forever
-from cycle_engine.scheduler.worker import WorkerSettings
 
 
 class FixedClock:
@@ -67,6 +65,9 @@ def worker(
         raise InvalidInput("--batch", f"must be 1 or more, got {batch}")
     if interval <= 0 or lease <= 0:
         raise InvalidInput("--interval/--lease", "must be positive numbers of seconds")
+    from cycle_engine.scheduler.driver import run_forever  # imported on use: `--help` stays fast
+    from cycle_engine.scheduler.worker import WorkerSettings
+
     settings = WorkerSettings(
         batch_size=batch, lease=timedelta(seconds=lease), max_batches=1_000_000 if once else 50
     )

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
-
-from sqlmodel import Session
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cycle_engine.spec.specs import GuardArg, TemplateSpec
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 
 class GuardedCycle(Protocol):

@@ -24,7 +24,7 @@ from cycle_engine.spec import (
     stages,
     validate,
 )
-from tests.cycle_engine.guard_fixtures import stub_guards
+from tests.cycle_engine.spec.guard_fixtures import stub_guards
 
 PATHS = builtin_template_paths()
 SCHEMA_PATH = Path(workflows.__file__).parent / "template.schema.json"
