@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,10 @@ class Database:
             engine = engine.execution_options(schema_translate_map={None: schema})
         self.engine = engine
         self._read_engine = self.engine.execution_options(**{_READONLY: True})
+        #: SQLite has one writer at a time: this process's writers queue here, in turn.
+        self._writer_turn: AbstractContextManager[object] = (
+            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -142,12 +147,15 @@ class Database:
         """A session inside one write transaction: commits on success, rolls back on error.
 
         Callbacks registered with `after_commit(session, ...)` run once the commit succeeded.
+        On SQLite, writers of this process take turns through one lock before `BEGIN
+        IMMEDIATE`, instead of polling SQLite's busy handler (which starves some of them).
         """
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self._writer_turn, Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
-            for callback in session.info.pop(_AFTER_COMMIT, ()):
-                callback()
+            callbacks = session.info.pop(_AFTER_COMMIT, ())
+        for callback in callbacks:
+            callback()
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:
