@@ -6,7 +6,7 @@ helpers don't"); the rows themselves are written by the store's fast path (`stor
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +22,7 @@ from cycle_engine.errors import (
     UnknownTrigger,
 )
 from cycle_engine.spec.guards import GuardContext
-from cycle_engine.spec.machine import CycleMachine, TriggerOption, role_allows
+from cycle_engine.spec.machine import Candidate, CycleMachine, TriggerOption, role_allows
 from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.events import (
     append_event,
@@ -112,34 +112,68 @@ def fire(
     changes: Changes,
     participation: ParticipationRoles = no_participation,
 ) -> FireResult:
-    """Move `cycle` by `trigger`; raises ConflictError, UnknownTrigger or TransitionNotAllowed."""
+    """Move `cycle` by `trigger`; raises ConflictError, UnknownTrigger or TransitionNotAllowed.
+
+    transitions decides once: the trigger's own guards run in its conditions, and only a
+    refusal pays for explaining every trigger of the stage (the reasons and what is allowed).
+    """
     if expected_version is not None and expected_version != cycle.version:
         assert cycle.id is not None
         raise ConflictError(cycle.id, expected_version, cycle.version)
     if not isinstance(trigger, str) or not trigger:
         raise InvalidInput("trigger", "must be a non-empty trigger name")
+    source = cycle.state
+    candidates = machine.candidates(source, trigger)
+    if not candidates or not _role_allows(session, cycle, actor, candidates, participation):
+        raise _refusal(session, cycle, machine, trigger, actor, now, participation, note)
+    ctx = GuardContext(session=session, cycle=cycle, spec=machine.spec, now=now, note=note)
+    dest = machine.fire(source, trigger, ctx)
+    if dest is None:
+        raise _refusal(session, cycle, machine, trigger, actor, now, participation, note)
+    return _apply(session, cycle, machine.spec, trigger, source, dest, actor, now, note, changes)
+
+
+def _role_allows(
+    session: Session,
+    cycle: CycleRecord,
+    actor: Actor,
+    candidates: Sequence[Candidate],
+    participation: ParticipationRoles,
+) -> bool:
+    """Whether the actor may fire; participation is looked up only when the role alone is not
+    enough (a partner acting as the stage's lead or active organisation)."""
+    roles = candidates[0].spec.roles
+    if role_allows(actor.role, roles, frozenset()):
+        return True
+    return role_allows(actor.role, roles, participation(session, cycle, actor))
+
+
+def _refusal(
+    session: Session,
+    cycle: CycleRecord,
+    machine: CycleMachine,
+    trigger: str,
+    actor: Actor,
+    now: datetime,
+    participation: ParticipationRoles,
+    note: str | None,
+) -> TransitionNotAllowed:
+    """The error that says why `trigger` cannot fire, with the triggers that can."""
     options = {
         o.trigger: o for o in explain(session, cycle, machine, actor, now, participation, note)
     }
     allowed = [name for name, option in options.items() if option.allowed]
-    if trigger not in options:
+    option = options.get(trigger)
+    if option is None:
         declared = trigger in machine.spec.triggers()
         reason = (
             f"{trigger!r} does not apply in stage {cycle.state!r}"
             if declared
             else f"the template has no trigger {trigger!r}"
         )
-        raise UnknownTrigger(trigger, cycle.state, [reason], allowed)
-    option = options[trigger]
-    if not option.allowed:
-        raise TransitionNotAllowed(trigger, cycle.state, option.reasons, allowed)
-
-    ctx = GuardContext(session=session, cycle=cycle, spec=machine.spec, now=now, note=note)
-    source = cycle.state
-    dest = machine.fire(source, trigger, ctx)
-    if dest == source and option.dest != source:  # guards changed under us: nothing happened
-        raise TransitionNotAllowed(trigger, source, ["a guard blocked the transition"], allowed)
-    return _apply(session, cycle, machine.spec, trigger, source, dest, actor, now, note, changes)
+        return UnknownTrigger(trigger, cycle.state, [reason], allowed)
+    reasons = option.reasons or ("a guard blocked the transition",)
+    return TransitionNotAllowed(trigger, cycle.state, reasons, allowed)
 
 
 def _apply(

@@ -139,11 +139,12 @@ class CycleMachine:
             description=chosen.spec.description,
         )
 
-    def fire(self, state: str, trigger: str, ctx: GuardContext) -> str:
-        """Run `trigger` through transitions; return the new state (unchanged when blocked)."""
+    def fire(self, state: str, trigger: str, ctx: GuardContext) -> str | None:
+        """Run `trigger` through transitions: the new state, or None when every candidate
+        transition's guards blocked it (each candidate's guards run once, in order)."""
         holder = _StateHolder(state)
-        self.machine.events[trigger].trigger(holder, ctx=ctx)
-        return holder.state
+        moved = self.machine.events[trigger].trigger(holder, ctx=ctx)
+        return holder.state if moved else None
 
 
 def _is_wrong_return(candidate: Candidate, ctx: GuardContext) -> bool:
