@@ -8,7 +8,9 @@ through participation, and who should hear about a stage (the notifications).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from cycle_engine.actors import Actor
@@ -24,6 +26,7 @@ from cycle_engine.alliances.common import (
 )
 from cycle_engine.errors import ActionNotAllowed, InvalidInput
 from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.events import core_connection
 from cycle_engine.store.tables import FINISHED, CycleRecord
 from cycle_engine.store.tables.alliances import (
     LEVELS,
@@ -165,35 +168,58 @@ def participation_rows(session: Session, cycle_id: int) -> list[ParticipationRec
 
 
 def lacking_focal_point(session: Session, cycle_id: int, stages: list[str]) -> dict[str, str]:
-    """For each of `stages` without a lead organisation with an active focal point: why."""
-    rows = [r for r in participation_rows(session, cycle_id) if r.level == "lead"]
+    """For each of `stages` without a lead organisation with an active focal point: why.
+
+    One query: the stages' lead rows with their organisation and focal point.
+    """
+    if not stages:
+        return {}
+    leads: dict[str, list[str | None]] = {stage: [] for stage in stages}
+    for row in core_connection(session).execute(
+        sa_select(
+            col(ParticipationRecord.stage),
+            col(ParticipationRecord.focal_point_id),
+            col(ParticipationRecord.needs_focal_point),
+            col(OrganisationRecord.name),
+            col(PersonRecord.name),
+            col(PersonRecord.left_on),
+        )
+        .join(OrganisationRecord, col(OrganisationRecord.id) == ParticipationRecord.organisation_id)
+        .outerjoin(PersonRecord, col(PersonRecord.id) == ParticipationRecord.focal_point_id)
+        .where(
+            ParticipationRecord.cycle_id == cycle_id,
+            ParticipationRecord.level == "lead",
+            col(ParticipationRecord.stage).in_(stages),
+        )
+        .order_by(col(ParticipationRecord.stage), col(ParticipationRecord.organisation_id))
+    ):
+        stage, focal_point_id, needs_new, organisation, person, left_on = row
+        leads[stage].append(
+            _focal_point_problem(organisation, focal_point_id, needs_new, person, left_on)
+        )
     lacking: dict[str, str] = {}
-    for stage in stages:
-        leads = [r for r in rows if r.stage == stage]
-        if not leads:
+    for stage, problems in leads.items():
+        if not problems:
             lacking[stage] = "no lead organisation"
-            continue
-        problems: list[str] = []
-        for lead in leads:
-            problem = _focal_point_problem(session, lead)
-            if problem is None:
-                break
-            problems.append(problem)
-        else:
-            lacking[stage] = "; ".join(problems)
+        elif None not in problems:
+            lacking[stage] = "; ".join(p for p in problems if p is not None)
     return lacking
 
 
-def _focal_point_problem(session: Session, lead: ParticipationRecord) -> str | None:
-    organisation = session.get(OrganisationRecord, lead.organisation_id)
-    name = organisation.name if organisation else f"organisation {lead.organisation_id}"
-    if lead.focal_point_id is None:
-        return f"lead {name} has named no focal point"
-    person = session.get(PersonRecord, lead.focal_point_id)
-    if lead.needs_focal_point or person is None or person.left_on is not None:
-        who = person.name if person else f"person {lead.focal_point_id}"
-        left = f" left on {person.left_on.isoformat()}" if person and person.left_on else " left"
-        return f"focal point {who} of {name}{left}; {name} needs a new one"
+def _focal_point_problem(
+    organisation: str,
+    focal_point_id: int | None,
+    needs_new: bool,
+    person: str | None,
+    left_on: date | None,
+) -> str | None:
+    """Why a lead organisation's focal point cannot carry the stage, or None when they can."""
+    if focal_point_id is None:
+        return f"lead {organisation} has named no focal point"
+    if needs_new or person is None or left_on is not None:
+        who = person or f"person {focal_point_id}"
+        left = f" left on {left_on.isoformat()}" if left_on else " left"
+        return f"focal point {who} of {organisation}{left}; {organisation} needs a new one"
     return None
 
 

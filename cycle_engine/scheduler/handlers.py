@@ -145,7 +145,7 @@ def fire_stall(firing: TimerFiring) -> Verdict:
         f"no activity since {_readable(visit.last_activity_at)} ({idle_days} days)",
         now,
     )
-    stalled.check_turnover(session, firing.cycle, firing.spec(), visit, now)
+    stalled.check_turnover(session, firing.cycle, visit, now)
     assert visit.id is not None
     reasons = [
         {"reason": flag.reason, "detail": flag.detail}

@@ -80,7 +80,7 @@ class SchedulerListener:
             session.add(visit)
         if flagged:
             stalled.clear_flags(session, visit.id, now)
-        stalled.check_turnover(session, cycle, change.spec, visit, now)
+        stalled.check_turnover(session, cycle, visit, now)
         if not move_stall or not change.spec.has_stage(visit.stage):
             return
         stall = rules.stall_timer(change.spec.stage(visit.stage), visit)

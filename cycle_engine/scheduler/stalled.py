@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
-from cycle_engine.alliances.participation import stages_lacking_focal_point
+from cycle_engine.alliances.participation import lacking_focal_point
 from cycle_engine.alliances.reach import Reach
 from cycle_engine.cycles.listing import (
     StallReason,
@@ -25,7 +25,6 @@ from cycle_engine.cycles.listing import (
     open_current_visit,
     overdue_at,
 )
-from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.events import core_connection
 from cycle_engine.store.tables import ACTIVE, CycleRecord, StageRecord
 from cycle_engine.store.tables.timers import (
@@ -113,21 +112,19 @@ def clear_flags(session: Session, visit_id: int, now: datetime) -> None:
     core_connection(session).execute(_CLEAR, {"visit_id": visit_id, "now": now})
 
 
-def turnover_reason(
-    session: Session, cycle: CycleRecord, spec: TemplateSpec, stage: str
-) -> str | None:
+def turnover_reason(session: Session, cycle: CycleRecord, stage: str) -> str | None:
     """Why the stage's lead organisation has no active focal point, or None."""
     if cycle.alliance_id is None or cycle.id is None:
         return None
-    reason = stages_lacking_focal_point(session, cycle, spec).get(stage)
+    reason = lacking_focal_point(session, cycle.id, [stage]).get(stage)
     return None if reason is None or reason == _NO_LEAD else reason
 
 
 def check_turnover(
-    session: Session, cycle: CycleRecord, spec: TemplateSpec, visit: StageRecord, now: datetime
+    session: Session, cycle: CycleRecord, visit: StageRecord, now: datetime
 ) -> StallRecord | None:
     """Flag the visit for turnover when its lead lacks a focal point; returns a new flag."""
-    reason = turnover_reason(session, cycle, spec, visit.stage)
+    reason = turnover_reason(session, cycle, visit.stage)
     if reason is None:
         return None
     return set_flag(session, visit, NO_FOCAL_POINT, reason, now)
