@@ -187,8 +187,8 @@ def lacking_focal_point(session: Session, cycle_id: int, stages: list[str]) -> d
         .join(OrganisationRecord, col(OrganisationRecord.id) == ParticipationRecord.organisation_id)
         .outerjoin(PersonRecord, col(PersonRecord.id) == ParticipationRecord.focal_point_id)
         .where(
-            ParticipationRecord.cycle_id == cycle_id,
-            ParticipationRecord.level == "lead",
+            col(ParticipationRecord.cycle_id) == cycle_id,
+            col(ParticipationRecord.level) == "lead",
             col(ParticipationRecord.stage).in_(stages),
         )
         .order_by(col(ParticipationRecord.stage), col(ParticipationRecord.organisation_id))
