@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from cycle_engine import CycleEngine
 from cycle_engine.actors import Actor
 from cycle_engine.api import Settings, create_app
-from cycle_engine.testing import ManualClock
+from cycle_engine.testing import ManualClock, WorldBuilder
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 COORDINATOR = Actor(name="seed", role="coordinator")
@@ -109,70 +109,36 @@ class World:
 
 @pytest.fixture
 def world(api_server: ServerThread, seed_engine: CycleEngine) -> World:
-    engine = seed_engine
-    result = World(url=api_server.url)
-    ids = result.ids
-    ids["alliance_a"] = _id(engine.alliances.create_alliance("Rural enterprise", "Market access"))
-    ids["alliance_b"] = _id(engine.alliances.create_alliance("Water", "Irrigation"))
-    ids["o1"] = _id(engine.alliances.add_organisation("CIAT", "research", "Colombia"))
-    ids["o2"] = _id(engine.alliances.add_organisation("FUNDAR", "ngo", "Nicaragua"))
-    ids["o3"] = _id(engine.alliances.add_organisation("AgroB", "private", "Peru"))
-    engine.alliances.join_alliance(ids["alliance_a"], ids["o1"])
-    engine.alliances.join_alliance(ids["alliance_a"], ids["o2"])
-    engine.alliances.join_alliance(ids["alliance_b"], ids["o3"])
-    ids["p1"] = _id(engine.alliances.add_person("Ana", "ana@ciat.example", ids["o1"]))
-    ids["p3"] = _id(engine.alliances.add_person("Luis", "luis@agrob.example", ids["o3"]))
-    ids["cycle_a"] = _id(
-        engine.start_cycle(
-            "learning-cycle",
-            "Market access for smallholders",
-            alliance_id=ids["alliance_a"],
-            actor=COORDINATOR,
-            questions=["Which market channels work?"],
-        )
+    build = WorldBuilder(seed_engine, actor=COORDINATOR)
+    build.alliance("alliance_a", "Rural enterprise", "Market access")
+    build.alliance("alliance_b", "Water", "Irrigation")
+    build.organisation("o1", "CIAT", "research", "Colombia", member_of=["alliance_a"])
+    build.organisation("o2", "FUNDAR", "ngo", "Nicaragua", member_of=["alliance_a"])
+    build.organisation("o3", "AgroB", "private", "Peru", member_of=["alliance_b"])
+    build.person("p1", "Ana", "ana@ciat.example", "o1")
+    build.person("p3", "Luis", "luis@agrob.example", "o3")
+    build.cycle(
+        "cycle_a",
+        "learning-cycle",
+        "Market access for smallholders",
+        "alliance_a",
+        questions=["Which market channels work?"],
     )
-    ids["cycle_b"] = _id(
-        engine.start_cycle(
-            "learning-cycle",
-            "Drip irrigation",
-            alliance_id=ids["alliance_b"],
-            actor=COORDINATOR,
-            questions=["Who maintains the pumps?"],
-        )
+    build.cycle(
+        "cycle_b",
+        "learning-cycle",
+        "Drip irrigation",
+        "alliance_b",
+        questions=["Who maintains the pumps?"],
     )
-    engine.work.assign(
-        ids["cycle_a"],
-        "question_workshop",
-        ids["o1"],
-        "lead",
-        focal_point_id=ids["p1"],
-        actor=COORDINATOR,
-    )
-    engine.work.assign(ids["cycle_a"], "role_assignment", ids["o2"], "informed", actor=COORDINATOR)
-    engine.work.assign(
-        ids["cycle_b"],
-        "question_workshop",
-        ids["o3"],
-        "lead",
-        focal_point_id=ids["p3"],
-        actor=COORDINATOR,
-    )
-    keys = {
-        "admin": {"role": "admin"},
-        "coord_a": {"role": "coordinator", "alliance_id": ids["alliance_a"]},
-        "manager_a": {"role": "manager", "alliance_id": ids["alliance_a"]},
-        "coord_b": {"role": "coordinator", "alliance_id": ids["alliance_b"]},
-        "partner_o1": {"role": "partner", "organisation_id": ids["o1"]},
-        "partner_o2": {"role": "partner", "organisation_id": ids["o2"]},
-        "partner_o3": {"role": "partner", "organisation_id": ids["o3"]},
-    }
-    for name, spec in keys.items():
-        created = engine.alliances.credentials.create_key(name=name, **spec)  # type: ignore[arg-type]
-        result.tokens[name] = created.token
-    return result
-
-
-def _id(record: object) -> int:
-    ident = getattr(record, "id", None)
-    assert isinstance(ident, int)
-    return ident
+    build.role("cycle_a", "question_workshop", "o1", "lead", focal_point="p1")
+    build.role("cycle_a", "role_assignment", "o2", "informed")
+    build.role("cycle_b", "question_workshop", "o3", "lead", focal_point="p3")
+    build.key("admin", "admin")
+    build.key("coord_a", "coordinator", alliance="alliance_a")
+    build.key("manager_a", "manager", alliance="alliance_a")
+    build.key("coord_b", "coordinator", alliance="alliance_b")
+    build.key("partner_o1", "partner", organisation="o1")
+    build.key("partner_o2", "partner", organisation="o2")
+    build.key("partner_o3", "partner", organisation="o3")
+    return World(url=api_server.url, ids=build.ids, tokens=build.tokens)

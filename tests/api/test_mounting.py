@@ -27,7 +27,7 @@ from cycle_engine.api.dashboard.signin import signin_link
 from cycle_engine.cli import app as cli
 from cycle_engine.store.tables.outbox import OutboxRecord
 from cycle_engine.testing import ManualClock
-from tests.dashboard.conftest import World, csrf_of, seed_world
+from tests.api.dashboard.conftest import World, csrf_of, seed_world
 
 SECRET = "mounting-test-secret-0123456789-abcdefghijkl"
 PREFIX = "/ce"
@@ -105,13 +105,15 @@ def host_app(engine_app: FastAPI, *, enter_lifespan: bool = True) -> FastAPI:
 
 
 @pytest.fixture
-def world(db_url: str, clock: ManualClock) -> World:
+def dashboard_world(db_url: str, clock: ManualClock) -> World:
     with CycleEngine(db_url, clock=clock) as engine:
         return seed_world(engine)
 
 
 @pytest.fixture
-def engine(db_url: str, clock: ManualClock, tmp_path: Path, world: World) -> Iterator[CycleEngine]:
+def engine(
+    db_url: str, clock: ManualClock, tmp_path: Path, dashboard_world: World
+) -> Iterator[CycleEngine]:
     """The host's own engine on the seeded database."""
     with CycleEngine(db_url, clock=clock, data_dir=tmp_path / "data") as host_engine:
         yield host_engine
@@ -122,7 +124,7 @@ def admin_token(engine: CycleEngine) -> str:
 
 
 def test_mounted_app_runs_its_lifespan_through_the_host(
-    db_url: str, clock: ManualClock, tmp_path: Path, world: World
+    db_url: str, clock: ManualClock, tmp_path: Path, dashboard_world: World
 ) -> None:
     """An app built without an engine, mounted under /ce: the host's lifespan enters the app's,
     which opens the engine and starts the services on start, and stops and closes on exit."""
@@ -135,7 +137,7 @@ def test_mounted_app_runs_its_lifespan_through_the_host(
         assert client.get("/").json() == {"app": "host"}
         assert client.get(f"{PREFIX}/readyz").json() == {"status": "ready"}
         answer = client.get(
-            f"{PREFIX}/api/v1/cycles/{world.cycle_id}",
+            f"{PREFIX}/api/v1/cycles/{dashboard_world.cycle_id}",
             headers={"Authorization": f"Bearer {token}"},
         )
         assert answer.status_code == 200, answer.text
@@ -146,7 +148,7 @@ def test_mounted_app_runs_its_lifespan_through_the_host(
 
 
 def test_mounted_app_without_its_lifespan_says_how_to_fix_it(
-    db_url: str, tmp_path: Path, world: World
+    db_url: str, tmp_path: Path, dashboard_world: World
 ) -> None:
     """Mounted without entering its lifespan (and without an engine), the app answers 503 with
     a problem naming `mounted_lifespan`, not a 500."""
@@ -163,7 +165,7 @@ def test_mounted_app_without_its_lifespan_says_how_to_fix_it(
 
 
 def test_host_engine_is_used_from_the_first_request_and_left_open(
-    engine: CycleEngine, tmp_path: Path, world: World
+    engine: CycleEngine, tmp_path: Path, dashboard_world: World
 ) -> None:
     """`create_app(engine=...)` serves the host's engine (its clock included) even before any
     lifespan ran, and the app's lifespan never closes it."""
@@ -175,10 +177,10 @@ def test_host_engine_is_used_from_the_first_request_and_left_open(
             LoopbackServer(lambda _url, e=enter: host_app(engine_app, enter_lifespan=e)) as server,
             server.client(headers={"Authorization": f"Bearer {token}"}) as client,
         ):
-            answer = client.get(f"{PREFIX}/api/v1/cycles/{world.cycle_id}")
+            answer = client.get(f"{PREFIX}/api/v1/cycles/{dashboard_world.cycle_id}")
             assert answer.status_code == 200, answer.text
         assert engine_app.state.engine is engine
-    assert engine.get_cycle(world.cycle_id).title == "Community seed systems"
+    assert engine.get_cycle(dashboard_world.cycle_id).title == "Community seed systems"
 
 
 def test_engine_and_clock_together_are_refused(engine: CycleEngine, tmp_path: Path) -> None:
@@ -256,13 +258,13 @@ def signed_in(server: LoopbackServer, engine: CycleEngine, email: str) -> Iterat
 
 
 def test_every_dashboard_url_follows_the_mount_prefix(
-    mounted: LoopbackServer, engine: CycleEngine, world: World, clock: ManualClock
+    mounted: LoopbackServer, engine: CycleEngine, dashboard_world: World, clock: ManualClock
 ) -> None:
     """Under /ce, every href, src, action, htmx URL and Location on the dashboard's pages starts
     with /ce/, and the assets they name load through the host."""
     clock.advance(timedelta(days=60))  # overdue and stalled, reminders in the mail log
     engine.run_due_timers()
-    a, c = world.alliance_id, world.cycle_id
+    a, c = dashboard_world.alliance_id, dashboard_world.cycle_id
     assets: set[str] = set()
     with mounted.client(follow_redirects=False) as anonymous:
         for page in ("/dashboard/signin", f"/dashboard/cycles/{c}", "/dashboard/"):
@@ -272,7 +274,7 @@ def test_every_dashboard_url_follows_the_mount_prefix(
             .headers["location"]
             .startswith(f"{PREFIX}/dashboard/signin?next=")
         )
-    with signed_in(mounted, engine, world.coordinator) as client:
+    with signed_in(mounted, engine, dashboard_world.coordinator) as client:
         pages = [
             "/dashboard/",
             f"/dashboard/alliances/{a}",
@@ -309,14 +311,15 @@ def test_every_dashboard_url_follows_the_mount_prefix(
 
 
 def test_emailed_signin_link_follows_the_mount_prefix(
-    mounted: LoopbackServer, engine: CycleEngine, world: World
+    mounted: LoopbackServer, engine: CycleEngine, dashboard_world: World
 ) -> None:
     """A sign-in link asked for on the mounted dashboard points under /ce (the base URL is the
     host's origin), and opening it shows the sign-in button there."""
     with mounted.client() as client:
         csrf = csrf_of(client.get(f"{PREFIX}/dashboard/signin").text)
         answer = client.post(
-            f"{PREFIX}/dashboard/signin", data={"csrf_token": csrf, "email": world.manager}
+            f"{PREFIX}/dashboard/signin",
+            data={"csrf_token": csrf, "email": dashboard_world.manager},
         )
         assert answer.status_code == 200
         with engine.db.read_session() as session:
@@ -329,7 +332,7 @@ def test_emailed_signin_link_follows_the_mount_prefix(
 
 
 def test_signin_link_command_points_under_the_prefix(
-    mounted: LoopbackServer, db_url: str, world: World
+    mounted: LoopbackServer, db_url: str, dashboard_world: World
 ) -> None:
     """`cycle-engine signin-link --manager --base-url <host>/ce` prints a link that signs the
     first alliance's manager in on the mounted dashboard."""
@@ -340,7 +343,7 @@ def test_signin_link_command_points_under_the_prefix(
     )
     assert printed.exit_code == 0, printed.output
     assert f"Dashboard: {mounted.url}{PREFIX}/dashboard/" in printed.output
-    assert f"Sign in as {world.manager} " in printed.output
+    assert f"Sign in as {dashboard_world.manager} " in printed.output
     link = printed.output.rsplit(": ", 1)[1].strip()
     with mounted.client(follow_redirects=False) as client:
         page = client.get(link)

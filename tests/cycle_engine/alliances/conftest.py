@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cycle_engine import Actor, CycleEngine
-from cycle_engine.testing import ManualClock
+from cycle_engine.testing import ManualClock, WorldBuilder
 
 COORDINATOR = Actor(name="ana", role="coordinator")
 LATER_STAGES = [
@@ -73,50 +73,24 @@ def domain(db_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[CycleEng
 
 @pytest.fixture
 def world(domain: CycleEngine, clock: ManualClock) -> World:
-    e = domain
-    joined = date(2025, 1, 6)
-    alliance = e.alliances.create_alliance(
-        "Alianza Test", "Market access", timezone="America/Guatemala", language="es"
+    build = WorldBuilder(domain, actor=COORDINATOR, joined_on=date(2025, 1, 6))
+    build.alliance(
+        "alliance", "Alianza Test", "Market access", timezone="America/Guatemala", language="es"
     )
-    other = e.alliances.create_alliance("Other Alliance", "Seed systems", timezone="Africa/Nairobi")
-    research = e.alliances.add_organisation(
-        "Centro de Investigación", "research", "Guatemala", timezone="America/Guatemala"
-    )
-    ngo = e.alliances.add_organisation(
-        "Fundación Tierra", "ngo", "Honduras", timezone="America/Tegucigalpa"
-    )
-    farmers = e.alliances.add_organisation(
-        "Cooperativa Maíz", "local", "Guatemala", timezone="America/Guatemala"
-    )
-    outsider = e.alliances.add_organisation(
-        "Kenya Seeds", "private", "Kenya", timezone="Africa/Nairobi"
-    )
-    ids = {}
-    for org in (research, ngo, farmers):
-        assert alliance.id is not None and org.id is not None
-        e.alliances.join_alliance(alliance.id, org.id, joined_on=joined)
-    assert other.id is not None and outsider.id is not None and research.id is not None
-    e.alliances.join_alliance(other.id, outsider.id, joined_on=joined)
-    e.alliances.join_alliance(other.id, research.id, joined_on=joined)
-    for key, name, org in (
-        ("ana", "Ana Pérez", research),
-        ("bruno", "Bruno Díaz", research),
-        ("carla", "Carla Zelaya", ngo),
-        ("dora", "Dora Cruz", farmers),
-        ("omar", "Omar Kamau", outsider),
+    build.alliance("other_alliance", "Other Alliance", "Seed systems", timezone="Africa/Nairobi")
+    guatemala = "America/Guatemala"
+    for key, name, kind, country, zone, alliance in (
+        ("research", "Centro de Investigación", "research", "Guatemala", guatemala, "alliance"),
+        ("ngo", "Fundación Tierra", "ngo", "Honduras", "America/Tegucigalpa", "alliance"),
+        ("farmers", "Cooperativa Maíz", "local", "Guatemala", guatemala, "alliance"),
+        ("outsider", "Kenya Seeds", "private", "Kenya", "Africa/Nairobi", "other_alliance"),
     ):
-        assert org.id is not None
-        person = e.alliances.add_person(name, f"{key}@example.org", org.id, joined_on=joined)
-        ids[key] = person.id
-    e.alliances.grant_role(alliance.id, ids["ana"], "coordinator")
-    return World(
-        engine=e,
-        clock=clock,
-        alliance=alliance.id,
-        other_alliance=other.id,
-        research=research.id,
-        ngo=ngo.id or 0,
-        farmers=farmers.id or 0,
-        outsider=outsider.id,
-        **ids,
-    )
+        build.organisation(key, name, kind, country, timezone=zone, member_of=[alliance])
+    build.join("research", "other_alliance")
+    coordinator = {"alliance": "coordinator"}
+    build.person("ana", "Ana Pérez", "ana@example.org", "research", roles=coordinator)
+    build.person("bruno", "Bruno Díaz", "bruno@example.org", "research")
+    build.person("carla", "Carla Zelaya", "carla@example.org", "ngo")
+    build.person("dora", "Dora Cruz", "dora@example.org", "farmers")
+    build.person("omar", "Omar Kamau", "omar@example.org", "outsider")
+    return World(engine=domain, clock=clock, **build.ids)

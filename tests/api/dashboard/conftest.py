@@ -29,7 +29,7 @@ from cycle_engine.api import Settings, create_app
 from cycle_engine.api.dashboard.signin import signin_link
 from cycle_engine.notifications.service import build_outbox_sender
 from cycle_engine.notifications.settings import MailSettings, SmtpSettings
-from cycle_engine.testing import ManualClock
+from cycle_engine.testing import ManualClock, WorldBuilder
 
 SECRET = "dashboard-test-secret-0123456789-abcdefghij"
 COORDINATOR = Actor(name="seed", role="coordinator")
@@ -48,77 +48,57 @@ class World:
     partner_org: int
 
 
+PEOPLE = {  # key: (name, email, organisation)
+    "coordinator": ("Ana Coordina", "ana@ngo.example.org", "ngo"),
+    "manager": ("Mario Manager", "mario@research.example.org", "research"),
+    "partner": ("Paula Partner", "paula@union.example.org", "union"),
+    "outsider": ("Otto Outsider", "otto@outside.example.org", "outside"),
+}
+
+
 def seed_world(engine: CycleEngine) -> World:
     engine.publish_builtin_templates()
-    alliance = engine.alliances.create_alliance(
-        "Alianza Test", "Rural enterprise", timezone="America/Guatemala"
-    )
-    other = engine.alliances.create_alliance("Other Alliance", "Water", timezone="Africa/Nairobi")
-    assert alliance.id is not None and other.id is not None
-    orgs = {}
-    for name, kind, alliance_id in (
-        ("Coordinating NGO", "ngo", alliance.id),
-        ("Research Institute", "research", alliance.id),
-        ("Farmers' Union", "local", alliance.id),
-        ("Outside Org", "ngo", other.id),
+    build = WorldBuilder(engine, actor=COORDINATOR)
+    build.alliance("alliance", "Alianza Test", "Rural enterprise", timezone="America/Guatemala")
+    build.alliance("other", "Other Alliance", "Water", timezone="Africa/Nairobi")
+    for key, name, kind, alliance in (
+        ("ngo", "Coordinating NGO", "ngo", "alliance"),
+        ("research", "Research Institute", "research", "alliance"),
+        ("union", "Farmers' Union", "local", "alliance"),
+        ("outside", "Outside Org", "ngo", "other"),
     ):
-        org = engine.alliances.add_organisation(
-            name, kind, "Guatemala", timezone="America/Guatemala"
+        build.organisation(
+            key, name, kind, "Guatemala", timezone="America/Guatemala", member_of=[alliance]
         )
-        assert org.id is not None
-        engine.alliances.join_alliance(alliance_id, org.id)
-        orgs[name] = org.id
-    people = {}
-    for name, email, org in (
-        ("Ana Coordina", "ana@ngo.example.org", "Coordinating NGO"),
-        ("Mario Manager", "mario@research.example.org", "Research Institute"),
-        ("Paula Partner", "paula@union.example.org", "Farmers' Union"),
-        ("Otto Outsider", "otto@outside.example.org", "Outside Org"),
-    ):
-        person = engine.alliances.add_person(name, email, orgs[org])
-        assert person.id is not None
-        people[email] = person.id
-    engine.alliances.grant_role(alliance.id, people["ana@ngo.example.org"], "coordinator")
-    engine.alliances.grant_role(alliance.id, people["mario@research.example.org"], "manager")
-    cycle = engine.start_cycle(
+    roles = {"coordinator": {"alliance": "coordinator"}, "manager": {"alliance": "manager"}}
+    for key, (name, email, organisation) in PEOPLE.items():
+        build.person(key, name, email, organisation, roles=roles.get(key))
+    build.cycle(
+        "cycle",
         "learning-cycle",
         "Community seed systems",
-        alliance_id=alliance.id,
+        "alliance",
         questions=["Which seed varieties do farmers keep?"],
-        actor=COORDINATOR,
     )
-    other_cycle = engine.start_cycle(
+    build.cycle(
+        "other_cycle",
         "learning-cycle",
         "Water user groups",
-        alliance_id=other.id,
+        "other",
         questions=["Who maintains wells?"],
-        actor=COORDINATOR,
     )
-    assert cycle.id is not None and other_cycle.id is not None
-    engine.work.assign(
-        cycle.id,
-        "question_workshop",
-        orgs["Farmers' Union"],
-        "lead",
-        focal_point_id=people["paula@union.example.org"],
-        actor=COORDINATOR,
-    )
-    engine.work.assign(
-        cycle.id, "question_workshop", orgs["Research Institute"], "active", actor=COORDINATOR
-    )
-    engine.work.assign(
-        other_cycle.id, "question_workshop", orgs["Outside Org"], "lead", actor=COORDINATOR
-    )
+    build.role("cycle", "question_workshop", "union", "lead", focal_point="partner")
+    build.role("cycle", "question_workshop", "research", "active")
+    build.role("other_cycle", "question_workshop", "outside", "lead")
+    ids = build.ids
+    emails = {key: email for key, (_, email, _) in PEOPLE.items()}
     return World(
-        alliance_id=alliance.id,
-        other_alliance_id=other.id,
-        cycle_id=cycle.id,
-        other_cycle_id=other_cycle.id,
-        coordinator="ana@ngo.example.org",
-        manager="mario@research.example.org",
-        partner="paula@union.example.org",
-        outsider="otto@outside.example.org",
-        partner_org=orgs["Farmers' Union"],
+        alliance_id=ids["alliance"],
+        other_alliance_id=ids["other"],
+        cycle_id=ids["cycle"],
+        other_cycle_id=ids["other_cycle"],
+        partner_org=ids["union"],
+        **emails,
     )
 
 
@@ -201,14 +181,14 @@ class Inbox:
 
 
 @pytest.fixture
-def world(db_url: str, clock: ManualClock) -> World:
+def dashboard_world(db_url: str, clock: ManualClock) -> World:
     with CycleEngine(db_url, clock=clock) as engine:
         return seed_world(engine)
 
 
 @pytest.fixture
 def dashboard(
-    db_url: str, clock: ManualClock, tmp_path: Path, world: World
+    db_url: str, clock: ManualClock, tmp_path: Path, dashboard_world: World
 ) -> Iterator[DashboardServer]:
     with DashboardServer(db_url, clock, tmp_path / "data") as server:
         yield server

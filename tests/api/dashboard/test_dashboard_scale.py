@@ -17,7 +17,7 @@ from cycle_engine.cycles.listing import cycles_query
 from cycle_engine.store.tables import CycleRecord, StageRecord, TemplateRecord
 from cycle_engine.store.tables.alliances import PersonRecord
 from cycle_engine.testing import ManualClock
-from tests.dashboard.conftest import DashboardServer, World, seed_world, sign_in
+from tests.api.dashboard.conftest import DashboardServer, World, seed_world, sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -77,13 +77,13 @@ def bulk_cycles(engine: CycleEngine, alliance_id: int, count: int) -> None:
 
 
 def test_cycle_list_pages_through_many_cycles(
-    dashboard: DashboardServer, world: World, db_url: str, clock: ManualClock
+    dashboard: DashboardServer, dashboard_world: World, db_url: str, clock: ManualClock
 ) -> None:
     """120 extra cycles show 50 per page, newest first, with links to older and newer pages."""
     with CycleEngine(db_url, clock=clock) as engine:
-        bulk_cycles(engine, world.alliance_id, 120)
-    client = sign_in(dashboard, world.manager)
-    base = f"/dashboard/alliances/{world.alliance_id}/cycles"
+        bulk_cycles(engine, dashboard_world.alliance_id, 120)
+    client = sign_in(dashboard, dashboard_world.manager)
+    base = f"/dashboard/alliances/{dashboard_world.alliance_id}/cycles"
     first = client.get(base)
     assert first.status_code == 200
     titles = re.findall(r"Bulk cycle (\d{5})", first.text)

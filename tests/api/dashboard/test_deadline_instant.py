@@ -11,24 +11,28 @@ import httpx
 
 from cycle_engine import CycleEngine
 from cycle_engine.testing import ManualClock
-from tests.dashboard.conftest import DashboardServer, World, sign_in
+from tests.api.dashboard.conftest import DashboardServer, World, sign_in
 
 
 def _views(
-    api: httpx.Client, browser: httpx.Client, world: World, db_url: str, clock: ManualClock
+    api: httpx.Client,
+    browser: httpx.Client,
+    dashboard_world: World,
+    db_url: str,
+    clock: ManualClock,
 ) -> dict[str, bool]:
     """Whether each view calls the world's cycle overdue now."""
-    cycle = world.cycle_id
+    cycle = dashboard_world.cycle_id
     overdue = api.get("/api/v1/cycles", params={"overdue": True}).json()["items"]
     on_time = api.get("/api/v1/cycles", params={"overdue": False}).json()["items"]
     report = api.get("/api/v1/reports/overdue").json()["items"]
     listed = browser.get(
-        f"/dashboard/alliances/{world.alliance_id}/cycles", params={"flag": "overdue"}
+        f"/dashboard/alliances/{dashboard_world.alliance_id}/cycles", params={"flag": "overdue"}
     )
-    overview = browser.get(f"/dashboard/alliances/{world.alliance_id}")
+    overview = browser.get(f"/dashboard/alliances/{dashboard_world.alliance_id}")
     assert listed.status_code == overview.status_code == 200
     with CycleEngine(db_url, clock=clock) as engine:
-        scheduler = engine.overdue(world.alliance_id)
+        scheduler = engine.overdue(dashboard_world.alliance_id)
     return {
         "api list": cycle in {c["id"] for c in overdue},
         "api list, not overdue": cycle not in {c["id"] for c in on_time},
@@ -40,24 +44,24 @@ def _views(
 
 
 def test_stage_due_exactly_now_is_overdue_everywhere(
-    dashboard: DashboardServer, world: World, db_url: str, clock: ManualClock
+    dashboard: DashboardServer, dashboard_world: World, db_url: str, clock: ManualClock
 ) -> None:
     """One microsecond before its deadline no view calls the stage overdue; at the deadline
     instant itself every view does (and the report says it is 0 seconds overdue)."""
     with CycleEngine(db_url, clock=clock) as engine:
-        stage = engine.cycles.current_stage(world.cycle_id)
+        stage = engine.cycles.current_stage(dashboard_world.cycle_id)
         assert stage is not None and stage.due_at is not None
         due: datetime = stage.due_at
         token = engine.alliances.credentials.create_key(
-            name="deadline", role="coordinator", alliance_id=world.alliance_id
+            name="deadline", role="coordinator", alliance_id=dashboard_world.alliance_id
         ).token
     api = dashboard.client(headers={"Authorization": f"Bearer {token}"})
     clock.set(due - timedelta(microseconds=1))
-    browser = sign_in(dashboard, world.manager)
-    before = _views(api, browser, world, db_url, clock)
+    browser = sign_in(dashboard, dashboard_world.manager)
+    before = _views(api, browser, dashboard_world, db_url, clock)
     assert not any(before.values()), before
     clock.set(due)
-    at = _views(api, browser, world, db_url, clock)
+    at = _views(api, browser, dashboard_world, db_url, clock)
     assert all(at.values()), at
     [row] = api.get("/api/v1/reports/overdue").json()["items"]
     assert row["overdue_seconds"] == 0

@@ -4,16 +4,16 @@ alliance's pages, cycles and actions are not found, and its cycles never appear 
 from __future__ import annotations
 
 from cycle_engine import CycleEngine
-from tests.dashboard.conftest import DashboardServer, World, csrf_of, sign_in
+from tests.api.dashboard.conftest import DashboardServer, World, csrf_of, sign_in
 
 
 def test_session_of_one_alliance_sees_nothing_of_another(
-    dashboard: DashboardServer, world: World, db_url: str
+    dashboard: DashboardServer, dashboard_world: World, db_url: str
 ) -> None:
     """The coordinator of one alliance gets 404 on every page and action of the other alliance
     and its cycle, and the other alliance's cycle stays as it was."""
-    client = sign_in(dashboard, world.coordinator)
-    other, cycle = world.other_alliance_id, world.other_cycle_id
+    client = sign_in(dashboard, dashboard_world.coordinator)
+    other, cycle = dashboard_world.other_alliance_id, dashboard_world.other_cycle_id
     for path in (
         f"/dashboard/alliances/{other}",
         f"/dashboard/alliances/{other}/cycles",
@@ -25,15 +25,17 @@ def test_session_of_one_alliance_sees_nothing_of_another(
         f"/dashboard/cycles/{cycle}/report",
     ):
         assert client.get(path).status_code == 404, path
-    own = client.get(f"/dashboard/alliances/{world.alliance_id}/cycles", params={"status": "all"})
+    own = client.get(
+        f"/dashboard/alliances/{dashboard_world.alliance_id}/cycles", params={"status": "all"}
+    )
     assert "Community seed systems" in own.text and "Water user groups" not in own.text
-    csrf = csrf_of(client.get(f"/dashboard/cycles/{world.cycle_id}").text)
+    csrf = csrf_of(client.get(f"/dashboard/cycles/{dashboard_world.cycle_id}").text)
     fired = client.post(
         f"/dashboard/cycles/{cycle}/fire", data={"csrf_token": csrf, "trigger": "questions_agreed"}
     )
     assert fired.status_code == 404
     nudged = client.post(
-        f"/dashboard/alliances/{world.alliance_id}/stalled/{cycle}/nudge",
+        f"/dashboard/alliances/{dashboard_world.alliance_id}/stalled/{cycle}/nudge",
         data={"csrf_token": csrf},
     )
     assert nudged.status_code == 404
@@ -43,17 +45,17 @@ def test_session_of_one_alliance_sees_nothing_of_another(
 
 
 def test_stale_form_version_changes_nothing(
-    dashboard: DashboardServer, world: World, db_url: str
+    dashboard: DashboardServer, dashboard_world: World, db_url: str
 ) -> None:
     """A fire form rendered before someone else's change is refused (409) under the cycle's lock
     and the cycle keeps the other change only."""
-    client = sign_in(dashboard, world.coordinator)
-    page = client.get(f"/dashboard/cycles/{world.cycle_id}")
+    client = sign_in(dashboard, dashboard_world.coordinator)
+    page = client.get(f"/dashboard/cycles/{dashboard_world.cycle_id}")
     with CycleEngine(db_url) as engine:
-        engine.work.add_questions(world.cycle_id, ["Who saves seed?"])
-        version = engine.get_cycle(world.cycle_id).version
+        engine.work.add_questions(dashboard_world.cycle_id, ["Who saves seed?"])
+        version = engine.get_cycle(dashboard_world.cycle_id).version
     answer = client.post(
-        f"/dashboard/cycles/{world.cycle_id}/fire",
+        f"/dashboard/cycles/{dashboard_world.cycle_id}/fire",
         data={
             "csrf_token": csrf_of(page.text),
             "trigger": "questions_agreed",
@@ -63,5 +65,5 @@ def test_stale_form_version_changes_nothing(
     assert answer.status_code == 409
     assert "Someone changed this cycle" in answer.text
     with CycleEngine(db_url) as engine:
-        assert engine.get_cycle(world.cycle_id).state == "question_workshop"
-        assert engine.get_cycle(world.cycle_id).version == version
+        assert engine.get_cycle(dashboard_world.cycle_id).state == "question_workshop"
+        assert engine.get_cycle(dashboard_world.cycle_id).version == version

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.conftest import DashboardServer, Inbox, World, deliver_mail
+from tests.api.dashboard.conftest import DashboardServer, Inbox, World, deliver_mail
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "dashboard"
 ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -60,7 +60,7 @@ def shot(page: Any, name: str) -> None:
 def test_manager_signs_in_by_email_and_coordinator_moves_a_cycle(
     browser: Any,
     dashboard: DashboardServer,
-    world: World,
+    dashboard_world: World,
     smtp: tuple[Inbox, int],
 ) -> None:
     """Sign in by emailed link, walk the pages, fire a trigger from the form, no console errors."""
@@ -73,7 +73,7 @@ def test_manager_signs_in_by_email_and_coordinator_moves_a_cycle(
     watch(page, errors)
     page.goto(f"{dashboard.url}/dashboard/")
     assert page.url.endswith("/dashboard/signin?next=%2Fdashboard%2F")
-    page.get_by_label("Email address").fill(world.manager)
+    page.get_by_label("Email address").fill(dashboard_world.manager)
     page.get_by_role("button", name="Email me a sign-in link").click()
     page.get_by_text("is on its way").wait_for()
     shot(page, "01-signin-sent")
@@ -106,10 +106,10 @@ def test_manager_signs_in_by_email_and_coordinator_moves_a_cycle(
     )
     phone = coordinator.new_page()
     watch(phone, errors)
-    phone.goto(dashboard.link(world.coordinator))
+    phone.goto(dashboard.link(dashboard_world.coordinator))
     phone.get_by_role("button", name="Sign in").click()
     phone.get_by_role("heading", name="Alianza Test").wait_for()
-    phone.goto(f"{dashboard.url}/dashboard/cycles/{world.cycle_id}")
+    phone.goto(f"{dashboard.url}/dashboard/cycles/{dashboard_world.cycle_id}")
     shot(phone, "06-cycle-phone")
     phone.get_by_label("Note for “Questions agreed”").fill("Agreed in the March workshop")
     phone.locator('button[data-trigger="questions_agreed"]').click()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from cycle_engine import CycleEngine
 from cycle_engine.store.tables.outbox import OutboxRecord
 from cycle_engine.testing import ManualClock
-from tests.dashboard.conftest import (
+from tests.api.dashboard.conftest import (
     DashboardServer,
     Inbox,
     World,
@@ -17,17 +17,19 @@ from tests.dashboard.conftest import (
 )
 
 
-def test_anonymous_visitor_is_sent_to_sign_in(dashboard: DashboardServer, world: World) -> None:
+def test_anonymous_visitor_is_sent_to_sign_in(
+    dashboard: DashboardServer, dashboard_world: World
+) -> None:
     """A page of the dashboard without a session redirects to the sign-in form."""
-    answer = dashboard.client().get(f"/dashboard/cycles/{world.cycle_id}")
+    answer = dashboard.client().get(f"/dashboard/cycles/{dashboard_world.cycle_id}")
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/dashboard/signin?next=")
 
 
-def test_signin_link_works_once(dashboard: DashboardServer, world: World) -> None:
+def test_signin_link_works_once(dashboard: DashboardServer, dashboard_world: World) -> None:
     """A sign-in link opens a session once; a replay of the same link is refused."""
     client = dashboard.client()
-    link = dashboard.link(world.manager)
+    link = dashboard.link(dashboard_world.manager)
     page = client.get(link)
     token = link.split("token=", 1)[1]
     form = {"csrf_token": csrf_of(page.text), "token": token}
@@ -35,7 +37,7 @@ def test_signin_link_works_once(dashboard: DashboardServer, world: World) -> Non
     assert first.status_code == 303
     cookie = first.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
-    assert client.get(f"/dashboard/alliances/{world.alliance_id}").status_code == 200
+    assert client.get(f"/dashboard/alliances/{dashboard_world.alliance_id}").status_code == 200
     replay = dashboard.client()
     page = replay.get(link)
     again = replay.post(
@@ -46,10 +48,10 @@ def test_signin_link_works_once(dashboard: DashboardServer, world: World) -> Non
 
 
 def test_expired_or_tampered_link_is_refused(
-    dashboard: DashboardServer, world: World, clock: ManualClock
+    dashboard: DashboardServer, dashboard_world: World, clock: ManualClock
 ) -> None:
     """A link older than 15 minutes, or with a changed signature, signs nobody in."""
-    link = dashboard.link(world.manager)
+    link = dashboard.link(dashboard_world.manager)
     token = link.split("token=", 1)[1]
     clock.advance(timedelta(minutes=16))
     client = dashboard.client()
@@ -64,30 +66,30 @@ def test_expired_or_tampered_link_is_refused(
 
 
 def test_post_without_csrf_token_is_refused_and_changes_nothing(
-    dashboard: DashboardServer, world: World, db_url: str
+    dashboard: DashboardServer, dashboard_world: World, db_url: str
 ) -> None:
     """A form POST without (or with a wrong) CSRF token gets 403 and the cycle stays put."""
-    client = sign_in(dashboard, world.coordinator)
+    client = sign_in(dashboard, dashboard_world.coordinator)
     for data in (
         {"trigger": "questions_agreed"},
         {"trigger": "questions_agreed", "csrf_token": "0" * 64},
     ):
-        answer = client.post(f"/dashboard/cycles/{world.cycle_id}/fire", data=data)
+        answer = client.post(f"/dashboard/cycles/{dashboard_world.cycle_id}/fire", data=data)
         assert answer.status_code == 403
         assert "security token" in answer.text
     with CycleEngine(db_url) as engine:
-        assert engine.get_cycle(world.cycle_id).state == "question_workshop"
+        assert engine.get_cycle(dashboard_world.cycle_id).state == "question_workshop"
 
 
 def test_coordinator_fires_trigger_from_form(
-    dashboard: DashboardServer, world: World, db_url: str
+    dashboard: DashboardServer, dashboard_world: World, db_url: str
 ) -> None:
     """The fire form moves the cycle and the page then shows the new stage and the event."""
-    client = sign_in(dashboard, world.coordinator)
-    page = client.get(f"/dashboard/cycles/{world.cycle_id}")
+    client = sign_in(dashboard, dashboard_world.coordinator)
+    page = client.get(f"/dashboard/cycles/{dashboard_world.cycle_id}")
     assert 'data-trigger="questions_agreed"' in page.text
     answer = client.post(
-        f"/dashboard/cycles/{world.cycle_id}/fire",
+        f"/dashboard/cycles/{dashboard_world.cycle_id}/fire",
         data={
             "csrf_token": csrf_of(page.text),
             "trigger": "questions_agreed",
@@ -98,72 +100,77 @@ def test_coordinator_fires_trigger_from_form(
     after = client.get(answer.headers["location"])
     assert "Role assignment" in after.text and "agreed at the workshop" in after.text
     with CycleEngine(db_url) as engine:
-        assert engine.get_cycle(world.cycle_id).state == "role_assignment"
+        assert engine.get_cycle(dashboard_world.cycle_id).state == "role_assignment"
 
 
 def test_blocked_trigger_shows_reasons_and_changes_nothing(
-    dashboard: DashboardServer, world: World, db_url: str
+    dashboard: DashboardServer, dashboard_world: World, db_url: str
 ) -> None:
     """A trigger a guard blocks shows disabled with its reasons; posting it anyway is a 409."""
-    client = sign_in(dashboard, world.coordinator)
-    page = client.get(f"/dashboard/cycles/{world.cycle_id}")
+    client = sign_in(dashboard, dashboard_world.coordinator)
+    page = client.get(f"/dashboard/cycles/{dashboard_world.cycle_id}")
     assert 'aria-describedby="why-pause"' in page.text
     assert "note is required" in page.text
     answer = client.post(
-        f"/dashboard/cycles/{world.cycle_id}/fire",
+        f"/dashboard/cycles/{dashboard_world.cycle_id}/fire",
         data={"csrf_token": csrf_of(page.text), "trigger": "pause"},
     )
     assert answer.status_code == 409
     assert "a note is required" in answer.text
     with CycleEngine(db_url) as engine:
-        assert engine.get_cycle(world.cycle_id).state == "question_workshop"
+        assert engine.get_cycle(dashboard_world.cycle_id).state == "question_workshop"
 
 
 def test_partner_sees_only_own_organisations_cycles(
-    dashboard: DashboardServer, world: World
+    dashboard: DashboardServer, dashboard_world: World
 ) -> None:
     """A partner opens cycles their organisation takes part in; others are 404, like the API."""
-    client = sign_in(dashboard, world.partner)
-    assert client.get(f"/dashboard/cycles/{world.cycle_id}").status_code == 200
-    assert client.get(f"/dashboard/cycles/{world.other_cycle_id}").status_code == 404
-    assert client.get(f"/dashboard/alliances/{world.other_alliance_id}").status_code == 404
-    assert client.get(f"/dashboard/alliances/{world.alliance_id}/engagement").status_code == 404
-    assert client.get(f"/dashboard/alliances/{world.alliance_id}/mail").status_code == 404
+    client = sign_in(dashboard, dashboard_world.partner)
+    assert client.get(f"/dashboard/cycles/{dashboard_world.cycle_id}").status_code == 200
+    assert client.get(f"/dashboard/cycles/{dashboard_world.other_cycle_id}").status_code == 404
+    assert (
+        client.get(f"/dashboard/alliances/{dashboard_world.other_alliance_id}").status_code == 404
+    )
+    assert (
+        client.get(f"/dashboard/alliances/{dashboard_world.alliance_id}/engagement").status_code
+        == 404
+    )
+    assert client.get(f"/dashboard/alliances/{dashboard_world.alliance_id}/mail").status_code == 404
     steps = client.get("/dashboard/my-steps")
     assert "Community seed systems" in steps.text and "lead" in steps.text
-    outsider = sign_in(dashboard, world.outsider)
-    assert outsider.get(f"/dashboard/cycles/{world.cycle_id}").status_code == 404
+    outsider = sign_in(dashboard, dashboard_world.outsider)
+    assert outsider.get(f"/dashboard/cycles/{dashboard_world.cycle_id}").status_code == 404
 
 
-def test_signout_ends_the_session(dashboard: DashboardServer, world: World) -> None:
+def test_signout_ends_the_session(dashboard: DashboardServer, dashboard_world: World) -> None:
     """After signing out, the old session cookie no longer opens any page."""
-    client = sign_in(dashboard, world.manager)
+    client = sign_in(dashboard, dashboard_world.manager)
     stolen = dict(client.cookies)
-    page = client.get(f"/dashboard/alliances/{world.alliance_id}")
+    page = client.get(f"/dashboard/alliances/{dashboard_world.alliance_id}")
     assert (
         client.post("/dashboard/signout", data={"csrf_token": csrf_of(page.text)}).status_code
         == 303
     )
     replay = dashboard.client(cookies=stolen)
-    assert replay.get(f"/dashboard/alliances/{world.alliance_id}").status_code == 303
+    assert replay.get(f"/dashboard/alliances/{dashboard_world.alliance_id}").status_code == 303
 
 
 def test_signin_email_goes_through_outbox_and_smtp(
-    dashboard: DashboardServer, world: World, smtp: tuple[Inbox, int], db_url: str
+    dashboard: DashboardServer, dashboard_world: World, smtp: tuple[Inbox, int], db_url: str
 ) -> None:
     """Asking for a link queues a "signin" email that the real sender delivers over SMTP;
     an unknown address gets the same answer and no email."""
     inbox, port = smtp
     client = dashboard.client()
     form = client.get("/dashboard/signin")
-    for email in (world.manager, "nobody@example.org"):
+    for email in (dashboard_world.manager, "nobody@example.org"):
         answer = client.post(
             "/dashboard/signin", data={"csrf_token": csrf_of(form.text), "email": email}
         )
         assert answer.status_code == 200 and "is on its way" in answer.text
     with CycleEngine(db_url) as engine:
         rows = [r for r in engine.outbox.messages(limit=1000) if r.kind == "signin"]
-    assert [r.recipient for r in rows] == [world.manager]
+    assert [r.recipient for r in rows] == [dashboard_world.manager]
     deliver_mail(dashboard, port)
     links = inbox.links()
     assert len(links) == 1
@@ -180,22 +187,25 @@ def test_signin_email_goes_through_outbox_and_smtp(
     assert sent.status == "sent" and isinstance(sent, OutboxRecord)
 
 
-def test_nudge_queues_reminders_once(dashboard: DashboardServer, world: World, db_url: str) -> None:
+def test_nudge_queues_reminders_once(
+    dashboard: DashboardServer, dashboard_world: World, db_url: str
+) -> None:
     """A manager's nudge emails the step's people; a second nudge right after is refused."""
-    client = sign_in(dashboard, world.manager)
-    page = client.get(f"/dashboard/alliances/{world.alliance_id}/stalled")
+    client = sign_in(dashboard, dashboard_world.manager)
+    page = client.get(f"/dashboard/alliances/{dashboard_world.alliance_id}/stalled")
     with CycleEngine(db_url) as engine:
-        before = len(engine.outbox.messages(cycle_id=world.cycle_id, limit=1000))
-    url = f"/dashboard/alliances/{world.alliance_id}/stalled/{world.cycle_id}/nudge"
+        before = len(engine.outbox.messages(cycle_id=dashboard_world.cycle_id, limit=1000))
+    stalled = f"/dashboard/alliances/{dashboard_world.alliance_id}/stalled"
+    url = f"{stalled}/{dashboard_world.cycle_id}/nudge"
     first = client.post(url, data={"csrf_token": csrf_of(page.text)}, follow_redirects=True)
     assert "Nudged:" in first.text
     with CycleEngine(db_url) as engine:
-        after = engine.outbox.messages(cycle_id=world.cycle_id, limit=1000)
+        after = engine.outbox.messages(cycle_id=dashboard_world.cycle_id, limit=1000)
         assert len(after) > before
-        assert any(e.kind == "nudged" for e in engine.history(world.cycle_id))
+        assert any(e.kind == "nudged" for e in engine.history(dashboard_world.cycle_id))
     second = client.post(url, data={"csrf_token": csrf_of(page.text)}, follow_redirects=True)
     assert "Not nudged" in second.text
-    partner = sign_in(dashboard, world.partner)
+    partner = sign_in(dashboard, dashboard_world.partner)
     assert (
         partner.post(
             url, data={"csrf_token": csrf_of(partner.get("/dashboard/my-steps").text)}

@@ -11,7 +11,7 @@ from cycle_engine.outbox.recipients import by_roles
 from cycle_engine.outbox.signin import MAX_LINKS_PER_WINDOW, SignInLink, queue_signin_email
 from cycle_engine.store.tables.alliances import PersonRecord
 from cycle_engine.store.tables.outbox import DIGEST, PENDING, SUPPRESSED, OutboxRecord
-from tests.notifications.conftest import World
+from tests.cycle_engine.outbox.conftest import World
 
 COORDINATOR = Actor(name="cora", role="coordinator")
 
