@@ -1,170 +1,303 @@
-"""Persisted fires per second through the public API, beside the same row writes in raw sqlite3.
+"""Fires per second on the path users take, beside a floor that does the same work.
 
     python -m bench.fire_rate [--smoke] [--cycles N] [--statements]
 
-Walks N cycles through every stage of a seven-stage template (one transaction per fire: lock the
-cycle, close the stage visit, open the next, bump the version, append the event), first on
-SQLite, then on PostgreSQL when CYCLE_ENGINE_TEST_POSTGRES_URL is set, and prints the ratio to
-raw sqlite3 doing the same statements on the same schema.
+The engine fires the built-in `learning-cycle`'s first three transitions (questions agreed, roles
+assigned, plan approved: every guard runs on real records) on cycles of an alliance whose
+organisations take part at every level (one lead and one active organisation per stage, the
+rest informed, each with a focal point), with 3 and with 30 organisations. The floor is
+hand-written DB-API code (sqlite3, or psycopg on PostgreSQL) doing the same work per fire in the
+same run: lock the cycle, read the guard facts and the recipients with joined queries, close the
+stage visit and open the next, bump the version, append the event, cancel the old timers, write
+as many timer and outbox rows as the engine wrote. It prints fires/s, the ratio to the floor and
+the statements per fire (SQLite, and PostgreSQL when CYCLE_ENGINE_TEST_POSTGRES_URL is set).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sqlite3
 import tempfile
 import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+import psycopg
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import make_url
 
-from cycle_engine import CycleEngine
+from cycle_engine import Actor, CycleEngine
 from cycle_engine.store.schema import upgrade
-from cycle_engine.testing import ManualClock
+from cycle_engine.store.tables.outbox import OutboxRecord
+from cycle_engine.store.tables.timers import TimerRecord
+from cycle_engine.testing import ManualClock, WorldBuilder
 from cycle_engine.testing_db import PostgresFactory
 
-STAGES = [
-    "question_workshop",
-    "role_assignment",
-    "work_plan",
-    "good_practice_review",
-    "prototype",
-    "multi_context_testing",
-    "documentation",
-]
-TEMPLATE = "\n".join(
-    ["key: bench-linear", "title: Benchmark cycle", f"initial: {STAGES[0]}", "stages:"]
-    + [f"  - {{key: {s}, title: {s}, duration: P2W}}" for s in STAGES]
-    + ["  - {key: done, title: Done, final: true}", "transitions:"]
-    + [
-        f"  - {{trigger: next_{i}, from: {a}, to: {b}}}"
-        for i, (a, b) in enumerate(zip(STAGES, [*STAGES[1:], "done"], strict=True))
-    ]
-)
-FIRES_PER_CYCLE = len(STAGES)
+TRIGGERS = ("questions_agreed", "roles_assigned", "plan_approved")
+STAGES = ("question_workshop", "role_assignment", "work_plan", "good_practice_review")
+COORDINATOR = Actor(name="Ana Pérez", role="coordinator")
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
-def engine_rate(url: str, cycles: int) -> float:
-    clock = ManualClock()
-    with CycleEngine(url, clock=clock) as engine:
-        engine.templates.publish(TEMPLATE, "bench.yaml")
-        ids = [engine.start_cycle("bench-linear", f"cycle {n}").id or 0 for n in range(cycles)]
-        started = time.perf_counter()
-        for step in range(FIRES_PER_CYCLE):
-            for cycle_id in ids:
-                engine.fire(cycle_id, f"next_{step}")
-        elapsed = time.perf_counter() - started
-    return cycles * FIRES_PER_CYCLE / elapsed
+@dataclass(frozen=True, kw_only=True)
+class EngineRun:
+    rate: float
+    statements: float
+    timers: int  # timer rows written per fire
+    outbox: int  # outbox rows written per fire
 
 
-def statements_of_one_fire(url: str) -> list[str]:
-    """The SQL one persisted fire sends (first line of each, parameters left out)."""
-    sent: list[str] = []
-    with CycleEngine(url, clock=ManualClock()) as engine:
-        engine.templates.publish(TEMPLATE, "bench.yaml")
-        cycle_id = engine.start_cycle("bench-linear", "statements").id or 0
-
-        def record(*args: Any) -> None:
-            sent.append(" ".join(str(args[2]).split())[:110])
-
-        event.listen(engine.db.engine, "before_cursor_execute", record)
-        engine.fire(cycle_id, "next_0")
-        event.remove(engine.db.engine, "before_cursor_execute", record)
-    return sent
-
-
-def raw_sqlite_rate(path: Path, cycles: int) -> float:
-    """The same statements a fire runs, hand-written on the same schema."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    now = datetime(2026, 1, 5, tzinfo=UTC).replace(tzinfo=None)
-    conn.execute(
-        "INSERT INTO templates (key, version, title, content_hash, source_name, "
-        "source_text, published_at) VALUES ('raw', 1, 'raw', 'h', 'raw', '', ?)",
-        (now,),
-    )
+def seed(engine: CycleEngine, cycles: int, organisations: int) -> list[int]:
+    """An alliance with `organisations` partners at every level on `cycles` learning cycles."""
+    world = WorldBuilder(engine, actor=COORDINATOR)
+    world.alliance("alliance", "Alianza de aprendizaje", "Rural enterprise", timezone="UTC")
+    for n in range(organisations):
+        world.organisation(f"o{n}", f"Partner {n}", "ngo", "Honduras", member_of=["alliance"])
+        roles = {"alliance": "coordinator"} if n == 0 else {}
+        world.person(f"p{n}", f"Focal {n}", f"focal{n}@example.org", f"o{n}", roles=roles)
+    spec = engine.templates.spec("learning-cycle")
     ids = []
-    for n in range(cycles):
-        cur = conn.execute(
-            "INSERT INTO cycles (template_id, template_key, title, state, status, version, "
-            "started_at, updated_at, created_by) VALUES (1, 'raw', ?, ?, 'active', 1, ?, ?, 's')",
-            (f"c{n}", STAGES[0], now, now),
+    for c in range(cycles):
+        cycle = world.cycle(f"c{c}", "learning-cycle", f"Cycle {c}", "alliance", questions=["Q?"])
+        for stage in spec.work_stages:
+            for n in range(organisations):
+                level = "lead" if n == 0 else "active" if n == 1 else "informed"
+                world.role(f"c{c}", stage.key, f"o{n}", level, focal_point=f"p{n}")
+        ids.append(cycle)
+    return ids
+
+
+def engine_run(url: str, cycles: int, organisations: int) -> EngineRun:
+    with CycleEngine(url, clock=ManualClock(NOW)) as engine:
+        engine.publish_builtin_templates()
+        ids = seed(engine, cycles, organisations)
+        counted = [0]
+
+        def count(*_: Any) -> None:
+            counted[0] += 1
+
+        rows_before = _rows(engine)
+        event.listen(engine.db.engine, "before_cursor_execute", count)
+        started = time.perf_counter()
+        for trigger in TRIGGERS:
+            for cycle_id in ids:
+                engine.fire(cycle_id, trigger, actor=COORDINATOR)
+        elapsed = time.perf_counter() - started
+        event.remove(engine.db.engine, "before_cursor_execute", count)
+        rows_after = _rows(engine)
+    fires = cycles * len(TRIGGERS)
+    return EngineRun(
+        rate=fires / elapsed,
+        statements=counted[0] / fires,
+        timers=round((rows_after[0] - rows_before[0]) / fires),
+        outbox=round((rows_after[1] - rows_before[1]) / fires),
+    )
+
+
+def _rows(engine: CycleEngine) -> tuple[int, int]:
+    with engine.db.read_session() as session:
+        connection = session.connection()
+        timers = connection.execute(select(func.count()).select_from(TimerRecord)).scalar_one()
+        outbox = connection.execute(select(func.count()).select_from(OutboxRecord)).scalar_one()
+    return int(timers), int(outbox)
+
+
+class Floor:
+    """The same work per fire in plain DB-API calls (`?` placeholders, rewritten for psycopg)."""
+
+    def __init__(self, connect: Callable[[], Any], *, postgres: bool) -> None:
+        self.connection = connect()
+        self.postgres = postgres
+
+    def sql(self, text: str) -> str:
+        return text.replace("?", "%s") if self.postgres else text
+
+    def run(self, ids: Sequence[int], timers: int, outbox: int) -> float:
+        cursor = self.connection.cursor()
+        started = time.perf_counter()
+        for step, trigger in enumerate(TRIGGERS):
+            for cycle_id in ids:
+                self.fire(cursor, cycle_id, step, trigger, timers, outbox)
+        elapsed = time.perf_counter() - started
+        self.connection.close()
+        return len(ids) * len(TRIGGERS) / elapsed
+
+    def fire(
+        self, cursor: Any, cycle_id: int, step: int, trigger: str, timers: int, outbox: int
+    ) -> None:
+        now = NOW.replace(tzinfo=None)
+        source, dest = STAGES[step], STAGES[step + 1]
+        cursor.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
+        lock = " FOR UPDATE" if self.postgres else ""
+        cursor.execute(
+            self.sql(f"SELECT version, current_stage_id FROM cycles WHERE id=?{lock}"), (cycle_id,)
         )
-        cycle_id = cur.lastrowid
-        cur = conn.execute(
-            "INSERT INTO stage_visits (cycle_id, stage, visit, entered_at, due_at, "
-            "last_activity_at) VALUES (?, ?, 1, ?, ?, ?)",
-            (cycle_id, STAGES[0], now, now, now),
+        version, visit_id = cursor.fetchone()
+        questions = "SELECT count(*) FROM learning_questions WHERE cycle_id=?"
+        cursor.execute(self.sql(questions), (cycle_id,))
+        cursor.fetchone()
+        cursor.execute(
+            self.sql(
+                "SELECT p.stage, p.level, pe.id, pe.email, pe.language, o.name, n.mode "
+                "FROM participation p JOIN people pe ON pe.id = p.focal_point_id "
+                "JOIN organisations o ON o.id = p.organisation_id "
+                "LEFT JOIN notification_preferences n ON n.person_id = pe.id "
+                "WHERE p.cycle_id=? AND p.stage IN (?, ?)"
+            ),
+            (cycle_id, source, dest),
         )
-        conn.execute("UPDATE cycles SET current_stage_id=? WHERE id=?", (cur.lastrowid, cycle_id))
-        ids.append(cycle_id)
-    started = time.perf_counter()
-    for step in range(FIRES_PER_CYCLE):
-        dest = STAGES[step + 1] if step + 1 < len(STAGES) else "done"
-        for cycle_id in ids:
-            conn.execute("BEGIN IMMEDIATE")
-            version, visit_id = conn.execute(
-                "SELECT version, current_stage_id FROM cycles WHERE id=?", (cycle_id,)
-            ).fetchone()
-            conn.execute("UPDATE stage_visits SET left_at=? WHERE id=?", (now, visit_id))
-            new_visit = conn.execute(
+        recipients = cursor.fetchall()
+        cursor.execute(self.sql("UPDATE stage_visits SET left_at=? WHERE id=?"), (now, visit_id))
+        cursor.execute(
+            self.sql(
                 "INSERT INTO stage_visits (cycle_id, stage, visit, entered_at, due_at, "
-                "last_activity_at) VALUES (?, ?, 1, ?, ?, ?)",
-                (cycle_id, dest, now, now + timedelta(weeks=2), now),
-            ).lastrowid
-            conn.execute(
+                "last_activity_at) VALUES (?, ?, 1, ?, ?, ?) RETURNING id"
+            ),
+            (cycle_id, dest, now, now + timedelta(weeks=2), now),
+        )
+        (new_visit,) = cursor.fetchone()
+        cursor.execute(
+            self.sql(
                 "UPDATE cycles SET state=?, version=?, updated_at=?, current_stage_id=? "
-                "WHERE id=? AND version=?",
-                (dest, version + 1, now, new_visit, cycle_id, version),
-            )
-            conn.execute(
-                'INSERT INTO events (cycle_id, seq, at, actor, kind, "trigger", '
-                "from_state, to_state, data) VALUES (?, ?, ?, 'system', 'transition', "
-                "?, ?, ?, '{}')",
-                (cycle_id, version + 1, now, f"next_{step}", STAGES[step], dest),
-            )
-            conn.execute("COMMIT")
-    elapsed = time.perf_counter() - started
-    conn.close()
-    return cycles * FIRES_PER_CYCLE / elapsed
+                "WHERE id=? AND version=?"
+            ),
+            (dest, version + 1, now, new_visit, cycle_id, version),
+        )
+        cursor.execute(
+            self.sql(
+                'INSERT INTO events (cycle_id, seq, at, actor, kind, "trigger", from_state, '
+                "to_state, data) VALUES (?, ?, ?, 'floor', 'transition', ?, ?, ?, '{}')"
+            ),
+            (cycle_id, version + 1, now, trigger, source, dest),
+        )
+        cursor.execute(
+            self.sql(
+                "UPDATE timers SET status='cancelled' WHERE stage_visit_id=? "
+                "AND status IN ('pending', 'claimed')"
+            ),
+            (visit_id,),
+        )
+        cursor.executemany(
+            self.sql(
+                "INSERT INTO timers (kind, cycle_id, stage_visit_id, stage, rule, occurrence, "
+                "due_at, status, late, created_at, attempts, dedupe_key, payload) "
+                "VALUES ('reminder', ?, ?, ?, ?, 1, ?, 'pending', ?, ?, 0, ?, '{}')"
+            ),
+            [
+                (cycle_id, new_visit, dest, f"rule{n}", now, False, now, f"{new_visit}:{n}")
+                for n in range(timers)
+            ],
+        )
+        people = recipients or [("", "", None, "x@example.org", "en", "", None)]
+        cursor.executemany(
+            self.sql(
+                "INSERT INTO outbox (channel, kind, cycle_id, stage, visit, rule, occurrence, "
+                "person_id, recipient, language, dedupe_key, message_id, delivery, not_before, "
+                "status, attempts, next_attempt_at, possible_duplicate, context, created_at) "
+                "VALUES ('email', 'stage_started', ?, ?, 1, 'started', 0, ?, ?, ?, ?, ?, "
+                "'immediate', ?, 'pending', 0, ?, ?, ?, ?)"
+            ),
+            [
+                (
+                    cycle_id,
+                    dest,
+                    person[2],
+                    person[3],
+                    person[4],
+                    f"{cycle_id}:{dest}:{n}:{uuid.uuid4().hex}",
+                    f"<{uuid.uuid4().hex}@floor>",
+                    now,
+                    now,
+                    False,
+                    json.dumps({"cycle": {"id": cycle_id}, "stage": {"key": dest}, "n": n}),
+                    now,
+                )
+                for n, person in ((n, people[n % len(people)]) for n in range(outbox))
+            ],
+        )
+        cursor.execute("COMMIT")
+
+
+def sqlite_floor(path: Path) -> Floor:
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(path, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            connection.execute(f"PRAGMA {pragma}")
+        return connection
+
+    return Floor(connect, postgres=False)
+
+
+def postgres_floor(url: str) -> Floor:
+    parsed = make_url(url)
+    conninfo = (
+        f"host={parsed.host} port={parsed.port or 5432} user={parsed.username} "
+        f"dbname={parsed.database}"
+    )
+    return Floor(lambda: psycopg.connect(conninfo, autocommit=True), postgres=True)
+
+
+def compare(
+    label: str,
+    engine_url: str,
+    floor: Callable[[str], Floor],
+    floor_url: str,
+    cycles: int,
+    organisations: int,
+) -> None:
+    run = engine_run(engine_url, cycles, organisations)
+    with CycleEngine(floor_url, clock=ManualClock(NOW)) as engine:  # the same records to read
+        engine.publish_builtin_templates()
+        ids = seed(engine, cycles, organisations)
+    floor_rate = floor(floor_url).run(ids, run.timers, run.outbox)
+    print(
+        f"{label:<10} {organisations:>3} orgs: engine {run.rate:7.0f} fires/s, "
+        f"floor {floor_rate:7.0f} fires/s, ratio {run.rate / floor_rate:.3f}; "
+        f"{run.statements:.1f} statements per fire; per fire {run.timers} timer and "
+        f"{run.outbox} outbox rows"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny N so CI runs it in seconds")
     parser.add_argument("--cycles", type=int, default=None)
-    parser.add_argument("--statements", action="store_true", help="list one fire's SQL first")
     args = parser.parse_args()
-    cycles = args.cycles or (20 if args.smoke else 500)
-    with tempfile.TemporaryDirectory() as tmp:
-        engine_db = Path(tmp) / "engine.db"
-        raw_db = Path(tmp) / "raw.db"
-        upgrade(f"sqlite:///{engine_db}")
-        upgrade(f"sqlite:///{raw_db}")
-        if args.statements:
-            statements_db = f"sqlite:///{Path(tmp) / 'statements.db'}"
-            upgrade(statements_db)
-            shown = statements_of_one_fire(statements_db)
-            print(f"one fire on SQLite: BEGIN IMMEDIATE, {len(shown)} statements, COMMIT")
-            print("\n".join(f"  {n}. {text}" for n, text in enumerate(shown, 1)))
-        sqlite_rate = engine_rate(f"sqlite:///{engine_db}", cycles)
-        raw_rate = raw_sqlite_rate(raw_db, cycles)
-    total = cycles * FIRES_PER_CYCLE
-    print(f"fires: {total} ({cycles} cycles x {FIRES_PER_CYCLE} stages)")
-    print(f"sqlite  engine : {sqlite_rate:8.0f} fires/s")
-    print(f"sqlite  raw    : {raw_rate:8.0f} fires/s (hand-written sqlite3, same statements)")
-    print(f"ratio engine/raw: {sqlite_rate / raw_rate:.2f}")
+    cycles = args.cycles or (5 if args.smoke else 100)
     pg_url = os.environ.get("CYCLE_ENGINE_TEST_POSTGRES_URL")
-    if pg_url:
-        factory = PostgresFactory(pg_url)
-        try:
-            url = factory.new()
-            print(f"postgres engine: {engine_rate(url, cycles):8.0f} fires/s")
-        finally:
+    factory = PostgresFactory(pg_url) if pg_url else None
+    try:
+        for organisations in (3, 30):
+            with tempfile.TemporaryDirectory() as tmp:
+                engine_url = f"sqlite:///{Path(tmp) / 'engine.db'}"
+                floor_path = Path(tmp) / "floor.db"
+                upgrade(engine_url)
+                upgrade(f"sqlite:///{floor_path}")
+                compare(
+                    "sqlite",
+                    engine_url,
+                    lambda url: sqlite_floor(Path(make_url(url).database or "")),
+                    f"sqlite:///{floor_path}",
+                    cycles,
+                    organisations,
+                )
+            if factory is not None:
+                compare(
+                    "postgresql",
+                    factory.new(),
+                    postgres_floor,
+                    factory.new(),
+                    cycles,
+                    organisations,
+                )
+    finally:
+        if factory is not None:
             factory.close()
 
 
