@@ -30,25 +30,19 @@ from cycle_engine.api.schemas import (
 )
 from cycle_engine.cycles.listing import CycleFilter
 from cycle_engine.engine import CycleEngine
-from cycle_engine.store.tables import CycleRecord
 
 router = APIRouter(prefix="/cycles", tags=["cycles"])
 Id = Annotated[int, Query(ge=1, le=2**31 - 1)]
 
 
-def cycle_detail(engine: CycleEngine, key: Access, cycle: CycleRecord) -> CycleDetail:
+def cycle_detail(engine: CycleEngine, key: Access, cycle_id: int) -> CycleDetail:
     """The cycle with its current stage visit and the triggers as the caller sees them."""
-    assert cycle.id is not None
-    version = next(
-        t.version for t in engine.templates.list(cycle.template_key) if t.id == cycle.template_id
-    )
-    stage = engine.cycles.current_stage(cycle.id)
-    options = engine.cycles.available_triggers(cycle.id, actor=key.actor(), reach=key.reach)
+    view = engine.cycles.view(cycle_id, actor=key.actor(), reach=key.reach)
     return CycleDetail(
-        **CyclePublic.of(cycle).model_dump(),
-        template_version=version,
-        stage=StagePublic.of(stage) if stage else None,
-        triggers=[TriggerPublic.of(o) for o in options],
+        **CyclePublic.of(view.cycle).model_dump(),
+        template_version=view.template_version,
+        stage=StagePublic.of(view.stage) if view.stage else None,
+        triggers=[TriggerPublic.of(o) for o in view.triggers],
     )
 
 
@@ -116,7 +110,8 @@ def start_cycle(
             questions=payload.questions,
             reach=key.reach,
         )
-        return cycle_detail(engine, key, cycle)
+        assert cycle.id is not None
+        return cycle_detail(engine, key, cycle.id)
 
     response = run_once(
         engine, key, idempotency_key, fingerprint("POST", "/cycles", payload), 201, command
@@ -135,9 +130,9 @@ def start_cycle(
 def get_cycle(
     cycle_id: IdPath, engine: EngineDep, key: CurrentKey, response: Response
 ) -> CycleDetail:
-    cycle = engine.cycles.get_cycle(cycle_id, reach=key.reach)
-    response.headers["ETag"] = etag_of(cycle.version)
-    return cycle_detail(engine, key, cycle)
+    detail = cycle_detail(engine, key, cycle_id)
+    response.headers["ETag"] = etag_of(detail.version)
+    return detail
 
 
 @router.get("/{cycle_id}/triggers", summary="Triggers from the cycle's stage, with reasons")

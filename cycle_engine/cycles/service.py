@@ -9,6 +9,7 @@ the stage) run inside it, on the locked cycle; each query reads without taking t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +53,17 @@ from cycle_engine.store.tables import (
 from cycle_engine.store.templates import TemplateStore
 
 __all__ = ["CycleFilter", "CycleService"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CycleView:
+    """A cycle as its page shows it: the row, the template version, the open stage visit (None
+    when finished) and every trigger from its stage with the reasons it is blocked."""
+
+    cycle: CycleRecord
+    template_version: int
+    stage: StageRecord | None
+    triggers: list[TriggerOption]
 
 
 class CycleService:
@@ -285,11 +297,35 @@ class CycleService:
         """
         with self.db.read_session() as session:
             cycle = self._read_cycle(session, cycle_id, reach)
-            machine = self.templates.machine(session, cycle.template_id)
-            options = explain(
-                session, cycle, machine, actor, self.clock.now(), self.participation, note
+            return self._options(session, cycle, actor, note, reach)
+
+    def view(
+        self, cycle_id: int, *, actor: Actor = SYSTEM, reach: Reach | None = None
+    ) -> CycleView:
+        """The cycle, its template version, its open stage visit and the triggers as `actor`
+        sees them, read in one session (what a cycle page or `GET /cycles/{id}` shows)."""
+        with self.db.read_session() as session:
+            cycle = self._read_cycle(session, cycle_id, reach)
+            return CycleView(
+                cycle=cycle,
+                template_version=self.templates.version_number(session, cycle.template_id),
+                stage=current_visit(session, cycle),
+                triggers=self._options(session, cycle, actor, None, reach),
             )
-            refusal = None if reach is None else stage_refusal(session, reach, cycle)
+
+    def _options(
+        self,
+        session: Session,
+        cycle: CycleRecord,
+        actor: Actor,
+        note: str | None,
+        reach: Reach | None,
+    ) -> list[TriggerOption]:
+        machine = self.templates.machine(session, cycle.template_id)
+        options = explain(
+            session, cycle, machine, actor, self.clock.now(), self.participation, note
+        )
+        refusal = None if reach is None else stage_refusal(session, reach, cycle)
         if refusal is None:
             return options
         return [

@@ -42,6 +42,7 @@ class TemplateStore:
         self._clock = clock
         self._specs: dict[int, TemplateSpec] = {}
         self._machines: dict[int, CycleMachine] = {}
+        self._versions: dict[int, int] = {}
 
     def validate(self, text: str, source_name: str) -> TemplateSpec:
         """Load and validate without publishing; raises InvalidTemplate listing every problem."""
@@ -94,7 +95,14 @@ class TemplateStore:
             raise TemplateNotFound(template_id)
         spec = load_template_text(record.source_text, record.source_name, self.guards)
         self._specs[template_id] = spec
+        self._versions[template_id] = record.version
         return spec
+
+    def version_number(self, session: Session, template_id: int) -> int:
+        """The version number of the published template `template_id` (cached with its spec)."""
+        if template_id not in self._versions:
+            self.spec(session, template_id)
+        return self._versions[template_id]
 
     def machine(self, session: Session, template_id: int) -> CycleMachine:
         cached = self._machines.get(template_id)
