@@ -4,11 +4,12 @@ Alliance work on a cycle, added to the `cycle` group of `cycle_engine.cli.cycles
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cycle_engine.actors import Actor
+from cycle_engine.cli.actors import ActorOption, PersonOption, RoleOption, acting
 from cycle_engine.cli.alliances import parse_date
 from cycle_engine.cli.common import (
     DbOption,
@@ -18,8 +19,11 @@ from cycle_engine.cli.common import (
     reports_errors,
     when,
 )
-from cycle_engine.cli.cycles import ActorOption, RoleOption, app
+from cycle_engine.cli.cycles import app
 from cycle_engine.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from cycle_engine.engine import CycleEngine
 
 plan_app = typer.Typer(help="The work plan: show it, move a due date.", no_args_is_help=True)
 question_app = typer.Typer(help="Learning questions: add, answer, list.", no_args_is_help=True)
@@ -33,8 +37,8 @@ app.add_typer(context_app, name="context")
 app.add_typer(learning_app, name="learning")
 
 
-def _actor(name: str, role: str) -> Actor:
-    return Actor(name=name, role=role)
+def _actor(engine: CycleEngine, cycle_id: int, name: str, role: str, person: str | None) -> Actor:
+    return acting(engine, name, role, person, alliance_id=engine.get_cycle(cycle_id).alliance_id)
 
 
 @app.command()
@@ -49,6 +53,7 @@ def assign(
     db: DbOption = None,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
+    person: PersonOption = None,
 ) -> None:
     """Record that an organisation leads, is active in, or is informed of a stage."""
     with open_engine(db) as engine:
@@ -59,7 +64,7 @@ def assign(
             level,
             focal_point_id=focal_point,
             deputy_id=deputy,
-            actor=_actor(actor, role),
+            actor=_actor(engine, cycle_id, actor, role, person),
         )
     typer.echo(f"cycle {cycle_id}: organisation {organisation_id} is {level} in {stage}")
 
@@ -110,13 +115,14 @@ def plan_move(
     db: DbOption = None,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
+    person: PersonOption = None,
 ) -> None:
     """Move a stage's due date (YYYY-MM-DD: end of that working day); later stages follow."""
     day = parse_date(due, "due")
     assert day is not None
     with open_engine(db) as engine:
         rows = engine.work.move_due_date(
-            cycle_id, stage, day, reason=reason, actor=_actor(actor, role)
+            cycle_id, stage, day, reason=reason, actor=_actor(engine, cycle_id, actor, role, person)
         )
     for r in rows:
         typer.echo(f"{r.stage:<24} {when(r.planned_start)} -> {when(r.planned_due)}")
@@ -130,10 +136,13 @@ def question_add(
     db: DbOption = None,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
+    person: PersonOption = None,
 ) -> None:
     """Add learning questions (during the question workshop)."""
     with open_engine(db) as engine:
-        rows = engine.work.add_questions(cycle_id, texts, actor=_actor(actor, role))
+        rows = engine.work.add_questions(
+            cycle_id, texts, actor=_actor(engine, cycle_id, actor, role, person)
+        )
     for q in rows:
         typer.echo(f"question {q.id} ({q.position}): {q.text}")
 
@@ -147,10 +156,13 @@ def question_answer(
     db: DbOption = None,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
+    person: PersonOption = None,
 ) -> None:
     """Answer a learning question (during documentation)."""
     with open_engine(db) as engine:
-        engine.work.answer_questions(cycle_id, {question_id: answer}, actor=_actor(actor, role))
+        engine.work.answer_questions(
+            cycle_id, {question_id: answer}, actor=_actor(engine, cycle_id, actor, role, person)
+        )
     typer.echo(f"question {question_id} answered")
 
 
@@ -182,6 +194,7 @@ def product_add(
     db: DbOption = None,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
+    person: PersonOption = None,
 ) -> None:
     """Record a product with a link and/or a stored file."""
     with open_engine(db) as engine:
@@ -194,7 +207,7 @@ def product_add(
             link=link,
             form=form,
             file=file,
-            actor=_actor(actor, role),
+            actor=_actor(engine, cycle_id, actor, role, person),
         )
     typer.echo(f"product {product.id} ({product.kind}) recorded in {product.stage}")
 
@@ -224,11 +237,17 @@ def context_add(
     db: DbOption = None,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
+    person: PersonOption = None,
 ) -> None:
     """Add a testing context."""
     with open_engine(db) as engine:
         context = engine.work.add_context(
-            cycle_id, name, country, community, org, actor=_actor(actor, role)
+            cycle_id,
+            name,
+            country,
+            community,
+            org,
+            actor=_actor(engine, cycle_id, actor, role, person),
         )
     typer.echo(f"context {context.id} {context.name!r} added")
 
@@ -243,11 +262,16 @@ def context_report(
     db: DbOption = None,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
+    person: PersonOption = None,
 ) -> None:
     """Report a context's results for the current testing round."""
     with open_engine(db) as engine:
         result = engine.work.report_context(
-            cycle_id, context_id, summary, rating, actor=_actor(actor, role)
+            cycle_id,
+            context_id,
+            summary,
+            rating,
+            actor=_actor(engine, cycle_id, actor, role, person),
         )
     typer.echo(f"context {context_id} reported ({result.rating}, round {result.visit})")
 
@@ -280,11 +304,12 @@ def learning_add(
     db: DbOption = None,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
+    person: PersonOption = None,
 ) -> None:
     """Log a learning (organisational_learning, development_interventions, knowledge_capacity)."""
     with open_engine(db) as engine:
         entry = engine.work.add_learning(
-            cycle_id, kind, title, text, org, actor=_actor(actor, role)
+            cycle_id, kind, title, text, org, actor=_actor(engine, cycle_id, actor, role, person)
         )
     typer.echo(f"learning {entry.record.id} ({entry.record.kind}) logged")
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cycle_engine.actors import Actor
+from cycle_engine.cli.actors import ActorOption, PersonOption, RoleOption, acting
 from cycle_engine.cli.common import (
     DbOption,
     JsonOption,
@@ -17,8 +17,6 @@ from cycle_engine.cli.common import (
 )
 
 app = typer.Typer(help="Learning cycles: start, fire, show, list, history.", no_args_is_help=True)
-ActorOption = Annotated[str, typer.Option("--as", help="Who acts (recorded in history).")]
-RoleOption = Annotated[str, typer.Option("--role", help="Role of the actor.")]
 
 
 @app.command()
@@ -30,6 +28,7 @@ def start(
     json: JsonOption = False,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
+    person: PersonOption = None,
     alliance: Annotated[int | None, typer.Option(help="The alliance running it.")] = None,
     topic: Annotated[str | None, typer.Option(help="The learning topic.")] = None,
     question: Annotated[
@@ -41,7 +40,7 @@ def start(
         cycle = engine.start_cycle(
             template,
             title,
-            actor=Actor(name=actor, role=role),
+            actor=acting(engine, actor, role, person, alliance_id=alliance),
             alliance_id=alliance,
             topic=topic,
             questions=question or (),
@@ -63,15 +62,17 @@ def fire(
     json: JsonOption = False,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
+    person: PersonOption = None,
 ) -> None:
-    """Fire a trigger on a cycle."""
+    """Fire a trigger on a cycle (as an operator, or as a person with --person)."""
     with open_engine(db) as engine:
+        alliance_id = engine.get_cycle(cycle_id).alliance_id
         result = engine.fire(
             cycle_id,
             trigger,
             note=note,
             expected_version=expect_version,
-            actor=Actor(name=actor, role=role),
+            actor=acting(engine, actor, role, person, alliance_id=alliance_id),
         )
     if json:
         print_json(result)
@@ -82,19 +83,26 @@ def fire(
 @app.command()
 @reports_errors
 def show(
-    cycle_id: int, db: DbOption = None, json: JsonOption = False, role: RoleOption = "coordinator"
+    cycle_id: int,
+    db: DbOption = None,
+    json: JsonOption = False,
+    role: RoleOption = "coordinator",
+    person: PersonOption = None,
 ) -> None:
-    """Show a cycle, its stage and what can be fired now (with reasons)."""
+    """Show a cycle, its stage and what can be fired now (with reasons), for an operator's role
+    or a person (--person)."""
     with open_engine(db) as engine:
-        cycle = engine.get_cycle(cycle_id)
-        stage = engine.cycles.current_stage(cycle_id)
-        options = engine.available_triggers(cycle_id, actor=Actor(name="cli", role=role))
+        alliance_id = engine.get_cycle(cycle_id).alliance_id
+        who = acting(engine, "cli", role, person, alliance_id=alliance_id)
+        view = engine.cycles.view(cycle_id, actor=who)
+        cycle, stage, options = view.cycle, view.stage, view.triggers
     if json:
         print_json({"cycle": cycle, "stage": stage, "triggers": options})
         return
     typer.echo(f"cycle {cycle.id}: {cycle.title}")
     typer.echo(
-        f"  template {cycle.template_key}, stage {cycle.state} ({cycle.status}),"
+        f"  template {cycle.template_key} v{view.template_version}, stage {cycle.state}"
+        f" ({cycle.status}),"
         f" version {cycle.version}"
     )
     if stage is not None:
@@ -128,11 +136,12 @@ def list_(
             limit=limit,
             offset=offset,
         )
+        labels = {t: engine.templates.record_of(t).label for t in {c.template_id for c in rows}}
     if json:
         print_json(rows)
         return
     for c in rows:
-        typer.echo(f"{c.id:>5}  {c.state:<24} {c.status:<9} {c.template_key:<16} {c.title}")
+        typer.echo(f"{c.id:>5}  {c.state:<24} {c.status:<9} {labels[c.template_id]:<20} {c.title}")
 
 
 @app.command()

@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 
 from cycle_engine.cli import app
 
+from .conftest import COORDINATOR, World
+
 runner = CliRunner()
 
 
@@ -137,3 +139,27 @@ def test_cli_bad_input_is_one_line_and_exit_1(db_url: str) -> None:
     result = runner.invoke(app, ["alliance", "join", "1", "42", "--db", db_url])
     assert result.exit_code == 1
     assert "error: alliance 1 not found" in result.output
+
+
+def test_lead_partner_acts_from_the_cli_as_a_person(world: World) -> None:
+    """`--role lead` is refused with the explanation of the two kinds of roles; acting as a
+    person of the lead organisation (`--person EMAIL`) fires a trigger reserved to the lead."""
+    db_url = world.engine.db.url
+    cycle = world.start()
+    world.engine.work.assign(
+        cycle, "question_workshop", world.ngo, "lead", focal_point_id=world.carla, actor=COORDINATOR
+    )
+    refused = runner.invoke(
+        app, ["cycle", "fire", str(cycle), "questions_agreed", "--role", "lead", "--db", db_url]
+    )
+    assert refused.exit_code == 1
+    assert "'lead' is a level an organisation holds on a stage" in refused.output
+    assert "--person" in refused.output
+    fire = ["cycle", "fire", str(cycle), "questions_agreed", "--db", db_url]
+    outsider = runner.invoke(app, [*fire, "--person", "dora@example.org"])
+    assert outsider.exit_code == 1 and "only coordinator, lead may fire" in outsider.output
+    fired = _run(
+        db_url, "cycle", "fire", str(cycle), "questions_agreed", "--person", "carla@example.org"
+    )
+    assert "question_workshop -> role_assignment" in fired
+    assert world.engine.history(cycle)[-1].actor == "Carla Zelaya"
