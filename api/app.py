@@ -21,13 +21,22 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
-from fastapi.openapi.utils import get_openapi
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cycle_engine.api.dashboard import create_dashboard_router
-from cycle_engine.api.middleware import BodyLimitMiddleware, RequestLogMiddleware
-from cycle_engine.api.problems import PROBLEM_JSON, install_problem_handlers, problem_response
+from cycle_engine.api.middleware import (
+    BodyLimitMiddleware,
+    NulRefusalMiddleware,
+    RequestLogMiddleware,
+)
+from cycle_engine.api.observability import (
+    RequestContextMiddleware,
+    bind_path_context,
+    metrics_router,
+)
+from cycle_engine.api.openapi import API_PREFIX, openapi_builder
+from cycle_engine.api.problems import install_problem_handlers, problem_response
 from cycle_engine.api.routers import (
     alliances,
     contexts,
@@ -51,10 +60,11 @@ from cycle_engine.api.settings import Settings
 from cycle_engine.clock import Clock
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import InvalidInput
+from cycle_engine.logs import register_secret
+from cycle_engine.metrics import EngineMetrics
 from cycle_engine.plugins import load_extensions
 
 log = logging.getLogger("cycle_engine.api")
-API_PREFIX = "/api/v1"
 
 
 def api_router() -> APIRouter:
@@ -85,6 +95,7 @@ def create_app(
     *,
     engine: CycleEngine | None = None,
     clock: Clock | None = None,
+    metrics: EngineMetrics | None = None,
 ) -> FastAPI:
     """Build the app (REST API under /api/v1, dashboard under /dashboard, email action pages).
 
@@ -97,6 +108,10 @@ def create_app(
             opens an engine on `settings.database_url` with the installed plugins' extensions
             and closes it on shutdown.
         clock: the clock of the engine the lifespan opens; tests pass a `ManualClock`.
+        metrics: the process's metrics registry, served at `/metrics` (behind the metrics
+            token). The engine the lifespan opens counts its fires into it; a host that passes
+            its own engine passes `metrics.subscriber` among its subscribers for the same
+            counts. A new registry when not given.
 
     Raises:
         InvalidInput: both `engine` and `clock` were given (give the engine its clock), or a
@@ -106,30 +121,39 @@ def create_app(
         raise InvalidInput("clock", "pass the clock to the CycleEngine you give, not to create_app")
     if settings is None:
         settings = Settings.from_env()
+    for secret in (settings.secret_key, settings.metrics_token):
+        register_secret(secret)  # masked in any log line that would carry it
+    metrics = metrics or EngineMetrics("serve")
     app = FastAPI(
         title="Cycle Engine",
         version="1",
         summary="Run Learning Alliance learning cycles as persisted state machines.",
-        lifespan=_lifespan(settings, engine, clock),
+        lifespan=_lifespan(settings, engine, clock, metrics),
         docs_url="/docs",
         openapi_url="/openapi.json",
+        dependencies=[Depends(bind_path_context)],
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     if engine is not None:
         app.state.engine = engine
+        metrics.watch(engine)
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     app.include_router(api_router(), prefix=API_PREFIX)
     app.include_router(email_actions_router())
     app.include_router(create_dashboard_router())
     app.add_middleware(EngineRequiredMiddleware)
+    app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
     app.add_middleware(RequestLogMiddleware)
-    app.openapi = _openapi_with_problems(app)  # type: ignore[method-assign]
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.openapi = openapi_builder(app)  # type: ignore[method-assign]
     return app
 
 
@@ -156,22 +180,12 @@ def mounted_lifespan(app: FastAPI) -> AbstractAsyncContextManager[Any]:
 
 
 def _lifespan(
-    settings: Settings, engine: CycleEngine | None, clock: Clock | None
+    settings: Settings, engine: CycleEngine | None, clock: Clock | None, metrics: EngineMetrics
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        running = (
-            engine
-            if engine is not None
-            else CycleEngine(
-                settings.database_url,
-                schema=settings.database_schema,
-                clock=clock,
-                data_dir=Path(settings.data_dir),
-                **load_extensions().engine_arguments(),
-            )
-        )
-        services = BackgroundServices(running, settings)
+        running = engine if engine is not None else _open_engine(settings, clock, metrics)
+        services = BackgroundServices(running, settings, metrics)
         app.state.engine = running
         app.state.services = services
         try:
@@ -186,6 +200,21 @@ def _lifespan(
             log.info("cycle engine API stopped")
 
     return lifespan
+
+
+def _open_engine(settings: Settings, clock: Clock | None, metrics: EngineMetrics) -> CycleEngine:
+    """The engine the lifespan opens: the plugins' extensions, and the metrics' subscriber."""
+    arguments = load_extensions().engine_arguments()
+    arguments["subscribers"] = [*arguments["subscribers"], metrics.subscriber]
+    engine = CycleEngine(
+        settings.database_url,
+        schema=settings.database_schema,
+        clock=clock,
+        data_dir=Path(settings.data_dir),
+        **arguments,
+    )
+    metrics.watch(engine)
+    return engine
 
 
 class EngineRequiredMiddleware:
@@ -208,59 +237,3 @@ class EngineRequiredMiddleware:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-
-def _openapi_with_problems(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """The OpenAPI document, with every error answer described as problem+json."""
-
-    def build() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = get_openapi(
-            title=app.title, version=app.version, summary=app.summary, routes=app.routes
-        )
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components["Problem"] = {
-            "type": "object",
-            "title": "Problem",
-            "additionalProperties": True,
-            "required": ["type", "title", "status"],
-            "properties": {
-                "type": {"type": "string"},
-                "title": {"type": "string"},
-                "status": {"type": "integer"},
-                "detail": {"type": "string"},
-            },
-        }
-        problem = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-        for path, item in schema.get("paths", {}).items():
-            for operation in item.values():
-                responses = operation.setdefault("responses", {})
-                codes = ["422", "413", "500"]
-                if path.startswith(API_PREFIX):
-                    codes += ["401", "403", "404"]
-                if "requestBody" in operation and "Idempotency-Key" in str(operation):
-                    codes += ["409"]
-                for code in codes:
-                    described = responses.get(code, {}).get("description", _REASONS[code])
-                    responses[code] = {"description": described, **problem}
-                for code, response in responses.items():
-                    if code[0] in "45" and "content" in response:
-                        response["content"] = problem["content"]
-        for name in ("HTTPValidationError", "ValidationError"):
-            components.pop(name, None)
-        app.openapi_schema = schema
-        return schema
-
-    return build
-
-
-_REASONS = {
-    "401": "No valid API key",
-    "403": "The key's role may not do this",
-    "404": "Not found, or outside the key's reach",
-    "409": "Conflict",
-    "413": "Request body too large",
-    "422": "Invalid input (the field is named)",
-    "500": "Server error",
-}

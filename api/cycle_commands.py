@@ -19,14 +19,20 @@ from pydantic import BaseModel
 
 from cycle_engine.actors import Actor
 from cycle_engine.alliances.reach import Reach
-from cycle_engine.api.access import MANAGER, PARTNER, Access
+from cycle_engine.api.access import Access
 from cycle_engine.api.deps import CurrentKey, EngineDep
 from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
 from cycle_engine.api.problems import ApiProblem
 from cycle_engine.engine import CycleEngine
 
 IfMatch = Annotated[
-    str | None, Header(alias="If-Match", max_length=100, description="The cycle's ETag from a GET.")
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=16,
+        pattern=r'^(\*|"?[0-9]{1,12}"?)$',
+        description='The cycle\'s ETag from a GET (`"7"`), or `*`; a stale one answers 412.',
+    ),
 ]
 
 
@@ -82,18 +88,12 @@ class CycleCommands:
         action: str,
         command: Callable[[], BaseModel],
         status: int = 201,
-        partner_acts: bool = True,
     ) -> JSONResponse:
         """Run one command on a cycle, once per Idempotency-Key; the answer carries the cycle's
-        new ETag. The command passes `expected_version` and `reach` to the engine.
-
-        Managers read and never run commands (403); `partner_acts=False` refuses partner keys
-        too (organiser-only commands). A cycle out of reach answers 404 before either.
+        new ETag. The command passes `expected_version` and `reach` to the engine, which
+        decides who may run it (`alliances.reach`: managers never, partners on the stages they
+        carry, organiser-only commands coordinators), exactly as for the dashboard's forms.
         """
-        refused = self.key.role == MANAGER or (self.key.role == PARTNER and not partner_acts)
-        if refused:
-            self.engine.cycles.get_cycle(cycle_id, reach=self.reach)
-            raise ApiProblem(403, f"a {self.key.role} key may not {action}", role=self.key.role)
         expected_version(self.if_match)  # a malformed If-Match is refused before anything runs
         response = run_once(
             self.engine,

@@ -15,6 +15,7 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from cycle_engine.api.access import Access, key_access
+from cycle_engine.api.fields import MAX_ID
 from cycle_engine.api.problems import ApiProblem
 from cycle_engine.api.settings import Settings
 from cycle_engine.engine import CycleEngine
@@ -80,4 +81,4 @@ PageDep = Annotated[PageParams, Depends()]
 
 
 #: Every object id in a path: bounded so a huge number is a 422, never a database overflow.
-IdPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Object id.")]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Object id.")]

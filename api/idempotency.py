@@ -28,6 +28,7 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=120,
+        pattern=r"^[!-~]+$",
         description="Send the same key again to get the first answer instead of a repeat.",
     ),
 ]

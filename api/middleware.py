@@ -1,14 +1,18 @@
-"""Two pure-ASGI middlewares every request passes: a body size limit and a request log.
+"""Pure-ASGI middlewares every request passes: a body size limit, a refusal of NUL characters
+in the path and query (no database stores them), and a request log.
 
 The size limit refuses a declared Content-Length over the limit before reading anything, and
 stops a chunked body as soon as it passes the limit (uploads, sent as multipart/form-data, get
 their own larger limit). The request log records method, path, status, time and the key's public
-prefix, never the Authorization header, the token or secret-looking query values.
+prefix, never a credential: not the Authorization header, and not the tokens that email and
+sign-in links carry (valid for days to a year) in query values (`?t=`, `?token=`) and path
+segments (the calendar feed's `/email/calendar/<token>.ics`), which appear as `***`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from urllib.parse import parse_qsl, urlencode
 
@@ -18,7 +22,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cycle_engine.api.problems import problem_response
 
 access_log = logging.getLogger("cycle_engine.api.access")
-_SECRET_WORDS = ("token", "key", "secret", "sig", "password", "auth")
+_SECRET_WORDS = ("token", "key", "secret", "sig", "password", "auth", "session", "code")
+#: Query parameters that carry credentials whatever their value looks like (`t`: email links).
+_SECRET_PARAMS = frozenset({"t"})
+#: Path segments that are credentials: after these prefixes, and any signed token (itsdangerous:
+#: base64url parts joined by dots) however it got into a path.
+_SECRET_AFTER = ("/email/calendar/",)
+_SIGNED = re.compile(r"^[A-Za-z0-9_=-]{6,}(\.[A-Za-z0-9_=-]{6,})+$")
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -76,13 +86,54 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
+class NulRefusalMiddleware:
+    """422 for a NUL character anywhere in the path or the query string, before any route: no
+    database stores one (PostgreSQL refuses it, SQLite keeps it), and no name or key has one.
+    Bodies are checked by their schemas (`api.fields`) and the dashboard's form reader."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query = bytes(scope.get("query_string", b"")).lower()
+            if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+                response = problem_response(
+                    422, "the path or the query contains a NUL character", field="url"
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def redacted_query(raw: bytes) -> str:
-    """The query string with the values of secret-looking parameters replaced by ***."""
+    """The query string with the values of credential-bearing parameters replaced by ***."""
     if not raw:
         return ""
     pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
-    safe = [(k, "***" if any(w in k.lower() for w in _SECRET_WORDS) else v) for k, v in pairs]
-    return "?" + urlencode(safe)
+    safe = [(k, "***" if _secret_param(k, v) else v) for k, v in pairs]
+    return "?" + urlencode(safe, safe="*")
+
+
+def _secret_param(name: str, value: str) -> bool:
+    lowered = name.lower()
+    return (
+        lowered in _SECRET_PARAMS
+        or any(word in lowered for word in _SECRET_WORDS)
+        or _SIGNED.match(value) is not None
+    )
+
+
+def redacted_path(path: str) -> str:
+    """`path` with credential segments (see the module docstring) replaced by ***."""
+    for prefix in _SECRET_AFTER:
+        if prefix in path:
+            head, _, tail = path.partition(prefix)
+            segment, slash, rest = tail.partition("/")
+            suffix = ".ics" if segment.endswith(".ics") else ""
+            path = f"{head}{prefix}***{suffix}{slash}{rest}"
+    parts = path.split("/")
+    return "/".join("***" if _SIGNED.match(part.removesuffix(".ics")) else part for part in parts)
 
 
 class RequestLogMiddleware:
@@ -106,7 +157,7 @@ class RequestLogMiddleware:
             access_log.info(
                 "%s %s%s %d %.1fms key=%s",
                 scope["method"],
-                scope["path"],
+                redacted_path(scope["path"]),
                 redacted_query(scope.get("query_string", b"")),
                 status,
                 (time.perf_counter() - started) * 1000,

@@ -1,10 +1,12 @@
 """Every error the API answers, as `application/problem+json` (RFC 9457), mapped in ONE place.
 
 engine error                      HTTP
+InputConflict, AlreadyExists      409  (conflicts with what is stored, e.g. a taken name; `field`)
 InvalidTemplate / InvalidInput    422  (`problems` / `field` name what was wrong and where)
 request validation                422  (`errors[].field` like "body.title")
 NotFound (any kind)               404  (also for objects outside the key's reach)
 TransitionNotAllowed              409  (`reasons` and the `allowed` triggers)
+NotPermitted                      403  (`reasons`: the caller's role or organisation may not)
 ActionNotAllowed                  409  (`reasons`)
 ConflictError                     409, or 412 when the request sent If-Match
 SchemaTooNew                      503
@@ -16,6 +18,8 @@ anything else                     500  (no internals in the body; logged)
 from __future__ import annotations
 
 import logging
+import re
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -29,12 +33,15 @@ from cycle_engine.errors import (
     ActionNotAllowed,
     ConflictError,
     CycleEngineError,
+    InputConflict,
     InvalidInput,
     InvalidTemplate,
     NotFound,
+    NotPermitted,
     SchemaTooNew,
     TransitionNotAllowed,
 )
+from cycle_engine.logs import request_id
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger("cycle_engine.api")
@@ -90,6 +97,8 @@ def problem_response(
     if detail is not None:
         body["detail"] = detail
     body.update(extra)
+    if request_id() is not None:  # the id the X-Request-ID header carries (api.observability)
+        body["request_id"] = request_id()
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -104,7 +113,7 @@ def engine_problem(request: Request, error: CycleEngineError) -> JSONResponse:
         )
     if isinstance(error, InvalidInput):
         return problem_response(
-            422,
+            409 if isinstance(error, InputConflict) else 422,
             str(error),
             field=error.field,
             errors=[{"field": error.field, "message": error.message}],
@@ -120,6 +129,8 @@ def engine_problem(request: Request, error: CycleEngineError) -> JSONResponse:
             reasons=list(error.reasons),
             allowed=list(error.allowed),
         )
+    if isinstance(error, NotPermitted):
+        return problem_response(403, str(error), reasons=[error.reason])
     if isinstance(error, ActionNotAllowed):
         return problem_response(409, str(error), reasons=[error.reason])
     if isinstance(error, ConflictError):
@@ -134,6 +145,25 @@ def engine_problem(request: Request, error: CycleEngineError) -> JSONResponse:
     if isinstance(error, SchemaTooNew):
         return problem_response(503, str(error))
     return problem_response(400, str(error))
+
+
+def documented_methods(request: Request) -> list[str]:
+    """The methods the app's OpenAPI document lists for the request's path (what a 405's Allow
+    header names); empty for paths it does not describe (the dashboard, email pages)."""
+    root = str(request.scope.get("root_path", ""))
+    path = request.url.path
+    path = path[len(root) :] if root and path.startswith(root) else path
+    for template, item in request.app.openapi().get("paths", {}).items():
+        if _template_regex(template).fullmatch(path):
+            methods = {m.upper() for m in item if m in ("get", "post", "put", "patch", "delete")}
+            return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
+    return []
+
+
+@lru_cache(maxsize=256)
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
 
 
 def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
@@ -220,10 +250,15 @@ def install_problem_handlers(app: FastAPI) -> None:
             field=errors[0]["field"] if errors else None,
         )
 
-    async def on_http(_request: Request, error: Exception) -> JSONResponse:
+    async def on_http(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, HTTPException)
         detail = error.detail if isinstance(error.detail, str) else None
-        return problem_response(error.status_code, detail, headers=dict(error.headers or {}))
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            allowed = documented_methods(request)
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
+        return problem_response(error.status_code, detail, headers=headers)
 
     async def on_database(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, exc.DBAPIError)

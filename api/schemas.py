@@ -2,7 +2,8 @@
 (what it gets back), beside the tables in cycle_engine.
 
 Every request model forbids unknown fields (`extra="forbid"`), so a client that tries to set an
-id, a state or a version gets 422 naming that field instead of having it silently ignored.
+id, a state or a version gets 422 naming that field instead of having it silently ignored. Field
+types come from `api.fields`, so the document states the constraints the server enforces.
 """
 
 from __future__ import annotations
@@ -12,15 +13,26 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from cycle_engine.api.fields import Note, RowId, Text100, Text200, Text300, Text2000
 from cycle_engine.spec.durations import format_duration
 from cycle_engine.spec.machine import TriggerOption
 from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.spec.validate import SNAKE_NAME, TEMPLATE_KEY
 from cycle_engine.store.tables import CycleRecord, EventRecord, StageRecord, TemplateRecord
 
 T = TypeVar("T")
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Note = Annotated[str, StringConstraints(max_length=5000)]
+Name = Text100
+Title = Text300
+TemplateKeyText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=TEMPLATE_KEY.pattern),
+    Field(description="A template key, e.g. learning-cycle."),
+]
+TriggerName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=SNAKE_NAME.pattern),
+    Field(description="A trigger of the template, e.g. questions_agreed."),
+]
 
 
 class RequestModel(BaseModel):
@@ -144,15 +156,13 @@ class DiagramPublic(BaseModel):
 
 
 class CycleCreate(RequestModel):
-    template_key: Name
+    template_key: TemplateKeyText
     title: Title
-    alliance_id: int = Field(ge=1, le=2**31 - 1)
-    template_version: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    topic: Annotated[str, StringConstraints(max_length=200)] | None = None
+    alliance_id: RowId
+    template_version: RowId | None = None
+    topic: Text200 | None = None
     note: Note | None = None
-    questions: list[
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-    ] = Field(default=[], max_length=50)
+    questions: list[Text2000] = Field(default=[], max_length=50)
 
 
 class StagePublic(BaseModel):
@@ -216,7 +226,7 @@ class CycleDetail(CyclePublic):
 
 
 class TransitionCreate(RequestModel):
-    trigger: Name
+    trigger: TriggerName
     note: Note | None = None
 
 

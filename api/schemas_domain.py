@@ -7,18 +7,134 @@ Public models are built from the tables with `from_attributes`.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from cycle_engine.alliances.contexts import RATINGS
+from cycle_engine.alliances.learning import LEARNING_KINDS
+from cycle_engine.alliances.products import PRODUCT_FORMS, PRODUCT_KINDS
+from cycle_engine.api.fields import (
+    FIRST_DAY,
+    LAST_DAY,
+    Day,
+    Language,
+    Note,
+    OneOf,
+    RowId,
+    Text100,
+    Text200,
+    Text300,
+    Text2000,
+    Text10000,
+    Text20000,
+    TimeZone,
+)
 from cycle_engine.api.schemas import RequestModel
+from cycle_engine.outbox.addresses import MAX_URL_LENGTH
+from cycle_engine.spec.validate import SNAKE_NAME
+from cycle_engine.store.tables.access import WEBHOOK_EVENTS
+from cycle_engine.store.tables.alliances import ALLIANCE_ROLES, LEVELS, ORGANISATION_KINDS
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
+#: A stage key of the cycle's template, e.g. work_plan.
+StageKey = Annotated[str, StringConstraints(max_length=100, pattern=SNAKE_NAME.pattern)]
+#: The days of the weekend, Monday 0 to Sunday 6, comma-separated ("5,6"; "" for none).
+WeekendDays = Annotated[str, StringConstraints(max_length=20, pattern=r"^([0-6](,[0-6])*)?$")]
+#: An email address: something, one @, a domain with a dot; spaces around it are stripped.
+Email = Annotated[
+    str,
+    StringConstraints(
+        min_length=3,
+        max_length=254,
+        pattern=r"^[ ]*[^@ \t\r\n\x00]+@[^@ \t\r\n\x00]+\.[^@ \t\r\n\x00]+[ ]*$",
+    ),
+]
+#: A link to a product: http or https.
+Link = Annotated[
+    str, StringConstraints(min_length=8, max_length=1000, pattern=r"^https?://[^\x00-\x20]+$")
+]
+#: A receiver's URL: http or https, no credentials; its address must be public (see below).
+WebhookUrl = Annotated[
+    str,
+    StringConstraints(
+        min_length=8,
+        max_length=MAX_URL_LENGTH,
+        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f@/?#\\]+([/?#][^\x00-\x20\x7f\\]*)?$",
+    ),
+    Field(
+        description="An http(s) URL without credentials whose host is a public address (no "
+        "loopback, private, link-local, multicast or reserved address, in any spelling; no "
+        "`localhost`, `*.local`, `*.internal` or dot-less name), unless the deployment "
+        "allows it in CYCLE_ENGINE_WEBHOOK_ALLOW: 422 otherwise."
+    ),
+]
+#: A question id, as a JSON object key.
+QuestionKey = Annotated[int, Field(ge=1, le=999_999_999)]
+
+
+#: A moment in time with its offset, within the dates the engine plans with.
+Moment = Annotated[
+    AwareDatetime,
+    Field(
+        ge=datetime.combine(FIRST_DAY, time(), UTC),
+        le=datetime.combine(LAST_DAY, time(), UTC),
+        json_schema_extra={"pattern": r"^(190[1-9]|19[1-9][0-9]|2[0-8][0-9]{2})-"},
+    ),
+]
+WebhookEvent = Annotated[str, OneOf(WEBHOOK_EVENTS)]
+#: The states a client may set a testing context to ("reported" follows its results).
+CONTEXT_STATES = ("planned", "testing", "withdrawn")
+
+
+def _hours_rule(schema: dict[str, Any]) -> None:
+    """`working_hours_start < working_hours_end`, as JSON Schema can say it: for each start
+    hour, the ends after it (a missing start is 9, a missing end 17)."""
+    ends = [
+        {
+            "properties": {
+                "working_hours_start": {"const": start},
+                "working_hours_end": {"minimum": start + 1},
+            },
+            "required": ["working_hours_start", "working_hours_end"],
+        }
+        for start in range(24)
+    ]
+    ends.append(
+        {
+            "properties": {"working_hours_start": {"maximum": 16}},
+            "required": ["working_hours_start"],
+            "not": {"required": ["working_hours_end"]},
+        }
+    )
+    ends.append(
+        {
+            "properties": {"working_hours_end": {"minimum": 10}},
+            "not": {"required": ["working_hours_start"]},
+        }
+    )
+    schema["anyOf"] = ends
+
+
+def _deputy_rule(schema: dict[str, Any]) -> None:
+    """A `deputy_id` only with a `focal_point_id` (another person: the server checks that)."""
+    schema["anyOf"] = [
+        {"not": {"required": ["deputy_id"]}},
+        {"properties": {"deputy_id": {"type": "null"}}},
+        {"properties": {"focal_point_id": {"type": "integer"}}, "required": ["focal_point_id"]},
+    ]
+
+
+def _form_rule(schema: dict[str, Any]) -> None:
+    """A `form` only with kind prototype or adapted_version."""
+    schema["anyOf"] = [
+        {"not": {"required": ["form"]}},
+        {"properties": {"form": {"type": "null"}}},
+        {
+            "properties": {"kind": {"enum": ["prototype", "adapted_version"]}},
+            "required": ["kind"],
+        },
+    ]
 
 
 class Public(BaseModel):
@@ -29,13 +145,17 @@ class Public(BaseModel):
 
 
 class AllianceCreate(RequestModel):
-    name: Text
-    theme: Text
-    timezone: Short = "UTC"
-    language: Short = "en"
+    """Working hours start before they end (`working_hours_start < working_hours_end`)."""
+
+    model_config = ConfigDict(json_schema_extra=lambda schema: _hours_rule(schema))
+
+    name: Text200
+    theme: Text300
+    timezone: TimeZone = "UTC"
+    language: Language = "en"
     working_hours_start: int = Field(default=9, ge=0, le=23)
     working_hours_end: int = Field(default=17, ge=1, le=24)
-    weekend_days: Annotated[str, StringConstraints(max_length=20)] = "5,6"
+    weekend_days: WeekendDays = "5,6"
 
 
 class AlliancePublic(Public):
@@ -51,10 +171,10 @@ class AlliancePublic(Public):
 
 
 class OrganisationCreate(RequestModel):
-    name: Text
-    kind: Short
-    country: Text
-    timezone: Short = "UTC"
+    name: Text200
+    kind: Annotated[str, OneOf(ORGANISATION_KINDS)]
+    country: Text100
+    timezone: TimeZone = "UTC"
     alliance_id: RowId | None = Field(
         default=None, description="Seat it in this alliance (required for a coordinator)."
     )
@@ -83,16 +203,16 @@ class MemberPublic(BaseModel):
 
 class RoleGrant(RequestModel):
     person_id: RowId
-    role: Short
+    role: Annotated[str, OneOf(ALLIANCE_ROLES)]
 
 
 class PersonCreate(RequestModel):
-    name: Text
-    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
+    name: Text200
+    email: Email
     organisation_id: RowId
     joined_on: Day | None = None
-    language: Short = "en"
-    timezone: Short | None = None
+    language: Language = "en"
+    timezone: TimeZone | None = None
 
 
 class PersonPublic(Public):
@@ -108,7 +228,7 @@ class PersonPublic(Public):
 
 class DepartureCreate(RequestModel):
     left_on: Day | None = None
-    note: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    note: Note | None = None
 
 
 class DeparturePublic(BaseModel):
@@ -120,9 +240,13 @@ class DeparturePublic(BaseModel):
 
 
 class ParticipationSet(RequestModel):
-    stage: Short
+    """A deputy comes with a focal point, and is someone else."""
+
+    model_config = ConfigDict(json_schema_extra=lambda schema: _deputy_rule(schema))
+
+    stage: StageKey
     organisation_id: RowId
-    level: Short
+    level: Annotated[str, OneOf(LEVELS)]
     focal_point_id: RowId | None = None
     deputy_id: RowId | None = None
 
@@ -139,15 +263,16 @@ class ParticipationPublic(Public):
 
 
 class DueDateMove(RequestModel):
-    stage: Short
+    stage: StageKey
     due: Annotated[
-        Day | AwareDatetime,
+        Day | Moment,
         Field(
             union_mode="left_to_right",
-            description="A day (end of that working day in the alliance's zone) or a moment.",
+            description="A day (end of that working day in the alliance's zone) or a moment, "
+            "within ten years of today and after the stage starts.",
         ),
     ]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Text2000
 
 
 class PlanPublic(Public):
@@ -163,14 +288,18 @@ class PlanPublic(Public):
 
 
 class ProductCreate(RequestModel):
-    kind: Short
-    title: Text
+    """Only prototypes and adapted versions have a `form`."""
+
+    model_config = ConfigDict(json_schema_extra=lambda schema: _form_rule(schema))
+
+    kind: Annotated[str, OneOf(PRODUCT_KINDS)]
+    title: Text300
     author_organisation_id: RowId | None = Field(
         default=None, description="Defaults to a partner key's own organisation."
     )
-    stage: Short | None = None
-    link: Annotated[str, StringConstraints(max_length=1000)] | None = None
-    form: Short | None = None
+    stage: StageKey | None = None
+    link: Link
+    form: Annotated[str, OneOf(PRODUCT_FORMS)] | None = None
 
 
 class ProductPublic(Public):
@@ -191,19 +320,19 @@ class ProductPublic(Public):
 
 
 class ContextCreate(RequestModel):
-    name: Text
-    country: Text
-    community: Text
+    name: Text200
+    country: Text100
+    community: Text200
     organisation_id: RowId
 
 
 class ContextStatusSet(RequestModel):
-    status: Short
+    status: Annotated[str, OneOf(CONTEXT_STATES)]
 
 
 class ContextReport(RequestModel):
-    summary: LongText
-    rating: Short
+    summary: Text10000
+    rating: Annotated[str, OneOf(RATINGS)]
 
 
 class ContextPublic(Public):
@@ -228,12 +357,15 @@ class ContextResultPublic(Public):
 
 
 class QuestionsCreate(RequestModel):
-    texts: list[LongText] = Field(min_length=1, max_length=50)
+    texts: list[Text2000] = Field(min_length=1, max_length=50)
 
 
 class AnswersCreate(RequestModel):
-    answers: dict[RowId, LongText] = Field(
-        min_length=1, max_length=50, description="Question id -> answer."
+    answers: dict[QuestionKey, Text10000] = Field(
+        min_length=1,
+        max_length=50,
+        description="Question id -> answer.",
+        json_schema_extra={"propertyNames": {"pattern": "^[1-9][0-9]{0,8}$"}},
     )
 
 
@@ -248,10 +380,10 @@ class QuestionPublic(Public):
 
 
 class LearningCreate(RequestModel):
-    kind: Short
-    title: Text
-    text: LongText
-    organisation_ids: list[RowId] = Field(default=[], max_length=100)
+    kind: Annotated[str, OneOf(LEARNING_KINDS)]
+    title: Text300
+    text: Text20000
+    organisation_ids: list[RowId] = Field(min_length=1, max_length=100)
 
 
 class LearningPublic(BaseModel):
@@ -288,13 +420,13 @@ class OutboxSummary(BaseModel):
 
 
 class WebhookCreate(RequestModel):
-    url: AnyHttpUrl
-    events: list[Short] = Field(min_length=1, max_length=10)
+    url: WebhookUrl
+    events: list[WebhookEvent] = Field(min_length=1, max_length=10)
 
 
 class WebhookUpdate(RequestModel):
-    url: AnyHttpUrl | None = None
-    events: list[Short] | None = Field(default=None, min_length=1, max_length=10)
+    url: WebhookUrl | None = None
+    events: list[WebhookEvent] | None = Field(default=None, min_length=1, max_length=10)
     active: bool | None = None
 
 

@@ -15,8 +15,11 @@ import anyio.to_thread
 
 from cycle_engine.api.settings import Settings
 from cycle_engine.engine import CycleEngine
+from cycle_engine.metrics import EngineMetrics
+from cycle_engine.notifications.metrics import instrument
 from cycle_engine.notifications.service import SenderService, build_outbox_sender
 from cycle_engine.notifications.settings import load_mail_settings
+from cycle_engine.notifications.webhooks import WebhookChannel
 from cycle_engine.scheduler.driver import SchedulerDriver
 from cycle_engine.scheduler.worker import Worker
 
@@ -36,17 +39,20 @@ class Service(Protocol):
 class BackgroundServices:
     """The services of one app, started and stopped together."""
 
-    def __init__(self, engine: CycleEngine, settings: Settings) -> None:
+    def __init__(
+        self, engine: CycleEngine, settings: Settings, metrics: EngineMetrics | None = None
+    ) -> None:
         self.engine = engine
         self.settings = settings
+        self.metrics = metrics
         self.running: list[Service] = []
 
     def wanted(self) -> list[Service]:
         services: list[Service] = []
         if self.settings.run_worker:
-            services.extend(scheduler_services(self.engine, self.settings))
+            services.extend(scheduler_services(self.engine, self.settings, self.metrics))
         if self.settings.run_sender:
-            services.extend(sender_services(self.engine, self.settings))
+            services.extend(sender_services(self.engine, self.settings, self.metrics))
         return services
 
     async def start(self) -> None:
@@ -69,8 +75,9 @@ class SchedulerService:
 
     name = "scheduler"
 
-    def __init__(self, engine: CycleEngine) -> None:
-        self.driver = SchedulerDriver(Worker(engine.timers))
+    def __init__(self, engine: CycleEngine, metrics: EngineMetrics | None = None) -> None:
+        on_tick = metrics.record_tick if metrics is not None else None
+        self.driver = SchedulerDriver(Worker(engine.timers), on_tick=on_tick)
 
     async def start(self) -> None:
         await anyio.to_thread.run_sync(self.driver.start)
@@ -79,14 +86,23 @@ class SchedulerService:
         await anyio.to_thread.run_sync(self.driver.shutdown)
 
 
-def scheduler_services(engine: CycleEngine, settings: Settings) -> list[Service]:
-    return [SchedulerService(engine)]
+def scheduler_services(
+    engine: CycleEngine, settings: Settings, metrics: EngineMetrics | None = None
+) -> list[Service]:
+    return [SchedulerService(engine, metrics)]
 
 
-def sender_services(engine: CycleEngine, settings: Settings) -> list[Service]:
+def sender_services(
+    engine: CycleEngine, settings: Settings, metrics: EngineMetrics | None = None
+) -> list[Service]:
     """The outbox sender (email and webhooks, the loop `cycle-engine mail send` runs too),
-    signing links with the app's secret."""
+    signing links with the app's secret and posting webhooks only where the app's address policy
+    allows (CYCLE_ENGINE_WEBHOOK_ALLOW); its deliveries count in the app's `metrics`."""
     mail = load_mail_settings(
         secret_key=settings.secret_key, base_url=settings.base_url, data_dir=settings.data_dir
     )
-    return [SenderService(build_outbox_sender(engine, mail))]
+    webhooks = WebhookChannel(engine.db, addresses=settings.webhook_addresses)
+    sender = build_outbox_sender(engine, mail, webhooks=webhooks)
+    if metrics is not None:
+        instrument(sender, metrics, smtp=mail.smtp is not None)
+    return [SenderService(sender)]

@@ -15,11 +15,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cycle_engine.errors import InvalidInput
+from cycle_engine.outbox.addresses import ALLOW_SETTING, AddressPolicy
 from cycle_engine.secret_file import read_or_create_secret
 from cycle_engine.store.db import DEFAULT_DATABASE_URL
 
 PREFIX = "CYCLE_ENGINE_"
 MIN_SECRET_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
 _WEAK_SECRETS = frozenset({"changethis", "change-me", "secret", "dev", "development", "test"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -40,6 +42,10 @@ class Settings:
     max_upload_bytes: int = 26_214_400
     data_dir: str = "data"
     dev_mode: bool = False
+    #: Internal webhook receivers allowed besides public addresses (`outbox.addresses`).
+    webhook_allow: str = ""
+    #: The bearer token `/metrics` asks for; without one, `/metrics` answers 404.
+    metrics_token: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if self.database_schema == "":
@@ -58,13 +64,21 @@ class Settings:
             raise InvalidInput(f"{PREFIX}MAX_BODY_BYTES", "must be at least 1024")
         if self.max_upload_bytes < self.max_body_bytes:
             raise InvalidInput(f"{PREFIX}MAX_UPLOAD_BYTES", "must be at least MAX_BODY_BYTES")
+        self.webhook_addresses  # noqa: B018 - refuses a malformed allowlist now, not at first use
+        check_metrics_token(self.metrics_token)
+
+    @property
+    def webhook_addresses(self) -> AddressPolicy:
+        """Where webhooks may be sent: public addresses and the WEBHOOK_ALLOW entries."""
+        return AddressPolicy.from_setting(self.webhook_allow, setting=ALLOW_SETTING)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
         """Settings from `CYCLE_ENGINE_*` variables (DATABASE_URL, DATABASE_SCHEMA, SECRET_KEY,
         BASE_URL, DEFAULT_TIMEZONE, RUN_WORKER, RUN_SENDER, MAX_BODY_BYTES, MAX_UPLOAD_BYTES,
-        DATA_DIR, DEV_MODE); keyword `overrides` win over the environment. An empty
-        DATABASE_SCHEMA means none (the tables follow the database's search path).
+        DATA_DIR, DEV_MODE, WEBHOOK_ALLOW, METRICS_TOKEN); keyword `overrides` win over the
+        environment. An empty DATABASE_SCHEMA means none (the tables follow the database's
+        search path).
 
         Raises:
             InvalidInput: a variable has a bad value (named in the error).
@@ -91,6 +105,8 @@ _FIELDS: dict[str, type] = {
     "max_upload_bytes": int,
     "data_dir": str,
     "dev_mode": bool,
+    "webhook_allow": str,
+    "metrics_token": str,
 }
 
 
@@ -111,6 +127,16 @@ def _parse(name: str, raw: str, kind: type) -> object:
     return raw
 
 
+def check_metrics_token(token: str) -> None:
+    """Refuse a metrics token that is set but short or a well-known placeholder."""
+    if token and (token.lower() in _WEAK_SECRETS or len(token) < MIN_METRICS_TOKEN_LENGTH):
+        raise InvalidInput(
+            f"{PREFIX}METRICS_TOKEN",
+            f"is a placeholder or shorter than {MIN_METRICS_TOKEN_LENGTH} characters; "
+            "set a random one (openssl rand -hex 32)",
+        )
+
+
 def check_secret(secret: str) -> None:
     """Refuse a missing, well-known or short secret key outside development mode."""
     variable = f"{PREFIX}SECRET_KEY"
@@ -127,10 +153,4 @@ def secret_from_file(path: str | Path) -> str:
     """The secret kept in `path`, created (mode 0600) with a random one when missing."""
     secret = read_or_create_secret(path)
     check_secret(secret)
-    return secret
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secret + "\n")
     return secret

@@ -188,6 +188,7 @@ async def outbox_rate(url: str, port: int, count: int, connections: int) -> floa
         Renderer(),
         LinkSigner("bench-secret-0123456789abcdef", "https://ce.example", clock),
         "ce@example.org",
+        concurrency=connections,
     )
     sender = OutboxSender(
         database, clock, {"email": channel}, policy=ClaimPolicy(batch=500, hourly_cap=10**9)

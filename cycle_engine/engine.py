@@ -1,7 +1,8 @@
 """`CycleEngine`: composes the services over one database, and keeps the commands most callers use.
 
     engine.cycles      start, fire, explain; one cycle or many        (CycleService)
-    engine.templates   validate, publish, list, specs                 (TemplateService)
+    engine.templates   validate, publish, copy, retire, list, diff     (TemplateService)
+    engine.migrations  move running cycles to a new template version   (MigrationService)
     engine.alliances   alliances, organisations, people, turnover     (AllianceRegistry)
     engine.work        roles, plan, questions, products, contexts, learning, report (CycleWork)
     engine.timers      overdue, stalled, due timers, workers          (TimerService)
@@ -44,6 +45,7 @@ from cycle_engine.store.schema import schema_status
 from cycle_engine.store.tables import CycleRecord, EventRecord
 from cycle_engine.store.templates import PublishedTemplate, TemplateStore
 from cycle_engine.templates import TemplateService
+from cycle_engine.templates.migrations import MigrationService
 
 __all__ = ["CycleEngine", "CycleFilter", "FireResult"]
 
@@ -109,6 +111,7 @@ class CycleEngine:
         for kind, handler in (timer_handlers or {}).items():
             self.timers.handlers.register(kind, handler)
         self.outbox = OutboxService(db=db, clock=now, templates=store, changes=changes)
+        self.migrations = MigrationService(db=db, clock=now, templates=store, changes=changes)
 
     def _check_schema(self) -> None:
         try:

@@ -3,7 +3,11 @@
     CycleEngineError
     ├── InvalidTemplate          a template file failed to load or validate (all problems at once)
     ├── InvalidInput             a command argument is wrong (names the field)
+    │   └── InputConflict        ... well formed, but conflicting with what is stored
+    │       └── AlreadyExists    ... a name, email or seat that must be unique is taken
     ├── NotFound                 (TemplateNotFound, CycleNotFound, RecordNotFound)
+    ├── ActionNotAllowed         a domain command is refused now (the reason says why)
+    │   └── NotPermitted         ... and never will be for this caller (its role or organisation)
     ├── TransitionNotAllowed     a guard or a role blocks a trigger (reasons + allowed triggers)
     │   └── UnknownTrigger       the trigger does not exist from the cycle's stage
     ├── ConflictError            someone else changed the cycle first (optimistic version check)
@@ -52,6 +56,15 @@ class InvalidInput(CycleEngineError):
         super().__init__(f"{field}: {message}")
 
 
+class InputConflict(InvalidInput):
+    """The input is well formed but conflicts with what is stored: a date before one recorded,
+    an organisation that is not a member, a person who left. The API answers 409."""
+
+
+class AlreadyExists(InputConflict):
+    """A name, email or seat that must be unique is taken."""
+
+
 class NotFound(CycleEngineError):
     """Something named by id or key does not exist (or is outside the caller's reach)."""
 
@@ -72,15 +85,26 @@ class CycleNotFound(NotFound):
 
 
 class TransitionNotAllowed(CycleEngineError):
-    """A trigger cannot fire now; `reasons` says why and `allowed` lists what can fire."""
+    """A trigger cannot fire now; `reasons` says why and `allowed` lists what can fire.
+
+    `kind` sorts the refusal for metrics: "guard", "role", "stage" (the caller may not act on
+    the stage) or "unknown_trigger".
+    """
 
     def __init__(
-        self, trigger: str, state: str, reasons: Sequence[str], allowed: Sequence[str]
+        self,
+        trigger: str,
+        state: str,
+        reasons: Sequence[str],
+        allowed: Sequence[str],
+        *,
+        kind: str = "guard",
     ) -> None:
         self.trigger = trigger
         self.state = state
         self.reasons = tuple(reasons)
         self.allowed = tuple(allowed)
+        self.kind = kind
         because = "; ".join(self.reasons) or "not allowed"
         super().__init__(
             f"cannot fire {trigger!r} from {state!r}: {because}"
@@ -90,6 +114,11 @@ class TransitionNotAllowed(CycleEngineError):
 
 class UnknownTrigger(TransitionNotAllowed):
     """The trigger is not declared from the cycle's current stage."""
+
+    def __init__(
+        self, trigger: str, state: str, reasons: Sequence[str], allowed: Sequence[str]
+    ) -> None:
+        super().__init__(trigger, state, reasons, allowed, kind="unknown_trigger")
 
 
 class ConflictError(CycleEngineError):
@@ -138,6 +167,11 @@ class ActionNotAllowed(CycleEngineError):
         self.action = action
         self.reason = reason
         super().__init__(f"cannot {action}: {reason}")
+
+
+class NotPermitted(ActionNotAllowed):
+    """The caller may not do this at all (its role or organisation), whatever the cycle's state;
+    the API answers 403, where a refusal that depends on the situation answers 409."""
 
 
 # -- Scheduler -----------------------------------------------------------------------------

@@ -9,8 +9,10 @@ causes it. This package does the rest, and decides nobody's recipients:
     senders/       MailSender protocol (base), aiosmtplib with a pool (smtp), an in-memory
                    recorder for tests (recording), and a development Maildir (mailbox)
     render         one Jinja2 environment: text + HTML parts per kind and language, safe headers
-    delivery       the outbox sender loop for every channel: claim with a lease, render,
-                   send, mark, back off
+    delivery       the outbox sender for every channel (`OutboxSender`) and the email channel:
+                   render, say when late, send
+    pipeline       one sender pass: claims just ahead of the wire, leases renewed while held,
+                   each outcome recorded as soon as it is known
     webhooks       signed POSTs for rows of channel "webhook", and `verify_signature`
     service        the sender built from settings (email + webhooks), as a background service
     digest         folds a person's pending notices into one daily email at their local hour

@@ -1,6 +1,7 @@
 """`cycle-engine mail ...`: run the outbox sender, read the development mailbox, see the outbox.
 
-    mail send [--forever]     deliver what is due, emails and webhooks (once, or until Ctrl-C)
+    mail send [--forever]     deliver what is due, emails and webhooks (once, or until Ctrl-C);
+                              `--metrics-port` serves its counters at /metrics meanwhile
     mail list                 messages in the development mailbox (data/mailbox)
     mail show KEY [--html]    one message: headers and its text (or HTML) part
     mail outbox [--status]    outbox rows: pending, sent, failed (with the server's reply)
@@ -21,6 +22,8 @@ from typing import Annotated
 import typer
 
 from cycle_engine.cli.common import DbOption, JsonOption, open_engine, print_json, reports_errors
+from cycle_engine.cli.metrics import MetricsHostOption, MetricsPortOption, metrics_server
+from cycle_engine.logs import configure_logging, register_secret
 
 app = typer.Typer(
     help="The outbox: send emails and webhooks, read the development mailbox.",
@@ -48,20 +51,40 @@ def send(
     db: DbOption = None,
     forever: Annotated[bool, typer.Option("--forever", help="Keep sending until stopped.")] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between idle polls.")] = 5.0,
+    lease: Annotated[
+        float, typer.Option(min=1.0, help="Seconds a claim holds a message (renewed while sent).")
+    ] = 60.0,
+    metrics_port: MetricsPortOption = None,
+    metrics_host: MetricsHostOption = "127.0.0.1",
 ) -> None:
     """Deliver due emails (SMTP when CYCLE_ENGINE_SMTP_HOST is set, else the dev mailbox) and
     webhooks (signed POSTs to each subscription's URL)."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from cycle_engine.metrics import EngineMetrics
+    from cycle_engine.notifications.metrics import instrument
     from cycle_engine.notifications.service import build_outbox_sender
     from cycle_engine.notifications.settings import load_mail_settings
 
+    configure_logging("INFO")
     settings = load_mail_settings()
+    register_secret(settings.secret_key)
+    register_secret(settings.smtp.password if settings.smtp else None)
+    metrics = EngineMetrics("sender")
     where = (
         f"email via SMTP {settings.smtp.host}:{settings.smtp.port}"
         if settings.smtp
         else f"email to the development mailbox {settings.mailbox_dir}"
     ) + ", webhooks over HTTP"
-    with open_engine(db) as engine:
-        sender = build_outbox_sender(engine, settings)
+    with (
+        open_engine(db, subscribers=[metrics.subscriber]) as engine,
+        metrics_server(metrics, engine, metrics_host, metrics_port, sections=("outbox",)),
+    ):
+        sender = instrument(
+            build_outbox_sender(engine, settings), metrics, smtp=settings.smtp is not None
+        )
+        sender.policy = replace(sender.policy, lease=timedelta(seconds=lease))
 
         async def run() -> None:
             try:

@@ -3,14 +3,15 @@
 Delivery is generic: a row names its channel ("email", "webhook"), and a `ChannelHandler` per
 channel turns the row into an `Outcome` (delivered, retry later, failed for good, suppressed).
 `EmailChannel` renders the row's context in the person's language, signs its action links,
-attaches the calendar entry to "stage started" emails and hands the message to a `MailSender`;
-`WebhookChannel` (`notifications.webhooks`) signs and POSTs a webhook row's body. Both leave
-through this one loop, with the same leases, back-off and outcome records.
+attaches the calendar entry to "stage started" emails, says so when the email goes out late,
+marks a possible second copy, and hands the message to a `MailSender`; `WebhookChannel`
+(`notifications.webhooks`) signs and POSTs a webhook row's body. Both leave through this one
+loop (`OutboxSender`), with the same leases, heartbeat, back-off and outcome records; how one
+pass keeps the wire busy while holding only what it works on is `notifications.pipeline`.
 
-No database transaction is open while a message is on the wire: a claim commits first, and the
-outcome is recorded afterwards, only if this sender still holds the lease. A sender killed
-between the server's 250 and that record leaves the row claimed; when the lease expires another
-sender sends it again, with the same Message-ID (fixed when the row was created).
+A sender killed between the server's 250 and the record leaves only the few rows it held
+claimed; when their lease runs out another sender sends them again as the same attempt, with the
+same Message-ID (fixed when the row was created), marked as a possible duplicate.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ import contextlib
 import random
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any
 
 from jinja2 import TemplateError
 
@@ -31,6 +31,7 @@ from cycle_engine.notifications.digest import collect_digests
 from cycle_engine.notifications.formatting import parse_moment
 from cycle_engine.notifications.ics import calendar, stage_entry
 from cycle_engine.notifications.links import ActionClaim, LinkSigner
+from cycle_engine.notifications.pipeline import ChannelHandler, DeliveryReport, SenderPass
 from cycle_engine.notifications.render import Attachment, Renderer, build_message, person_address
 from cycle_engine.notifications.senders.base import (
     MailSender,
@@ -45,20 +46,17 @@ from cycle_engine.outbox.claims import (
     Outcome,
     RecipientOutcome,
     Retry,
-    claim,
-    complete,
 )
 from cycle_engine.outbox.preferences import OPTIONAL_KINDS
 from cycle_engine.store.db import Database
-from cycle_engine.store.tables.outbox import OutboxRecord
+from cycle_engine.store.tables.outbox import EMAIL, OutboxRecord
 
+__all__ = ["ChannelHandler", "DeliveryReport", "EmailChannel", "OutboxSender"]
 
-class ChannelHandler(Protocol):
-    """Delivers outbox rows of one channel."""
-
-    async def deliver(self, row: OutboxRecord, now: datetime) -> Outcome: ...
-
-    async def close(self) -> None: ...
+#: An email sent this long after it was first due says, in its text, that it is late.
+LATE_AFTER = timedelta(minutes=30)
+#: The header a possible second copy carries (same Message-ID as the first).
+POSSIBLE_DUPLICATE_HEADER = "X-Cycle-Engine-Possible-Duplicate"
 
 
 def _outcomes(results: tuple[RecipientResult, ...]) -> tuple[RecipientOutcome, ...]:
@@ -69,7 +67,8 @@ def _outcomes(results: tuple[RecipientResult, ...]) -> tuple[RecipientOutcome, .
 
 
 class EmailChannel:
-    """Renders an email row and sends it with a MailSender."""
+    """Renders an email row and sends it with a MailSender, `concurrency` at a time (the SMTP
+    connection pool's size: more would only wait for a connection while holding a lease)."""
 
     def __init__(
         self,
@@ -78,12 +77,15 @@ class EmailChannel:
         links: LinkSigner,
         sender_address: str,
         sender_name: str = "Cycle Engine",
+        *,
+        concurrency: int = 4,
     ) -> None:
         self.mailer = mailer
         self.renderer = renderer
         self.links = links
         self.envelope_sender = sender_address
         self.from_header = person_address(sender_name, sender_address)
+        self.concurrency = concurrency
 
     def _links(self, context: Mapping[str, Any], person_id: int, nonce: str) -> dict[str, str]:
         stage = context.get("stage") or {}
@@ -120,6 +122,9 @@ class EmailChannel:
         context["preferences_url"] = self.links.preferences_url(row.person_id)
         if row.kind == "stage_started":
             context["calendar_url"] = self.links.calendar_url(row.person_id)
+        due = row.first_due_at or row.next_attempt_at
+        if now - due > LATE_AFTER:
+            context["late"] = {"due_at": due.isoformat()}
         rendered = self.renderer.render(row.kind, row.language, context)
         name = str((context.get("person") or {}).get("name", ""))
         return build_message(
@@ -139,6 +144,7 @@ class EmailChannel:
                 ),
                 "Auto-Submitted": "auto-generated",
                 "X-Cycle-Engine-Kind": row.kind,
+                **({POSSIBLE_DUPLICATE_HEADER: "yes"} if row.possible_duplicate else {}),
             },
             attachments=self._attachments(row, context, now),
         )
@@ -157,6 +163,7 @@ class EmailChannel:
             parse_moment(stage["due_at"]),
             url=context["calendar_url"],
             description=str(stage["description"]),
+            timezone=context.get("timezone"),
         )
         return [
             Attachment(
@@ -178,30 +185,17 @@ class EmailChannel:
                 message, sender=self.envelope_sender, recipients=[row.recipient]
             )
         except TransientMailError as error:
-            return Retry(error=error.describe())
+            return Retry(
+                error=error.describe(), reply=error.reply, maybe_delivered=error.maybe_delivered
+            )
         except PermanentMailError as error:
-            return Failed(error=error.describe(), recipients=_outcomes(error.recipients))
+            return Failed(
+                error=error.describe(), reply=error.reply, recipients=_outcomes(error.recipients)
+            )
         return Delivered(recipients=_outcomes(result.recipients), response=result.response)
 
     async def close(self) -> None:
         await self.mailer.close()
-
-
-@dataclass
-class DeliveryReport:
-    """Counts of one or more sender passes."""
-
-    claimed: int = 0
-    recorded: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
-    digests: int = 0
-
-    def add(self, other: DeliveryReport) -> None:
-        self.claimed += other.claimed
-        self.recorded += other.recorded
-        self.digests += other.digests
-        for name, count in other.outcomes.items():
-            self.outcomes[name] = self.outcomes.get(name, 0) + count
 
 
 class OutboxSender:
@@ -209,9 +203,10 @@ class OutboxSender:
 
     Args:
         db: the engine's database.
-        clock: the engine's clock (leases, back-off and digest hours use it).
+        clock: the engine's clock (leases, back-off, expiry and digest hours use it; the
+            heartbeat's period is real time).
         channels: a handler per channel name ("email", "webhook").
-        policy: lease, batch, hourly cap, attempts and back-off.
+        policy: lease, batch, hourly cap and back-off.
         owner: this sender's lease name (default: random).
     """
 
@@ -233,43 +228,21 @@ class OutboxSender:
         self.rng = rng or random.Random()
 
     async def run_once(self) -> DeliveryReport:
-        """Fold due digests, then claim one batch, deliver it and record the outcomes."""
-        now = self.clock.now()
+        """Fold due digests, then deliver up to `policy.batch` due rows (`SenderPass`), each
+        outcome recorded as soon as it is known; returns once every claimed row is recorded."""
         report = DeliveryReport()
-        if "email" in self.channels:
-            report.digests = await asyncio.to_thread(collect_digests, self.db, now)
-        rows = await asyncio.to_thread(
-            claim,
-            self.db,
-            owner=self.owner,
-            now=now,
-            channels=tuple(self.channels),
+        if EMAIL in self.channels:
+            report.digests = await asyncio.to_thread(collect_digests, self.db, self.clock.now())
+        await SenderPass(
+            db=self.db,
+            clock=self.clock,
+            channels=self.channels,
             policy=self.policy,
-        )
-        report.claimed = len(rows)
-        if not rows:
-            return report
-        outcomes = await asyncio.gather(*(self._deliver(row, now) for row in rows))
-        for outcome in outcomes:
-            name = type(outcome).__name__.lower()
-            report.outcomes[name] = report.outcomes.get(name, 0) + 1
-        report.recorded = await asyncio.to_thread(
-            complete,
-            self.db,
             owner=self.owner,
-            now=self.clock.now(),
-            results=list(zip(rows, outcomes, strict=True)),
-            policy=self.policy,
             rng=self.rng,
-        )
+            report=report,
+        ).run()
         return report
-
-    async def _deliver(self, row: OutboxRecord, now: datetime) -> Outcome:
-        handler = self.channels[row.channel]
-        try:
-            return await handler.deliver(row, now)
-        except Exception as error:  # a handler bug must not lose the row: retry it later
-            return Retry(error=f"{type(error).__name__}: {error}")
 
     async def run_until_idle(self, *, max_passes: int = 10_000) -> DeliveryReport:
         """Repeat `run_once` until nothing is due (or `max_passes`)."""
@@ -277,7 +250,7 @@ class OutboxSender:
         for _ in range(max_passes):
             report = await self.run_once()
             total.add(report)
-            if report.claimed == 0:
+            if report.claimed == 0 and report.settled == 0:
                 break
         return total
 

@@ -1,12 +1,16 @@
 """Daily digests: a person who chose them gets one email at their local digest hour.
 
-Rows for digest readers are written with `delivery="digest"` and `next_attempt_at` at their
-next digest hour (their time zone), by `cycle_engine.outbox.enqueue`. Each sender pass first
-folds every due digest row of a person into one new "digest" row (sent like any other) and marks
-the folded rows `digested`, pointing at it. The fold is one transaction; on PostgreSQL the rows
-are taken with `SKIP LOCKED` and the digest's dedupe key is unique, so two senders never build
-the same digest twice. Kept in the sender loop (rather than as a scheduler timer) so that one
-`cycle-engine mail send` process is enough for every email, digests included.
+Rows for digest readers are written with `delivery="digest"` and `next_attempt_at` at their next
+digest hour (their time zone), by `cycle_engine.outbox.enqueue`. Each sender pass first folds
+every due digest row of a person into one new "digest" row (sent like any other) and marks the
+folded rows `digested`, pointing at it. A folded notice is kept, not delivered, until its digest
+is: it gets its `sent_at` when the digest is sent, and fails or expires with the digest
+(`outbox.claims`), which stays worth sending as long as its longest-lived notice. Notices past
+their own expiry by their digest hour expire instead of being folded. The fold is one
+transaction; on PostgreSQL the rows are taken with `SKIP LOCKED` and the digest's dedupe key is
+unique, so two senders never build the same digest twice. Kept in the sender loop (rather than
+as a scheduler timer) so that one `cycle-engine mail send` process is enough for every email,
+digests included.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from cycle_engine.outbox.claims import expire
 from cycle_engine.outbox.enqueue import insert_ignoring_duplicate, new_message_id
 from cycle_engine.store.db import Database
 from cycle_engine.store.tables.outbox import (
@@ -62,13 +67,16 @@ def collect_digests(db: Database, now: datetime, *, limit: int = 2000) -> int:
             query = query.with_for_update(skip_locked=True)
         by_person: dict[int, list[OutboxRecord]] = defaultdict(list)
         for row in session.exec(query):
-            if row.person_id is not None and len(by_person[row.person_id]) < MAX_ITEMS:
+            if row.expires_at is not None and row.expires_at <= now:
+                expire(session, row)
+            elif row.person_id is not None and len(by_person[row.person_id]) < MAX_ITEMS:
                 by_person[row.person_id].append(row)
         made = 0
         for person_id, rows in by_person.items():
             latest = rows[-1]
             context = latest.context
             key = f"digest:{person_id}:{rows[0].id}"
+            expiries = [row.expires_at for row in rows]
             digest = OutboxRecord(
                 channel=EMAIL,
                 kind="digest",
@@ -82,6 +90,8 @@ def collect_digests(db: Database, now: datetime, *, limit: int = 2000) -> int:
                 delivery=IMMEDIATE,
                 not_before=now,
                 next_attempt_at=now,
+                first_due_at=min(row.next_attempt_at for row in rows),
+                expires_at=max(e for e in expiries if e) if all(expiries) else None,
                 created_at=now,
                 context={
                     "person": context.get("person"),
@@ -98,7 +108,6 @@ def collect_digests(db: Database, now: datetime, *, limit: int = 2000) -> int:
             for row in rows:
                 row.status = DIGESTED
                 row.digest_id = digest_id
-                row.sent_at = now
                 session.add(row)
             made += 1
         return made

@@ -1,17 +1,22 @@
 """Calendar entries (RFC 5545): a person's feed of upcoming deadlines, and the deadline attached
-to "stage started" emails.
+to "stage started" emails, written with the `icalendar` library.
 
-Written by hand: a deadline is one VEVENT with a stable UID (the stage visit), a DTSTAMP, the
-deadline as a UTC DTSTART and a one-day reminder (VALARM). Text values are escaped (backslash,
-semicolon, comma, newline) and lines are folded at 75 octets without splitting a UTF-8
-character, as the RFC requires.
+A deadline is one VEVENT with a stable UID (the stage visit, so a moved deadline updates the
+same event), a DTSTAMP, the deadline as DTSTART and a one-day reminder (VALARM). Given the
+person's time zone, DTSTART is their local time with its TZID, and the calendar carries the
+zone's VTIMEZONE (built from the zone database), so a calendar shows the deadline at the local
+hour it was planned for, across daylight-saving changes; without one it is a UTC time. The
+library escapes text values and folds long lines as the RFC requires.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from icalendar import Alarm, Calendar, Event
 
 from cycle_engine.clock import as_utc
 
@@ -20,7 +25,7 @@ PRODID = "-//Cycle Engine//Learning cycle deadlines//EN"
 
 @dataclass(frozen=True, kw_only=True)
 class CalendarEntry:
-    """One deadline to show in a calendar."""
+    """One deadline to show in a calendar; `timezone` (IANA) shows it as local time there."""
 
     uid: str
     summary: str
@@ -28,87 +33,61 @@ class CalendarEntry:
     description: str = ""
     url: str | None = None
     sequence: int = 0
+    timezone: str | None = None
 
 
-def escape_text(value: str) -> str:
-    """TEXT value escaping (RFC 5545 section 3.3.11)."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
+def _local(moment: datetime, timezone: str | None) -> datetime:
+    """`moment` in `timezone` (UTC when none is given or the name is unknown)."""
+    if timezone and timezone != "UTC":
+        try:
+            return as_utc(moment).astimezone(ZoneInfo(timezone))
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return as_utc(moment)
 
 
-def fold(line: str) -> str:
-    """Fold a content line into 75-octet pieces joined by CRLF + space (section 3.1)."""
-    encoded = line.encode("utf-8")
-    if len(encoded) <= 75:
-        return line
-    pieces: list[str] = []
-    current = ""
-    size = 0
-    limit = 75
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > limit:
-            pieces.append(current)
-            current, size, limit = "", 0, 74  # continuation lines start with a space
-        current += char
-        size += width
-    pieces.append(current)
-    return "\r\n ".join(pieces)
+def _clean(text: str) -> str:
+    """A URL or one-line value without line breaks (they would end the property)."""
+    return text.replace("\r", "").replace("\n", "")
 
 
-def _stamp(moment: datetime) -> str:
-    return as_utc(moment).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _event(entry: CalendarEntry, now: datetime) -> list[str]:
-    lines = [
-        "BEGIN:VEVENT",
-        f"UID:{entry.uid}",
-        f"DTSTAMP:{_stamp(now)}",
-        f"SEQUENCE:{entry.sequence}",
-        f"DTSTART:{_stamp(entry.due_at)}",
-        "DURATION:PT30M",
-        f"SUMMARY:{escape_text(entry.summary)}",
-        "TRANSP:TRANSPARENT",
-    ]
+def _event(entry: CalendarEntry, now: datetime) -> Event:
+    event = Event()
+    event.add("uid", entry.uid)
+    event.add("dtstamp", as_utc(now))
+    event.add("sequence", entry.sequence)
+    event.add("dtstart", _local(entry.due_at, entry.timezone))
+    event.add("duration", timedelta(minutes=30))
+    event.add("summary", entry.summary)
+    event.add("transp", "TRANSPARENT")
     if entry.description:
-        lines.append(f"DESCRIPTION:{escape_text(entry.description)}")
+        event.add("description", entry.description)
     if entry.url:
-        lines.append(f"URL:{entry.url.replace(chr(13), '').replace(chr(10), '')}")
-    lines += [
-        "BEGIN:VALARM",
-        "ACTION:DISPLAY",
-        f"DESCRIPTION:{escape_text(entry.summary)}",
-        "TRIGGER:-P1D",
-        "END:VALARM",
-        "END:VEVENT",
-    ]
-    return lines
+        event.add("url", _clean(entry.url))
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", entry.summary)
+    alarm.add("trigger", timedelta(days=-1))
+    event.add_component(alarm)
+    return event
 
 
 def calendar(
     entries: Iterable[CalendarEntry], now: datetime, *, name: str = "", method: str = "PUBLISH"
 ) -> bytes:
-    """A VCALENDAR document with one event per entry, CRLF line endings, UTF-8."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{method}",
-    ]
+    """A VCALENDAR document with one event per entry and a VTIMEZONE per local zone used
+    (CRLF line endings, UTF-8)."""
+    document = Calendar()
+    document.add("prodid", PRODID)
+    document.add("version", "2.0")
+    document.add("calscale", "GREGORIAN")
+    document.add("method", method)
     if name:
-        lines.append(f"X-WR-CALNAME:{escape_text(name)}")
+        document.add("x-wr-calname", name)
     for entry in entries:
-        lines += _event(entry, now)
-    lines.append("END:VCALENDAR")
-    return ("\r\n".join(fold(line) for line in lines) + "\r\n").encode("utf-8")
+        document.add_component(_event(entry, now))
+    document.add_missing_timezones()
+    return bytes(document.to_ical())
 
 
 def stage_entry(
@@ -121,8 +100,10 @@ def stage_entry(
     url: str | None = None,
     description: str = "",
     sequence: int = 0,
+    timezone: str | None = None,
 ) -> CalendarEntry:
-    """The deadline of one stage visit (its UID stays the same when the date moves)."""
+    """The deadline of one stage visit (its UID stays the same when the date moves), shown in
+    `timezone` (the person's) when given."""
     return CalendarEntry(
         uid=f"cycle-{cycle_id}-visit-{stage_visit_id}@cycle-engine",
         summary=f"{stage_title} due ({cycle_title})",
@@ -130,4 +111,5 @@ def stage_entry(
         description=description,
         url=url,
         sequence=sequence,
+        timezone=timezone,
     )

@@ -1,7 +1,9 @@
 """Rendering: one Jinja2 environment turns an outbox row's context into a safe email.
 
 Templates live in `templates/email/<language>/<kind>.txt|.html` (whole sentences per language,
-so translators control word order), each extending that language's `_layout`. HTML templates
+so translators control word order), each extending that language's `_layout`, which also says,
+when the context has `late` (the moment it was due), that the email arrives late;
+`_late_subject.txt` says so in the subject. HTML templates
 are autoescaped, text templates are not; a variable the template needs but the context lacks is
 an error (StrictUndefined), never a blank. Subjects and display names pass through
 `header_text`, which removes CR/LF so no value can add a header.
@@ -132,6 +134,9 @@ class Renderer:
         subject = header_text(
             "".join(text_template.blocks["subject"](text_template.new_context(variables)))
         )
+        if "late" in context:  # sent long after it was due: the subject says so too
+            late = self._template("_late_subject", lang, "txt")
+            subject = header_text(late.render({**variables, "subject": subject}))
         variables["subject"] = subject
         return RenderedEmail(
             subject=subject,

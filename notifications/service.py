@@ -60,6 +60,7 @@ def build_outbox_sender(
         build_link_signer(engine, settings),
         settings.envelope_sender,
         settings.sender_name or "Cycle Engine",
+        concurrency=settings.smtp.pool_size if settings.smtp is not None else 4,
     )
     policy = ClaimPolicy(hourly_cap=settings.hourly_cap)
     return OutboxSender(

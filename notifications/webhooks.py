@@ -13,6 +13,11 @@ secret, compares in constant time and refuses old timestamps (`verify_signature`
 one batch are POSTed concurrently and a retried row arrives late, so receivers order events by
 the body's `history.seq` (per cycle) rather than by arrival, and drop repeats by
 `X-CycleEngine-Delivery` (at least once, like every outbox row).
+
+Before each POST the receiver's name is resolved and every address checked against the address
+policy (`cycle_engine.outbox.addresses`: public addresses, plus the deployment's
+CYCLE_ENGINE_WEBHOOK_ALLOW); the POST goes to the address that was checked, so a DNS answer
+that changes in between cannot send it inside. A refused address fails the delivery for good.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from datetime import datetime
 
 import httpx
 
+from cycle_engine.outbox.addresses import AddressPolicy, AddressRefused
 from cycle_engine.outbox.claims import Delivered, Failed, Outcome, Retry
 from cycle_engine.store.db import Database
 from cycle_engine.store.tables.access import WebhookSubscriptionRecord
@@ -93,11 +99,21 @@ def build_request(
 
 
 class WebhookDeliveryError(Exception):
-    """A delivery failed; `permanent` says retrying cannot help (e.g. 410, subscription gone)."""
+    """A delivery failed; `permanent` says retrying cannot help (e.g. 410, subscription gone);
+    `status` is the receiver's answer, `maybe_delivered` when no answer came after sending."""
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        status: int | None = None,
+        maybe_delivered: bool = False,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.status = status
+        self.maybe_delivered = maybe_delivered
 
 
 class WebhookSender:
@@ -112,11 +128,18 @@ class WebhookSender:
     channel = WEBHOOK
 
     def __init__(
-        self, db: Database, *, timeout: float = 10.0, client: httpx.AsyncClient | None = None
+        self,
+        db: Database,
+        *,
+        timeout: float = 10.0,
+        client: httpx.AsyncClient | None = None,
+        addresses: AddressPolicy | None = None,
     ) -> None:
         self.db = db
         self.timeout = timeout
         self._client = client
+        #: Where POSTs may go; CYCLE_ENGINE_WEBHOOK_ALLOW (read now) when not given.
+        self.addresses = addresses if addresses is not None else AddressPolicy.from_env()
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -143,41 +166,67 @@ class WebhookSender:
         """POST the row's body, signed now; returns the receiver's status code.
 
         Raises:
-            WebhookDeliveryError: the subscription is gone or paused, the receiver could not
-                be reached, or it answered other than 2xx.
+            WebhookDeliveryError: the subscription is gone or paused, its address is refused,
+                the receiver could not be reached, or it answered other than 2xx.
         """
         subscription = await asyncio.to_thread(self._subscription, row)
         request = build_request(row, subscription)
         try:
+            target = await asyncio.to_thread(self.addresses.resolve, request.url)
+        except AddressRefused as refused:
+            raise WebhookDeliveryError(f"refused: {refused.message}", permanent=True) from None
+        except OSError as error:
+            raise WebhookDeliveryError(
+                f"cannot resolve the receiver: {error}", permanent=False
+            ) from error
+        try:
             response = await self._http().post(
-                request.url, content=request.body, headers=request.headers
+                target.url,
+                content=request.body,
+                headers={**request.headers, **target.headers},
+                extensions=dict(target.extensions),
             )
         except httpx.HTTPError as error:
             raise WebhookDeliveryError(
-                f"{type(error).__name__}: {error}", permanent=False
+                f"{type(error).__name__}: {error}",
+                permanent=False,
+                maybe_delivered=isinstance(error, httpx.ReadTimeout | httpx.RemoteProtocolError),
             ) from error
         if 200 <= response.status_code < 300:
             return response.status_code
         permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 429)
         raise WebhookDeliveryError(
-            f"the receiver answered {response.status_code}", permanent=permanent
+            f"the receiver answered {response.status_code}",
+            permanent=permanent,
+            status=response.status_code,
         )
 
 
 class WebhookChannel:
     """The sender loop's handler for channel "webhook" (see `notifications.delivery`):
-    delivered on 2xx, retried on transient failures, failed for good on permanent ones."""
+    delivered on 2xx, retried on transient failures until the row expires, failed for good on
+    permanent ones; up to `concurrency` POSTs at a time."""
 
     def __init__(
-        self, db: Database, *, timeout: float = 10.0, sender: WebhookSender | None = None
+        self,
+        db: Database,
+        *,
+        timeout: float = 10.0,
+        sender: WebhookSender | None = None,
+        concurrency: int = 8,
+        addresses: AddressPolicy | None = None,
     ) -> None:
-        self.sender = sender or WebhookSender(db, timeout=timeout)
+        self.sender = sender or WebhookSender(db, timeout=timeout, addresses=addresses)
+        self.concurrency = concurrency
 
     async def deliver(self, row: OutboxRecord, now: datetime) -> Outcome:
         try:
             status = await self.sender.send(row)
         except WebhookDeliveryError as error:
-            return Failed(error=str(error)) if error.permanent else Retry(error=str(error))
+            reply = f"HTTP {error.status}" if error.status is not None else None
+            if error.permanent:
+                return Failed(error=str(error), reply=reply)
+            return Retry(error=str(error), reply=reply, maybe_delivered=error.maybe_delivered)
         return Delivered(response=f"HTTP {status}")
 
     async def close(self) -> None:

@@ -1,19 +1,26 @@
 """`cycle-engine serve`: run the REST API on uvicorn, with the scheduler and the outbox sender
 in the same process unless told not to. The app's engine carries the installed host plugins'
 guards, listeners and subscribers (`cycle_engine.plugins`, limited by `CYCLE_ENGINE_PLUGINS`),
-like the CLI's and the worker's. The web modules are imported only inside the command, so the
-rest of the CLI starts without FastAPI."""
+like the CLI's and the worker's. Its metrics are at `/metrics` (behind the metrics token) and, with
+`--metrics-port`, on a listener of their own bound to `--metrics-host`. The web modules are
+imported only inside the command, so the rest of the CLI starts without FastAPI."""
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cycle_engine.cli.common import DbOption, open_engine, reports_errors
+from cycle_engine.cli.metrics import MetricsHostOption, MetricsPortOption, metrics_server
+from cycle_engine.logs import configure_logging
+
+if TYPE_CHECKING:
+    from cycle_engine.metrics.collector import Section
+
+ALL_SECTIONS: tuple[Section, ...] = ("timers", "outbox", "cycles")
 
 
 @reports_errors
@@ -30,12 +37,15 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    metrics_port: MetricsPortOption = None,
+    metrics_host: MetricsHostOption = "127.0.0.1",
 ) -> None:
     """Serve the REST API (OpenAPI at /docs) and print its URL."""
     import uvicorn
 
     from cycle_engine.api import Settings, create_app
     from cycle_engine.api.settings import secret_from_file
+    from cycle_engine.metrics import EngineMetrics
 
     overrides: dict[str, object] = {}
     if db is not None:
@@ -50,16 +60,23 @@ def serve(
     if "CYCLE_ENGINE_BASE_URL" not in os.environ:
         overrides["base_url"] = url
     settings = Settings.from_env(**overrides)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # APScheduler logs every tick at INFO; keep the server's log about requests and problems.
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # One line per event, with the request id (CYCLE_ENGINE_LOG_FORMAT=json for JSON lines);
+    # APScheduler's ticks and uvicorn's own lines go through the same handler.
+    configure_logging(log_level)
+    metrics = EngineMetrics("serve")
     # Opened here, not in the lifespan, so a missing, old or too-new schema ends the command
     # with its one-line reason before the server starts.
-    with open_engine(
-        settings.database_url, schema=settings.database_schema, data_dir=Path(settings.data_dir)
-    ) as engine:
-        app = create_app(settings, engine=engine)
+    with (
+        open_engine(
+            settings.database_url,
+            schema=settings.database_schema,
+            data_dir=Path(settings.data_dir),
+            subscribers=[metrics.subscriber],
+        ) as engine,
+        metrics_server(metrics, engine, metrics_host, metrics_port, sections=ALL_SECTIONS),
+    ):
+        app = create_app(settings, engine=engine, metrics=metrics)
         typer.echo(f"Cycle Engine: {url}/dashboard/  API: {url}/api/v1  (docs: {url}/docs)")
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(
+            app, host=host, port=port, log_level=log_level, access_log=False, log_config=None
+        )

@@ -14,6 +14,7 @@ model, and every page reads and acts through the engine's services.
     rows.py       the engine's one list of cycles as rows, badges, pages and overview figures
     account.py, overview.py, cycles.py, stalled.py, engagement.py, my_steps.py, mail_log.py,
     actions.py    the pages and forms;  svg.py, chart.py  the state diagram and the plan chart
+    template_pages.py  an alliance's templates, diffs, and migrating cycles with a preview
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cycle_engine.api.dashboard import (
     my_steps,
     overview,
     stalled,
+    template_pages,
 )
 from cycle_engine.api.dashboard.web import PREFIX, DashboardRoute
 
@@ -36,7 +38,8 @@ from cycle_engine.api.dashboard.web import PREFIX, DashboardRoute
 def create_dashboard_router() -> APIRouter:
     """The dashboard's routes under /dashboard (not part of the OpenAPI document)."""
     router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
-    for module in (account, overview, cycles, stalled, engagement, my_steps, mail_log, actions):
+    pages = (account, overview, cycles, stalled, engagement, my_steps, mail_log, actions)
+    for module in (*pages, template_pages):
         module.register(router)
     return router
 

@@ -57,6 +57,7 @@ def _register_signin(router: APIRouter) -> None:
             secret=visit.settings.secret_key,
             base_url=visit.public_url,
             email=email,
+            client=visit.request.client.host if visit.request.client else None,
         )
         return visit.page("signin.html", sent=True, email=email, problem=None)
 

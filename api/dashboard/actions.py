@@ -25,12 +25,14 @@ from cycle_engine.api.access import Viewer
 from cycle_engine.api.dashboard.detail import event_summary, load_cycle_page
 from cycle_engine.api.dashboard.web import SignedInForm, Visit, VisitDep
 from cycle_engine.api.deps import IdPath
+from cycle_engine.api.fields import MAX_ID
 from cycle_engine.errors import (
     ActionNotAllowed,
     ConflictError,
     CycleEngineError,
     InvalidInput,
     NotFound,
+    NotPermitted,
     TransitionNotAllowed,
 )
 from cycle_engine.store.tables import CycleRecord
@@ -42,9 +44,10 @@ def _int(form: dict[str, str], field: str, *, required: bool = True) -> int | No
         if required:
             raise InvalidInput(field, "must be chosen")
         return None
-    if not value.isdigit() or len(value) > 10:
-        raise InvalidInput(field, f"must be a number, got {value!r}")
-    return int(value)
+    number = int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else 0
+    if not 0 < number <= MAX_ID:
+        raise InvalidInput(field, f"must be a number from 1 to {MAX_ID}, got {value[:20]!r}")
+    return number
 
 
 def _date(form: dict[str, str], field: str) -> date:
@@ -52,7 +55,7 @@ def _date(form: dict[str, str], field: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(field, f"must be a date like 2026-05-31, got {value!r}") from None
+        raise InvalidInput(field, f"must be a date like 2026-05-31, got {value[:20]!r}") from None
 
 
 def _explain(error: CycleEngineError) -> str:
@@ -81,7 +84,13 @@ def _act(
     except NotFound:
         raise
     except CycleEngineError as error:
-        status = 422 if isinstance(error, InvalidInput) else 409
+        status = (
+            422
+            if isinstance(error, InvalidInput)
+            else 403
+            if isinstance(error, NotPermitted)
+            else 409
+        )
         page = load_cycle_page(visit.engine, viewer, cycle_id)
         return visit.page(
             "cycle.html",

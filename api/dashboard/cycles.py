@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from cycle_engine.api.dashboard.detail import event_summary, load_cycle_page
 from cycle_engine.api.dashboard.rows import FLAGS, STATUSES, ListFilters, page_of
 from cycle_engine.api.dashboard.svg import state_diagram_svg
-from cycle_engine.api.dashboard.web import VisitDep
+from cycle_engine.api.dashboard.web import VisitDep, inline_style_hashes, secure
 from cycle_engine.api.deps import IdPath
 
 
@@ -94,4 +94,5 @@ def register(router: APIRouter) -> None:
     def cycle_report(visit: VisitDep, cycle_id: IdPath) -> Response:
         viewer = visit.require_viewer()
         visit.engine.cycles.get_cycle(cycle_id, reach=viewer.reach)
-        return visit.finish(HTMLResponse(visit.engine.work.render_report(cycle_id, "html")))
+        html = visit.engine.work.render_report(cycle_id, "html")
+        return visit.finish(secure(HTMLResponse(html), style_hashes=inline_style_hashes(html)))

@@ -49,6 +49,7 @@ class CyclePage:
     row: CycleRow
     alliance: AllianceRecord | None
     spec: TemplateSpec
+    template_label: str  # key and version, "learning-cycle v2"
     role: str
     events: list[EventRecord]
     lines: list[StageLine]
@@ -110,6 +111,7 @@ def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> Cycle
         row=CycleRow(listed=listed[0], now=now),
         alliance=alliance,
         spec=spec,
+        template_label=engine.templates.record_of(cycle.template_id).label,
         role=viewer.role_in(cycle.alliance_id),
         events=engine.cycles.latest_events(cycle_id, TIMELINE_LIMIT),
         lines=lines,

@@ -8,12 +8,15 @@ that POSTs the token: mail scanners that follow links (GET) cannot burn it.
 
 Asking for a link never says whether the address is known. The email goes through the durable
 outbox (kind "signin", queued by `cycle_engine.outbox.signin`), so it reaches SMTP or the
-development mailbox like every other notice; at most a few links per person are queued per
-LINK_LIFETIME.
+development mailbox like every other notice; at most a few links per person, and a few more per
+client (the address a request comes from, kept only as a keyed hash), are queued per
+LINK_LIFETIME, so one client cannot flood many inboxes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -101,14 +104,29 @@ def use_token(engine: CycleEngine, secret: str, token: str) -> PersonRecord:
         raise SignInRefused("this sign-in link was already used; ask for a new one") from None
 
 
+def client_key(secret: str, address: str | None) -> str | None:
+    """An opaque key for the client at `address` (its IP): limits count per client without
+    storing where people sign in from."""
+    if not address:
+        return None
+    digest = hmac.new(secret.encode(), f"signin-client:{address}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
 def request_link(
-    engine: CycleEngine, *, secret: str, base_url: str, email: str
+    engine: CycleEngine,
+    *,
+    secret: str,
+    base_url: str,
+    email: str,
+    client: str | None = None,
 ) -> OutboxRecord | None:
     """Queue a sign-in email for `email` if it is a current person's address.
 
-    Returns the outbox row, or None when the address is unknown or too many links were asked
-    for recently (the page says the same either way). Whether the email goes out is the
-    outbox's decision (`cycle_engine.outbox.signin`).
+    `client` is the asking client's address (see `client_key`). Returns the outbox row, or
+    None when the address is unknown or too many links were asked for recently, for the
+    person or by the client (the page says the same either way). Whether the email goes out
+    is the outbox's decision (`cycle_engine.outbox.signin`).
     """
     now = engine.clock.now()
 
@@ -119,7 +137,7 @@ def request_link(
             token_id=claim.token_id, url=signin_url(base_url, token), expires_at=claim.expires_at
         )
 
-    return engine.outbox.send_signin_link(email, link)
+    return engine.outbox.send_signin_link(email, link, client=client_key(secret, client))
 
 
 def signin_link(engine: CycleEngine, *, secret: str, base_url: str, email: str) -> str:

@@ -11,6 +11,7 @@ and named in the SVG's title and description, so a screen reader hears it too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html import escape
 
@@ -23,6 +24,15 @@ COLUMN_GAP = 70
 GUTTER = 150
 MARGIN = 16
 ANY = "__any"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def svg_text(text: str) -> str:
+    """`text` as SVG character data or an attribute value: markup characters escaped, and the
+    control characters XML forbids replaced by spaces (the SVG is also served on its own)."""
+    return escape(_CONTROL.sub(" ", text))
 
 
 @dataclass
@@ -176,7 +186,7 @@ def _place(diagram: Diagram) -> None:
 def _edge_svg(diagram: Diagram, edge: _Edge, loop_index: int) -> str:
     source, dest = diagram.nodes[edge.source], diagram.nodes[edge.dest]
     dash = ' stroke-dasharray="5 4"' if edge.dashed else ""
-    label = escape(edge.label)
+    label = svg_text(edge.label)
     straight = (
         source.column != dest.column
         or dest.layer == source.layer + 1
@@ -211,10 +221,17 @@ def _edge_svg(diagram: Diagram, edge: _Edge, loop_index: int) -> str:
     return (
         f'<g class="edge"><path d="{path}" fill="none" stroke="#4a5568" stroke-width="1.5"'
         f'{dash} marker-end="url(#ce-arrow)"/>'
-        f'<text x="{lx:.0f}" y="{ly:.0f}" text-anchor="{anchor}" class="edge-label">{label}</text>'
+        f'<text x="{lx:.0f}" y="{ly:.0f}" text-anchor="{anchor}" {_EDGE_LABEL}>{label}</text>'
         "</g>"
     )
 
+
+#: Edge labels are styled by presentation attributes, not a <style> element: the dashboard's
+#: Content-Security-Policy allows no inline style, and the standalone SVG needs no stylesheet.
+_EDGE_LABEL = (
+    'class="edge-label" font-size="11" fill="#2d3748" paint-order="stroke" stroke="#fff" '
+    'stroke-width="3"'
+)
 
 _FILL = {"stage": "#ffffff", "final": "#eef2f7", "hold": "#fff8e6", "marker": "#f7f7f7"}
 
@@ -228,7 +245,7 @@ def _node_svg(node: _Node, current: str | None, visited: frozenset[str]) -> str:
         fill, stroke, width, weight = "#ffd966", "#7f6000", 3.0, "bold"
     dash = ' stroke-dasharray="5 4"' if node.kind in ("hold", "marker") else ""
     radius = 21 if node.kind == "marker" else 8
-    label = escape(node.label)
+    label = svg_text(node.label)
     double = ""
     if node.kind == "final":
         double = (
@@ -237,7 +254,7 @@ def _node_svg(node: _Node, current: str | None, visited: frozenset[str]) -> str:
         )
     current_attr = ' aria-current="step"' if node.key == current else ""
     return (
-        f'<g class="node node-{node.kind}" data-stage="{escape(node.key)}"{current_attr}>'
+        f'<g class="node node-{node.kind}" data-stage="{svg_text(node.key)}"{current_attr}>'
         + ("<title>current stage</title>" if node.key == current else "")
         + f'<rect x="{node.x:.0f}" y="{node.y:.0f}" width="{NODE_W}" height="{NODE_H}" '
         f'rx="{radius}" fill="{fill}" stroke="{stroke}" stroke-width="{width}"{dash}/>{double}'
@@ -271,13 +288,11 @@ def state_diagram_svg(
         f'viewBox="0 0 {diagram.width:.0f} {diagram.height:.0f}" '
         f'width="{diagram.width:.0f}" height="{diagram.height:.0f}" '
         f'font-family="system-ui, sans-serif" font-size="13">'
-        f'<title id="ce-diagram-title">{escape(summary)}</title>'
-        f'<desc id="ce-diagram-desc">{escape(_describe(spec))}</desc>'
+        f'<title id="ce-diagram-title">{svg_text(summary)}</title>'
+        f'<desc id="ce-diagram-desc">{svg_text(_describe(spec))}</desc>'
         '<defs><marker id="ce-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        'fill="#4a5568"/></marker></defs>'
-        "<style>.edge-label{font-size:11px;fill:#2d3748;paint-order:stroke;stroke:#fff;"
-        "stroke-width:3px}</style>" + "".join(edges) + "".join(nodes) + "</svg>"
+        'fill="#4a5568"/></marker></defs>' + "".join(edges) + "".join(nodes) + "</svg>"
     )
 
 

@@ -15,13 +15,16 @@ dashboard's links start with `/ce/dashboard/`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
@@ -40,13 +43,23 @@ from cycle_engine.api.dashboard.sessions import (
     CookieSettings,
 )
 from cycle_engine.api.deps import EngineDep, SettingsDep
+from cycle_engine.api.fields import refuse_unstorable
 from cycle_engine.api.settings import Settings
 from cycle_engine.engine import CycleEngine
-from cycle_engine.errors import CycleEngineError, InvalidInput, NotFound
+from cycle_engine.errors import CycleEngineError, InvalidInput, NotFound, NotPermitted
+from cycle_engine.logs import request_id
 
 PREFIX = "/dashboard"
 TEMPLATES = Path(__file__).with_name("templates")
+#: What the dashboard's pages may load: their own scripts (the vendored htmx) and stylesheet,
+#: nothing inline, no plugins, no framing; forms and htmx requests go back to the app.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 _log = logging.getLogger("cycle_engine.dashboard")
+R = TypeVar("R", bound=Response)
+_STYLE_BLOCK = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
 _ENV = build_environment(TEMPLATES)
 
 
@@ -151,10 +164,30 @@ class Visit:
                 self.cookies.clear(response, name, path=path)
             else:
                 self.cookies.set(response, name, value, SESSION_LIFETIME, path=path)
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+        return secure(response)
+
+
+def inline_style_hashes(html: str) -> tuple[str, ...]:
+    """The CSP hashes (base64 SHA-256) of the `<style>` elements of a generated document."""
+    return tuple(
+        base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()
+        for block in _STYLE_BLOCK.findall(html)
+    )
+
+
+def secure(response: R, *, style_hashes: tuple[str, ...] = ()) -> R:
+    """`response` with the dashboard's headers: the Content-Security-Policy (allowing the inline
+    styles whose SHA-256 `style_hashes` a generated document carries), no caching, no framing."""
+    policy = CONTENT_SECURITY_POLICY
+    if style_hashes:
+        allowed = " ".join(f"'sha256-{h}'" for h in style_hashes)
+        policy = policy.replace("style-src 'self'", f"style-src 'self' {allowed}")
+    response.headers.setdefault("Content-Security-Policy", policy)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def get_visit(request: Request, engine: EngineDep, settings: SettingsDep) -> Visit:
@@ -187,7 +220,10 @@ async def visitor_form(visit: VisitDep) -> dict[str, str]:
     """
     await check_csrf(visit.request, visit.settings.secret_key, visit.binding)
     form = await visit.request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    for name, value in fields.items():
+        refuse_unstorable(name, value)
+    return fields
 
 
 async def signed_in_form(visit: VisitDep) -> dict[str, str]:
@@ -212,8 +248,9 @@ def _error_page(request: Request, status: int, title: str, message: str) -> HTML
         title=title,
         message=message,
         status=status,
+        request_id=request_id(),
     )
-    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    return secure(HTMLResponse(html, status_code=status))
 
 
 class DashboardRoute(APIRoute):
@@ -244,6 +281,8 @@ class DashboardRoute(APIRoute):
                 )
             except InvalidInput as error:
                 return _error_page(request, 422, "Invalid input", str(error))
+            except NotPermitted as error:
+                return _error_page(request, 403, "Not allowed", str(error))
             except CycleEngineError as error:
                 return _error_page(request, 409, "Not possible now", str(error))
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from cycle_engine.api.access import Access, require_role
 from cycle_engine.api.cycle_commands import etag_of
 from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
+from cycle_engine.api.fields import KEY_PATTERN, MAX_ID
 from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
 from cycle_engine.api.schemas import (
     CycleCreate,
@@ -30,9 +31,9 @@ from cycle_engine.api.schemas import (
 )
 from cycle_engine.cycles.listing import CycleFilter
 from cycle_engine.engine import CycleEngine
+from cycle_engine.spec.validate import SNAKE_NAME
 
 router = APIRouter(prefix="/cycles", tags=["cycles"])
-Id = Annotated[int, Query(ge=1, le=2**31 - 1)]
 
 
 def cycle_detail(engine: CycleEngine, key: Access, cycle_id: int) -> CycleDetail:
@@ -51,12 +52,14 @@ def list_cycles(
     engine: EngineDep,
     key: CurrentKey,
     page: PageDep,
-    state: Annotated[str | None, Query(max_length=100, description="Stage key.")] = None,
+    state: Annotated[
+        str | None, Query(max_length=100, pattern=SNAKE_NAME.pattern, description="Stage key.")
+    ] = None,
     status: Annotated[str | None, Query(pattern="^(active|finished)$")] = None,
-    template_key: Annotated[str | None, Query(max_length=100)] = None,
-    alliance_id: Annotated[int | None, Id] = None,
+    template_key: Annotated[str | None, Query(max_length=100, pattern=KEY_PATTERN)] = None,
+    alliance_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="One alliance.")] = None,
     organisation_id: Annotated[
-        int | None, Query(ge=1, le=2**31 - 1, description="Cycles this organisation takes part in.")
+        int | None, Query(ge=1, le=MAX_ID, description="Cycles this organisation takes part in.")
     ] = None,
     overdue: Annotated[bool | None, Query(description="Open stage due at or before now.")] = None,
     stalled: Annotated[bool | None, Query(description="Flagged stalled now.")] = None,

@@ -11,7 +11,7 @@ Every GET only shows a page (mail scanners fetch links); POSTs act. Pages are se
     POST /email/preferences                     save them
     GET  /email/unsubscribe?t=...               confirmation page
     POST /email/unsubscribe?t=...               RFC 8058 one-click unsubscribe
-    GET  /email/calendar/{token}.ics            the person's upcoming deadlines (RFC 5545)
+    GET  /email/calendar/{token}.ics            the person's deadlines in their zone (RFC 5545)
 
 Build with `email_actions_router()`; the app includes it at the root (not under /api/v1). Forms
 are read by an async dependency; every handler is a plain `def`, so the engine's database work
@@ -30,6 +30,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from cycle_engine.api.deps import EngineDep
+from cycle_engine.api.fields import refuse_unstorable
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import CycleEngineError, InvalidInput, InvalidLink
 from cycle_engine.notifications.actions import ActionView, EmailActions
@@ -85,8 +86,13 @@ PagesDep = Annotated[Renderer, Depends(get_pages)]
 
 
 async def read_form(request: Request) -> FormData:
-    """The POSTed form (read on the event loop, so the handler can be a plain `def`)."""
-    return await request.form()
+    """The POSTed form (read on the event loop, so the handler can be a plain `def`); a value
+    no database stores (a NUL character) is refused (422)."""
+    form = await request.form()
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            refuse_unstorable(name, value)
+    return form
 
 
 FormDep = Annotated[FormData, Depends(read_form)]
@@ -247,12 +253,15 @@ def calendar_feed(token: str, engine: EngineDep, links: LinksDep) -> Response:
     try:
         person_id, _ = links.read_person("calendar", token)
         deadlines = engine.outbox.upcoming_deadlines(person_id)
+        timezone = engine.alliances.get_person(person_id).timezone
     except CycleEngineError as problem:
         return Response(
             f"{problem}\n", status_code=404, media_type="text/plain", headers=PAGE_HEADERS
         )
     entries = [
-        stage_entry(d.cycle_id, d.cycle_title, d.stage_title, d.stage_visit_id, d.due_at)
+        stage_entry(
+            d.cycle_id, d.cycle_title, d.stage_title, d.stage_visit_id, d.due_at, timezone=timezone
+        )
         for d in deadlines
     ]
     body = calendar(entries, engine.clock.now(), name="Learning cycle deadlines")

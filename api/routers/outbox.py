@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from cycle_engine.api.access import require_role
 from cycle_engine.api.deps import CurrentKey, EngineDep, PageDep
+from cycle_engine.api.fields import KEY_PATTERN, MAX_ID
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.api.schemas_domain import OutboxPublic, OutboxSummary
 
@@ -20,9 +21,9 @@ def list_outbox(
     engine: EngineDep,
     key: CurrentKey,
     page: PageDep,
-    status: Annotated[str | None, Query(max_length=20)] = None,
-    channel: Annotated[str | None, Query(max_length=20)] = None,
-    cycle_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    status: Annotated[str | None, Query(max_length=20, pattern=KEY_PATTERN)] = None,
+    channel: Annotated[str | None, Query(max_length=20, pattern=KEY_PATTERN)] = None,
+    cycle_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[OutboxPublic]:
     require_role(key, "coordinator", "manager")
     rows = engine.outbox.messages(

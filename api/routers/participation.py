@@ -34,13 +34,12 @@ def assign(
     payload: ParticipationSet,
     commands: CycleCommandsDep,
 ) -> JSONResponse:
-    """lead, active or informed; the engine refuses anyone but a coordinator (409), and an
+    """lead, active or informed; the engine refuses anyone but a coordinator (403), and an
     organisation out of the key's reach is not found (404)."""
     return commands.run(
         cycle_id,
         payload=payload,
         action="participation",
-        partner_acts=False,
         command=lambda: ParticipationPublic.model_validate(
             commands.engine.work.assign(
                 cycle_id,

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from cycle_engine.api.access import require_role
 from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
+from cycle_engine.api.fields import MAX_ID
 from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.api.schemas_domain import (
@@ -27,7 +28,7 @@ def list_people(
     engine: EngineDep,
     key: CurrentKey,
     page: PageDep,
-    organisation_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    organisation_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Page[PersonPublic]:
     people = engine.alliances.list_people(organisation_id=organisation_id, reach=key.reach)
     rows = sorted(people, key=lambda p: p.id or 0)[page.offset : page.offset + page.limit + 1]

@@ -2,7 +2,8 @@
 file uploaded as multipart/form-data, and downloaded again by whoever reaches the cycle.
 
 A partner adds products only on stages its organisation takes part in, and as its own
-organisation's work.
+organisation's work (the default author); others name the organisation. The engine decides,
+for the API and the dashboard alike (`alliances.reach`).
 """
 
 from __future__ import annotations
@@ -12,39 +13,18 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 
-from cycle_engine.api.access import PARTNER, Access
+from cycle_engine.alliances.products import PRODUCT_FORMS, PRODUCT_KINDS
 from cycle_engine.api.cycle_commands import CycleCommands, CycleCommandsDep, IfMatch
 from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
+from cycle_engine.api.fields import KEY_PATTERN, MAX_ID, TEXT_PATTERN
 from cycle_engine.api.problems import ApiProblem
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.api.schemas_domain import ProductCreate, ProductPublic
-from cycle_engine.engine import CycleEngine
+from cycle_engine.spec.validate import SNAKE_NAME
 
 router = APIRouter(tags=["products"])
-FormText = Annotated[str, Form(min_length=1, max_length=300)]
-FormShort = Annotated[str | None, Form(min_length=1, max_length=100)]
-
-
-def _author(engine: CycleEngine, key: Access, cycle_id: int, requested: int | None) -> int:
-    """The organisation a product is credited to: a partner's own; others must name one.
-
-    A cycle out of the key's reach answers 404 before either refusal.
-    """
-    own = key.organisation_id if key.role == PARTNER else None
-    if own is not None and requested in (None, own):
-        return own
-    if own is None and requested is not None:
-        return requested
-    engine.cycles.get_cycle(cycle_id, reach=key.reach)
-    if own is not None:
-        raise ApiProblem(
-            403,
-            "a partner key adds products of its own organisation only",
-            field="author_organisation_id",
-        )
-    raise ApiProblem(
-        422, "name the organisation that made the product", field="body.author_organisation_id"
-    )
+FormText = Annotated[str, Form(min_length=1, max_length=300, pattern=TEXT_PATTERN)]
+FormStage = Annotated[str | None, Form(max_length=100, pattern=SNAKE_NAME.pattern)]
 
 
 @router.get("/cycles/{cycle_id}/products", summary="The cycle's products")
@@ -53,7 +33,7 @@ def list_products(
     engine: EngineDep,
     key: CurrentKey,
     page: PageDep,
-    kind: Annotated[str | None, Query(max_length=40)] = None,
+    kind: Annotated[str | None, Query(max_length=40, pattern=KEY_PATTERN)] = None,
 ) -> Page[ProductPublic]:
     engine.cycles.get_cycle(cycle_id, reach=key.reach)
     rows = engine.work.cycle_products(cycle_id, kind)[page.offset : page.offset + page.limit + 1]
@@ -80,7 +60,7 @@ def add_product(
                 cycle_id,
                 payload.kind,
                 payload.title,
-                _author(commands.engine, commands.key, cycle_id, payload.author_organisation_id),
+                payload.author_organisation_id,
                 stage=payload.stage,
                 link=payload.link,
                 form=payload.form,
@@ -103,17 +83,21 @@ def upload_product(
     engine: EngineDep,
     key: CurrentKey,
     file: Annotated[UploadFile, File(description="The product's file.")],
-    kind: Annotated[str, Form(min_length=1, max_length=40)],
+    kind: Annotated[str, Form(json_schema_extra={"enum": list(PRODUCT_KINDS)})],
     title: FormText,
-    author_organisation_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
-    stage: FormShort = None,
-    form: FormShort = None,
-    link: Annotated[str | None, Form(max_length=1000)] = None,
+    author_organisation_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+    stage: FormStage = None,
+    form: Annotated[str | None, Form(json_schema_extra={"enum": list(PRODUCT_FORMS)})] = None,
+    link: Annotated[str | None, Form(max_length=1000, pattern=r"^https?://[^\x00-\x20]+$")] = None,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Multipart upload; the file's content must match its type (checked by the engine)."""
     content = file.file.read()
     name = file.filename or "upload"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name) or len(name) > 255:
+        raise ApiProblem(
+            422, "the file name must be at most 255 characters, none a control", field="file"
+        )
     commands = CycleCommands(engine=engine, key=key, if_match=if_match, idempotency_key=None)
     return commands.run(
         cycle_id,
@@ -124,7 +108,7 @@ def upload_product(
                 cycle_id,
                 kind,
                 title,
-                _author(engine, key, cycle_id, author_organisation_id),
+                author_organisation_id,
                 stage=stage,
                 link=link,
                 form=form,

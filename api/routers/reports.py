@@ -11,11 +11,12 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from cycle_engine.alliances.report import CycleReport
 from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
+from cycle_engine.api.fields import MAX_ID
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.scheduler.stalled import OverdueStage, StalledStage
 
 router = APIRouter(tags=["reports"])
-AllianceFilter = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="One alliance.")]
+AllianceFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="One alliance.")]
 
 
 @router.get("/cycles/{cycle_id}/report", summary="The cycle report, as data")

@@ -1,9 +1,13 @@
-"""Templates: upload (YAML or JSON), validate without publishing, publish, versions, diagram.
+"""Templates: upload (YAML or JSON), validate without publishing, publish, versions, diagram,
+copy into an alliance, retire, and the difference between two versions in words.
 
-Templates are shared by every alliance, so any key may read them; only admins and coordinators
-publish. A template body is sent raw: `application/yaml` (or text/yaml, text/plain) or
-`application/json` (an object, stored as the equivalent YAML). The body is read by an async
-dependency; the handlers that validate and publish are plain `def` (the threadpool).
+Built-in templates are shared by every alliance and only an admin key publishes them; every
+other template belongs to one alliance (`alliance_id`), which only that alliance's coordinators
+publish into, copy into or retire from. Keys read the built-in templates and those of the
+alliances they reach; another alliance's template is not found (404). A template body is sent
+raw: `application/yaml` (or text/yaml, text/plain) or `application/json` (an object, stored as
+the equivalent YAML). The body is read by an async dependency; the handlers are plain `def`.
+Migration plans (`template_migrations`) live under `/templates/{key}/migrations`.
 """
 
 from __future__ import annotations
@@ -13,25 +17,33 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
-from cycle_engine.api.access import require_role
+from cycle_engine.api.access import Access, require_role
 from cycle_engine.api.deps import CurrentKey, EngineDep, PageDep
 from cycle_engine.api.problems import ApiProblem
-from cycle_engine.api.schemas import (
-    DiagramPublic,
-    Page,
-    PublishedTemplatePublic,
-    TemplateDetail,
-    TemplatePublic,
-    TemplateValidation,
-    page_of,
+from cycle_engine.api.routers import template_migrations
+from cycle_engine.api.schemas import DiagramPublic, Page, TemplateValidation, page_of
+from cycle_engine.api.schemas_templates import (
+    OwnedTemplatePublic,
+    PublishedVersion,
+    TemplateCopy,
+    TemplateDiffPublic,
+    TemplateVersionDetail,
 )
 from cycle_engine.spec import diagram_dot, diagram_mermaid
 
 router = APIRouter(prefix="/templates", tags=["templates"])
 TemplateKey = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
 Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
+AllianceQuery = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=2**31 - 1,
+        description="The alliance whose template is meant (built-in ones are everyone's).",
+    ),
+]
 SourceName = Annotated[
     str,
     Query(
@@ -87,16 +99,35 @@ async def _template_text(request: Request) -> str:
 TemplateText = Annotated[str, Depends(_template_text)]
 
 
+def own_alliance(key: Access, alliance_id: int | None) -> int | None:
+    """The alliance a change is meant for: the one named, else the one alliance the key
+    coordinates; None (built-in) for an admin key. 403 for a key that coordinates none, 422 for
+    one that coordinates several and named none."""
+    if alliance_id is not None or key.is_admin:
+        return alliance_id
+    coordinated = sorted(a for a, role in key.alliance_roles.items() if role == "coordinator")
+    if len(coordinated) == 1:
+        return coordinated[0]
+    require_role(key, "coordinator")
+    raise ApiProblem(
+        422, "you coordinate several alliances: name one with alliance_id", field="alliance_id"
+    )
+
+
 @router.get("", summary="List template versions")
 def list_templates(
     engine: EngineDep,
-    _key: CurrentKey,
+    key: CurrentKey,
     page: PageDep,
-    key: Annotated[str | None, Query(max_length=100, description="Only this key.")] = None,
-) -> Page[TemplatePublic]:
-    records = engine.templates.list(key)
-    rows = [TemplatePublic.of(r) for r in records[page.offset : page.offset + page.limit + 1]]
-    return page_of(rows, page.limit, page.offset)
+    template_key: Annotated[
+        str | None, Query(alias="key", max_length=100, description="Only this key.")
+    ] = None,
+    alliance_id: AllianceQuery = None,
+) -> Page[OwnedTemplatePublic]:
+    """The built-in templates and those of the alliances the key reaches."""
+    records = engine.templates.list(template_key, alliance_id=alliance_id, reach=key.reach)
+    window = records[page.offset : page.offset + page.limit + 1]
+    return page_of([OwnedTemplatePublic.of(r) for r in window], page.limit, page.offset)
 
 
 @router.post("/validate", summary="Validate a template without publishing", openapi_extra=_BODY_DOC)
@@ -123,66 +154,185 @@ def validate_template(
     summary="Publish a template version",
     status_code=201,
     openapi_extra=_BODY_DOC,
-    responses={200: {"model": PublishedTemplatePublic, "description": "Unchanged content"}},
+    responses={200: {"model": PublishedVersion, "description": "Unchanged content"}},
 )
 def publish_template(
     text: TemplateText,
     engine: EngineDep,
     key: CurrentKey,
     source_name: SourceName = "upload.yaml",
+    alliance_id: AllianceQuery = None,
 ) -> JSONResponse:
-    """Publish; changed content gets the next version (201), the same content answers 200."""
-    require_role(key, "coordinator")
-    published = engine.templates.publish(text, source_name)
-    record = next(r for r in engine.templates.list(published.key) if r.id == published.id)
-    body = PublishedTemplatePublic(
-        **TemplatePublic.of(record).model_dump(), created=published.created
+    """Publish into your alliance (or, with an admin key and no alliance, as built-in); changed
+    content gets the next version (201), the same content answers 200."""
+    owner = own_alliance(key, alliance_id)
+    require_role(key, "coordinator", alliance_id=owner)
+    published = engine.templates.publish(
+        text, source_name, alliance_id=owner, actor=key.actor(owner), reach=key.reach
     )
+    body = PublishedVersion.of_published(engine.templates.record_of(published.id), published)
     return JSONResponse(body.model_dump(mode="json"), status_code=201 if published.created else 200)
 
 
-def _detail(engine: EngineDep, key: str, version: int | None) -> TemplateDetail:
-    record, spec = engine.templates.version(key, version)
-    return TemplateDetail.of_spec(record, spec)
-
-
 @router.get("/{key}", summary="The latest version of a template")
-def get_template(key: TemplateKey, engine: EngineDep, _key: CurrentKey) -> TemplateDetail:
-    return _detail(engine, key, None)
+def get_template(
+    key: TemplateKey, engine: EngineDep, caller: CurrentKey, alliance_id: AllianceQuery = None
+) -> TemplateVersionDetail:
+    record, spec = engine.templates.version(key, alliance_id=alliance_id, reach=caller.reach)
+    return TemplateVersionDetail.of_record(record, spec)
 
 
 @router.get("/{key}/versions", summary="Every version of a template")
 def template_versions(
-    key: TemplateKey, engine: EngineDep, _key: CurrentKey, page: PageDep
-) -> Page[TemplatePublic]:
-    records = engine.templates.list(key)
-    if not records:
-        _detail(engine, key, None)  # raises TemplateNotFound
-    rows = [TemplatePublic.of(r) for r in records[page.offset : page.offset + page.limit + 1]]
-    return page_of(rows, page.limit, page.offset)
+    key: TemplateKey,
+    engine: EngineDep,
+    caller: CurrentKey,
+    page: PageDep,
+    alliance_id: AllianceQuery = None,
+) -> Page[OwnedTemplatePublic]:
+    record, _ = engine.templates.version(key, alliance_id=alliance_id, reach=caller.reach)
+    records = [
+        r
+        for r in engine.templates.list(key, alliance_id=alliance_id, reach=caller.reach)
+        if r.alliance_id == record.alliance_id
+    ]
+    window = records[page.offset : page.offset + page.limit + 1]
+    return page_of([OwnedTemplatePublic.of(r) for r in window], page.limit, page.offset)
 
 
 @router.get("/{key}/versions/{version}", summary="One version of a template")
 def get_template_version(
-    key: TemplateKey, version: Version, engine: EngineDep, _key: CurrentKey
-) -> TemplateDetail:
-    return _detail(engine, key, version)
+    key: TemplateKey,
+    version: Version,
+    engine: EngineDep,
+    caller: CurrentKey,
+    alliance_id: AllianceQuery = None,
+) -> TemplateVersionDetail:
+    record, spec = engine.templates.version(
+        key, version, alliance_id=alliance_id, reach=caller.reach
+    )
+    return TemplateVersionDetail.of_record(record, spec)
+
+
+@router.get(
+    "/{key}/source",
+    summary="A template version's YAML, as published",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+)
+def template_source(
+    key: TemplateKey,
+    engine: EngineDep,
+    caller: CurrentKey,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    alliance_id: AllianceQuery = None,
+) -> PlainTextResponse:
+    """The text to edit and publish as the next version (comments kept)."""
+    record, _ = engine.templates.version(key, version, alliance_id=alliance_id, reach=caller.reach)
+    return PlainTextResponse(record.source_text, media_type="application/yaml")
 
 
 @router.get("/{key}/diagram", summary="A template's state diagram")
 def template_diagram(
     key: TemplateKey,
     engine: EngineDep,
-    _key: CurrentKey,
+    caller: CurrentKey,
     version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     format: Annotated[Literal["mermaid", "dot"], Query()] = "mermaid",
     highlight: Annotated[str | None, Query(max_length=100, description="Stage to mark.")] = None,
+    alliance_id: AllianceQuery = None,
 ) -> DiagramPublic:
     """Mermaid or Graphviz DOT text; `highlight` marks a stage (e.g. a cycle's current one)."""
-    record, spec = engine.templates.version(key, version)
+    record, spec = engine.templates.version(
+        key, version, alliance_id=alliance_id, reach=caller.reach
+    )
     if highlight is not None and highlight not in {s.key for s in spec.stages}:
         raise ApiProblem(422, f"the template has no stage {highlight!r}", field="highlight")
     draw = diagram_dot if format == "dot" else diagram_mermaid
     return DiagramPublic(
         key=key, version=record.version, format=format, diagram=draw(spec, highlight=highlight)
     )
+
+
+@router.get("/{key}/diff", summary="What changed between two versions, in words")
+def template_diff(
+    key: TemplateKey,
+    engine: EngineDep,
+    caller: CurrentKey,
+    from_version: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=2**31 - 1)],
+    from_key: Annotated[
+        str | None,
+        Query(max_length=100, pattern=r"^[A-Za-z0-9_-]+$", description="Compare from this key."),
+    ] = None,
+    stage_map: Annotated[
+        list[str] | None,
+        Query(alias="map", max_length=200, description="Renamed stages, as old:new."),
+    ] = None,
+    alliance_id: AllianceQuery = None,
+) -> TemplateDiffPublic:
+    """Stages added, removed and renamed (by `map`), durations, reminder, overdue and stall
+    rules, transitions, guards and texts, each said in a sentence."""
+    renames: dict[str, str] = {}
+    for item in stage_map or []:
+        old, sep, new = item.partition(":")
+        if not sep or not old or not new:
+            raise ApiProblem(422, f"write a renamed stage as old:new, got {item!r}", field="map")
+        renames[old] = new
+    found = engine.templates.diff(
+        key,
+        from_version,
+        to_version,
+        from_key=from_key,
+        alliance_id=alliance_id,
+        renames=renames,
+        reach=caller.reach,
+    )
+    return TemplateDiffPublic.of(found)
+
+
+@router.post("/{key}/copy", summary="Copy a template into an alliance", status_code=201)
+def copy_template(
+    key: TemplateKey, payload: TemplateCopy, engine: EngineDep, caller: CurrentKey
+) -> PublishedVersion:
+    """A copy of a template you see, as your alliance's own under a new key, to change there."""
+    owner = own_alliance(caller, payload.alliance_id)
+    if owner is None:
+        raise ApiProblem(422, "name the alliance the copy belongs to", field="alliance_id")
+    require_role(caller, "coordinator", alliance_id=owner)
+    published = engine.templates.copy(
+        key,
+        payload.key,
+        alliance_id=owner,
+        version=payload.version,
+        from_alliance_id=payload.from_alliance_id,
+        actor=caller.actor(owner),
+        reach=caller.reach,
+    )
+    return PublishedVersion.of_published(engine.templates.record_of(published.id), published)
+
+
+@router.post("/{key}/retire", summary="Retire a template (or one version)")
+def retire_template(
+    key: TemplateKey,
+    engine: EngineDep,
+    caller: CurrentKey,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    alliance_id: AllianceQuery = None,
+) -> list[OwnedTemplatePublic]:
+    """No new cycle starts on a retired version and no plan moves cycles to it; cycles already
+    on it run on. Returns the versions retired now."""
+    record, _ = engine.templates.version(key, version, alliance_id=alliance_id, reach=caller.reach)
+    owner = record.alliance_id
+    require_role(caller, "coordinator", alliance_id=owner)
+    retired = engine.templates.retire(
+        key,
+        alliance_id=owner,
+        version=version,
+        actor=caller.actor(owner),
+        reach=caller.reach,
+    )
+    return [OwnedTemplatePublic.of(r) for r in retired]
+
+
+router.include_router(template_migrations.router)

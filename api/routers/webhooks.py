@@ -12,7 +12,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from cycle_engine.api.access import Access, require_role
-from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
+from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep, SettingsDep
 from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
 from cycle_engine.api.routers.alliances import reach_alliance
 from cycle_engine.api.schemas import Page, page_of
@@ -61,8 +61,10 @@ def create_webhook(
     payload: WebhookCreate,
     engine: EngineDep,
     key: CurrentKey,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    """The URL must reach a public address (or one the deployment allows): 422 otherwise."""
     require_role(key, "coordinator", in_reach=lambda: reach_alliance(engine, key, alliance_id))
 
     def command() -> WebhookCreated:
@@ -72,6 +74,7 @@ def create_webhook(
             payload.events,
             created_by=key.actor().name,
             reach=key.reach,
+            addresses=settings.webhook_addresses,
         )
         return WebhookCreated.model_validate(record)
 
@@ -88,8 +91,13 @@ def get_webhook(webhook_id: IdPath, engine: EngineDep, key: CurrentKey) -> Webho
 
 @router.patch("/webhooks/{webhook_id}", summary="Change a subscription's URL, events or state")
 def update_webhook(
-    webhook_id: IdPath, payload: WebhookUpdate, engine: EngineDep, key: CurrentKey
+    webhook_id: IdPath,
+    payload: WebhookUpdate,
+    engine: EngineDep,
+    key: CurrentKey,
+    settings: SettingsDep,
 ) -> WebhookPublic:
+    """A new URL is checked like a new subscription's (422 for a refused address)."""
     _reach_webhook(engine, key, webhook_id, "coordinator")
     record = engine.outbox.subscriptions.update(
         webhook_id,
@@ -97,6 +105,7 @@ def update_webhook(
         events=payload.events,
         active=payload.active,
         reach=key.reach,
+        addresses=settings.webhook_addresses,
     )
     return WebhookPublic.model_validate(record)
 

@@ -40,7 +40,6 @@ def move_due_date(
         cycle_id,
         payload=payload,
         action="due-dates",
-        partner_acts=False,
         status=200,
         command=lambda: Plan(
             [

@@ -20,7 +20,7 @@ from cycle_engine.alliances.common import (
     require_text,
     require_timezone,
 )
-from cycle_engine.errors import InvalidInput
+from cycle_engine.errors import AlreadyExists, InputConflict, InvalidInput
 from cycle_engine.store.tables.alliances import (
     LANGUAGES,
     ORGANISATION_KINDS,
@@ -74,7 +74,7 @@ def create_alliance(
             f"need 0 <= start < end <= 24, got {working_hours_start}-{working_hours_end}",
         )
     if session.exec(select(AllianceRecord).where(AllianceRecord.name == name)).first():
-        raise InvalidInput("name", f"an alliance named {name!r} already exists")
+        raise AlreadyExists("name", f"an alliance named {name!r} already exists")
     alliance = AllianceRecord(
         name=name,
         theme=theme,
@@ -103,7 +103,7 @@ def add_organisation(
     country = require_text("country", country, max_length=100)
     require_timezone("timezone", timezone)
     if session.exec(select(OrganisationRecord).where(OrganisationRecord.name == name)).first():
-        raise InvalidInput("name", f"an organisation named {name!r} already exists")
+        raise AlreadyExists("name", f"an organisation named {name!r} already exists")
     organisation = OrganisationRecord(
         name=name, kind=kind, country=country, timezone=timezone, created_at=now
     )
@@ -124,14 +124,14 @@ def join_alliance(
     alliance = get_alliance(session, alliance_id)
     organisation = get_organisation(session, organisation_id)
     if membership(session, alliance_id, organisation_id) is not None:
-        raise InvalidInput(
+        raise AlreadyExists(
             "organisation",
             f"{organisation.name!r} is already a member of alliance {alliance.name!r}",
         )
     if works_with_id is not None:
         partner = get_organisation(session, works_with_id)
         if membership(session, alliance_id, works_with_id) is None:
-            raise InvalidInput(
+            raise InputConflict(
                 "works_with",
                 f"organisation {partner.name!r} is not a member of alliance {alliance.name!r}",
             )

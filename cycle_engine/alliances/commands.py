@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session
@@ -27,15 +27,23 @@ from cycle_engine.alliances import (
 )
 from cycle_engine.alliances.common import CycleOp
 from cycle_engine.alliances.files import FileStore, StoredFile
-from cycle_engine.alliances.reach import Reach, check_cycle_command, sees_cycle, sees_organisation
+from cycle_engine.alliances.reach import (
+    Reach,
+    check_cycle_command,
+    check_named,
+    credit_refusal,
+    role_refusal,
+    sees_cycle,
+)
 from cycle_engine.alliances.report import CycleReport, build_report, render_report
 from cycle_engine.changes import Changes
 from cycle_engine.clock import Clock
 from cycle_engine.errors import (
     ActionNotAllowed,
     CycleNotFound,
+    InputConflict,
     InvalidInput,
-    OrganisationNotFound,
+    NotPermitted,
     RecordNotFound,
 )
 from cycle_engine.store.db import Database
@@ -50,6 +58,22 @@ from cycle_engine.store.tables.alliances import (
     QuestionRecord,
 )
 from cycle_engine.store.templates import TemplateStore
+
+#: How far from today a due date may be moved: a cycle lasts months, a template at most ten
+#: years; a date further away is a typo, and computing with it would leave the dates Python and
+#: the databases store.
+MAX_DUE_DISTANCE = timedelta(days=3653)
+
+
+def _check_due_distance(due: date | datetime, now: datetime) -> None:
+    if isinstance(due, datetime):
+        if due.tzinfo is None:
+            raise InvalidInput("due", f"give a time zone with {due.isoformat()}")
+        distance = abs(due - now)
+    else:
+        distance = abs(due - now.date())
+    if distance > MAX_DUE_DISTANCE:
+        raise InputConflict("due", f"{due.isoformat()} is more than ten years from today")
 
 
 class CycleWork:
@@ -79,13 +103,19 @@ class CycleWork:
         *,
         expected_version: int | None,
         reach: Reach | None,
-        organisation_id: int | None = None,
+        organisation_ids: Sequence[int] = (),
+        person_ids: Sequence[int | None] = (),
+        credited: int | None = None,
+        organisers_only: bool = False,
     ) -> Iterator[CycleOp]:
-        """One write transaction on one locked cycle, after the checks that guard `action`.
+        """One write transaction on one locked cycle, after the checks that guard `action`
+        (`alliances.reach`, the same for every caller: API keys and dashboard sessions).
 
         Raises CycleNotFound (not in `reach`), ConflictError (`expected_version` is stale),
-        ActionNotAllowed (the caller may not act on the current stage), OrganisationNotFound
-        (`organisation_id`, the organisation the command names, is not in `reach`).
+        ActionNotAllowed (the caller may not act on the current stage), OrganisationNotFound or
+        PersonNotFound (one the command names, `organisation_ids` and `person_ids`, is out of
+        `reach`), NotPermitted (the actor's role may not run it, or may not credit the work to
+        `credited`).
         """
         with self.db.transaction() as session:
             cycle = lock_cycle(session, cycle_id)
@@ -94,12 +124,18 @@ class CycleWork:
             )
             if refusal is not None:
                 raise ActionNotAllowed(action, refusal)
-            if (
-                reach is not None
-                and organisation_id is not None
-                and not sees_organisation(session, reach, organisation_id)
-            ):
-                raise OrganisationNotFound(organisation_id)
+            check_named(
+                session,
+                reach,
+                cycle,
+                organisation_ids=organisation_ids,
+                person_ids=[p for p in person_ids if p is not None],
+            )
+            role = role_refusal(actor, organisers_only=organisers_only)
+            if role is None and credited is not None:
+                role = credit_refusal(reach, cycle, credited)
+            if role is not None:
+                raise NotPermitted(action, role)
             spec = self.templates.spec(session, cycle.template_id)
             yield CycleOp(
                 session=session,
@@ -132,7 +168,9 @@ class CycleWork:
             "assign a role",
             expected_version=expected_version,
             reach=reach,
-            organisation_id=organisation_id,
+            organisation_ids=[organisation_id],
+            person_ids=[focal_point_id, deputy_id],
+            organisers_only=True,
         ) as op:
             return participation.assign(
                 op,
@@ -175,13 +213,19 @@ class CycleWork:
         expected_version: int | None = None,
         reach: Reach | None = None,
     ) -> list[PlanRecord]:
-        """Move a stage's due date (with a reason) and re-plan the later stages."""
+        """Move a stage's due date (with a reason) and re-plan the later stages.
+
+        Raises InputConflict (an InvalidInput) for a due date more than MAX_DUE_DISTANCE (ten
+        years) from today, besides the plan's own checks (`workplan.move_due_date`).
+        """
+        _check_due_distance(due, self.clock.now())
         with self._cycle_op(
             cycle_id,
             actor,
             "move a due date",
             expected_version=expected_version,
             reach=reach,
+            organisers_only=True,
         ) as op:
             return workplan.move_due_date(op, stage=stage, due=due, reason=reason)
 
@@ -233,7 +277,7 @@ class CycleWork:
         cycle_id: int,
         kind: str,
         title: str,
-        author_organisation_id: int,
+        author_organisation_id: int | None,
         *,
         stage: str | None = None,
         link: str | None = None,
@@ -245,10 +289,15 @@ class CycleWork:
         expected_version: int | None = None,
         reach: Reach | None = None,
     ) -> ProductRecord:
-        """Record a product with a link and/or a file (`file` path, or `file_name` + `content`).
+        """Record a product with a link and/or a file (`file` path, or `file_name` + `content`),
+        credited to `author_organisation_id` (None: the acting partner's own organisation).
 
-        Raises InvalidInput for an oversized file or one whose content does not match its type.
+        Raises InvalidInput for an oversized file or one whose content does not match its type,
+        or no author; NotPermitted for a partner crediting another organisation.
         """
+        author = author_organisation_id
+        if author is None:
+            author = actor.organisation_id
         if file is not None:
             content, file_name = Path(file).read_bytes(), Path(file).name
         if content is not None and not file_name:
@@ -263,12 +312,18 @@ class CycleWork:
                 "add a product",
                 expected_version=expected_version,
                 reach=reach,
+                organisation_ids=[] if author is None else [author],
+                credited=author,
             ) as op:
+                if author is None:
+                    raise InvalidInput(
+                        "author_organisation_id", "name the organisation that made the product"
+                    )
                 return products.add_product(
                     op,
                     kind=kind,
                     title=title,
-                    author_organisation_id=author_organisation_id,
+                    author_organisation_id=author,
                     stage=stage,
                     link=link,
                     form=form,
@@ -321,7 +376,7 @@ class CycleWork:
             "add a testing context",
             expected_version=expected_version,
             reach=reach,
-            organisation_id=organisation_id,
+            organisation_ids=[organisation_id],
         ) as op:
             return contexts.add_context(
                 op,
@@ -401,6 +456,7 @@ class CycleWork:
             "record learning",
             expected_version=expected_version,
             reach=reach,
+            organisation_ids=organisation_ids,
         ) as op:
             return learning.add_learning(
                 op, kind=kind, title=title, text=text, organisation_ids=organisation_ids

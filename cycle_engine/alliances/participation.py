@@ -24,7 +24,7 @@ from cycle_engine.alliances.common import (
     require_work_stage,
     work_stage_keys,
 )
-from cycle_engine.errors import ActionNotAllowed, InvalidInput
+from cycle_engine.errors import ActionNotAllowed, InputConflict, InvalidInput
 from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.events import core_connection
 from cycle_engine.store.tables import FINISHED, CycleRecord
@@ -72,18 +72,18 @@ def _check_person(
         try:
             member_organisation(op.session, alliance, person.organisation_id, field_name)
         except InvalidInput:
-            raise InvalidInput(
+            raise InputConflict(
                 field_name,
                 f"{person.name} (id {person_id}) works for {other_name!r}, which is not in "
                 f"alliance {alliance.name!r}",
             ) from None
-        raise InvalidInput(
+        raise InputConflict(
             field_name,
             f"{person.name} (id {person_id}) works for {other_name!r}, not for "
             f"{organisation.name!r}",
         )
     if person.left_on is not None:
-        raise InvalidInput(
+        raise InputConflict(
             field_name,
             f"{person.name} (id {person_id}) left {organisation.name!r} on "
             f"{person.left_on.isoformat()}",

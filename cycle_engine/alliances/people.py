@@ -26,7 +26,7 @@ from cycle_engine.alliances.common import (
 )
 from cycle_engine.alliances.participation import finished_stages
 from cycle_engine.changes import Changes
-from cycle_engine.errors import ActionNotAllowed, InvalidInput
+from cycle_engine.errors import ActionNotAllowed, AlreadyExists, InputConflict, InvalidInput
 from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.events import lock_cycle
 from cycle_engine.store.tables import ACTIVE, CycleRecord
@@ -85,7 +85,7 @@ def add_person(
     zone = timezone or organisation.timezone
     require_timezone("timezone", zone)
     if session.exec(select(PersonRecord).where(PersonRecord.email == email)).first():
-        raise InvalidInput("email", f"{email} is already registered")
+        raise AlreadyExists("email", f"{email} is already registered")
     person = PersonRecord(
         name=name,
         email=email,
@@ -107,11 +107,11 @@ def grant_role(
     alliance = get_alliance(session, alliance_id)
     person = get_person(session, person_id)
     if membership(session, alliance_id, person.organisation_id) is None:
-        raise InvalidInput(
+        raise InputConflict(
             "person", f"{person.name} works for an organisation outside alliance {alliance.name!r}"
         )
     if person.left_on is not None:
-        raise InvalidInput("person", f"{person.name} left on {person.left_on.isoformat()}")
+        raise InputConflict("person", f"{person.name} left on {person.left_on.isoformat()}")
     existing = session.exec(
         select(AllianceRoleRecord).where(
             AllianceRoleRecord.alliance_id == alliance_id,
@@ -159,7 +159,7 @@ def record_departure(
     if person.left_on is not None:
         raise ActionNotAllowed(f"record that {person.name} left", f"they left on {person.left_on}")
     if left_on < person.joined_on:
-        raise InvalidInput(
+        raise InputConflict(
             "left_on",
             f"{left_on.isoformat()} is before {person.name} joined "
             f"({person.joined_on.isoformat()})",

@@ -13,22 +13,39 @@ guarded by can change between the check and the change.
     organisation_id  the caller's own organisation: the cycles it takes part in, itself, its people
                      and the alliances it sits in; on any other cycle the caller acts only while
                      its organisation leads or takes active part in the current stage
+
+Objects a command names in its body are checked here too, in the command's transaction, so the
+API and the dashboard refuse the same things: an organisation is seated in an alliance only by
+someone who reaches it (`sees_organisation`: it is their own, or a member of an alliance they
+manage; admins reach all), and the organisations and people a command on a cycle names must be
+in reach or belong to a member of the cycle's alliance (`check_named`). Anything else is not
+found, exactly like a missing id: an error never names an object out of the caller's reach.
+Work is credited to the caller's own organisation unless it manages the cycle's alliance
+(`credit_refusal`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlmodel import Session, col, select
 
-from cycle_engine.errors import ConflictError, CycleNotFound
+from cycle_engine.actors import Actor
+from cycle_engine.errors import (
+    ConflictError,
+    CycleNotFound,
+    OrganisationNotFound,
+    PersonNotFound,
+)
 from cycle_engine.store.tables import CycleRecord
 from cycle_engine.store.tables.alliances import (
     AllianceRecord,
     MembershipRecord,
     ParticipationRecord,
+    PersonRecord,
 )
 
 #: Participation levels that let a partner act on a stage.
@@ -125,6 +142,78 @@ def sees_organisation(session: Session, reach: Reach, organisation_id: int) -> b
         col(MembershipRecord.alliance_id).in_(sorted(reach.alliance_ids)),
     )
     return session.exec(seat).first() is not None
+
+
+def _is_member(session: Session, alliance_id: int | None, organisation_id: int) -> bool:
+    if alliance_id is None:
+        return False
+    seat = select(MembershipRecord.id).where(
+        MembershipRecord.alliance_id == alliance_id,
+        MembershipRecord.organisation_id == organisation_id,
+    )
+    return session.exec(seat).first() is not None
+
+
+def check_named(
+    session: Session,
+    reach: Reach | None,
+    cycle: CycleRecord,
+    *,
+    organisation_ids: Iterable[int] = (),
+    person_ids: Iterable[int] = (),
+) -> None:
+    """Check the organisations and people a command on `cycle` names (a product's author, a
+    focal point, the organisations of a learning): each must be in `reach`, or a member (or
+    work for a member) of the cycle's alliance, which the caller reaches with the cycle.
+
+    Raises:
+        OrganisationNotFound, PersonNotFound: one is missing or out of reach (the same answer).
+    """
+    if reach is None or reach.everything:
+        return
+    for organisation_id in dict.fromkeys(organisation_ids):
+        if not (
+            sees_organisation(session, reach, organisation_id)
+            or _is_member(session, cycle.alliance_id, organisation_id)
+        ):
+            raise OrganisationNotFound(organisation_id)
+    for person_id in dict.fromkeys(person_ids):
+        person = session.get(PersonRecord, person_id)
+        if person is None or not (
+            sees_organisation(session, reach, person.organisation_id)
+            or _is_member(session, cycle.alliance_id, person.organisation_id)
+        ):
+            raise PersonNotFound(person_id)
+
+
+def credit_refusal(reach: Reach | None, cycle: CycleRecord, organisation_id: int) -> str | None:
+    """Why the caller may not credit work on `cycle` to `organisation_id`, or None when it may.
+
+    Whoever manages the cycle's alliance credits any member; anyone else (a partner) only its
+    own organisation.
+    """
+    if reach is None or reach.manages(cycle.alliance_id):
+        return None
+    if organisation_id == reach.organisation_id:
+        return None
+    return "a partner adds work of its own organisation only"
+
+
+#: Roles that organise cycles: assign roles on stages, move due dates.
+ORGANISERS = frozenset({"system", "admin", "coordinator"})
+
+
+def role_refusal(actor: Actor, *, organisers_only: bool) -> str | None:
+    """Why the actor's role may not run a command on a cycle at all, or None when it may.
+
+    Managers follow cycles and never change them; organiser-only commands (roles, due dates)
+    are for coordinators (and admins); partners run the others on the stages they carry.
+    """
+    if actor.role == "manager":
+        return "managers follow cycles; coordinators and partners change them"
+    if organisers_only and actor.role not in ORGANISERS:
+        return f"only a coordinator may do this (you: {actor.role})"
+    return None
 
 
 def stage_refusal(session: Session, reach: Reach, cycle: CycleRecord) -> str | None:

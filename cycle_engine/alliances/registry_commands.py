@@ -150,9 +150,19 @@ class AllianceRegistry:
         works_with_id: int | None = None,
         reach: Reach | None = None,
     ) -> MembershipRecord:
-        """Seat an organisation in an alliance (it may sit in several; the alliance in `reach`)."""
+        """Seat an organisation in an alliance (it may sit in several).
+
+        With `reach`, the alliance and the organisation must both be in it: only someone who
+        may act for an organisation (its own people, coordinators of an alliance it sits in,
+        admins) seats it elsewhere, so nobody takes over another alliance's organisation and
+        its people. Raises AllianceNotFound, OrganisationNotFound (also out of `reach`, alike
+        for `works_with_id`), InvalidInput (already seated; `works_with_id` not a member).
+        """
         with self.db.transaction() as session:
             _require_alliance(session, reach, alliance_id)
+            _require_organisation(session, reach, organisation_id)
+            if works_with_id is not None:
+                _require_organisation(session, reach, works_with_id)
             return registry.join_alliance(
                 session,
                 alliance_id=alliance_id,

@@ -25,7 +25,13 @@ from cycle_engine.alliances.questions import answering_stages, questions_of
 from cycle_engine.alliances.workplan import plan_rows
 from cycle_engine.errors import InvalidInput
 from cycle_engine.spec.specs import TemplateSpec
-from cycle_engine.store.tables import FINISHED, CycleRecord, EventRecord, StageRecord
+from cycle_engine.store.tables import (
+    FINISHED,
+    CycleRecord,
+    EventRecord,
+    StageRecord,
+    TemplateRecord,
+)
 from cycle_engine.store.tables.alliances import (
     ORGANISATION_KIND_TITLES,
     AllianceRecord,
@@ -63,6 +69,7 @@ class CycleReport:
     title: str
     topic: str | None
     template_title: str
+    template: str  # key and version, "learning-cycle v2"
     alliance: str | None
     theme: str | None
     timezone: str
@@ -83,6 +90,11 @@ class CycleReport:
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> date | None:
     return None if moment is None else moment.astimezone(zone).date()
+
+
+def _template_label(session: Session, cycle: CycleRecord) -> str:
+    record = session.get(TemplateRecord, cycle.template_id)
+    return record.label if record is not None else cycle.template_key
 
 
 def _organisation_names(session: Session) -> dict[int, str]:
@@ -116,6 +128,7 @@ def build_report(
         title=cycle.title,
         topic=cycle.topic,
         template_title=spec.title,
+        template=_template_label(session, cycle),
         alliance=alliance.name if alliance else None,
         theme=alliance.theme if alliance else None,
         timezone=zone.key,

@@ -21,7 +21,7 @@ from cycle_engine.alliances.common import (
     require_work_stage,
 )
 from cycle_engine.alliances.participation import finished_stages
-from cycle_engine.errors import ActionNotAllowed, InvalidInput
+from cycle_engine.errors import ActionNotAllowed, InputConflict, InvalidInput
 from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.tables import CycleRecord, StageRecord
 from cycle_engine.store.tables.alliances import AllianceRecord, PlanRecord
@@ -119,14 +119,14 @@ def move_due_date(
         raise ActionNotAllowed(f"move the due date of {stage!r}", "that stage is already finished")
     new_due = _as_due(alliance, due)
     if new_due <= op.cycle.started_at:
-        raise InvalidInput(
+        raise InputConflict(
             "due",
             f"{new_due.isoformat()} is before the cycle starts ({op.cycle.started_at.isoformat()})",
         )
     index = next(i for i, row in enumerate(rows) if row.stage == stage)
     target = rows[index]
     if new_due <= target.planned_start:
-        raise InvalidInput(
+        raise InputConflict(
             "due",
             f"{new_due.isoformat()} is before stage {stage!r} is planned to start "
             f"({target.planned_start.isoformat()})",

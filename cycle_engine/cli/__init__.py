@@ -12,9 +12,10 @@ from typing import Annotated
 import typer
 
 import cycle_engine.cli.cycle_domain  # noqa: F401  (adds domain commands to `cycle`)
-from cycle_engine.cli import alliances, cycles, templates, worker
+from cycle_engine.cli import alliances, backups, cycles, templates, transfer, worker
 from cycle_engine.cli.common import DbOption, database_url, reports_errors
 from cycle_engine.cli.failures import DEBUG_SETTING
+from cycle_engine.logs import configure_logging
 from cycle_engine.plugins import cli_commands
 
 app = typer.Typer(
@@ -28,6 +29,10 @@ app.add_typer(alliances.alliance_app, name="alliance")
 app.add_typer(alliances.org_app, name="org")
 app.add_typer(alliances.person_app, name="person")
 app.command("worker")(worker.worker)
+app.command("backup")(backups.backup)
+app.command("restore")(backups.restore)
+app.add_typer(transfer.app, name="export")
+app.command("import")(transfer.import_)
 
 
 @app.callback()
@@ -40,6 +45,10 @@ def options(
     """Run Learning Alliance learning cycles as persisted state machines."""
     if debug:
         os.environ[DEBUG_SETTING] = "1"
+    try:
+        configure_logging("DEBUG" if debug else "WARNING")
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 for register in cli_commands():  # `serve`, `key`, `signin-link`, `mail`: installed packages

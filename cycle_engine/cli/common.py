@@ -7,13 +7,17 @@ so `cycle-engine --help` and argument errors answer at once (a test pins what `-
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
 from functools import wraps
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
@@ -23,6 +27,7 @@ from cycle_engine.cli.failures import debugging, describe
 from cycle_engine.plugins import load_extensions
 
 if TYPE_CHECKING:
+    from cycle_engine.changes import ChangeSubscriber
     from cycle_engine.engine import CycleEngine
     from cycle_engine.spec.guards import GuardRegistry
 
@@ -52,13 +57,17 @@ def database_schema() -> str | None:
 
 
 @contextmanager
-def open_engine(db: str | None, **options: Any) -> Iterator[CycleEngine]:
+def open_engine(
+    db: str | None, *, subscribers: Sequence[ChangeSubscriber] = (), **options: Any
+) -> Iterator[CycleEngine]:
     """The engine on `--db` (in $CYCLE_ENGINE_DATABASE_SCHEMA, if set), with every installed
-    host plugin's extensions."""
+    host plugin's extensions and `subscribers` (the process's metrics) after theirs."""
     from cycle_engine.engine import CycleEngine  # imported on use: `--help` stays fast
 
     options.setdefault("schema", database_schema())
-    with CycleEngine(database_url(db), **load_extensions().engine_arguments(), **options) as engine:
+    arguments = load_extensions().engine_arguments()
+    arguments["subscribers"] = [*arguments["subscribers"], *subscribers]
+    with CycleEngine(database_url(db), **arguments, **options) as engine:
         yield engine
 
 
@@ -101,23 +110,47 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def to_plain(value: Any) -> Any:
-    """Rows, dataclasses and datetimes as JSON-ready values."""
+    """Any value a command prints as JSON-ready data: rows and models, dataclasses, mappings,
+    sequences and sets, datetimes and dates (ISO 8601), durations (ISO 8601 durations such as
+    `P3W`, as templates write them), decimals, enums, paths, UUIDs and bytes; anything else
+    becomes its text, so `--json` output always serialises."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
     if hasattr(value, "model_dump"):  # a row (SQLModel) or any pydantic model
         return {k: to_plain(v) for k, v in value.model_dump().items()}
     if is_dataclass(value) and not isinstance(value, type):
         return {k: to_plain(v) for k, v in asdict(value).items()}
-    if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return {str(to_plain(k)): to_plain(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((to_plain(v) for v in value), key=str)
     if isinstance(value, list | tuple):
         return [to_plain(v) for v in value]
-    if isinstance(value, datetime):
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
-    return value
+    if isinstance(value, timedelta):
+        from cycle_engine.spec.durations import format_duration  # on use: `--help` stays fast
+
+        return format_duration(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Enum):
+        return to_plain(value.value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)  # paths, UUIDs, zones and whatever else: their text
 
 
 def print_json(value: Any) -> None:
-    json.dump(to_plain(value), sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    """Print `value` as one JSON document (built whole first: never half a document)."""
+    text = json.dumps(to_plain(value), indent=2, ensure_ascii=False, allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 def when(moment: datetime | None) -> str:

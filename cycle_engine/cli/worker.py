@@ -5,7 +5,8 @@ it claimed but did not fire. `--once` fires everything due now and exits, printi
 `--now` fixes "now" (an ISO 8601 instant) so scripts and tests can run a worker at a chosen
 moment without waiting for it. Like every command, the worker's engine carries the installed
 host plugins' guards, listeners, subscribers and timer handlers (`cycle_engine.plugins`), so it
-fires the timers of cycles whose templates name a host guard.
+fires the timers of cycles whose templates name a host guard. With `--metrics-port` it serves its
+counters and the timer gauges at `http://<--metrics-host>:<port>/metrics` (`cli.metrics`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from typing import Annotated
 import typer
 
 from cycle_engine.cli.common import DbOption, open_engine, reports_errors
+from cycle_engine.cli.metrics import MetricsHostOption, MetricsPortOption, metrics_server
 from cycle_engine.clock import Clock, as_utc
 from cycle_engine.errors import InvalidInput
+from cycle_engine.logs import configure_logging
 
 
 class FixedClock:
@@ -59,19 +62,27 @@ def worker(
     interval: Annotated[float, typer.Option(help="Seconds between ticks.")] = 30.0,
     batch: Annotated[int, typer.Option(help="Timers claimed per batch.")] = 100,
     lease: Annotated[float, typer.Option(help="Lease length in seconds.")] = 300.0,
+    metrics_port: MetricsPortOption = None,
+    metrics_host: MetricsHostOption = "127.0.0.1",
 ) -> None:
     """Fire due reminders, deadlines, overdue reminders and stall checks."""
     if batch < 1:
         raise InvalidInput("--batch", f"must be 1 or more, got {batch}")
     if interval <= 0 or lease <= 0:
         raise InvalidInput("--interval/--lease", "must be positive numbers of seconds")
-    from cycle_engine.scheduler.driver import run_forever  # imported on use: `--help` stays fast
+    from cycle_engine.metrics import EngineMetrics  # imported on use: `--help` stays fast
+    from cycle_engine.scheduler.driver import run_forever
     from cycle_engine.scheduler.worker import WorkerSettings
 
+    configure_logging("INFO")
     settings = WorkerSettings(
         batch_size=batch, lease=timedelta(seconds=lease), max_batches=1_000_000 if once else 50
     )
-    with open_engine(db, clock=_parse_now(now)) as engine:
+    metrics = EngineMetrics("worker")
+    with (
+        open_engine(db, clock=_parse_now(now), subscribers=[metrics.subscriber]) as engine,
+        metrics_server(metrics, engine, metrics_host, metrics_port, sections=("timers", "cycles")),
+    ):
         runner = engine.timers.worker(name=name, settings=settings)
         if once:
             result = runner.run_once()
@@ -85,5 +96,5 @@ def worker(
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
         typer.echo(f"worker {runner.name} running (tick every {interval:g}s)", err=True)
-        run_forever(runner, interval=timedelta(seconds=interval))
+        run_forever(runner, interval=timedelta(seconds=interval), on_tick=metrics.record_tick)
         typer.echo(f"worker {runner.name} stopped", err=True)

@@ -124,8 +124,10 @@ def fire(
         raise InvalidInput("trigger", "must be a non-empty trigger name")
     source = cycle.state
     candidates = machine.candidates(source, trigger)
-    if not candidates or not _role_allows(session, cycle, actor, candidates, participation):
+    if not candidates:
         raise _refusal(session, cycle, machine, trigger, actor, now, participation, note)
+    if not _role_allows(session, cycle, actor, candidates, participation):
+        raise _refusal(session, cycle, machine, trigger, actor, now, participation, note, "role")
     ctx = GuardContext(session=session, cycle=cycle, spec=machine.spec, now=now, note=note)
     dest = machine.fire(source, trigger, ctx)
     if dest is None:
@@ -157,8 +159,10 @@ def _refusal(
     now: datetime,
     participation: ParticipationRoles,
     note: str | None,
+    kind: str = "guard",
 ) -> TransitionNotAllowed:
-    """The error that says why `trigger` cannot fire, with the triggers that can."""
+    """The error that says why `trigger` cannot fire, with the triggers that can; `kind` is
+    what refused it ("role" or "guard")."""
     options = {
         o.trigger: o for o in explain(session, cycle, machine, actor, now, participation, note)
     }
@@ -173,7 +177,7 @@ def _refusal(
         )
         return UnknownTrigger(trigger, cycle.state, [reason], allowed)
     reasons = option.reasons or ("a guard blocked the transition",)
-    return TransitionNotAllowed(trigger, cycle.state, reasons, allowed)
+    return TransitionNotAllowed(trigger, cycle.state, reasons, allowed, kind=kind)
 
 
 def _apply(

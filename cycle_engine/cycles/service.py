@@ -26,7 +26,7 @@ from cycle_engine.alliances.reach import (
     stage_refusal,
 )
 from cycle_engine.alliances.workplan import build_plan
-from cycle_engine.changes import Change, Changes
+from cycle_engine.changes import Change, Changes, Refusal
 from cycle_engine.clock import Clock
 from cycle_engine.cycles import listing
 from cycle_engine.cycles.firing import (
@@ -39,7 +39,13 @@ from cycle_engine.cycles.firing import (
 )
 from cycle_engine.cycles.listing import CycleFilter, CycleOrder, ListedCycle, OnTimeRecord
 from cycle_engine.cycles.steps import OrganisationSteps, organisation_steps
-from cycle_engine.errors import AllianceNotFound, CycleNotFound, InvalidInput, TransitionNotAllowed
+from cycle_engine.errors import (
+    AllianceNotFound,
+    ConflictError,
+    CycleNotFound,
+    InvalidInput,
+    TransitionNotAllowed,
+)
 from cycle_engine.spec.machine import TriggerOption
 from cycle_engine.store.db import Database
 from cycle_engine.store.events import append_event, current_visit, lock_cycle
@@ -120,7 +126,9 @@ class CycleService:
                 if not sees_alliance(session, reach, alliance_id):
                     raise AllianceNotFound(alliance_id)
             alliance = get_alliance(session, alliance_id) if alliance_id is not None else None
-            record = self.templates.resolve(session, template_key, template_version)
+            record = self.templates.resolve(
+                session, template_key, template_version, alliance_id=alliance_id, usable=True
+            )
             assert record.id is not None
             spec = self.templates.spec(session, record.id)
             cycle = CycleRecord(
@@ -210,7 +218,7 @@ class CycleService:
                     session, cycle, reach=reach, expected_version=expected_version
                 )
                 if refusal is not None:
-                    raise TransitionNotAllowed(trigger, cycle.state, [refusal], [])
+                    raise TransitionNotAllowed(trigger, cycle.state, [refusal], [], kind="stage")
                 machine = self.templates.machine(session, cycle.template_id)
                 result = fire(
                     session,
@@ -235,6 +243,9 @@ class CycleService:
                         )
                     )
                 return result
+        except (TransitionNotAllowed, ConflictError) as error:
+            self.changes.refused(Refusal.of(error, cycle_id=cycle_id, trigger=trigger))
+            raise
         except IntegrityError:
             if idempotency_key is None:
                 raise

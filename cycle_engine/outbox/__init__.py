@@ -11,7 +11,8 @@ transaction; nothing outside this package chooses recipients.
     nudges       a coordinator's nudge: an event plus reminders to the open step's people
     signin       the dashboard's sign-in email: to whom, how often, what it carries
     preferences  immediate or daily digest, kinds switched off
-    claims       claiming rows with a lease and recording delivery outcomes
+    expiry       how long each notice stays worth sending (retried until then, never by count)
+    claims       claiming rows with a lease, renewing and giving it back, recording outcomes
     commands     OutboxService (`engine.outbox`): outbox queries, preferences, email actions,
                  nudges
 

@@ -31,6 +31,7 @@ from cycle_engine.errors import ActionNotAllowed, InvalidInput, OutboxMessageNot
 from cycle_engine.outbox import nudges
 from cycle_engine.outbox.engagement import Engagement, engagement
 from cycle_engine.outbox.enqueue import Notice, Scope, enqueue
+from cycle_engine.outbox.health import ChannelHealth, outbox_health
 from cycle_engine.outbox.preferences import replan_person, validate_preferences
 from cycle_engine.outbox.recipients import Addressee
 from cycle_engine.outbox.signin import SignInLink, queue_signin_email
@@ -92,6 +93,11 @@ class OutboxService:
         self.subscriptions = WebhookSubscriptions(db=db, clock=clock)
 
     # -- outbox queries -------------------------------------------------------------------
+
+    def health(self, channels: tuple[str, ...] = ("email", "webhook")) -> list[ChannelHealth]:
+        """Rows per channel and status, and the oldest due pending message (for metrics)."""
+        with self.db.read_session() as session:
+            return outbox_health(session, self.clock.now(), channels)
 
     def messages(
         self,
@@ -341,19 +347,24 @@ class OutboxService:
     # -- sign-in emails and engagement ----------------------------------------------------
 
     def send_signin_link(
-        self, email: str, link_for: Callable[[PersonRecord], SignInLink]
+        self,
+        email: str,
+        link_for: Callable[[PersonRecord], SignInLink],
+        *,
+        client: str | None = None,
     ) -> OutboxRecord | None:
         """Queue a sign-in email with `link_for(person)` if `email` is a current person's.
 
-        Returns the outbox row, or None when the address is unknown or the person asked for too
-        many links lately (callers answer the same either way).
+        Returns the outbox row, or None when the address is unknown or the person, or the
+        `client` asking (an opaque key, see `outbox.signin`), asked for too many links lately
+        (callers answer the same either way).
         """
         now = self.clock.now()
         with self.db.transaction() as session:
             person = current_person(session, email)
             if person is None:
                 return None
-            return queue_signin_email(session, person, link_for(person), now=now)
+            return queue_signin_email(session, person, link_for(person), now=now, client=client)
 
     def engagement(self, alliance_id: int, *, window: timedelta) -> list[Engagement]:
         """Per member organisation: reminders answered within `window`, overdue steps it leads,

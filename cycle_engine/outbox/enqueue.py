@@ -5,8 +5,9 @@ dedupe key `cycle:stage(visit):rule:occurrence:recipient` that the database keep
 second insert is ignored, so nobody gets the same reminder twice), and a Message-ID fixed now
 so a resend after a crash is recognisably the same message. When it may go out is decided here
 too: never before the recipient's working day starts, after any snooze they asked for, and at
-their digest hour when they chose a daily digest. Unsubscribed kinds are still written, as
-`suppressed`, so nothing is silently discarded.
+their digest hour when they chose a daily digest; and until when it is worth sending at all
+(`outbox.expiry`). Unsubscribed kinds are still written, as `suppressed`, so nothing is silently
+discarded.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from cycle_engine.errors import InvalidInput
+from cycle_engine.outbox.expiry import email_expiry
 from cycle_engine.outbox.recipients import Addressee
 from cycle_engine.scheduler.working_hours import (
     local_moment,
@@ -176,6 +178,9 @@ def enqueue(
         message_id=new_message_id(domain),
         not_before=not_before,
         next_attempt_at=not_before,
+        expires_at=email_expiry(
+            notice.kind, created=scope.now, deadline=scope.visit.due_at if scope.visit else None
+        ),
         context=context,
         created_at=scope.now,
     )

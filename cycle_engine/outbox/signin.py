@@ -2,7 +2,9 @@
 
 The dashboard makes and checks the signed token (`api/dashboard/signin.py`); like every other
 email, the decision to send one is made here, in the caller's transaction: to the person who
-asked, at most MAX_LINKS_PER_WINDOW per link lifetime, with a Message-ID naming the link.
+asked, at most MAX_LINKS_PER_WINDOW per link lifetime, and at most MAX_LINKS_PER_CLIENT per link
+lifetime asked for by one client (an opaque key the caller derives, e.g. from the address it
+connects from), with a Message-ID naming the link.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from cycle_engine.store.tables.outbox import EMAIL, OutboxRecord
 
 SIGNIN_KIND = "signin"
 MAX_LINKS_PER_WINDOW = 5
+MAX_LINKS_PER_CLIENT = 10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,12 +34,18 @@ class SignInLink:
 
 
 def queue_signin_email(
-    session: Session, person: PersonRecord, link: SignInLink, *, now: datetime
+    session: Session,
+    person: PersonRecord,
+    link: SignInLink,
+    *,
+    now: datetime,
+    client: str | None = None,
 ) -> OutboxRecord | None:
     """Queue the email carrying `link` to `person` (never commits).
 
-    Returns the outbox row, or None when the person already has MAX_LINKS_PER_WINDOW links
-    queued within one link lifetime (`link.expires_at - now`).
+    Returns the outbox row, or None when the person already has MAX_LINKS_PER_WINDOW links, or
+    `client` MAX_LINKS_PER_CLIENT links, queued within one link lifetime (`link.expires_at -
+    now`).
     """
     assert person.id is not None
     lifetime = link.expires_at - now
@@ -51,6 +60,10 @@ def queue_signin_email(
     ).one()
     if recent >= MAX_LINKS_PER_WINDOW:
         return None
+    if client is not None and _asked_by(session, client, since=now - lifetime) >= (
+        MAX_LINKS_PER_CLIENT
+    ):
+        return None
     host = urlsplit(link.url).hostname or "localhost"
     row = OutboxRecord(
         channel=EMAIL,
@@ -63,6 +76,7 @@ def queue_signin_email(
         message_id=f"<signin.{link.token_id}@{host}>",
         not_before=now,
         next_attempt_at=now,
+        expires_at=link.expires_at,  # a link that no longer works is not worth sending
         created_at=now,
         context={
             "person": {"id": person.id, "name": person.name, "email": person.email},
@@ -70,8 +84,22 @@ def queue_signin_email(
             "expires_at": link.expires_at.isoformat(),
             "minutes": int(lifetime.total_seconds() // 60),
             "timezone": person.timezone,
+            "client": client,
         },
     )
     session.add(row)
     session.flush()
     return row
+
+
+def _asked_by(session: Session, client: str, *, since: datetime) -> int:
+    """Sign-in emails `client` asked for since `since`."""
+    return session.exec(
+        select(func.count())
+        .select_from(OutboxRecord)
+        .where(
+            OutboxRecord.kind == SIGNIN_KIND,
+            col(OutboxRecord.created_at) > since,
+            col(OutboxRecord.context)["client"].as_string() == client,
+        )
+    ).one()

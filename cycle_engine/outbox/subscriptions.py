@@ -5,7 +5,9 @@ cycle.completed, product.added) and carries the secret its deliveries are signed
 at creation. The deliveries themselves are outbox rows (`outbox.webhooks`); a removed
 subscription's pending deliveries fail instead of being sent. Every query and command takes the
 caller's `reach`: a subscription of an alliance out of reach is not found, checked inside the
-command's transaction.
+command's transaction. A URL is stored only if the address policy lets requests go to it
+(`outbox.addresses`: public addresses, unless the deployment allows internal ones); the sender
+checks it again, after resolving the name, before every delivery.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlmodel import Session, col, select
 from cycle_engine.alliances.reach import Reach, sees_alliance
 from cycle_engine.clock import Clock
 from cycle_engine.errors import AllianceNotFound, InvalidInput, RecordNotFound
+from cycle_engine.outbox.addresses import PUBLIC_ONLY, AddressPolicy
 from cycle_engine.store.db import Database
 from cycle_engine.store.tables.access import WEBHOOK_EVENTS, WebhookSubscriptionRecord
 from cycle_engine.store.tables.outbox import WEBHOOK, OutboxRecord
@@ -47,12 +50,15 @@ class WebhookSubscriptions:
         *,
         created_by: str,
         reach: Reach | None = None,
+        addresses: AddressPolicy = PUBLIC_ONLY,
     ) -> WebhookSubscriptionRecord:
         """Subscribe `url` to `events` of the alliance; the returned row carries its secret.
 
-        Raises AllianceNotFound (also out of `reach`), InvalidInput for unknown event kinds.
+        Raises AllianceNotFound (also out of `reach`), InvalidInput for unknown event kinds,
+        AddressRefused (an InvalidInput) for a URL `addresses` does not let requests go to.
         """
         kinds = _events(events)
+        url = addresses.check_url(url)
         with self.db.transaction() as session:
             if reach is not None and not sees_alliance(session, reach, alliance_id):
                 raise AllianceNotFound(alliance_id)
@@ -93,9 +99,13 @@ class WebhookSubscriptions:
         events: Sequence[str] | None = None,
         active: bool | None = None,
         reach: Reach | None = None,
+        addresses: AddressPolicy = PUBLIC_ONLY,
     ) -> WebhookSubscriptionRecord:
-        """Change a subscription's URL, events or state; raises RecordNotFound, InvalidInput."""
+        """Change a subscription's URL, events or state; raises RecordNotFound, InvalidInput
+        (AddressRefused for a URL `addresses` does not let requests go to)."""
         kinds = None if events is None else _events(events)
+        if url is not None:
+            url = addresses.check_url(url)
         with self.db.transaction() as session:
             record = self._find(session, webhook_id, reach)
             if url is not None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from cycle_engine.changes import Change
+from cycle_engine.outbox.expiry import webhook_expiry
 from cycle_engine.store.tables import FINISHED
 from cycle_engine.store.tables.access import WebhookSubscriptionRecord
 from cycle_engine.store.tables.outbox import WEBHOOK, OutboxRecord
@@ -116,6 +117,7 @@ def _row(
         message_id=delivery,
         not_before=change.now,
         next_attempt_at=change.now,
+        expires_at=webhook_expiry(change.now),
         created_at=change.now,
         context={
             "subscription_id": subscription.id,

@@ -8,7 +8,7 @@ their own timer kind (notifications: "digest").
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
@@ -17,8 +17,9 @@ from cycle_engine.changes import Changes
 from cycle_engine.clock import Clock
 from cycle_engine.errors import InvalidInput
 from cycle_engine.scheduler import stalled as stall_queries
-from cycle_engine.scheduler.firing import TimerHandlers
+from cycle_engine.scheduler.firing import DEFAULT_LATE_AFTER, TimerHandlers
 from cycle_engine.scheduler.handlers import default_handlers
+from cycle_engine.scheduler.health import AllianceHealth, TimerHealth, alliance_health, timer_health
 from cycle_engine.scheduler.stalled import OverdueStage, StalledStage
 from cycle_engine.scheduler.worker import TickResult, Worker, WorkerSettings
 from cycle_engine.store.db import Database
@@ -67,6 +68,17 @@ class TimerService:
         alliance or all, of the cycles in `reach`."""
         with self.db.read_session() as session:
             return stall_queries.stalled(session, alliance_id, reach)
+
+    def health(self, *, late_after: timedelta = DEFAULT_LATE_AFTER) -> TimerHealth:
+        """Timers due, claimed and late now (due longer than `late_after`), and the oldest due."""
+        with self.db.read_session() as session:
+            return timer_health(session, self.clock.now(), late_after)
+
+    def alliance_health(self) -> list[AllianceHealth]:
+        """Stalled and overdue cycles per alliance, now (the meanings `stalled()` and
+        `overdue()` use)."""
+        with self.db.read_session() as session:
+            return alliance_health(session, self.clock.now())
 
     def run_due_timers(
         self,

@@ -116,9 +116,15 @@ class SchedulerDriver:
             self._scheduler.shutdown(wait=True)
 
 
-def run_forever(worker: Worker, *, interval: timedelta = timedelta(seconds=30)) -> None:
-    """Drive `worker` with APScheduler until `worker.stop()` (or SIGINT/SIGTERM in the CLI)."""
-    driver = SchedulerDriver(worker, interval=interval)
+def run_forever(
+    worker: Worker,
+    *,
+    interval: timedelta = timedelta(seconds=30),
+    on_tick: Callable[[TickResult], None] | None = None,
+) -> None:
+    """Drive `worker` with APScheduler until `worker.stop()` (or SIGINT/SIGTERM in the CLI);
+    `on_tick` hears what each tick did (the worker's metrics)."""
+    driver = SchedulerDriver(worker, interval=interval, on_tick=on_tick)
     driver.start()
     try:
         worker.wait_until_stopped()

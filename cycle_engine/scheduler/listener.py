@@ -25,8 +25,9 @@ SCHEDULER_EVENT_KINDS = frozenset(
         "timer_late",
     }
 )
-#: Events that are not progress on a stage: the scheduler's own, and a manager's nudge.
-NOT_ACTIVITY_KINDS = SCHEDULER_EVENT_KINDS | {"nudged"}
+#: Events that are not progress on a stage: the scheduler's own, a manager's nudge, and a move
+#: to another template version (`cycle_engine.templates.apply` rebuilds the timers itself).
+NOT_ACTIVITY_KINDS = SCHEDULER_EVENT_KINDS | {"nudged", "template_migrated"}
 DEADLINE_KINDS = (REMINDER, DUE, OVERDUE)
 PLANNED_KINDS = (REMINDER, DUE, OVERDUE, STALL)
 

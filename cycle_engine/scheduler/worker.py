@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from cycle_engine.logs import log_context
 from cycle_engine.scheduler.claim import (
     DEFAULT_LEASE,
     Claim,
@@ -135,18 +136,20 @@ class Worker:
                 result.released += self.release([c.id for c in claims[position:]])
                 return
             try:
-                outcome = fire_timer(
-                    self.host.db,
-                    self.host,
-                    self.host.handlers,
-                    claim.id,
-                    self.name,
-                    now,
-                    late_after=self.settings.late_after,
-                    cycle_id=claim.cycle_id,
-                )
+                with log_context(timer_id=claim.id, cycle_id=claim.cycle_id):
+                    outcome = fire_timer(
+                        self.host.db,
+                        self.host,
+                        self.host.handlers,
+                        claim.id,
+                        self.name,
+                        now,
+                        late_after=self.settings.late_after,
+                        cycle_id=claim.cycle_id,
+                    )
             except Exception as error:  # a handler failed: retry later, never lose the timer
-                log.exception("timer %s failed", claim.id)
+                with log_context(timer_id=claim.id, cycle_id=claim.cycle_id):
+                    log.exception("timer %s failed", claim.id)
                 result.failed += 1
                 record_failure(
                     self.host.db,
@@ -159,6 +162,9 @@ class Worker:
                 )
                 continue
             result.add(outcome)
+            with log_context(timer_id=claim.id, cycle_id=claim.cycle_id):
+                late = " (late)" if outcome.late else ""
+                log.info("%s timer %s%s %s", outcome.kind, claim.id, late, outcome.status)
 
     def run_once(self, now: datetime | None = None) -> TickResult:
         """Claim and fire everything due at `now` (the engine's clock by default), in batches."""

@@ -1,7 +1,9 @@
 """ISO 8601 durations as template authors write them (`P3W`, `P10D`, `PT4H`, `P1DT12H`).
 
 Months and years are refused: their length depends on the calendar, so a deadline computed from
-them would move with the start date. Authors write weeks or days instead.
+them would move with the start date. Authors write weeks or days instead. No duration is longer
+than MAX_DURATION (ten years): a longer one is a typo, and deadlines computed from it would
+leave the range of dates Python and the databases store.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+#: Ten years: the longest any duration in a template (and a template's stages together) may be.
+MAX_DURATION = timedelta(days=3653)
 _DURATION = re.compile(
     r"^P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
@@ -19,20 +23,41 @@ def parse_duration(text: str) -> timedelta:
     """Parse an ISO 8601 duration of weeks, days, hours, minutes and seconds.
 
     Raises:
-        ValueError: the text is not such a duration (the message says what is accepted).
+        ValueError: the text is not such a duration (the message says what is accepted), or it
+            is longer than MAX_DURATION.
     """
     if not isinstance(text, str):
-        raise ValueError(f"expected an ISO 8601 duration such as 'P3W', got {text!r}")
+        raise ValueError(f"expected an ISO 8601 duration such as 'P3W', got {_shown(text)}")
     match = _DURATION.match(text.strip())
     if not match or text.strip() in {"P", "PT"} or text.strip().endswith("T"):
         date_part = text.split("T")[0]
         if "Y" in date_part or "M" in date_part:
             raise ValueError(
-                f"{text!r}: months and years have no fixed length; write weeks or days (e.g. 'P4W')"
+                f"{_shown(text)}: months and years have no fixed length; write weeks or days "
+                "(e.g. 'P4W')"
             )
-        raise ValueError(f"expected an ISO 8601 duration such as 'P3W' or 'P10D', got {text!r}")
-    parts = {name: int(value) for name, value in match.groupdict().items() if value}
-    return timedelta(**parts)
+        raise ValueError(
+            f"expected an ISO 8601 duration such as 'P3W' or 'P10D', got {_shown(text)}"
+        )
+    values = {name: value for name, value in match.groupdict().items() if value}
+    if any(len(value) > 12 for value in values.values()):
+        raise ValueError(_too_long(text))
+    try:
+        delta = timedelta(**{name: int(value) for name, value in values.items()})
+    except OverflowError:
+        delta = MAX_DURATION * 2
+    if delta > MAX_DURATION:
+        raise ValueError(_too_long(text))
+    return delta
+
+
+def _shown(text: object) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= 40 else shown[:36] + "...'"
+
+
+def _too_long(text: str) -> str:
+    return f"{_shown(text)} is longer than ten years ({format_duration(MAX_DURATION)})"
 
 
 def format_duration(delta: timedelta) -> str:

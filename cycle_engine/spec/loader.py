@@ -1,6 +1,10 @@
 """Turn a template file into a validated `TemplateSpec`, or one error listing every problem.
 
-The pipeline is: read the YAML (JSON is YAML too) with a safe loader that also notes duplicate keys,
+Before anything is parsed, a template is bounded: at most MAX_TEMPLATE_BYTES (checked on the file's
+size before it is read), nested at most MAX_DEPTH levels and at most MAX_NODES nodes (checked on
+the parser's event stream, which needs no recursion), so memory and stack stay bounded whatever
+the file holds. The pipeline is: read the YAML (JSON is YAML too) with a safe loader that also
+notes duplicate keys,
 YAML 1.1's bare `on`/`off`/`yes`/`no` turning into booleans where a name was meant, and the line of
 every path; convert the document into spec objects, checking each field as it goes; then check the
 graph of stages and transitions (`validate.py`). Problems are collected, never raised one at a
@@ -11,14 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from cycle_engine.errors import InvalidTemplate, TemplateProblem
+from cycle_engine.spec.durations import MAX_DURATION, format_duration
 from cycle_engine.spec.guards import GuardDefinition
 from cycle_engine.spec.specs import (
     ANY_ACTIVE,
@@ -56,8 +63,14 @@ _NAME_TAGS = {
     "tag:yaml.org,2002:timestamp": "a date",
 }
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+#: Far larger than any real template (the built-in ones are about 6 KB).
+MAX_TEMPLATE_BYTES = 256 * 1024
+#: Deeper than any real template nests (about 5 levels); PyYAML composes nodes recursively.
+MAX_DEPTH = 32
 #: More nodes than any real template has (with aliases expanded); a guard against alias bombs.
-_MAX_NODES = 100_000
+MAX_NODES = 20_000
+_OPENING = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+_CLOSING = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
 
 
 def load_template(
@@ -76,12 +89,42 @@ def load_template(
     """
     name = str(source)
     if text is None:
-        try:
-            text = Path(source).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problem = TemplateProblem(name, "", f"cannot read the file: {exc}")
-            raise InvalidTemplate([problem]) from exc
+        text = read_template_file(source)
     return load_template_text(text, name, guards)
+
+
+def read_template_file(path: str | Path) -> str:
+    """The text of the template file at `path`, read only if it is small enough.
+
+    Raises:
+        InvalidTemplate: the file cannot be read, is larger than MAX_TEMPLATE_BYTES (found
+            from its size, before reading), or is not UTF-8 text.
+    """
+    name = str(path)
+    try:
+        with Path(path).open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data = b"" if size > MAX_TEMPLATE_BYTES else handle.read(MAX_TEMPLATE_BYTES + 1)
+    except OSError as exc:
+        problem = TemplateProblem(name, "", f"cannot read the file: {exc.strerror or exc}")
+        raise InvalidTemplate([problem]) from exc
+    if size > MAX_TEMPLATE_BYTES or len(data) > MAX_TEMPLATE_BYTES:
+        raise InvalidTemplate([_too_large(name, max(size, len(data)))])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = TemplateProblem(
+            name, "", f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        )
+        raise InvalidTemplate([problem]) from None
+
+
+def _too_large(source_name: str, size: int) -> TemplateProblem:
+    return TemplateProblem(
+        source_name,
+        "",
+        f"the template is {size} bytes; a template is at most {MAX_TEMPLATE_BYTES} bytes",
+    )
 
 
 def load_template_text(
@@ -92,6 +135,8 @@ def load_template_text(
     Raises:
         InvalidTemplate: listing every problem found (see `load_template`).
     """
+    if len(text) > MAX_TEMPLATE_BYTES or len(text.encode("utf-8")) > MAX_TEMPLATE_BYTES:
+        raise InvalidTemplate([_too_large(source_name, len(text.encode("utf-8")))])
     problems = Problems(source_name)
     document = read_document(text, problems)
     if problems.fatal:
@@ -121,7 +166,7 @@ class _TemplateLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._open: set[int] = set()  # nodes being inspected: an alias into one would loop
-        self._budget = _MAX_NODES  # aliases can multiply nodes ("billion laughs")
+        self._budget = MAX_NODES  # aliases can multiply nodes ("billion laughs")
 
     def inspect_node(self, node: yaml.Node, path: str, problems: Problems) -> None:
         problems.lines.setdefault(path, node.start_mark.line + 1)
@@ -180,6 +225,8 @@ def read_document(text: str, problems: Problems) -> Any:
     `problems` (syntax errors are fatal: `problems.fatal` is set)."""
     loader = _TemplateLoader(text)
     try:
+        if not _bounded(text, problems):
+            return None
         node = loader.get_single_node()
         if node is None:
             problems.add("", "the file is empty", fatal=True)
@@ -196,6 +243,28 @@ def read_document(text: str, problems: Problems) -> Any:
     finally:
         loader.dispose()
     return None
+
+
+def _bounded(text: str, problems: Problems) -> bool:
+    """Whether the document nests at most MAX_DEPTH levels and has at most MAX_NODES nodes,
+    judged from the parser's events (iterative, unlike composing nodes); adds a fatal problem
+    when not. Syntax errors are left to the full parse, which reports them with their line."""
+    depth = 0
+    for nodes, event in enumerate(yaml.parse(text, Loader=yaml.SafeLoader), start=1):
+        if isinstance(event, _OPENING):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else None
+                problems.add(
+                    "", f"the document nests deeper than {MAX_DEPTH} levels", line=line, fatal=True
+                )
+                return False
+        elif isinstance(event, _CLOSING):
+            depth -= 1
+        if nodes > MAX_NODES:
+            problems.add("", f"the document has more than {MAX_NODES} nodes", fatal=True)
+            return False
+    return True
 
 
 def _convert(
@@ -231,6 +300,7 @@ def _convert(
     ]
     if document.get("transitions") == []:
         problems.add("transitions", "a template needs at least one transition")
+    _check_total_duration(problems, [stage for _, stage in stages])
     check_graph(problems, initial, stages, drafts)
     if len(problems) or key is None or initial is None:
         return None
@@ -243,6 +313,17 @@ def _convert(
         stages=specs,
         transitions=tuple(_finish(draft, specs) for draft in drafts),
     )
+
+
+def _check_total_duration(problems: Problems, stages: list[StageSpec]) -> None:
+    """A cycle's plan runs its work stages one after another: together at most MAX_DURATION."""
+    total = sum((stage.duration or timedelta(0) for stage in stages), timedelta(0))
+    if total > MAX_DURATION:
+        problems.add(
+            "stages",
+            f"the stages last {format_duration(total)} together; a template's stages last at "
+            f"most ten years ({format_duration(MAX_DURATION)})",
+        )
 
 
 def _as_list(problems: Problems, value: object, path: str) -> list[Any]:

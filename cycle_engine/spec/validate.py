@@ -27,6 +27,9 @@ SNAKE_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 #: Template keys may also use hyphens: `learning-cycle`.
 TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 
+#: Control characters text may not hold (tab, line feed and carriage return may appear).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
 #: Who may fire a transition.
 TRANSITION_ROLES = ("admin", "coordinator", "manager", "lead", "active", "system")
 #: Who may receive a reminder about a stage.
@@ -131,8 +134,12 @@ def expect_name(
 
 
 def expect_text(problems: Problems, value: object, path: str) -> str:
-    """`value` as free text (titles, descriptions); reports anything else."""
+    """`value` as free text (titles, descriptions); reports anything else, and text with
+    control characters (NUL cannot be stored by PostgreSQL; line breaks and tabs are fine)."""
     if isinstance(value, str):
+        bad = _CONTROL.search(value)
+        if bad is not None:
+            problems.add(path, f"contains the control character {bad.group()!r}")
         return value
     problems.add(path, describe_bad_name(problems, path, value, "text"))
     return ""

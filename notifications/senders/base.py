@@ -1,8 +1,10 @@
 """The mail transport interface and what a send can answer.
 
     MailError                 a send did not reach every recipient
-    ├── TransientMailError    try again later (4xx, dropped connection, timeout)
-    └── PermanentMailError    give up (5xx): the server's reply is kept for coordinators
+    ├── TransientMailError    try again later (4xx, refused or dropped connection, timeout,
+    │                         a server without the STARTTLS the settings require)
+    └── PermanentMailError    give up (5xx, an address the server cannot take): the server's
+                              reply is kept for coordinators
 
 Messages travel as bytes (built by `notifications.render.build_message`). A sender returns
 `SendResult` when the server accepted the message for at least one recipient;
@@ -40,17 +42,30 @@ class SendResult:
 
 @dataclass(eq=False)
 class MailError(Exception):
-    """A send failed; `code` and `reply` carry the server's answer when there was one."""
+    """A send failed; `code` and `message` carry the server's answer when there was one.
+
+    `maybe_delivered`: the server may have taken the message anyway (no answer came after the
+    data was sent), so a later attempt may deliver a second copy.
+    """
 
     message: str
     code: int | None = None
     recipients: tuple[RecipientResult, ...] = field(default=())
+    maybe_delivered: bool = False
 
     def __post_init__(self) -> None:
         super().__init__(self.describe())
 
     def describe(self) -> str:
         return f"{self.code} {self.message}" if self.code is not None else self.message
+
+    @property
+    def reply(self) -> str | None:
+        """The server's own reply (code and text), when it answered."""
+        refused = next((r for r in self.recipients if r.reply and r.code is not None), None)
+        if refused is not None:
+            return f"{refused.code} {refused.reply}"
+        return self.describe() if self.code is not None else None
 
 
 class TransientMailError(MailError):

@@ -2,11 +2,14 @@
 
 A Maildir (`data/mailbox/{cur,new,tmp}`) is written atomically one file per message and is
 readable by `cycle-engine mail list|show`, by mutt (`mutt -f data/mailbox`), and by the
-dashboard. Nothing is sent anywhere and nothing is discarded.
+dashboard. Nothing is sent anywhere and nothing is discarded: the sender creates the folders it
+needs (`data/` included) before each message, and a disk that refuses a write (full, read-only)
+is a temporary failure, so the message waits in the outbox instead of being lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import mailbox
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +20,11 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from cycle_engine.notifications.senders.base import RecipientResult, SendResult
+from cycle_engine.notifications.senders.base import (
+    RecipientResult,
+    SendResult,
+    TransientMailError,
+)
 
 _PARSER = BytesParser(policy=policy.default)
 
@@ -35,15 +42,25 @@ class MailboxEntry:
 
 
 class MaildirMailSender:
-    """Delivers every message into the Maildir at `path` (created when missing)."""
+    """Delivers every message into the Maildir at `path` (created, parents too, when missing)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
+    def _store(self, message: bytes) -> str:
+        for folder in ("tmp", "new", "cur"):
+            (self.path / folder).mkdir(parents=True, exist_ok=True)
+        return mailbox.Maildir(self.path, create=False).add(message)
+
     async def send(self, data: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
-        box = mailbox.Maildir(self.path, create=True)
+        """Store the message; raises TransientMailError when the disk refuses it."""
         envelope = f"Return-Path: <{sender}>\r\nDelivered-To: {', '.join(recipients)}\r\n"
-        key = box.add(envelope.encode("ascii", "replace") + data)
+        try:
+            key = await asyncio.to_thread(self._store, envelope.encode("ascii", "replace") + data)
+        except OSError as error:
+            raise TransientMailError(
+                f"cannot store the message in {self.path}: {type(error).__name__}: {error}"
+            ) from error
         accepted = tuple(
             RecipientResult(address=a, accepted=True, code=250, reply=f"stored {key}")
             for a in recipients

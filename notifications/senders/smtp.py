@@ -5,9 +5,10 @@ TLS is never optional when asked for: with `starttls` the STARTTLS upgrade is re
 server that does not offer it is an error, not a reason to send in plain text), and with
 credentials the settings refuse `none` outright.
 
-Classification: 4xx replies, dropped connections and timeouts raise TransientMailError; 5xx
-replies raise PermanentMailError with the server's reply; a partly refused envelope returns a
-SendResult listing each refused address.
+Classification: 4xx replies, refused and dropped connections, timeouts and a server without the
+STARTTLS the settings require raise TransientMailError (retried until the message expires);
+5xx replies raise PermanentMailError with the server's reply; a partly refused envelope returns
+a SendResult listing each refused address.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class SmtpMailSender:
             async with asyncio.timeout(self.settings.timeout):
                 if client is None:
                     client = await self._connect()
-                errors, response = await client.sendmail(sender, list(recipients), data)
+                errors, accepted = await client.sendmail(sender, list(recipients), data)
         except Exception as error:
             if client is not None:
                 client.close()
@@ -102,6 +103,7 @@ class SmtpMailSender:
             raise
         if client.is_connected:
             self._idle.append(client)
+        response = f"250 {accepted}"  # the answer to DATA: aiosmtplib keeps only its text
         results = tuple(
             RecipientResult(
                 address=address,
@@ -110,7 +112,7 @@ class SmtpMailSender:
                 reply=errors[address].message,
             )
             if address in errors
-            else RecipientResult(address=address, accepted=True, code=250, reply=response)
+            else RecipientResult(address=address, accepted=True, code=250, reply=accepted)
             for address in recipients
         )
         return SendResult(recipients=results, response=response)
@@ -154,7 +156,7 @@ def classify(error: Exception) -> Exception:
     if isinstance(error, aiosmtplib.SMTPNotSupported):
         return TransientMailError(f"server cannot do what the settings require: {error}")
     if isinstance(error, TimeoutError):
-        return TransientMailError("timed out talking to the SMTP server")
+        return TransientMailError("timed out talking to the SMTP server", maybe_delivered=True)
     if isinstance(error, aiosmtplib.SMTPException | OSError):
         return TransientMailError(f"connection problem: {error}")
     if isinstance(error, ValueError):

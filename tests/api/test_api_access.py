@@ -25,7 +25,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/v1/alliances/{alliance_id}/members"): {"organisation_id": 0},
     ("post", "/api/v1/alliances/{alliance_id}/roles"): {"person_id": 0, "role": "manager"},
     ("post", "/api/v1/alliances/{alliance_id}/webhooks"): {
-        "url": "http://127.0.0.1:9/hook",
+        "url": "https://hooks.example.org/hook",
         "events": ["stage.entered"],
     },
     ("post", "/api/v1/people/{person_id}/departure"): {"note": "left"},
@@ -63,7 +63,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "kind": "knowledge_capacity",
         "title": "T",
         "text": "Learnt.",
-        "organisation_ids": [],
+        "organisation_ids": [0],
     },
     ("patch", "/api/v1/webhooks/{webhook_id}"): {"active": False},
 }
@@ -98,7 +98,7 @@ def matrix(world: World, seed_engine: CycleEngine) -> World:
     with world.client("coord_a") as client:
         hook = client.post(
             f"/api/v1/alliances/{ids['alliance_a']}/webhooks",
-            json={"url": "http://127.0.0.1:9/a", "events": ["stage.entered"]},
+            json={"url": "https://hooks.example.org/a", "events": ["stage.entered"]},
         )
         assert hook.status_code == 201, hook.text
         ids["webhook"] = hook.json()["id"]
@@ -148,6 +148,8 @@ def _send(client: httpx.Client, method: str, path: str, ids: dict[str, int]) -> 
             k: (
                 ids["o1"]
                 if k == "organisation_id" or k == "author_organisation_id"
+                else [ids["o1"]]
+                if k == "organisation_ids"
                 else ids["p1"]
                 if k == "person_id"
                 else v

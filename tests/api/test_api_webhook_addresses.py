@@ -6,7 +6,9 @@ allowlist (`CYCLE_ENGINE_WEBHOOK_ALLOW`) lets a deployment name its internal rec
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,6 +16,8 @@ import pytest
 from cycle_engine import CycleEngine
 from cycle_engine.api import Settings
 from cycle_engine.errors import InvalidInput
+from cycle_engine.notifications.delivery import OutboxSender
+from cycle_engine.notifications.webhooks import WebhookChannel
 from cycle_engine.outbox.addresses import (
     MAX_URL_LENGTH,
     PUBLIC_ONLY,
@@ -21,7 +25,9 @@ from cycle_engine.outbox.addresses import (
     AddressRefused,
     literal_address,
 )
-from tests.api.conftest import SECRET, World
+from cycle_engine.store.tables.outbox import WEBHOOK
+from tests.api.conftest import COORDINATOR, SECRET, World
+from tests.notifications.webhook_receiver import running_receiver
 
 #: The URLs the issue saw accepted with 201, and their relatives in other encodings.
 REFUSED = [
@@ -141,6 +147,11 @@ def test_settings_read_the_allowlist_once_and_refuse_a_bad_one() -> None:
         Settings.from_env({**env, "CYCLE_ENGINE_WEBHOOK_ALLOW": "10.0.0.0/33"})
 
 
+def _dns(policy: AddressPolicy, *addresses: str) -> AddressPolicy:
+    """`policy` with a resolver whose every answer is `addresses` (getaddrinfo's shape)."""
+    return replace(policy, lookup=_answer(*addresses))
+
+
 def _answer(*addresses: str) -> Any:
     """A lookup standing for a DNS answer with `addresses` (what getaddrinfo returns)."""
 
@@ -158,25 +169,23 @@ def test_names_resolving_to_internal_addresses_are_refused_when_sent() -> None:
     stored and now points inside, as in DNS rebinding, is refused)."""
     for answer in (("127.0.0.1",), ("93.184.216.34", "10.0.0.7"), ("::ffff:169.254.169.254",)):
         with pytest.raises(AddressRefused):
-            PUBLIC_ONLY.resolve("https://hooks.example.org/in", lookup=_answer(*answer))
+            _dns(PUBLIC_ONLY, *answer).resolve("https://hooks.example.org/in")
     allowed = AddressPolicy.allowing("hooks.intranet")
-    target = allowed.resolve("http://hooks.intranet/in", lookup=_answer("10.0.0.7"))
+    target = _dns(allowed, "10.0.0.7").resolve("http://hooks.intranet/in")
     assert target.url == "http://10.0.0.7/in"
 
 
 def test_requests_go_to_the_address_that_was_checked() -> None:
     """The pinned target names the checked address; Host and the TLS name keep the host name."""
-    target = PUBLIC_ONLY.resolve(
-        "https://hooks.example.org:8443/in?x=1", lookup=_answer("93.184.216.34")
-    )
+    target = _dns(PUBLIC_ONLY, "93.184.216.34").resolve("https://hooks.example.org:8443/in?x=1")
     assert target.url == "https://93.184.216.34:8443/in?x=1"
     assert target.headers == {"Host": "hooks.example.org:8443"}
     assert target.extensions == {"sni_hostname": "hooks.example.org"}
-    v6 = PUBLIC_ONLY.resolve("http://hooks.example.org/in", lookup=_answer("2606:2800:220:1::1"))
+    v6 = _dns(PUBLIC_ONLY, "2606:2800:220:1::1").resolve("http://hooks.example.org/in")
     assert v6.url == "http://[2606:2800:220:1::1]/in"
 
 
-ISSUE_URLS = REFUSED[:5] + ["http://10.0.0.1/", "http://2130706433:5432/"] + REFUSED[33:35]
+ISSUE_URLS = [*REFUSED[:5], "http://10.0.0.1/", "http://2130706433:5432/", *REFUSED[33:35]]
 
 
 def test_api_refuses_internal_webhook_urls_on_create_and_update(
@@ -208,3 +217,43 @@ def test_api_refuses_internal_webhook_urls_on_create_and_update(
     assert [s.url for s in seed_engine.outbox.subscriptions.of_alliance(alliance)] == [
         "https://x.example.org/"
     ]
+
+
+def _send_webhooks(engine: CycleEngine, addresses: AddressPolicy) -> dict[str, int]:
+    """One pass of the outbox sender with only the webhook channel, under `addresses`."""
+
+    async def run() -> dict[str, int]:
+        channel = WebhookChannel(engine.db, addresses=addresses)
+        sender = OutboxSender(engine.db, engine.clock, {WEBHOOK: channel})
+        try:
+            return (await sender.run_until_idle()).outcomes
+        finally:
+            await sender.close()
+
+    return asyncio.run(run())
+
+
+def test_sender_checks_the_resolved_address_before_each_post(
+    world: World, seed_engine: CycleEngine
+) -> None:
+    """A public name stored for a subscription that now resolves to loopback is refused when
+    sent: the delivery fails for good and the receiver gets nothing. A deployment that allows
+    the name delivers the next one, to the checked address, with the name as Host."""
+    with running_receiver() as receiver:
+        port = receiver.server_address[1]
+        url = f"http://hooks.example.org:{port}/hooks"
+        seed_engine.outbox.subscriptions.subscribe(
+            world.ids["alliance_a"], url, ["stage.entered"], created_by="test"
+        )
+        seed_engine.fire(world.ids["cycle_a"], "questions_agreed", actor=COORDINATOR)
+        assert _send_webhooks(seed_engine, _dns(PUBLIC_ONLY, "127.0.0.1")) == {"failed": 1}
+        assert receiver.received == []
+        [row] = seed_engine.outbox.messages(channel=WEBHOOK)
+        assert row.last_error is not None and "loopback" in row.last_error
+        seed_engine.start_cycle(
+            "learning-cycle", "Seed systems", alliance_id=world.ids["alliance_a"], questions=["?"]
+        )
+        allowed = _dns(AddressPolicy.allowing("hooks.example.org"), "127.0.0.1")
+        assert _send_webhooks(seed_engine, allowed) == {"delivered": 1}
+        [(headers, _)] = receiver.received
+        assert headers["host"] == f"hooks.example.org:{port}"

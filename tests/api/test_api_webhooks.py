@@ -1,6 +1,7 @@
 """Webhook subscriptions over the API: events of the subscribed alliance become outbox rows in
 the command's transaction, and the outbox sender (in `serve`, or `cycle-engine mail send`)
-delivers them to a real receiver on loopback, signed with the secret the API showed once.
+delivers them to a real receiver on loopback (allowed here, as a deployment allows internal
+receivers in CYCLE_ENGINE_WEBHOOK_ALLOW), signed with the secret the API showed once.
 How a delivery is signed and retried is tested with the sender, in
 tests/notifications/test_webhook_delivery.py."""
 
@@ -20,10 +21,22 @@ from cycle_engine import CycleEngine
 from cycle_engine.api import create_app
 from cycle_engine.notifications.delivery import OutboxSender
 from cycle_engine.notifications.webhooks import SIGNATURE_HEADER, WebhookChannel, verify_signature
+from cycle_engine.outbox.addresses import AddressPolicy
 from cycle_engine.store.tables.outbox import WEBHOOK, OutboxRecord
 from cycle_engine.testing import ManualClock
 from tests.api.conftest import ServerThread, World, api_settings
 from tests.notifications.webhook_receiver import WebhookReceiver, running_receiver
+
+#: The test receiver listens on loopback, which a deployment must allow (WEBHOOK_ALLOW).
+LOOPBACK = AddressPolicy.allowing("127.0.0.1")
+
+
+@pytest.fixture
+def api_server(db_url: str, clock: ManualClock, tmp_path: Path) -> Iterator[ServerThread]:
+    """The app as tests/api/conftest.py serves it, allowing webhooks to loopback receivers."""
+    settings = api_settings(db_url, tmp_path, webhook_allow="127.0.0.1")
+    with ServerThread(create_app(settings, clock=clock)) as server:
+        yield server
 
 
 @pytest.fixture
@@ -40,7 +53,8 @@ def _pending(engine: CycleEngine) -> list[OutboxRecord]:
 
 async def _run_outbox(engine: CycleEngine) -> dict[str, int]:
     """One pass of the durable outbox sender (the same loop as email) with the webhook channel."""
-    sender = OutboxSender(engine.db, engine.clock, {"webhook": WebhookChannel(engine.db)})
+    channel = WebhookChannel(engine.db, addresses=LOOPBACK)
+    sender = OutboxSender(engine.db, engine.clock, {"webhook": channel})
     try:
         return (await sender.run_until_idle()).outcomes
     finally:
@@ -143,7 +157,9 @@ def test_serve_runs_worker_and_sender_and_stops_cleanly(
             json={"trigger": "questions_agreed"},
         )
     api_server.__exit__()
-    settings = api_settings(db_url, tmp_path, run_worker=True, run_sender=True)
+    settings = api_settings(
+        db_url, tmp_path, run_worker=True, run_sender=True, webhook_allow="127.0.0.1"
+    )
     app = create_app(settings, clock=clock)
     with ServerThread(app) as server:
         services = [s.name for s in app.state.services.running]

@@ -1,7 +1,8 @@
-"""A sender process for the crash test: one pass, one row at a time, at a fixed clock time.
+"""A sender process for the crash tests: one pass at a fixed clock time, `pool` messages on
+the wire at a time, `batch` rows at most.
 
-Run as `python -m tests.notifications.crash_sender DB_URL HOST PORT NOW_ISO`; the test stops
-and kills it right after the SMTP server has answered 250.
+Run as `python -m tests.notifications.crash_sender DB_URL HOST PORT NOW_ISO [POOL [BATCH]]`
+(default: one row, one at a time); the tests stop or kill it while the SMTP server answers.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from cycle_engine.outbox.claims import ClaimPolicy
 from cycle_engine.testing import ManualClock
 
 
-def main(db_url: str, host: str, port: str, now: str) -> None:
+def main(db_url: str, host: str, port: str, now: str, pool: str = "1", batch: str = "1") -> None:
     clock = ManualClock(datetime.fromisoformat(now))
-    smtp = SmtpSettings(host=host, port=int(port), tls="none", timeout=30.0, pool_size=1)
+    smtp = SmtpSettings(host=host, port=int(port), tls="none", timeout=30.0, pool_size=int(pool))
     settings = MailSettings(
         smtp=smtp,
         secret_key="test-secret-key-0123456789abcdef",
@@ -29,9 +30,9 @@ def main(db_url: str, host: str, port: str, now: str) -> None:
     )
     with CycleEngine(db_url, clock=clock) as engine:
         sender = build_outbox_sender(engine, settings, owner="doomed-sender")
-        sender.policy = ClaimPolicy(batch=1)
+        sender.policy = ClaimPolicy(batch=int(batch), hourly_cap=1000)
         asyncio.run(sender.run_once())
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:7])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from cycle_engine.errors import InvalidInput
 from cycle_engine.notifications.senders.mailbox import list_mailbox
 from cycle_engine.notifications.settings import load_mail_settings
 from tests.notifications.conftest import World
-from tests.notifications.test_smtp_delivery import deliver
+from tests.notifications.test_smtp_delivery import SECRET, deliver
 
 
 def test_no_smtp_means_the_development_mailbox(world: World, tmp_path: Path, db_url: str) -> None:
@@ -60,3 +62,40 @@ def test_bad_mail_settings_name_the_variable(tmp_path: Path) -> None:
             },
             data_dir=tmp_path,
         )
+
+
+def test_mailbox_creates_missing_folders(world: World, tmp_path: Path) -> None:
+    """A fresh install has no `data/` yet: the first email creates it, the Maildir and its
+    folders, and every row is stored once and marked sent."""
+    from cycle_engine.notifications.service import build_outbox_sender
+
+    data = tmp_path / "fresh" / "data"
+    settings = load_mail_settings({"CYCLE_ENGINE_SECRET_KEY": SECRET}, data_dir=data)
+    world.engine.run_due_timers()
+    deliver(build_outbox_sender(world.engine, settings))
+    rows = world.engine.outbox.messages()
+    assert {(r.status, r.attempts) for r in rows} == {("sent", 1)}
+    stored = Counter(e.message_id for e in list_mailbox(data / "mailbox"))
+    assert stored == Counter(r.message_id for r in rows) and len(rows) == 4
+
+
+def test_mailbox_that_cannot_be_written_keeps_the_mail_waiting(
+    world: World, tmp_path: Path
+) -> None:
+    """Where the Maildir should be there is a file: nothing can be stored, so every row waits
+    (a temporary failure naming the path); once the path is free the mail is delivered."""
+    from cycle_engine.notifications.service import build_outbox_sender
+
+    settings = load_mail_settings({"CYCLE_ENGINE_SECRET_KEY": SECRET}, data_dir=tmp_path)
+    blocker = tmp_path / "mailbox"
+    blocker.write_text("not a folder")
+    world.engine.run_due_timers()
+    deliver(build_outbox_sender(world.engine, settings))
+    rows = world.engine.outbox.messages()
+    assert {r.status for r in rows} == {"pending"}
+    assert all(f"cannot store the message in {blocker}" in (r.last_error or "") for r in rows)
+    blocker.unlink()
+    world.clock.advance(timedelta(hours=1))
+    deliver(build_outbox_sender(world.engine, settings))
+    assert {r.status for r in world.engine.outbox.messages()} == {"sent"}
+    assert len(list_mailbox(blocker)) == 4

@@ -176,5 +176,6 @@ def test_calendar_feed_lists_the_persons_deadlines(site: Site) -> None:
     feed = httpx.get(site.links.calendar_url(ana))
     assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
     assert "SUMMARY:Question workshop due (Market access for smallholders)" in feed.text
-    assert "DTSTART:20260127T000000Z" in feed.text and feed.text.endswith("END:VCALENDAR\r\n")
+    assert "DTSTART;TZID=America/Bogota:20260126T190000" in feed.text  # Ana's local time
+    assert "BEGIN:VTIMEZONE" in feed.text and feed.text.endswith("END:VCALENDAR\r\n")
     assert httpx.get(f"{site.base}/email/calendar/forged.ics").status_code == 404

@@ -115,6 +115,36 @@ def test_spanish_reminder_reads_in_spanish_with_local_time(renderer: Renderer) -
     assert "viernes 6 de marzo de 2026, 17:00 (America/Bogota)" in rendered.text
 
 
+LATE = {
+    "en": ("Late: Due today:", "This message is late:", "it should have reached you on"),
+    "es": ("Con retraso: Vence hoy:", "Este mensaje llega con retraso:", "debía llegarle el"),
+    "fr": (
+        "En retard : Échéance aujourd'hui :",
+        "Ce message arrive en retard :",
+        "il aurait dû vous parvenir le",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_late_email_says_it_is_late_in_the_readers_language(
+    renderer: Renderer, language: str
+) -> None:
+    """An email rendered with `late` (the moment it was due) says so in its subject, its text
+    and its HTML, in the reader's language, with that moment in the reader's zone; without it,
+    nothing is said."""
+    context = {**sample_context("due_today"), "late": {"due_at": "2026-03-06T22:00:00+00:00"}}
+    rendered = renderer.render("due_today", language, context)
+    subject, late, due = LATE[language]
+    when = format_datetime("2026-03-06T22:00:00+00:00", "America/Bogota", language)
+    assert rendered.subject.startswith(subject)
+    assert rendered.text.startswith(f"{late} {due} {when}")
+    assert f"<strong>{late}</strong> {due} {when}" in rendered.html
+    on_time = renderer.render("due_today", language, sample_context("due_today"))
+    assert not on_time.subject.startswith(subject.split(":")[0])
+    assert late not in on_time.text and late not in on_time.html
+
+
 def test_missing_variable_is_an_error(renderer: Renderer) -> None:
     """A context without a variable the template uses fails loudly, never renders a blank."""
     context = sample_context("overdue")

@@ -15,6 +15,7 @@ import pytest
 from cycle_engine import CycleEngine
 from cycle_engine.errors import InvalidInput
 from cycle_engine.notifications.delivery import OutboxSender
+from cycle_engine.notifications.render import Renderer
 from cycle_engine.notifications.senders.base import TransientMailError
 from cycle_engine.notifications.service import build_outbox_sender
 from cycle_engine.notifications.settings import MailSettings, SmtpSettings
@@ -36,13 +37,14 @@ def make_sender(
     *,
     policy: ClaimPolicy | None = None,
     engine: CycleEngine | None = None,
+    renderer: Renderer | None = None,
     **smtp: object,
 ) -> OutboxSender:
     engine = engine or world.engine
     settings = MailSettings(
         smtp=server.settings(**smtp), secret_key=SECRET, base_url=BASE_URL, data_dir=tmp_path
     )
-    sender = build_outbox_sender(engine, settings, mailer=server.sender(**smtp))
+    sender = build_outbox_sender(engine, settings, mailer=server.sender(**smtp), renderer=renderer)
     if policy is not None:
         sender.policy = policy
     return sender
@@ -110,13 +112,17 @@ def test_transient_replies_then_success_deliver_exactly_one_copy(
 def test_550_fails_permanently_with_the_servers_reply(
     world: World, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    """A 5xx reply marks the row failed with the reply, visible in the outbox, never retried."""
+    """A 5xx reply marks the row failed with the server's reply, kept on the row and visible in
+    the outbox, never retried; delivered rows keep the server's answer too."""
     world.engine.run_due_timers()
     smtp_server.handler.data_replies = ["550 5.7.1 message refused by policy"]
     deliver(make_sender(world, smtp_server, tmp_path))
     failed = world.engine.outbox.messages(status=FAILED)
     assert len(failed) == 1
     assert failed[0].last_error == "550 5.7.1 message refused by policy"
+    assert world.engine.outbox.message(failed[0].id or 0).reply == failed[0].last_error
+    sent = world.engine.outbox.messages(status=SENT)
+    assert {r.reply for r in sent} == {"250 2.0.0 accepted"} and len(sent) == 3
     world.clock.advance(timedelta(days=1))
     deliver(make_sender(world, smtp_server, tmp_path))
     assert statuses(world.engine) == {SENT: 3, FAILED: 1}
@@ -249,7 +255,7 @@ def test_stage_started_email_has_headers_links_and_calendar_entry(
         part for part in message.iter_attachments() if part.get_content_type() == "text/calendar"
     ]
     body = ics.get_content()
-    assert "BEGIN:VEVENT" in body and "DTSTART:20260127T000000Z" in body
+    assert "BEGIN:VEVENT" in body and "DTSTART;TZID=America/Bogota:20260126T190000" in body
 
 
 def test_hostile_names_are_escaped_and_inject_nothing(

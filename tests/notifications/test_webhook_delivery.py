@@ -1,5 +1,6 @@
 """Webhook deliveries leave through the outbox's sender loop, signed, to a real HTTP receiver on
-loopback; `cycle-engine mail send` delivers them in the same run as the emails."""
+loopback (allowed, as a deployment allows its internal receivers, in CYCLE_ENGINE_WEBHOOK_ALLOW);
+`cycle-engine mail send` delivers them in the same run as the emails."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,14 +26,17 @@ from cycle_engine.notifications.webhooks import (
     sign,
     verify_signature,
 )
+from cycle_engine.outbox.addresses import AddressPolicy
 from cycle_engine.outbox.claims import Delivered, Failed, Outcome, Retry
 from cycle_engine.store.tables.access import WebhookSubscriptionRecord
-from cycle_engine.store.tables.outbox import EMAIL, SENT, WEBHOOK, OutboxRecord
+from cycle_engine.store.tables.outbox import EMAIL, EXPIRED, SENT, WEBHOOK, OutboxRecord
 from cycle_engine.testing import ManualClock
 from tests.notifications.conftest import SmtpServer, World, build_world
 from tests.notifications.webhook_receiver import WebhookReceiver
 
 SECRET = "whsec_test-receiver-secret"
+#: The receiver listens on loopback, which webhooks reach only when a deployment allows it.
+LOOPBACK = AddressPolicy.allowing("127.0.0.1")
 
 
 def subscribe(world: World, url: str, *, active: bool = True) -> int:
@@ -73,7 +78,8 @@ def run_webhooks(engine: CycleEngine) -> dict[str, int]:
     """One run of the sender loop with only the webhook channel; the outcome counts."""
 
     async def run() -> dict[str, int]:
-        sender = OutboxSender(engine.db, engine.clock, {WEBHOOK: WebhookChannel(engine.db)})
+        channel = WebhookChannel(engine.db, addresses=LOOPBACK)
+        sender = OutboxSender(engine.db, engine.clock, {WEBHOOK: channel})
         try:
             return (await sender.run_until_idle()).outcomes
         finally:
@@ -84,7 +90,7 @@ def run_webhooks(engine: CycleEngine) -> dict[str, int]:
 
 def deliver_row(engine: CycleEngine, row: OutboxRecord) -> Outcome:
     async def run() -> Outcome:
-        channel = WebhookChannel(engine.db, timeout=5)
+        channel = WebhookChannel(engine.db, timeout=5, addresses=LOOPBACK)
         try:
             return await channel.deliver(row, engine.clock.now())
         finally:
@@ -125,6 +131,27 @@ def test_failed_delivery_is_retried_by_the_outbox(
     assert [r.status for r in webhook_rows(world.engine)] == [SENT]
     bodies = [body for _, body in webhook_receiver.received]
     assert len(bodies) == 2 and bodies[0] == bodies[1]
+
+
+def test_receiver_down_for_a_week_expires_with_the_reason(
+    world: World, webhook_receiver: WebhookReceiver
+) -> None:
+    """A receiver answering 503 for over a week gets the delivery retried each day until its
+    seven days are over, not given up after a count; then it expires with the reason and the
+    receiver's last answer, and is never POSTed again."""
+    subscribe(world, webhook_receiver.url)
+    start_second_cycle(world)
+    webhook_receiver.status = 503
+    outcomes: Counter[str] = Counter()
+    for _ in range(9):
+        outcomes.update(run_webhooks(world.engine))
+        world.clock.advance(timedelta(days=1))
+    [row] = webhook_rows(world.engine)
+    assert outcomes == {"retry": 7} and row.attempts == 7
+    assert row.status == EXPIRED and row.reply == "HTTP 503"
+    assert (row.last_error or "").startswith("expired undelivered: it was worth sending until")
+    assert (row.last_error or "").endswith("last error: the receiver answered 503")
+    assert len(webhook_receiver.received) == 7
 
 
 def test_receiver_errors_are_transient_or_permanent(
@@ -180,6 +207,7 @@ def test_mail_send_delivers_emails_and_webhooks_in_one_run(
             "CYCLE_ENGINE_SMTP_TIMEOUT": "10",
             "CYCLE_ENGINE_SECRET_KEY": "test-secret-key-0123456789abcdef",
             "CYCLE_ENGINE_DATA_DIR": str(tmp_path / "data"),
+            "CYCLE_ENGINE_WEBHOOK_ALLOW": "127.0.0.1",
             "PYTHONWARNINGS": "error",
         }
     )

@@ -3,8 +3,10 @@
 A row is claimed with a lease by a sender, delivered through its channel ("email", "webhook"),
 and marked; its `dedupe_key` (cycle:stage(visit):rule:occurrence:recipient) makes a second copy
 of the same notice impossible, and its `message_id` is fixed at creation so a resend after a
-crash carries the same Message-ID. Beside it: per-recipient SMTP results, each person's
-notification preferences, and the single-use record of actions taken from an email.
+crash carries the same Message-ID (and sets `possible_duplicate`). A row is retried until it is
+delivered, refused for good (`failed`, with the server's `reply`), or no longer worth sending
+(`expired` at `expires_at`, with the reason). Beside it: per-recipient SMTP results, each
+person's notification preferences, and the single-use record of actions taken from an email.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Boolean, Column, Index, Text, false
 from sqlmodel import Field, SQLModel
 
 from cycle_engine.store.tables.types import JSONType, UTCDateTime
@@ -24,7 +26,8 @@ SENT = "sent"
 FAILED = "failed"
 SUPPRESSED = "suppressed"
 DIGESTED = "digested"
-OUTBOX_STATUSES = (PENDING, CLAIMED, SENT, FAILED, SUPPRESSED, DIGESTED)
+EXPIRED = "expired"
+OUTBOX_STATUSES = (PENDING, CLAIMED, SENT, FAILED, SUPPRESSED, DIGESTED, EXPIRED)
 
 #: How a row reaches its person: on its own, or folded into their daily digest.
 IMMEDIATE = "immediate"
@@ -59,11 +62,22 @@ class OutboxRecord(SQLModel, table=True):
     delivery: str = Field(default=IMMEDIATE, max_length=20)
     not_before: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(default=PENDING, max_length=20)
+    #: Deliveries started; a resend after its sender vanished is the same attempt.
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    #: When the first attempt was due: a later send compares with it to say it is late.
+    first_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: After this the row is no longer worth sending and becomes `expired` (None: never).
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     lease_owner: str | None = Field(default=None, max_length=100)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: An earlier attempt may have been delivered (its sender died, or the server timed out).
+    possible_duplicate: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: The receiving server's last answer (SMTP code and text, or HTTP status).
+    reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     digest_id: int | None = Field(default=None, foreign_key="outbox.id")
     context: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)

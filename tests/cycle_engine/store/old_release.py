@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     func,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.schema import DropTable
@@ -255,13 +256,16 @@ def table_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def row_counts(url: str) -> dict[str, int]:
-    """How many rows each engine table holds."""
+    """How many rows each engine table the database has holds (tables a later revision adds
+    are left out while the database is behind)."""
     database = Database(url)
     try:
         with database.engine.connect() as connection:
+            present = set(inspect(connection).get_table_names())
             return {
                 table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
                 for table in SQLModel.metadata.sorted_tables
+                if table.name in present
             }
     finally:
         database.dispose()
