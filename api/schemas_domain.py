@@ -412,6 +412,15 @@ class OutboxPublic(Public):
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str | None
+    reply: str | None = Field(
+        default=None, description="The server's reply to a permanent failure (e.g. 550 ...)."
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="After this the message is no longer useful and expires."
+    )
+    possible_duplicate: bool = Field(
+        default=False, description="Re-sent after a sender crashed mid-send (same Message-ID)."
+    )
     created_at: datetime
 
 

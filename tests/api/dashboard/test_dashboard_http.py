@@ -212,3 +212,35 @@ def test_nudge_queues_reminders_once(
         ).status_code
         == 404
     )
+
+
+def test_mail_log_shows_the_servers_reply_and_expired_messages(
+    dashboard: DashboardServer, dashboard_world: World, db_url: str, clock: ManualClock
+) -> None:
+    """A permanently failed email shows the server's reply, an expired one its status, and a
+    re-send after a crash is marked."""
+    with CycleEngine(db_url, clock=clock) as engine:
+        clock.advance(timedelta(days=60))  # reminders and overdue notices fall due
+        engine.run_due_timers()
+        rows = engine.outbox.messages(alliance_id=dashboard_world.alliance_id, limit=3)
+        assert len(rows) >= 3
+        with engine.db.transaction() as session:
+            for row, values in zip(
+                rows,
+                (
+                    {"status": "failed", "reply": "550 5.1.1 <x@example.org>: mailbox unknown"},
+                    {"status": "expired", "last_error": "past its deadline"},
+                    {"status": "sent", "possible_duplicate": True},
+                ),
+                strict=True,
+            ):
+                stored = session.get(OutboxRecord, row.id)
+                assert stored is not None
+                for name, value in values.items():
+                    setattr(stored, name, value)
+    client = sign_in(dashboard, dashboard_world.manager)
+    page = client.get(f"/dashboard/alliances/{dashboard_world.alliance_id}/mail")
+    assert page.status_code == 200
+    assert "server replied: 550 5.1.1 &lt;x@example.org&gt;: mailbox unknown" in page.text
+    assert ">expired</span>" in page.text and "past its deadline" in page.text
+    assert "(re-sent after a crash)" in page.text
