@@ -29,7 +29,8 @@ from cycle_engine.templates.plans import MigrationPlan
 
 StageKey = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z0-9_]+$")]
 TemplateKeyText = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_-]*$")
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"),
 ]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 

@@ -218,7 +218,7 @@ def get_template_version(
     "/{key}/source",
     summary="A template version's YAML, as published",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"application/yaml": {"schema": {}}}}},
 )
 def template_source(
     key: TemplateKey,

@@ -84,10 +84,11 @@ def planned_due(session: Session, cycle_id: int, stage: str, visit: int) -> date
     """The plan's due date for the first visit of `stage`, or None (no plan, or a revisit)."""
     if visit != 1:
         return None
-    row = session.exec(
-        select(PlanRecord).where(PlanRecord.cycle_id == cycle_id, PlanRecord.stage == stage)
+    return session.exec(
+        select(PlanRecord.planned_due).where(
+            PlanRecord.cycle_id == cycle_id, PlanRecord.stage == stage
+        )
     ).first()
-    return None if row is None else row.planned_due
 
 
 def _as_due(alliance: AllianceRecord, value: date | datetime) -> datetime:

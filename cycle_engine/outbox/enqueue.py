@@ -13,14 +13,17 @@ discarded.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from cycle_engine.clock import as_utc
 from cycle_engine.errors import InvalidInput
 from cycle_engine.outbox.expiry import email_expiry
 from cycle_engine.outbox.recipients import Addressee
@@ -31,6 +34,7 @@ from cycle_engine.scheduler.working_hours import (
     zone,
 )
 from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.events import core_connection
 from cycle_engine.store.tables import CycleRecord, StageRecord
 from cycle_engine.store.tables.alliances import AllianceRecord, OrganisationRecord
 from cycle_engine.store.tables.outbox import (
@@ -134,9 +138,11 @@ def stage_context(session: Session, scope: Scope) -> dict[str, Any]:
     }
 
 
-def person_context(session: Session, addressee: Addressee) -> dict[str, Any]:
+def person_context(
+    addressee: Addressee, organisations: Mapping[int, OrganisationRecord]
+) -> dict[str, Any]:
     person = addressee.person
-    organisation = session.get(OrganisationRecord, person.organisation_id)
+    organisation = organisations.get(person.organisation_id)
     return {
         "person": {"id": person.person_id, "name": person.name},
         "organisation": {"name": organisation.name} if organisation else None,
@@ -149,19 +155,72 @@ def enqueue(
     session: Session, scope: Scope, notice: Notice, *, domain: str = MESSAGE_ID_DOMAIN
 ) -> bool:
     """Add the notice's row unless one with its dedupe key exists; True when added."""
+    return enqueue_all(session, scope, [notice], domain=domain) == 1
+
+
+def enqueue_all(
+    session: Session, scope: Scope, notices: Sequence[Notice], *, domain: str = MESSAGE_ID_DOMAIN
+) -> int:
+    """Add one row per notice, skipping dedupe keys that exist; how many rows were added.
+
+    A change tells 3 or 30 people at once, and the cost must not grow with them: the alliance,
+    the addressees' organisations, their preferences and snoozes are each read in one query, and
+    the rows go in one INSERT. Within the batch the first notice of a dedupe key wins, as it
+    would one insert at a time.
+    """
+    if not notices:
+        return 0
+    cycle = scope.cycle
+    alliance, organisations = _alliance_and_organisations(
+        session, cycle.alliance_id, {n.to.person.organisation_id for n in notices}
+    )
+    people = {n.to.person.person_id for n in notices}
+    preferences = _preferences(session, people)
+    snoozed = (
+        _snoozes(session, people, scope.visit.id, scope.now)
+        if scope.visit is not None
+        and scope.visit.id is not None
+        and any(n.kind in SNOOZABLE for n in notices)
+        else {}
+    )
+    where = stage_context(session, scope)
+    rows: dict[str, dict[str, Any]] = {}
+    for notice in notices:
+        row = _row(scope, notice, where, alliance, organisations, domain)
+        if row.dedupe_key in rows:
+            continue
+        assert row.person_id is not None
+        apply_preferences(
+            row,
+            notice.to.person.timezone,
+            preferences.get(row.person_id),
+            snoozed.get(row.person_id),
+        )
+        rows[row.dedupe_key] = row.model_dump(exclude={"id"})
+    return insert_all_ignoring_duplicates(session, list(rows.values()))
+
+
+def _row(
+    scope: Scope,
+    notice: Notice,
+    where: dict[str, Any],
+    alliance: AllianceRecord | None,
+    organisations: Mapping[int, OrganisationRecord],
+    domain: str,
+) -> OutboxRecord:
+    """The notice's row as it will be written, before the recipient's preferences apply."""
     person = notice.to.person
     cycle = scope.cycle
-    alliance = session.get(AllianceRecord, cycle.alliance_id) if cycle.alliance_id else None
     context = {
-        **stage_context(session, scope),
-        **person_context(session, notice.to),
+        **where,
+        **person_context(notice.to, organisations),
         "alliance": {"name": alliance.name} if alliance else None,
         "actions": list(notice.actions),
         "details": notice.details,
     }
     visit_number = scope.visit.visit if scope.visit else None
     not_before = working_start(alliance, person.timezone, scope.now)
-    row = OutboxRecord(
+    return OutboxRecord(
         channel=EMAIL,
         kind=notice.kind,
         cycle_id=cycle.id,
@@ -184,43 +243,79 @@ def enqueue(
         context=context,
         created_at=scope.now,
     )
-    apply_preferences(session, row, person.timezone, scope)
-    return insert_ignoring_duplicate(session, row) is not None
 
 
-def apply_preferences(session: Session, row: OutboxRecord, tz_name: str, scope: Scope) -> None:
+def _alliance_and_organisations(
+    session: Session, alliance_id: int | None, ids: set[int]
+) -> tuple[AllianceRecord | None, dict[int, OrganisationRecord]]:
+    """The cycle's alliance and the addressees' organisations (by id), in one query.
+
+    The alliance row is joined to each organisation wanted (an outer join, so an alliance with
+    none of them still comes back once).
+    """
+    if alliance_id is None:
+        found = session.exec(
+            select(OrganisationRecord).where(col(OrganisationRecord.id).in_(ids))
+        ).all()
+        return None, {row.id: row for row in found if row.id is not None}
+    rows = session.exec(
+        select(AllianceRecord, OrganisationRecord)
+        .outerjoin(OrganisationRecord, col(OrganisationRecord.id).in_(ids))
+        .where(AllianceRecord.id == alliance_id)
+    ).all()
+    alliance = rows[0][0] if rows else None
+    return alliance, {o.id: o for _, o in rows if o is not None and o.id is not None}
+
+
+def _preferences(session: Session, people: set[int]) -> dict[int, NotificationPreferenceRecord]:
+    """The people's notification preferences (none for who never set any), in one query."""
+    found = session.exec(
+        select(NotificationPreferenceRecord).where(
+            col(NotificationPreferenceRecord.person_id).in_(people)
+        )
+    ).all()
+    return {row.person_id: row for row in found}
+
+
+def _snoozes(
+    session: Session, people: set[int], stage_visit_id: int, now: datetime
+) -> dict[int, datetime]:
+    """The end of each person's latest snooze on the stage visit still running, in one query."""
+    latest = func.max(ActionUseRecord.snoozed_until)
+    found = session.exec(
+        select(col(ActionUseRecord.person_id), latest)
+        .where(
+            col(ActionUseRecord.person_id).in_(people),
+            ActionUseRecord.stage_visit_id == stage_visit_id,
+            col(ActionUseRecord.snoozed_until).is_not(None),
+        )
+        .group_by(col(ActionUseRecord.person_id))
+    ).all()
+    return {
+        person_id: as_utc(until)
+        for person_id, until in found
+        if person_id is not None and until is not None and as_utc(until) > now
+    }
+
+
+def apply_preferences(
+    row: OutboxRecord,
+    tz_name: str,
+    prefs: NotificationPreferenceRecord | None,
+    snoozed_until: datetime | None,
+) -> None:
     """Suppress unsubscribed kinds, hold snoozed reminders, route digest readers' mail."""
-    assert row.person_id is not None
-    prefs = session.get(NotificationPreferenceRecord, row.person_id)
     if prefs is not None and row.kind in prefs.unsubscribed:
         row.status = SUPPRESSED
         row.last_error = f"{row.kind} emails are switched off in the person's preferences"
         return
-    if row.kind in SNOOZABLE and scope.visit is not None and scope.visit.id is not None:
-        until = snoozed_until(session, row.person_id, scope.visit.id, scope.now)
-        if until is not None and until > row.next_attempt_at:
-            row.next_attempt_at = until
+    if row.kind in SNOOZABLE and snoozed_until is not None and snoozed_until > row.next_attempt_at:
+        row.next_attempt_at = snoozed_until
     if prefs is not None and prefs.mode == DIGEST and row.kind in DIGESTIBLE:
         row.delivery = DIGEST
         row.next_attempt_at = digest_time(row.next_attempt_at, tz_name, prefs.digest_hour)
     else:
         row.delivery = IMMEDIATE
-
-
-def snoozed_until(
-    session: Session, person_id: int, stage_visit_id: int, now: datetime
-) -> datetime | None:
-    """The end of the person's latest snooze on the stage visit, if it is still running."""
-    until = session.exec(
-        select(ActionUseRecord.snoozed_until)
-        .where(
-            ActionUseRecord.person_id == person_id,
-            ActionUseRecord.stage_visit_id == stage_visit_id,
-            col(ActionUseRecord.snoozed_until).is_not(None),
-        )
-        .order_by(col(ActionUseRecord.snoozed_until).desc())
-    ).first()
-    return until if until is not None and until > now else None
 
 
 def working_start(alliance: AllianceRecord | None, tz_name: str, moment: datetime) -> datetime:
@@ -269,3 +364,20 @@ def insert_ignoring_duplicate(session: Session, row: OutboxRecord) -> int | None
     )
     inserted = session.exec(statement).first()
     return int(inserted[0]) if inserted is not None else None
+
+
+def insert_all_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING for all rows at once; how many were new.
+
+    One statement per batch (SQLAlchemy's insertmanyvalues renders the rows into one INSERT
+    with RETURNING), so the count of returned ids is the count of rows actually written.
+    """
+    if not rows:
+        return 0
+    table = OutboxRecord.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    builder = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        builder(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    )
+    return len(core_connection(session).execute(statement, rows).all())

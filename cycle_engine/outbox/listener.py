@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select, update
 
 from cycle_engine.changes import Change
 from cycle_engine.clock import as_utc
-from cycle_engine.outbox.enqueue import MESSAGE_ID_DOMAIN, SNOOZABLE, Notice, Scope, enqueue
+from cycle_engine.outbox.enqueue import MESSAGE_ID_DOMAIN, SNOOZABLE, Notice, Scope, enqueue_all
 from cycle_engine.outbox.recipients import (
     RESPONSIBLE,
     Addressee,
@@ -90,25 +90,20 @@ class OutboxListener:
         scope = Scope(
             cycle=change.cycle, spec=change.spec, stage=stage, visit=visit, now=change.now
         )
-        for addressee in people:
-            offered = (
-                tuple(actions)
+        notices = [
+            Notice(
+                kind=kind,
+                rule=rule,
+                occurrence=occurrence,
+                to=addressee,
+                details=details or {},
+                actions=tuple(actions)
                 if actions is not None
-                else (ACTIONS if addressee.role in RESPONSIBLE and visit is not None else ())
+                else (ACTIONS if addressee.role in RESPONSIBLE and visit is not None else ()),
             )
-            enqueue(
-                change.session,
-                scope,
-                Notice(
-                    kind=kind,
-                    rule=rule,
-                    occurrence=occurrence,
-                    to=addressee,
-                    details=details or {},
-                    actions=offered,
-                ),
-                domain=self.domain,
-            )
+            for addressee in people
+        ]
+        enqueue_all(change.session, scope, notices, domain=self.domain)
 
     def _timer_visit(self, change: Change) -> StageRecord | None:
         visit_id = change.event.data.get("stage_visit_id")

@@ -24,6 +24,7 @@ from cycle_engine.errors import InvalidInput, TemplateNotFound
 from cycle_engine.spec import builtin_template_paths
 from cycle_engine.spec.guards import GuardRegistry
 from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.spec.validate import TEMPLATE_KEY
 from cycle_engine.store.db import Database
 from cycle_engine.store.tables import TemplateRecord
 from cycle_engine.store.tables.templates import RETIRED
@@ -32,7 +33,6 @@ from cycle_engine.templates import ownership
 from cycle_engine.templates.diff import TemplateDiff, diff_templates
 
 _KEY_LINE = re.compile(r"^key:[^\n]*$", re.MULTILINE)
-_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
 
 
 class TemplateService:
@@ -68,7 +68,9 @@ class TemplateService:
         for a built-in template, no administrator).
         """
         with self.db.transaction() as session:
-            action = "publish a template" if alliance_id else "publish a built-in template"
+            action = (
+                "publish a template" if alliance_id is not None else "publish a built-in template"
+            )
             ownership.require_changer(session, actor, reach, alliance_id, action)
             return self.store.publish(
                 session, text, source_name, alliance_id=alliance_id, published_by=actor.name
@@ -106,9 +108,10 @@ class TemplateService:
 
         Raises TemplateNotFound, InvalidInput (a bad or taken key) and NotPermitted.
         """
-        if not _KEY.match(new_key or ""):
+        if not TEMPLATE_KEY.match(new_key or "") or len(new_key) > 100:
             raise InvalidInput(
-                "new_key", f"{new_key!r} is not a template key (lower-case letters, digits, - _)"
+                "new_key",
+                f"{new_key!r} is not a template key (kebab-case or lower_snake_case, at most 100)",
             )
         with self.db.transaction() as session:
             ownership.require_changer(session, actor, reach, alliance_id, "copy a template")

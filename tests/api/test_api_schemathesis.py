@@ -22,8 +22,8 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 20261130
-EXAMPLES_PER_OPERATION = 8
-RUN_SECONDS = 600
+EXAMPLES_PER_OPERATION = 5
+RUN_SECONDS = 900
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5xx"]
 #: Operations whose schema-valid input the server may refuse (422), and the rule why.
 BEYOND_SCHEMA = {
@@ -41,6 +41,7 @@ BEYOND_SCHEMA = {
     "POST /api/v1/templates/{key}/migrations": "a stage mapping names stages of the versions "
     "involved and the target is not retired, which depends on the templates published",
     "GET /api/v1/templates/{key}/diff": "a renamed stage is a stage of both versions",
+    "GET /api/v1/templates/{key}/diagram": "a highlighted stage is a stage of the template",
 }
 
 
@@ -90,7 +91,7 @@ def test_the_openapi_document_tells_the_truth(world: World, tmp_path: Path) -> N
         "--max-examples",
         str(EXAMPLES_PER_OPERATION),
         "--phases",
-        "examples,coverage,fuzzing",
+        "coverage,fuzzing",
         "--workers",
         "1",
         "--request-timeout",
@@ -98,10 +99,17 @@ def test_the_openapi_document_tells_the_truth(world: World, tmp_path: Path) -> N
         "--report-dir",
         str(tmp_path / "report"),
     ]
-    run = subprocess.run(
-        command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=RUN_SECONDS
-    )
-    (tmp_path / "schemathesis.out").write_text(run.stdout + run.stderr, encoding="utf-8")
-    summary = run.stdout[-12000:]
+    output = tmp_path / "schemathesis.out"
+    with output.open("w", encoding="utf-8") as sink:
+        run = subprocess.run(
+            command,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env=env,
+            check=False,
+            timeout=RUN_SECONDS,
+        )
+    summary = output.read_text(encoding="utf-8")[-12000:]
     assert run.returncode == 0, summary
     assert "0 failures" in summary or " passed" in summary, summary
