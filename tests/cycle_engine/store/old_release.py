@@ -2,8 +2,11 @@
 
 That release migrated to five heads branching from 0001_core and recorded them in Alembic's
 default `alembic_version`. `build_old_release` runs those same revisions and records them the
-same way; `fill_like_the_demo` seeds the demo alliance (`cycle_engine.demo.seed`), walks a cycle
-through the engine's commands and adds the rows the HTTP layer writes, so every table has rows.
+same way. `fill_like_the_demo` seeds the demo alliance (`cycle_engine.demo.seed`), walks a cycle
+through today's engine and adds the rows the HTTP layer writes in a scratch database at the
+current head, then copies every row into the old database, keeping the columns the old schema
+has: so the fill keeps working whatever later revisions add. Rows are compared through the
+columns the database itself has (reflection), not through today's models.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.schema import DropTable
 from sqlmodel import SQLModel, col
@@ -69,10 +73,19 @@ def build_old_release(url: str) -> None:
 
 
 def fill_like_the_demo(url: str, data_dir: Path) -> int:
-    """Seed the demo alliance and walk a cycle on the old schema, touching every table; returns
+    """Fill the old-release database at `url` like the demo (every table gets rows); returns
     the walked cycle's id (it waits in multi-context testing)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    scratch = f"sqlite:///{data_dir / 'scratch-at-head.db'}"
+    upgrade(scratch)
+    cycle_id = _fill_at_head(scratch, data_dir)
+    _copy_rows(scratch, url)
+    return cycle_id
+
+
+def _fill_at_head(url: str, data_dir: Path) -> int:
     clock = ManualClock(START)
-    with CycleEngine(url, clock=clock, check_schema=False, data_dir=data_dir) as engine:
+    with CycleEngine(url, clock=clock, data_dir=data_dir) as engine:
         engine.publish_builtin_templates()
         seed = seed_alliance(engine, clock)
         cycle_id = _walk(engine, clock, seed.alliance_id, seed.partners, seed.contact, seed.deputy)
@@ -92,6 +105,36 @@ def fill_like_the_demo(url: str, data_dir: Path) -> int:
         )
         _add_http_rows(engine, clock, seed.alliance_id, seed.partners[0], focal_point)
     return cycle_id
+
+
+def _copy_rows(source_url: str, target_url: str) -> None:
+    """Every row of `source_url`'s engine tables into the same tables of `target_url`, limited
+    to the columns the target has; PostgreSQL's id sequences are moved past the copied ids."""
+    source, target = Database(source_url), Database(target_url)
+    try:
+        with source.engine.connect() as reading, target.engine.begin() as writing:
+            old = MetaData()
+            old.reflect(writing)
+            for table in SQLModel.metadata.sorted_tables:
+                if table.name not in old.tables:
+                    continue  # a table a later revision added
+                columns = [c.name for c in old.tables[table.name].columns]
+                rows = [
+                    {name: row[name] for name in columns if name in row}
+                    for row in reading.execute(select(table)).mappings()
+                ]
+                if rows:
+                    writing.execute(insert(old.tables[table.name]), rows)
+                if target.is_postgresql and "id" in columns and rows:
+                    writing.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f"(SELECT max(id) FROM {table.name}))"
+                        )
+                    )
+    finally:
+        source.dispose()
+        target.dispose()
 
 
 def _walk(
@@ -239,17 +282,42 @@ def _add_http_rows(
         )
 
 
-def table_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every engine table, by table, in primary-key order."""
+def table_rows(
+    url: str, columns: dict[str, list[str]] | None = None
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every engine table the database has, in primary-key order, read through
+    its own columns (or only `columns`, to compare a database before and after an upgrade)."""
     database = Database(url)
     try:
         with database.engine.connect() as connection:
+            present = MetaData()
+            present.reflect(connection)
+            result = {}
+            for table in SQLModel.metadata.sorted_tables:
+                if table.name not in present.tables or (columns and table.name not in columns):
+                    continue
+                reflected = present.tables[table.name]
+                names = columns[table.name] if columns else [c.name for c in reflected.columns]
+                query = select(*(reflected.c[n] for n in names)).order_by(
+                    *(reflected.c[c.name] for c in table.primary_key)
+                )
+                result[table.name] = [tuple(row) for row in connection.execute(query)]
+            return result
+    finally:
+        database.dispose()
+
+
+def column_names(url: str) -> dict[str, list[str]]:
+    """The columns each engine table has in the database at `url`."""
+    database = Database(url)
+    try:
+        with database.engine.connect() as connection:
+            present = MetaData()
+            present.reflect(connection)
             return {
-                table.name: [
-                    tuple(row)
-                    for row in connection.execute(select(table).order_by(*table.primary_key))
-                ]
-                for table in SQLModel.metadata.sorted_tables
+                t.name: [c.name for c in present.tables[t.name].columns]
+                for t in SQLModel.metadata.sorted_tables
+                if t.name in present.tables
             }
     finally:
         database.dispose()

@@ -30,6 +30,7 @@ from .old_release import (
     COORDINATOR,
     OLD_HEADS,
     build_old_release,
+    column_names,
     fill_like_the_demo,
     row_counts,
     table_rows,
@@ -85,6 +86,7 @@ def test_old_release_database_upgrades_in_place_without_losing_a_row(
     unchanged, its revisions moved to the engine's version table, and keeps working."""
     build_old_release(empty_db_url)
     cycle_id = fill_like_the_demo(empty_db_url, tmp_path / "files")
+    old_columns = column_names(empty_db_url)
     before = table_rows(empty_db_url)
     empty = sorted(name for name, rows in before.items() if not rows)
     assert empty == [], f"the fill left tables empty: {empty}"
@@ -92,8 +94,8 @@ def test_old_release_database_upgrades_in_place_without_losing_a_row(
 
     upgrade(empty_db_url)
 
-    assert row_counts(empty_db_url) == counts
-    assert table_rows(empty_db_url) == before
+    assert {name: n for name, n in row_counts(empty_db_url).items() if name in counts} == counts
+    assert table_rows(empty_db_url, old_columns) == before
     with CycleEngine(empty_db_url) as engine:
         assert schema_status(engine.db) == "current"
         with engine.db.engine.connect() as connection:
