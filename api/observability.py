@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cycle_engine.api.deps import SettingsDep
 from cycle_engine.api.problems import ApiProblem, problem_response
+from cycle_engine.api.redaction import redacted_path
 from cycle_engine.logs import bind, unbind
 from cycle_engine.metrics import EngineMetrics, authorized, exposition
 
@@ -101,7 +102,12 @@ class RequestContextMiddleware:
         except Exception as error:
             if responded:
                 raise
-            log.error("unhandled error on %s %s", scope["method"], scope["path"], exc_info=error)
+            log.error(
+                "unhandled error on %s %s",
+                scope["method"],
+                redacted_path(scope["path"]),
+                exc_info=error,
+            )
             response = problem_response(500, "the server failed to handle this request")
             await response(scope, receive, send_with_id)
         finally:

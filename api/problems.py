@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
+from cycle_engine.api.redaction import redacted_path
 from cycle_engine.errors import (
     ActionNotAllowed,
     ConflictError,
@@ -219,7 +220,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     """
 
     async def on_pool_timeout(request: Request, _error: Exception) -> JSONResponse:
-        _log.warning("no database connection free for %s %s", request.method, request.url.path)
+        _log.warning(
+            "no database connection free for %s %s", request.method, redacted_path(request.url.path)
+        )
         return problem_response(
             503,
             "the server is busy; try again shortly",
@@ -265,7 +268,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         if not database_unavailable(error):
             return await on_unexpected(request, error)
         reason = _first_line(error.orig if error.orig is not None else error)
-        _log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+        _log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            redacted_path(request.url.path),
+            reason,
+        )
         return problem_response(
             503,
             "the database cannot serve this request right now; try again shortly",
@@ -273,7 +281,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
-        _log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+        _log.error(
+            "unhandled error on %s %s",
+            request.method,
+            redacted_path(request.url.path),
+            exc_info=error,
+        )
         return problem_response(500, "the server failed to handle this request")
 
     app.add_exception_handler(exc.DBAPIError, on_database)  # answered here, never re-raised

@@ -60,7 +60,8 @@ WebhookUrl = Annotated[
     StringConstraints(
         min_length=8,
         max_length=MAX_URL_LENGTH,
-        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f@/?#\\]+([/?#][^\x00-\x20\x7f\\]*)?$",
+        pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])"
+        r"(:[0-9]{1,5})?([/?#][^\x00-\x20\x7f\\]*)?$",
     ),
     Field(
         description="An http(s) URL without credentials whose host is a public address (no "

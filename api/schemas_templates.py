@@ -111,7 +111,10 @@ class MigrationPlanCreate(RequestModel):
     from_version: Id | None = Field(default=None, description="Only cycles on this version.")
     cycle_ids: list[Id] = Field(default=[], max_length=10_000, description="Only these cycles.")
     stage_map: dict[StageKey, StageKey] = Field(
-        default={}, max_length=200, description="Old stage key -> new stage key."
+        default={},
+        max_length=200,
+        description="Old stage key -> new stage key.",
+        json_schema_extra={"propertyNames": {"pattern": "^[a-z0-9_]+$", "maxLength": 100}},
     )
     unentered: Literal["replan", "keep"] = Field(
         default="replan",

@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from cycle_engine.api.access import Viewer
 from cycle_engine.api.dashboard.detail import event_summary, load_cycle_page
-from cycle_engine.api.dashboard.web import SignedInForm, Visit, VisitDep
+from cycle_engine.api.dashboard.web import SignedInForm, Visit, VisitDep, refusal_status
 from cycle_engine.api.deps import IdPath
 from cycle_engine.api.fields import MAX_ID
 from cycle_engine.errors import (
@@ -32,7 +32,6 @@ from cycle_engine.errors import (
     CycleEngineError,
     InvalidInput,
     NotFound,
-    NotPermitted,
     TransitionNotAllowed,
 )
 from cycle_engine.store.tables import CycleRecord
@@ -84,13 +83,7 @@ def _act(
     except NotFound:
         raise
     except CycleEngineError as error:
-        status = (
-            422
-            if isinstance(error, InvalidInput)
-            else 403
-            if isinstance(error, NotPermitted)
-            else 409
-        )
+        status = refusal_status(error)
         page = load_cycle_page(visit.engine, viewer, cycle_id)
         return visit.page(
             "cycle.html",

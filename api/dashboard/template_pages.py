@@ -24,7 +24,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from cycle_engine.api.dashboard.web import SignedInForm, Visit, VisitDep
+from cycle_engine.api.dashboard.web import SignedInForm, Visit, VisitDep, refusal_status
 from cycle_engine.api.deps import IdPath
 from cycle_engine.errors import ActionNotAllowed, InvalidInput, NotPermitted, RecordNotFound
 from cycle_engine.store.tables import TemplateRecord
@@ -60,7 +60,9 @@ def parse_mapping(text: str) -> dict[str, str]:
     return mapping
 
 
-def _templates_page(visit: Visit, alliance_id: int, problem: str | None = None) -> Response:
+def _templates_page(
+    visit: Visit, alliance_id: int, problem: str | None = None, status: int = 422
+) -> Response:
     viewer = visit.require_viewer()
     engine = visit.engine
     alliance = engine.alliances.get_alliance(alliance_id, reach=viewer.reach)
@@ -71,7 +73,7 @@ def _templates_page(visit: Visit, alliance_id: int, problem: str | None = None) 
     notice = visit.request.query_params.get("done")
     return visit.page(
         "template_list.html",
-        status=422 if problem else 200,
+        status=status if problem else 200,
         alliance=alliance,
         keys=keys,
         running=engine.migrations.running(alliance_id),
@@ -161,7 +163,9 @@ def _refused_or(visit: Visit, alliance_id: int, command: Callable[[], Response])
     except (InvalidInput, ActionNotAllowed) as refused:
         if isinstance(refused, NotPermitted):
             raise
-        return _templates_page(visit, alliance_id, problem=str(refused))
+        return _templates_page(
+            visit, alliance_id, problem=str(refused), status=refusal_status(refused)
+        )
 
 
 def _copy(visit: Visit, alliance_id: int, form: dict[str, str]) -> Response:

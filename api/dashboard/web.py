@@ -46,7 +46,13 @@ from cycle_engine.api.deps import EngineDep, SettingsDep
 from cycle_engine.api.fields import refuse_unstorable
 from cycle_engine.api.settings import Settings
 from cycle_engine.engine import CycleEngine
-from cycle_engine.errors import CycleEngineError, InvalidInput, NotFound, NotPermitted
+from cycle_engine.errors import (
+    CycleEngineError,
+    InputConflict,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+)
 from cycle_engine.logs import request_id
 
 PREFIX = "/dashboard"
@@ -165,6 +171,18 @@ class Visit:
             else:
                 self.cookies.set(response, name, value, SESSION_LIFETIME, path=path)
         return secure(response)
+
+
+def refusal_status(error: CycleEngineError) -> int:
+    """The status of a page re-rendered with the engine's refusal: what the API answers for
+    the same error (`api.problems`), so the dashboard and the API refuse alike."""
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, NotPermitted):
+        return 403
+    if isinstance(error, InvalidInput) and not isinstance(error, InputConflict):
+        return 422
+    return 409
 
 
 def inline_style_hashes(html: str) -> tuple[str, ...]:

@@ -15,10 +15,13 @@ is not found (404); a key that sees the plan but may not change cycles gets 403.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from cycle_engine.api.access import Access
 from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
+from cycle_engine.api.fields import KEY_PATTERN
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.api.schemas_templates import (
     MigrationPlanCreate,
@@ -32,6 +35,7 @@ from cycle_engine.templates.plans import MigrationPlan
 
 router = APIRouter()
 _PATH = "/{key}/migrations"
+TemplateKey = Annotated[str, Path(min_length=1, max_length=100, pattern=KEY_PATTERN)]
 
 
 def _plan(engine: CycleEngine, caller: Access, key: str, plan_id: int) -> MigrationPlan:
@@ -55,7 +59,7 @@ def _scope(engine: CycleEngine, caller: Access, key: str, alliance_id: int | Non
 
 @router.post(_PATH, summary="Plan moving running cycles to a version", status_code=201)
 def create_plan(
-    key: str, payload: MigrationPlanCreate, engine: EngineDep, caller: CurrentKey
+    key: TemplateKey, payload: MigrationPlanCreate, engine: EngineDep, caller: CurrentKey
 ) -> MigrationPlanPublic:
     """The cycles: `cycle_ids`, or every running cycle on `from_key` (default the target's key)
     at `from_version` (default any). `stage_map` maps old stage keys to new ones."""
@@ -77,7 +81,7 @@ def create_plan(
 
 @router.get(_PATH, summary="Migration plans to a template")
 def list_plans(
-    key: str, engine: EngineDep, caller: CurrentKey, page: PageDep
+    key: TemplateKey, engine: EngineDep, caller: CurrentKey, page: PageDep
 ) -> Page[MigrationPlanPublic]:
     plans = engine.migrations.list(key=key, reach=caller.reach)
     window = plans[page.offset : page.offset + page.limit + 1]
@@ -86,14 +90,14 @@ def list_plans(
 
 @router.get(_PATH + "/{plan_id}", summary="One migration plan")
 def get_plan(
-    key: str, plan_id: IdPath, engine: EngineDep, caller: CurrentKey
+    key: TemplateKey, plan_id: IdPath, engine: EngineDep, caller: CurrentKey
 ) -> MigrationPlanPublic:
     return MigrationPlanPublic.of(_plan(engine, caller, key, plan_id))
 
 
 @router.post(_PATH + "/{plan_id}/preview", summary="Preview a migration plan")
 def preview_plan(
-    key: str, plan_id: IdPath, engine: EngineDep, caller: CurrentKey
+    key: TemplateKey, plan_id: IdPath, engine: EngineDep, caller: CurrentKey
 ) -> MigrationPreviewPublic:
     """What applying the plan now would do to each cycle; no cycle changes. The plan remembers
     each cycle's version: apply skips a cycle that changed since."""
@@ -106,7 +110,7 @@ def preview_plan(
 
 @router.post(_PATH + "/{plan_id}/apply", summary="Apply a previewed migration plan")
 def apply_plan(
-    key: str, plan_id: IdPath, engine: EngineDep, caller: CurrentKey
+    key: TemplateKey, plan_id: IdPath, engine: EngineDep, caller: CurrentKey
 ) -> MigrationReportPublic:
     """Migrate each cycle the last preview showed, each in its own transaction; cycles changed
     since the preview, or already migrated, are skipped and listed. 409 before any preview."""

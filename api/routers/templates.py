@@ -18,9 +18,11 @@ from typing import Annotated, Any, Literal
 import yaml
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import StringConstraints
 
 from cycle_engine.api.access import Access, require_role
 from cycle_engine.api.deps import CurrentKey, EngineDep, PageDep
+from cycle_engine.api.fields import KEY_PATTERN
 from cycle_engine.api.problems import ApiProblem
 from cycle_engine.api.routers import template_migrations
 from cycle_engine.api.schemas import DiagramPublic, Page, TemplateValidation, page_of
@@ -32,9 +34,14 @@ from cycle_engine.api.schemas_templates import (
     TemplateVersionDetail,
 )
 from cycle_engine.spec import diagram_dot, diagram_mermaid
+from cycle_engine.spec.validate import SNAKE_NAME
 
 router = APIRouter(prefix="/templates", tags=["templates"])
-TemplateKey = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+TemplateKey = Annotated[str, Path(min_length=1, max_length=100, pattern=KEY_PATTERN)]
+#: One renamed stage in a diff's `map`: `old:new`.
+RenamedStage = Annotated[
+    str, StringConstraints(max_length=201, pattern=r"^[a-z0-9_]{1,100}:[a-z0-9_]{1,100}$")
+]
 Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
 AllianceQuery = Annotated[
     int | None,
@@ -120,7 +127,8 @@ def list_templates(
     key: CurrentKey,
     page: PageDep,
     template_key: Annotated[
-        str | None, Query(alias="key", max_length=100, description="Only this key.")
+        str | None,
+        Query(alias="key", max_length=100, pattern=KEY_PATTERN, description="Only this key."),
     ] = None,
     alliance_id: AllianceQuery = None,
 ) -> Page[OwnedTemplatePublic]:
@@ -239,7 +247,10 @@ def template_diagram(
     caller: CurrentKey,
     version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     format: Annotated[Literal["mermaid", "dot"], Query()] = "mermaid",
-    highlight: Annotated[str | None, Query(max_length=100, description="Stage to mark.")] = None,
+    highlight: Annotated[
+        str | None,
+        Query(max_length=100, pattern=SNAKE_NAME.pattern, description="Stage to mark."),
+    ] = None,
     alliance_id: AllianceQuery = None,
 ) -> DiagramPublic:
     """Mermaid or Graphviz DOT text; `highlight` marks a stage (e.g. a cycle's current one)."""
@@ -247,7 +258,7 @@ def template_diagram(
         key, version, alliance_id=alliance_id, reach=caller.reach
     )
     if highlight is not None and highlight not in {s.key for s in spec.stages}:
-        raise ApiProblem(422, f"the template has no stage {highlight!r}", field="highlight")
+        raise ApiProblem(404, f"the template has no stage {highlight!r}", kind="stage")
     draw = diagram_dot if format == "dot" else diagram_mermaid
     return DiagramPublic(
         key=key, version=record.version, format=format, diagram=draw(spec, highlight=highlight)
@@ -266,7 +277,7 @@ def template_diff(
         Query(max_length=100, pattern=r"^[A-Za-z0-9_-]+$", description="Compare from this key."),
     ] = None,
     stage_map: Annotated[
-        list[str] | None,
+        list[RenamedStage] | None,
         Query(alias="map", max_length=200, description="Renamed stages, as old:new."),
     ] = None,
     alliance_id: AllianceQuery = None,

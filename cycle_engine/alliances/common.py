@@ -20,6 +20,7 @@ from cycle_engine.changes import Change, Changes
 from cycle_engine.errors import (
     ActionNotAllowed,
     AllianceNotFound,
+    InputConflict,
     InvalidInput,
     OrganisationNotFound,
     PersonNotFound,
@@ -170,7 +171,7 @@ def member_organisation(
     organisation = get_organisation(session, organisation_id)
     assert alliance.id is not None
     if membership(session, alliance.id, organisation_id) is None:
-        raise InvalidInput(
+        raise InputConflict(
             field,
             f"organisation {organisation.name!r} (id {organisation_id}) is not a member of "
             f"alliance {alliance.name!r}",
@@ -184,8 +185,8 @@ def work_stage_keys(spec: TemplateSpec) -> list[str]:
 
 def require_work_stage(spec: TemplateSpec, stage: str, field: str = "stage") -> str:
     keys = work_stage_keys(spec)
-    if stage not in keys:
-        raise InvalidInput(
+    if stage not in keys:  # a stage of another template, or none: a conflict with this cycle's
+        raise InputConflict(
             field, f"template {spec.key!r} has no work stage {stage!r} (stages: {', '.join(keys)})"
         )
     return stage

@@ -123,6 +123,26 @@ def _forms(ids: dict[str, int], author: int) -> dict[str, tuple[dict[str, str], 
             {"rating": "strong", "summary": "Worked"},
         ),
         NUDGE: ({}, "", None),
+        "/dashboard/alliances/{alliance_id}/templates/copy": (
+            {"key": "learning-cycle", "new_key": "seed-fair-cycle"},
+            "/api/v1/templates/learning-cycle/copy",
+            {"key": "seed-fair-cycle", "alliance_id": ids["alliance"]},
+        ),
+        "/dashboard/alliances/{alliance_id}/migrations": (
+            {"key": "learning-cycle"},
+            "/api/v1/templates/learning-cycle/migrations",
+            {"alliance_id": ids["alliance"]},
+        ),
+        "/dashboard/alliances/{alliance_id}/migrations/{plan_id}/preview": (
+            {},
+            "/api/v1/templates/learning-cycle/migrations/999999/preview",
+            {},
+        ),
+        "/dashboard/alliances/{alliance_id}/migrations/{plan_id}/apply": (
+            {},
+            "/api/v1/templates/learning-cycle/migrations/999999/apply",
+            {},
+        ),
     }
 
 
@@ -143,6 +163,7 @@ def _url(path: str, ids: dict[str, int]) -> str:
         path.replace("{cycle_id}", str(ids["cycle"]))
         .replace("{context_id}", str(ids["context"]))
         .replace("{alliance_id}", str(ids["alliance"]))
+        .replace("{plan_id}", "999999")
     )
 
 
