@@ -76,9 +76,24 @@ def builtin_engine(engine: CycleEngine) -> CycleEngine:
     return engine
 
 
+def fill_disk(directory: Path) -> Path:
+    """Write zeros into `directory` until its file system is full; the filler's path, to
+    unlink when space should come back."""
+    filler = directory / "filler"
+    with filler.open("wb") as fill:
+        try:
+            while True:
+                fill.write(b"\0" * 65536)
+                fill.flush()
+                os.fsync(fill.fileno())
+        except OSError:
+            pass
+    return filler
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB tmpfs (mounting needs root, as CI has)."""
+    """A 4 MiB tmpfs (mounting needs root, as CI has); fill it with `fill_disk`."""
     mount = tmp_path / "small-disk"
     mount.mkdir()
     made = subprocess.run(

@@ -5,7 +5,6 @@ alive, and recovers by itself; reads with an API key keep working on a read-only
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -19,6 +18,7 @@ from cycle_engine import Actor, CycleEngine
 from cycle_engine.api import create_app
 from cycle_engine.testing import ManualClock
 from tests.api.conftest import ServerThread, api_settings
+from tests.conftest import fill_disk
 from tests.cycle_engine.pilot import PILOT
 
 COORDINATOR = Actor(name="seed", role="coordinator")
@@ -28,7 +28,7 @@ def seed(url: str, clock: ManualClock, tmp_path: Path) -> tuple[int, str]:
     """A cycle and an admin key in the database at `url`."""
     with CycleEngine(url, clock=clock, data_dir=tmp_path / "data") as engine:
         engine.templates.publish(PILOT, "pilot.yaml")
-        cycle = engine.start_cycle("pilot", "Seed systems", actor=COORDINATOR)
+        cycle = engine.start_cycle("pilot", "Seed systems", actor=COORDINATOR, standalone=True)
         token = engine.alliances.credentials.create_key(name="ops", role="admin").token
     assert cycle.id is not None
     return cycle.id, token
@@ -126,7 +126,6 @@ def test_full_disk_answers_503_and_recovers(
     shutil.copyfile(source, small_disk / "cycles.db")
     url = f"sqlite:///{small_disk / 'cycles.db'}"
     app = create_app(api_settings(url, tmp_path), clock=clock)
-    filler = small_disk / "filler"
     with (
         ServerThread(app) as server,
         httpx.Client(
@@ -134,14 +133,7 @@ def test_full_disk_answers_503_and_recovers(
         ) as client,
     ):
         assert client.get(f"/api/v1/cycles/{cycle_id}").status_code == 200
-        with filler.open("wb") as fill:
-            try:
-                while True:
-                    fill.write(b"\0" * 65536)
-                    fill.flush()
-                    os.fsync(fill.fileno())
-            except OSError:
-                pass
+        filler = fill_disk(small_disk)
         answers = statuses(client, [("POST", f"/api/v1/cycles/{cycle_id}/transitions")] * 3)
         ready = client.get("/readyz")
         filler.unlink()

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from cycle_engine.store.schema import VERSION_TABLE
+from tests.conftest import fill_disk
 from tests.cycle_engine.pilot import PILOT
 
 pytestmark = pytest.mark.process
@@ -93,14 +94,7 @@ def test_full_disk_is_one_line(sqlite_url: str, small_disk: Path, tmp_path: Path
     template.write_text(PILOT, encoding="utf-8")
     subprocess.run([CLI, "template", "publish", str(template), "--db", url], check=True)
     subprocess.run([CLI, "cycle", "start", "pilot", "Seed", "--db", url], check=True)
-    with (small_disk / "filler").open("wb") as fill:
-        try:
-            while True:
-                fill.write(b"\0" * 65536)
-                fill.flush()
-                os.fsync(fill.fileno())
-        except OSError:
-            pass
+    fill_disk(small_disk)
     for args in (
         ("cycle", "start", "pilot", "Another"),
         ("cycle", "fire", "1", "pause"),
