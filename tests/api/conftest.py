@@ -7,64 +7,33 @@ role, so access tests can try each route with a key that must not reach the obje
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from cycle_engine import CycleEngine
 from cycle_engine.actors import Actor
 from cycle_engine.api import Settings, create_app
 from cycle_engine.testing import ManualClock, WorldBuilder
+from tests.servers import LoopbackServer
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 COORDINATOR = Actor(name="seed", role="coordinator")
 
 
-class ServerThread:
-    """uvicorn serving `app` on a socket bound to a free loopback port, in a thread."""
+class ServerThread(LoopbackServer):
+    """uvicorn serving `app` on a free loopback port, in a thread."""
 
     def __init__(self, app: FastAPI) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        config = uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            ws="none",
-            timeout_graceful_shutdown=5,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        super().__init__(lambda _url: app)
 
     def __enter__(self) -> ServerThread:
-        self.thread.start()
-        while not self.server.started:
-            if not self.thread.is_alive():
-                self.socket.close()
-                raise RuntimeError("the API server failed to start")
-            self.thread.join(0.01)
+        super().__enter__()
         return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.socket.close()
 
 
 def api_settings(db_url: str, tmp_path: Path, **overrides: object) -> Settings:

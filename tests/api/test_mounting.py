@@ -5,9 +5,7 @@ sign-in links) starts with the prefix."""
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -16,7 +14,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -28,46 +25,11 @@ from cycle_engine.cli import app as cli
 from cycle_engine.store.tables.outbox import OutboxRecord
 from cycle_engine.testing import ManualClock
 from tests.api.dashboard.conftest import World, csrf_of, seed_world
+from tests.servers import LoopbackServer
 
 SECRET = "mounting-test-secret-0123456789-abcdefghijkl"
 PREFIX = "/ce"
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "hx-get", "hx-post"}
-
-
-class LoopbackServer:
-    """uvicorn serving the app `build(url)` returns, on a port bound before the app is built
-    (so settings can carry the server's own URL)."""
-
-    def __init__(self, build: Callable[[str], FastAPI]) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.app = build(self.url)
-        config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="on", ws="none"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-
-    def __enter__(self) -> LoopbackServer:
-        self.thread.start()
-        while not self.server.started:
-            if not self.thread.is_alive():
-                self.socket.close()
-                raise RuntimeError("the host app failed to start")
-            self.thread.join(0.01)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.socket.close()
-
-    def client(self, **options: object) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, **options)  # type: ignore[arg-type]
 
 
 def engine_settings(db_url: str, data_dir: Path, base_url: str, **overrides: object) -> Settings:

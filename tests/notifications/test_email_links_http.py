@@ -3,8 +3,6 @@ expired, replayed and scanner-fetched links change nothing."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,12 +11,12 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from cycle_engine.api.routers.email_actions import email_actions_router
 from cycle_engine.notifications.links import ActionClaim, LinkSigner
-from tests.notifications.conftest import World, free_port
+from tests.notifications.conftest import World
+from tests.servers import LoopbackServer
 
 SECRET = "test-secret-key-0123456789abcdef"
 
@@ -47,28 +45,16 @@ class Site:
 @pytest.fixture
 def site(world: World) -> Iterator[Site]:
     """The email-link router in a FastAPI app served by uvicorn on a free loopback port."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    app = FastAPI()
-    app.state.engine = world.engine
-    app.state.settings = SimpleNamespace(secret_key=SECRET, base_url=base)
-    app.include_router(email_actions_router())
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="error", lifespan="off", ws="none"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield Site(base=base, links=LinkSigner(SECRET, base, world.clock), world=world)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+
+    def build(base: str) -> FastAPI:
+        app = FastAPI()
+        app.state.engine = world.engine
+        app.state.settings = SimpleNamespace(secret_key=SECRET, base_url=base)
+        app.include_router(email_actions_router())
+        return app
+
+    with LoopbackServer(build, lifespan="off") as server:
+        yield Site(base=server.url, links=LinkSigner(SECRET, server.url, world.clock), world=world)
 
 
 def test_get_shows_post_acts_once_and_replay_changes_nothing(site: Site) -> None:

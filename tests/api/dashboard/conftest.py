@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
+from fastapi import FastAPI
 
 from cycle_engine import CycleEngine
 from cycle_engine.actors import Actor
@@ -30,6 +30,7 @@ from cycle_engine.api.dashboard.signin import signin_link
 from cycle_engine.notifications.service import build_outbox_sender
 from cycle_engine.notifications.settings import MailSettings, SmtpSettings
 from cycle_engine.testing import ManualClock, WorldBuilder
+from tests.servers import LoopbackServer
 
 SECRET = "dashboard-test-secret-0123456789-abcdefghij"
 COORDINATOR = Actor(name="seed", role="coordinator")
@@ -102,57 +103,28 @@ def seed_world(engine: CycleEngine) -> World:
     )
 
 
-class DashboardServer:
+class DashboardServer(LoopbackServer):
     """The real app on a free loopback port (bound first, so links carry the right URL)."""
 
     def __init__(self, db_url: str, clock: ManualClock, data_dir: Path) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.settings = Settings(
-            database_url=db_url,
-            secret_key=SECRET,
-            base_url=self.url,
-            run_worker=False,
-            run_sender=False,
-            data_dir=str(data_dir),
-        )
         self.clock = clock
-        config = uvicorn.Config(
-            create_app(self.settings, clock=clock),
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            ws="none",
-            timeout_graceful_shutdown=5,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-        self.clients: list[httpx.Client] = []
 
-    def client(self, **options: Any) -> httpx.Client:
-        """An httpx client for this server, closed when the server stops."""
-        client = httpx.Client(base_url=self.url, timeout=30, **options)
-        self.clients.append(client)
-        return client
+        def build(url: str) -> FastAPI:
+            self.settings = Settings(
+                database_url=db_url,
+                secret_key=SECRET,
+                base_url=url,
+                run_worker=False,
+                run_sender=False,
+                data_dir=str(data_dir),
+            )
+            return create_app(self.settings, clock=clock)
+
+        super().__init__(build)
 
     def __enter__(self) -> DashboardServer:
-        self.thread.start()
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise RuntimeError("the dashboard server failed to start")
-            self.thread.join(0.01)
+        super().__enter__()
         return self
-
-    def __exit__(self, *_: object) -> None:
-        for client in self.clients:
-            client.close()
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.socket.close()
 
     def link(self, email: str) -> str:
         """A fresh sign-in link for `email`, as `cycle-engine signin-link` prints it."""

@@ -74,6 +74,7 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
     assert alliance.id is not None
     token = engine.alliances.credentials.create_key(name="desk", role="admin").token
     listener = socket.socket()
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms per request
     listener.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     settings = Settings(
