@@ -3,12 +3,10 @@ control characters stays text, and the standalone SVG is well-formed XML."""
 
 from __future__ import annotations
 
-import json
 from xml.etree import ElementTree
 
-from cycle_engine.alliances.guards import default_guards
 from cycle_engine.api.dashboard.svg import state_diagram_svg, svg_text
-from cycle_engine.spec import load_template_text
+from tests.cycle_engine.spec.labels import spec_titled
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -24,23 +22,7 @@ def test_svg_text_escapes_markup_and_control_characters() -> None:
 def test_a_hostile_title_stays_text_in_the_diagram() -> None:
     """The title is the text of its node, not an element, in a well-formed document."""
     title = '</text><script>alert(1)</script><text x="0">'
-    text = f"""
-key: labels
-title: Labels
-initial: review
-stages:
-  - key: review
-    title: {json.dumps(title)}
-    duration: P1W
-  - key: done
-    title: Done
-    final: true
-transitions:
-  - trigger: finish
-    from: review
-    to: done
-"""
-    spec = load_template_text(text, "labels.yaml", default_guards())
+    spec = spec_titled(title)
     svg = state_diagram_svg(spec, current="review")
     root = ElementTree.fromstring(svg)
     assert root.find(f".//{SVG}script") is None

@@ -4,35 +4,13 @@ stray transition, a `click` callback) to the diagrams the API and the CLI print.
 
 from __future__ import annotations
 
-import json
 import re
 
-from cycle_engine.alliances.guards import default_guards
-from cycle_engine.spec import diagram_dot, diagram_mermaid, load_template_text
+from cycle_engine.spec import diagram_dot, diagram_mermaid
 from cycle_engine.spec.diagram import mermaid_text
-from cycle_engine.spec.specs import TemplateSpec
+from tests.cycle_engine.spec.labels import spec_titled
 
 HOSTILE = 'Review"\n    [*] --> done\n    click review call alert(1); %% #x;\\ <b>'
-
-
-def spec_titled(title: str) -> TemplateSpec:
-    text = f"""
-key: labels
-title: Labels
-initial: review
-stages:
-  - key: review
-    title: {json.dumps(title)}
-    duration: P1W
-  - key: done
-    title: Done
-    final: true
-transitions:
-  - trigger: finish
-    from: review
-    to: done
-"""
-    return load_template_text(text, "labels.yaml", default_guards())
 
 
 def test_mermaid_keeps_a_hostile_title_in_its_label() -> None:
