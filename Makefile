@@ -19,12 +19,16 @@ $(VENV)/.test-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e '.[test]'
 	touch $@ $(VENV)/.run-installed
 
+# `make run PORT=8080`: one setting for the server and every link it prints.
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
 run: $(VENV)/.run-installed
 	$(BIN)/cycle-engine init
 	$(BIN)/cycle-engine demo
-	$(BIN)/cycle-engine signin-link --manager --secret-file data/secret.key
+	$(BIN)/cycle-engine signin-link --manager --secret-file data/secret.key --base-url http://$(HOST):$(PORT)
 	$(BIN)/cycle-engine key create --name make-run-admin --role admin --replace
-	$(BIN)/cycle-engine serve --secret-file data/secret.key
+	$(BIN)/cycle-engine serve --secret-file data/secret.key --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .

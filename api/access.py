@@ -18,8 +18,10 @@ roles decide which triggers each may fire (`Access.actor`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from cycle_engine.actors import Actor
 from cycle_engine.alliances.reach import Reach
@@ -101,6 +103,65 @@ def key_access(record: ApiKeyRecord) -> Access:
         organisation_id=record.organisation_id if record.role == PARTNER else None,
         key_id=record.id,
     )
+
+
+@dataclass(frozen=True)
+class CachedKey:
+    """A key checked against the database, and until when that check stands."""
+
+    access: Access
+    prefix: str
+    until: datetime
+
+
+class KeyCache:
+    """Keys checked recently, so a request does not read its key from the database.
+
+    A key is read again (by `Credentials.authenticate`, which also notes its last use) once
+    `lifetime` has passed since it was last read, so a key revoked in any process (`cycle-engine
+    key revoke`) is refused by every process within `lifetime`. Entries are found by the
+    SHA-256 of the whole token, never by its public prefix alone. Unknown and revoked tokens
+    are not remembered: each try reads the database again. Time is the engine's clock.
+    """
+
+    def __init__(
+        self, engine: CycleEngine, lifetime: timedelta, *, max_entries: int = 10_000
+    ) -> None:
+        self.engine = engine
+        self.lifetime = lifetime
+        self.max_entries = max_entries
+        self._entries: dict[bytes, CachedKey] = {}
+
+    def cached(self, token: str) -> CachedKey | None:
+        """The key behind `token` while its last check stands; None when it must be read."""
+        entry = self._entries.get(_digest(token))
+        if entry is None or self.engine.clock.now() >= entry.until:
+            return None
+        return entry
+
+    def forget(self) -> None:
+        """Drop every entry: a key revoked in this process is refused at once."""
+        self._entries.clear()
+
+    def check(self, token: str) -> CachedKey | None:
+        """Read the key behind `token` from the database (blocking: call it from a thread);
+        None when it is unknown or revoked."""
+        digest = _digest(token)
+        now = self.engine.clock.now()
+        record = self.engine.alliances.credentials.authenticate(token)
+        if record is None:
+            self._entries.pop(digest, None)
+            return None
+        entry = CachedKey(key_access(record), record.prefix, now + self.lifetime)
+        if self.lifetime > timedelta(0):
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[digest] = entry
+        return entry
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
 
 
 def require_role(

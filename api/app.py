@@ -21,10 +21,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cycle_engine.api.conditional import ConditionalGetMiddleware
 from cycle_engine.api.dashboard import create_dashboard_router
+from cycle_engine.api.docs import docs_router
 from cycle_engine.api.middleware import (
     BodyLimitMiddleware,
     NulRefusalMiddleware,
@@ -38,23 +41,30 @@ from cycle_engine.api.observability import (
 from cycle_engine.api.openapi import API_PREFIX, openapi_builder
 from cycle_engine.api.problems import install_problem_handlers, problem_response
 from cycle_engine.api.routers import (
+    agenda,
+    alliance_learning,
     alliances,
     contexts,
+    corrections,
     cycles,
     health,
+    keys,
     learning,
+    onboarding,
     organisations,
     outbox,
     participation,
     people,
     products,
     reports,
+    roles,
     templates,
     transitions,
     webhooks,
     workplan,
 )
 from cycle_engine.api.routers.email_actions import email_actions_router
+from cycle_engine.api.routers.email_downloads import email_downloads_router
 from cycle_engine.api.services import BackgroundServices
 from cycle_engine.api.settings import Settings
 from cycle_engine.clock import Clock
@@ -82,9 +92,15 @@ def api_router() -> APIRouter:
         products,
         contexts,
         learning,
+        agenda,
+        alliance_learning,
         reports,
         outbox,
         webhooks,
+        keys,
+        roles,
+        corrections,
+        onboarding,
     ):
         router.include_router(module.router)
     return router
@@ -129,7 +145,8 @@ def create_app(
         version="1",
         summary="Run Learning Alliance learning cycles as persisted state machines.",
         lifespan=_lifespan(settings, engine, clock, metrics),
-        docs_url="/docs",
+        docs_url=None,  # served by docs_router from a package: works offline
+        redoc_url=None,
         openapi_url="/openapi.json",
         dependencies=[Depends(bind_path_context)],
     )
@@ -143,8 +160,11 @@ def create_app(
     app.include_router(metrics_router)
     app.include_router(api_router(), prefix=API_PREFIX)
     app.include_router(email_actions_router())
+    app.include_router(email_downloads_router())
     app.include_router(create_dashboard_router())
+    app.include_router(docs_router("/openapi.json", "Cycle Engine"))
     app.add_middleware(EngineRequiredMiddleware)
+    app.add_middleware(ConditionalGetMiddleware)
     app.add_middleware(NulRefusalMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -185,6 +205,9 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         running = engine if engine is not None else _open_engine(settings, clock, metrics)
+        # Blocking request work runs in at most this many threads, each holding at most one
+        # pooled connection (one session at a time), so requests never wait for a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         services = BackgroundServices(running, settings, metrics)
         app.state.engine = running
         app.state.services = services

@@ -84,7 +84,7 @@ class CycleCommands:
         self,
         cycle_id: int,
         *,
-        payload: BaseModel | None,
+        payload: BaseModel | bytes | None,
         action: str,
         command: Callable[[], BaseModel],
         status: int = 201,

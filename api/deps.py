@@ -2,19 +2,21 @@
 
     def get_cycle(cycle_id: int, engine: EngineDep, key: CurrentKey) -> CyclePublic: ...
 
-The caller is authenticated from `Authorization: Bearer ce_...` (by the engine's credentials) and
-given its `Access` (see `api.access`); a missing, unknown or revoked key answers 401 before any
-route code runs.
+The caller is authenticated from `Authorization: Bearer ce_...` (by the engine's credentials,
+through the app's `KeyCache`) and given its `Access` (see `api.access`); a missing, unknown or
+revoked key answers 401 before any route code runs.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from cycle_engine.api.access import Access, key_access
+from cycle_engine.api.access import Access, KeyCache
 from cycle_engine.api.fields import MAX_ID
 from cycle_engine.api.problems import ApiProblem
 from cycle_engine.api.settings import Settings
@@ -43,20 +45,36 @@ EngineDep = Annotated[CycleEngine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def current_key(
+def key_cache(request: Request) -> KeyCache:
+    """The app's cache of checked keys (built on first use, for the app's engine)."""
+    cache: KeyCache | None = getattr(request.app.state, "key_cache", None)
+    if cache is None:
+        settings: Settings = request.app.state.settings
+        lifetime = timedelta(seconds=settings.key_cache_seconds)
+        cache = KeyCache(request.app.state.engine, lifetime)
+        request.app.state.key_cache = cache
+    return cache
+
+
+KeyCacheDep = Annotated[KeyCache, Depends(key_cache)]
+
+
+async def current_key(
     request: Request,
-    engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Access:
     """The access of the key behind the request; raises 401 when there is none or it is not
-    valid (a plain `def`: checking the key reads the database, in the threadpool)."""
+    valid. A key checked within the last `key_cache_seconds` answers from memory, on the event
+    loop; otherwise it is read from the database in the threadpool (`api.access.KeyCache`)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         problem = ApiProblem(401, "send an API key as `Authorization: Bearer ce_...`")
     else:
-        record = engine.alliances.credentials.authenticate(credentials.credentials)
-        if record is not None:
-            request.state.key_prefix = record.prefix
-            return key_access(record)
+        cache = key_cache(request)
+        token = credentials.credentials
+        entry = cache.cached(token) or await anyio.to_thread.run_sync(cache.check, token)
+        if entry is not None:
+            request.state.key_prefix = entry.prefix
+            return entry.access
         problem = ApiProblem(401, "the API key is unknown or revoked")
     problem.headers["WWW-Authenticate"] = "Bearer"
     raise problem

@@ -1,26 +1,37 @@
-"""`Idempotency-Key` on API commands: a repeated request gets the first answer, not a second effect.
+"""`Idempotency-Key` on API commands: one rule for every command, uploads included.
 
-Firing a trigger uses the engine's own idempotency (the key is stored in the same transaction as
-the transition, so it is exact). Other commands reserve the key per API key before running
-(`engine.alliances.credentials`), then store the answer; a repeat replays it. A crash between the
-command's commit and storing its answer leaves the reservation pending: a repeat then gets 409
-rather than a second effect. Reusing a key for a different request is refused with 422.
+    same key, same request       the first answer again (`Idempotent-Replayed: true`), whatever
+                                 the resource's version is now: the key is looked up before
+                                 anything else is checked (If-Match included)
+    same key, another request    422, on every route
+    the first attempt failed     nothing is kept: the key is free for the next attempt
+
+The answer is stored in the command's own transaction (`Database.unit()`: the engine command's
+transaction joins the one that writes the answer), so a command that committed always has its
+answer and one that did not has none; there is no "pending" state. Two requests racing with
+one key: the second's insert of the answer fails on the unique key, its command is undone with
+it, and it replays the first answer. Keys are scoped to the API key that sent them. Fields a
+creation shows once (a token, a secret) are stored as null, so a replay never shows them
+again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
 
 from cycle_engine.api.access import Access
 from cycle_engine.api.problems import ApiProblem
 from cycle_engine.engine import CycleEngine
+from cycle_engine.store.tables.access import ApiIdempotencyRecord
 
 IdempotencyKey = Annotated[
     str | None,
@@ -29,15 +40,24 @@ IdempotencyKey = Annotated[
         min_length=1,
         max_length=120,
         pattern=r"^[!-~]+$",
-        description="Send the same key again to get the first answer instead of a repeat.",
+        description=(
+            "Send the same key with the same request again to get the first answer (even after "
+            "the resource changed); the same key with another request answers 422."
+        ),
     ),
 ]
 REPLAYED = "Idempotent-Replayed"
 
 
-def fingerprint(method: str, path: str, payload: BaseModel | str | None) -> str:
-    body = payload.model_dump_json() if isinstance(payload, BaseModel) else payload or ""
-    return hashlib.sha256(f"{method} {path}\n{body}".encode()).hexdigest()
+def fingerprint(method: str, path: str, payload: BaseModel | str | bytes | None) -> str:
+    """What makes two requests "the same": method, path and body (a model's JSON, or bytes)."""
+    if isinstance(payload, BaseModel):
+        body = payload.model_dump_json().encode()
+    elif isinstance(payload, str):
+        body = payload.encode()
+    else:
+        body = payload or b""
+    return hashlib.sha256(f"{method} {path}\n".encode() + body).hexdigest()
 
 
 def scoped_key(caller: Access, key: str) -> str:
@@ -45,25 +65,41 @@ def scoped_key(caller: Access, key: str) -> str:
     return f"api:{caller.key_id}:{key}"
 
 
-def _replay(engine: CycleEngine, key_id: int, key: str, print_: str) -> JSONResponse | None:
-    stored = engine.alliances.credentials.reserve_request(key_id, key, print_)
-    if stored is None:
-        return None
+def _stored(session: Session, api_key_id: int, key: str) -> ApiIdempotencyRecord | None:
+    return session.exec(
+        select(ApiIdempotencyRecord).where(
+            ApiIdempotencyRecord.api_key_id == api_key_id, ApiIdempotencyRecord.key == key
+        )
+    ).first()
+
+
+class NoContent(JSONResponse):
+    """A 204 answer: no body, no content type."""
+
+    media_type = None  # type: ignore[assignment]
+
+    def render(self, content: Any) -> bytes:
+        return b""
+
+
+def _answer(body: Any, status: int, headers: dict[str, str] | None) -> JSONResponse:
+    if status == 204:
+        return NoContent(None, status_code=204, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _replay(
+    stored: ApiIdempotencyRecord, print_: str, headers: dict[str, str] | None
+) -> JSONResponse:
     if stored.fingerprint != print_:
         raise ApiProblem(
             422,
             "this Idempotency-Key was already used for a different request",
             field="Idempotency-Key",
+            type_="idempotency-key-reused",
         )
-    if stored.status_code is None or stored.response_body is None:
-        raise ApiProblem(
-            409,
-            "a request with this Idempotency-Key is still in progress "
-            "(or was interrupted); check the resource before retrying",
-        )
-    return JSONResponse(
-        json.loads(stored.response_body), status_code=stored.status_code, headers={REPLAYED: "true"}
-    )
+    body = json.loads(stored.response_body or "null")
+    return _answer(body, stored.status_code or 200, {**(headers or {}), REPLAYED: "true"})
 
 
 def run_once(
@@ -72,21 +108,50 @@ def run_once(
     key: str | None,
     print_: str,
     status: int,
-    command: Callable[[], BaseModel],
+    command: Callable[[], BaseModel | None],
     headers: dict[str, str] | None = None,
+    *,
+    shown_once: Iterable[str] = (),
 ) -> JSONResponse:
-    """Run `command` once per (API key, Idempotency-Key); answer JSON with `status`."""
+    """Run `command` once per (API key, Idempotency-Key) and answer JSON with `status` (204:
+    no body, for a command that returns None).
+
+    `shown_once` names top-level fields of the answer that the first answer carries and a
+    replay answers as null (a new key's token, a webhook's secret).
+    """
     if key is None or caller.key_id is None:
-        return JSONResponse(command().model_dump(mode="json"), status_code=status, headers=headers)
-    credentials = engine.alliances.credentials
-    replay = _replay(engine, caller.key_id, key, print_)
-    if replay is not None:
-        return replay
+        return _answer(_json(command()), status, headers)
+    hidden = tuple(shown_once)
     try:
-        result = command()
-    except BaseException:
-        credentials.release_request(caller.key_id, key)
-        raise
-    body = result.model_dump(mode="json")
-    credentials.answer_request(caller.key_id, key, status, json.dumps(body))
-    return JSONResponse(body, status_code=status, headers=headers)
+        with engine.db.unit() as session:
+            stored = _stored(session, caller.key_id, key)
+            if stored is not None:
+                return _replay(stored, print_, headers)
+            body = _json(command())
+            kept = (
+                {k: None if k in hidden else v for k, v in body.items()}
+                if hidden and isinstance(body, dict)
+                else body
+            )
+            session.add(
+                ApiIdempotencyRecord(
+                    api_key_id=caller.key_id,
+                    key=key,
+                    fingerprint=print_,
+                    status_code=status,
+                    response_body=json.dumps(kept),
+                    created_at=engine.clock.now(),
+                )
+            )
+            session.flush()
+    except IntegrityError:  # the same key answered by a concurrent request first
+        with engine.db.read_session() as session:
+            stored = _stored(session, caller.key_id, key)
+        if stored is None:
+            raise
+        return _replay(stored, print_, headers)
+    return _answer(body, status, headers)
+
+
+def _json(result: BaseModel | None) -> Any:
+    return None if result is None else result.model_dump(mode="json")

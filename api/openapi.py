@@ -10,14 +10,15 @@ meet in the document:
                         reach
     with a body         400 the body does not parse; 415 a media type the operation does not
                         take (operations taking a document in several media types)
-    changing commands   409 a conflict with the current state (a guard, a duplicate, a request
-                        still in progress under the same Idempotency-Key)
+    changing commands   409 a conflict with the current state (a guard, a duplicate)
     with If-Match       412 the ETag is not the current one
+    JSON GETs           an ETag; 304 when If-None-Match names it (`api.conditional`)
 
 Optional parameters are described without FastAPI's `null` (a header or query value is text;
 leaving it out is how it is omitted).
 
-A 405 names, in `Allow`, the methods the document lists for the path (`problems`).
+A 405 names, in `Allow`, the methods the document lists for the path (`problems`). The
+`webhooks` section (OpenAPI 3.1) lists every event a subscription can hear (`webhook_docs`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from cycle_engine.api.problems import PROBLEM_JSON
+from cycle_engine.api.problems import PROBLEM_JSON, PROBLEM_TYPES, problem_type
+from cycle_engine.api.webhook_docs import webhook_routes
 
 #: Where the REST API lives in the app (the app factory mounts it here).
 API_PREFIX = "/api/v1"
@@ -37,8 +39,7 @@ _REASONS = {
     "401": "No valid API key",
     "403": "The key's role (or organisation) may not do this",
     "404": "Not found, or outside the key's reach",
-    "409": "Conflict with the current state: a guard or rule refuses it now, the name is "
-    "taken, or a request with this Idempotency-Key is still in progress",
+    "409": "Conflict with the current state: a guard or rule refuses it now, or the name is taken",
     "412": "If-Match names an older version of the cycle",
     "413": "Request body too large",
     "415": "The body's media type is not one this operation takes",
@@ -53,7 +54,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
     "required": ["type", "title", "status"],
     "properties": {
-        "type": {"type": "string"},
+        "type": {
+            "type": "string",
+            "enum": [problem_type(kind) for kind in PROBLEM_TYPES],
+            "description": "The kind of problem: "
+            + "; ".join(f"`{problem_type(k)}` {meaning}" for k, meaning in PROBLEM_TYPES.items()),
+        },
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
@@ -77,13 +83,22 @@ def openapi_builder(app: FastAPI) -> Callable[[], dict[str, Any]]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(
-            title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            routes=app.routes,
+            webhooks=webhook_routes(),
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["Problem"] = PROBLEM_SCHEMA
         for path, item in schema.get("paths", {}).items():
             for method, operation in item.items():
                 _complete(path, method, operation)
+        for item in schema.get("webhooks", {}).values():
+            for operation in item.values():
+                operation["responses"] = {
+                    "2XX": {"description": "Received: the delivery is done (else retried)"}
+                }
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         app.openapi_schema = schema
@@ -120,6 +135,14 @@ def _complete(path: str, method: str, operation: dict[str, Any]) -> None:
     parameters = {p.get("name") for p in operation.get("parameters", [])}
     if "If-Match" in parameters:
         codes.add("412")
+    if method == "get" and path.startswith(API_PREFIX) and "200" in responses:
+        ok = responses["200"]
+        if "application/json" in ok.get("content", {}):
+            ok.setdefault("headers", {})["ETag"] = {
+                "description": "Send it back in If-None-Match to get 304 while unchanged",
+                "schema": {"type": "string"},
+            }
+            responses["304"] = {"description": "Not modified: If-None-Match names the ETag"}
     for code in sorted(codes):
         described = responses.get(code, {}).get("description", _REASONS[code])
         responses[code] = {"description": described, **problem}

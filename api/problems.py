@@ -13,6 +13,10 @@ SchemaTooNew                      503
 database cannot serve             503  with Retry-After (refused, restarting, full, read-only)
 ApiProblem                        its own status (401, 403, 412, 413, 415, 422...)
 anything else                     500  (no internals in the body; logged)
+
+Every problem's `type` is a URI naming its kind (`PROBLEM_TYPES`, listed in the OpenAPI
+document's Problem schema and in the README), so a client branches on `type`, not on prose:
+`urn:cycle-engine:problem:<kind>`, e.g. `urn:cycle-engine:problem:version-conflict`.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 
@@ -65,12 +69,65 @@ _TITLES = {
 }
 
 
+PROBLEM_TYPE_PREFIX = "urn:cycle-engine:problem:"
+#: Every kind of problem the API answers, with what it means (the README lists the same).
+PROBLEM_TYPES: dict[str, str] = {
+    "bad-request": "the request cannot be read",
+    "unauthenticated": "no API key, or an unknown or revoked one",
+    "forbidden": "the caller's role may not do this",
+    "not-found": "no such resource, or not in the caller's reach",
+    "method-not-allowed": "the path does not take this method (see Allow)",
+    "not-acceptable": "the Accept header asks for nothing the API sends",
+    "conflict": "the request conflicts with what is stored (e.g. a taken name)",
+    "transition-refused": "a guard or role blocks the trigger (`reasons`, `allowed`)",
+    "action-refused": "the command is not possible in the current state (`reasons`)",
+    "version-conflict": "the resource changed since the version the caller names",
+    "precondition-failed": "If-Match names an older version of the resource",
+    "too-large": "the request body is too large",
+    "unsupported-media-type": "the request body is not of a type the route takes",
+    "invalid-input": "a field is missing or wrong (`errors[].field` names it)",
+    "invalid-template": "a template does not validate (`problems`)",
+    "idempotency-key-reused": "the Idempotency-Key was sent before with another request",
+    "precondition-required": "the route needs If-Match",
+    "too-many-requests": "too many requests; wait (see Retry-After)",
+    "internal-error": "the server failed; nothing about it is in the answer",
+    "unavailable": "the database cannot serve now; retry after Retry-After",
+}
+_KIND_OF_STATUS = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    428: "precondition-required",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+def problem_type(kind: str) -> str:
+    """The `type` URI of a kind of problem (one of PROBLEM_TYPES)."""
+    assert kind in PROBLEM_TYPES, kind
+    return PROBLEM_TYPE_PREFIX + kind
+
+
 class Problem(BaseModel):
     """An error answer; extension members carry the engine's reasons."""
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = "about:blank"
+    type: str = Field(
+        default=problem_type("bad-request"),
+        description="The kind of problem, as a URI (see the README's list of problem types).",
+        json_schema_extra={"enum": [problem_type(k) for k in PROBLEM_TYPES]},
+    )
     title: str
     status: int
     detail: str | None = None
@@ -79,19 +136,28 @@ class Problem(BaseModel):
 class ApiProblem(Exception):
     """An HTTP-level refusal raised by the API itself (auth, preconditions, size...)."""
 
-    def __init__(self, status: int, detail: str, **extensions: Any) -> None:
+    def __init__(
+        self, status: int, detail: str, *, type_: str | None = None, **extensions: Any
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.kind = type_
         self.extensions = extensions
         self.headers: dict[str, str] = {}
 
 
 def problem_response(
-    status: int, detail: str | None, headers: dict[str, str] | None = None, **extra: Any
+    status: int,
+    detail: str | None,
+    headers: dict[str, str] | None = None,
+    *,
+    problem: str | None = None,
+    **extra: Any,
 ) -> JSONResponse:
+    """A problem+json answer; `problem` (one of PROBLEM_TYPES) defaults to the status's."""
     body: dict[str, Any] = {
-        "type": "about:blank",
+        "type": problem_type(problem or _KIND_OF_STATUS.get(status, "bad-request")),
         "title": _TITLES.get(status, "Error"),
         "status": status,
     }
@@ -110,7 +176,10 @@ def engine_problem(request: Request, error: CycleEngineError) -> JSONResponse:
             {"source": p.source, "path": p.path, "message": p.message} for p in error.problems
         ]
         return problem_response(
-            422, f"template is invalid ({len(problems)} problems)", problems=problems
+            422,
+            f"template is invalid ({len(problems)} problems)",
+            problem="invalid-template",
+            problems=problems,
         )
     if isinstance(error, InvalidInput):
         return problem_response(
@@ -125,6 +194,7 @@ def engine_problem(request: Request, error: CycleEngineError) -> JSONResponse:
         return problem_response(
             409,
             str(error),
+            problem="transition-refused",
             trigger=error.trigger,
             state=error.state,
             reasons=list(error.reasons),
@@ -133,12 +203,13 @@ def engine_problem(request: Request, error: CycleEngineError) -> JSONResponse:
     if isinstance(error, NotPermitted):
         return problem_response(403, str(error), reasons=[error.reason])
     if isinstance(error, ActionNotAllowed):
-        return problem_response(409, str(error), reasons=[error.reason])
+        return problem_response(409, str(error), problem="action-refused", reasons=[error.reason])
     if isinstance(error, ConflictError):
         status = 412 if request.headers.get("if-match") else 409
         return problem_response(
             status,
             str(error),
+            problem="precondition-failed" if status == 412 else "version-conflict",
             expected_version=error.expected,
             current_version=error.actual,
             headers={"ETag": f'"{error.actual}"'},
@@ -236,7 +307,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_api_problem(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ApiProblem)
         return problem_response(
-            error.status, error.detail, headers=error.headers or None, **error.extensions
+            error.status,
+            error.detail,
+            headers=error.headers or None,
+            problem=error.kind,
+            **error.extensions,
         )
 
     async def on_validation(_request: Request, error: Exception) -> JSONResponse:

@@ -158,7 +158,13 @@ class DiagramPublic(BaseModel):
 class CycleCreate(RequestModel):
     template_key: TemplateKeyText
     title: Title
-    alliance_id: RowId
+    alliance_id: RowId | None = Field(
+        default=None, description="The alliance the cycle belongs to (required unless standalone)."
+    )
+    standalone: bool = Field(
+        default=False,
+        description="Run it without an alliance (administrators only; only they see it).",
+    )
     template_version: RowId | None = None
     topic: Text200 | None = None
     note: Note | None = None

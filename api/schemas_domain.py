@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from cycle_engine.alliances.contexts import RATINGS
+from cycle_engine.alliances.contexts import CONTEXT_STATUSES, RATINGS
 from cycle_engine.alliances.learning import LEARNING_KINDS
 from cycle_engine.alliances.products import PRODUCT_FORMS, PRODUCT_KINDS
 from cycle_engine.api.fields import (
@@ -35,7 +35,12 @@ from cycle_engine.api.schemas import RequestModel
 from cycle_engine.outbox.addresses import MAX_URL_LENGTH
 from cycle_engine.spec.validate import SNAKE_NAME
 from cycle_engine.store.tables.access import WEBHOOK_EVENTS
-from cycle_engine.store.tables.alliances import ALLIANCE_ROLES, LEVELS, ORGANISATION_KINDS
+from cycle_engine.store.tables.alliances import (
+    ALLIANCE_ROLES,
+    LANGUAGES,
+    LEVELS,
+    ORGANISATION_KINDS,
+)
 
 #: A stage key of the cycle's template, e.g. work_plan.
 StageKey = Annotated[str, StringConstraints(max_length=100, pattern=SNAKE_NAME.pattern)]
@@ -84,6 +89,14 @@ Moment = Annotated[
     ),
 ]
 WebhookEvent = Annotated[str, OneOf(WEBHOOK_EVENTS)]
+
+
+def listed(values: tuple[str, ...]) -> Any:
+    """Annotation for an answer's field: the value is one of the engine's `values`, stated as an
+    `enum` in the document (answers are not validated against it, so an older row still reads)."""
+    return Field(json_schema_extra={"enum": list(values)})
+
+
 #: The states a client may set a testing context to ("reported" follows its results).
 CONTEXT_STATES = ("planned", "testing", "withdrawn")
 
@@ -164,7 +177,7 @@ class AlliancePublic(Public):
     name: str
     theme: str
     timezone: str
-    language: str
+    language: Annotated[str, listed(LANGUAGES)]
     working_hours_start: int
     working_hours_end: int
     weekend_days: str
@@ -184,7 +197,7 @@ class OrganisationCreate(RequestModel):
 class OrganisationPublic(Public):
     id: int
     name: str
-    kind: str
+    kind: Annotated[str, listed(ORGANISATION_KINDS)]
     country: str
     timezone: str
     created_at: datetime
@@ -220,7 +233,7 @@ class PersonPublic(Public):
     id: int
     name: str
     email: str
-    language: str
+    language: Annotated[str, listed(LANGUAGES)]
     timezone: str
     organisation_id: int
     joined_on: date
@@ -256,7 +269,7 @@ class ParticipationPublic(Public):
     id: int
     stage: str
     organisation_id: int
-    level: str
+    level: Annotated[str, listed(LEVELS)]
     focal_point_id: int | None
     deputy_id: int | None
     needs_focal_point: bool
@@ -307,8 +320,8 @@ class ProductPublic(Public):
     id: int
     cycle_id: int
     stage: str
-    kind: str
-    form: str | None
+    kind: Annotated[str, listed(PRODUCT_KINDS)]
+    form: Annotated[str, listed(PRODUCT_FORMS)] | None
     title: str
     link: str | None
     file_name: str | None
@@ -342,7 +355,7 @@ class ContextPublic(Public):
     country: str
     community: str
     organisation_id: int
-    status: str
+    status: Annotated[str, listed(CONTEXT_STATUSES)]
     created_at: datetime
 
 
@@ -351,7 +364,7 @@ class ContextResultPublic(Public):
     context_id: int
     stage: str
     visit: int
-    rating: str
+    rating: Annotated[str, listed(RATINGS)]
     summary: str
     reported_at: datetime
     reported_by: str
@@ -390,7 +403,7 @@ class LearningCreate(RequestModel):
 class LearningPublic(BaseModel):
     id: int
     stage: str
-    kind: str
+    kind: Annotated[str, listed(LEARNING_KINDS)]
     title: str
     text: str
     organisation_ids: list[int]
@@ -431,12 +444,14 @@ class OutboxSummary(BaseModel):
 
 class WebhookCreate(RequestModel):
     url: WebhookUrl
-    events: list[WebhookEvent] = Field(min_length=1, max_length=10)
+    events: list[WebhookEvent] = Field(min_length=1, max_length=len(WEBHOOK_EVENTS))
 
 
 class WebhookUpdate(RequestModel):
     url: WebhookUrl | None = None
-    events: list[WebhookEvent] | None = Field(default=None, min_length=1, max_length=10)
+    events: list[WebhookEvent] | None = Field(
+        default=None, min_length=1, max_length=len(WEBHOOK_EVENTS)
+    )
     active: bool | None = None
 
 
@@ -444,14 +459,18 @@ class WebhookPublic(Public):
     id: int
     alliance_id: int
     url: str
-    events: list[str]
+    events: list[Annotated[str, listed(WEBHOOK_EVENTS)]]
     active: bool
     created_at: datetime
     created_by: str
 
 
 class WebhookCreated(WebhookPublic):
-    secret: str = Field(description="Signs every delivery; shown only now.")
+    secret: str | None = Field(
+        default=None,
+        description="Signs every delivery (see the README's webhooks section); in this answer "
+        "only: a replay of the creation (same Idempotency-Key) answers without it.",
+    )
 
 
 class Report(BaseModel):

@@ -46,6 +46,12 @@ class Settings:
     webhook_allow: str = ""
     #: The bearer token `/metrics` asks for; without one, `/metrics` answers 404.
     metrics_token: str = field(default="", repr=False)
+    #: How long a checked API key is trusted before it is read again: a key revoked in any
+    #: process is refused everywhere within this many seconds (0: read it on every request).
+    key_cache_seconds: int = 5
+    #: Requests that run blocking work at once (each holds at most one database connection):
+    #: kept within the database pool, so no request ever waits for a connection.
+    request_threads: int = 10
 
     def __post_init__(self) -> None:
         if self.database_schema == "":
@@ -66,6 +72,10 @@ class Settings:
             raise InvalidInput(f"{PREFIX}MAX_UPLOAD_BYTES", "must be at least MAX_BODY_BYTES")
         self.webhook_addresses  # noqa: B018 - refuses a malformed allowlist now, not at first use
         check_metrics_token(self.metrics_token)
+        if self.key_cache_seconds < 0:
+            raise InvalidInput(f"{PREFIX}KEY_CACHE_SECONDS", "must be 0 or more")
+        if not 1 <= self.request_threads <= 1000:
+            raise InvalidInput(f"{PREFIX}REQUEST_THREADS", "must be between 1 and 1000")
 
     @property
     def webhook_addresses(self) -> AddressPolicy:
@@ -76,9 +86,9 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
         """Settings from `CYCLE_ENGINE_*` variables (DATABASE_URL, DATABASE_SCHEMA, SECRET_KEY,
         BASE_URL, DEFAULT_TIMEZONE, RUN_WORKER, RUN_SENDER, MAX_BODY_BYTES, MAX_UPLOAD_BYTES,
-        DATA_DIR, DEV_MODE, WEBHOOK_ALLOW, METRICS_TOKEN); keyword `overrides` win over the
-        environment. An empty DATABASE_SCHEMA means none (the tables follow the database's
-        search path).
+        DATA_DIR, DEV_MODE, WEBHOOK_ALLOW, METRICS_TOKEN, KEY_CACHE_SECONDS, REQUEST_THREADS);
+        keyword `overrides` win over the environment. An empty DATABASE_SCHEMA means none (the
+        tables follow the database's search path).
 
         Raises:
             InvalidInput: a variable has a bad value (named in the error).
@@ -107,6 +117,8 @@ _FIELDS: dict[str, type] = {
     "dev_mode": bool,
     "webhook_allow": str,
     "metrics_token": str,
+    "key_cache_seconds": int,
+    "request_threads": int,
 }
 
 

@@ -101,7 +101,9 @@ def seed(url: str, count: int) -> None:
     """`count` due reminder rows, one per person of a real cycle, languages rotating en/es/fr."""
     with CycleEngine(url, clock=ManualClock(NOW)) as engine:
         engine.publish_builtin_templates()
-        cycle = engine.start_cycle("learning-cycle", "Market access for smallholders")
+        cycle = engine.start_cycle(
+            "learning-cycle", "Market access for smallholders", standalone=True
+        )
         organisation = engine.alliances.add_organisation(
             "Farmers Network", "local", "Colombia", timezone="America/Bogota"
         )

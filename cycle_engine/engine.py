@@ -3,8 +3,10 @@
     engine.cycles      start, fire, explain; one cycle or many        (CycleService)
     engine.templates   validate, publish, copy, retire, list, diff     (TemplateService)
     engine.migrations  move running cycles to a new template version   (MigrationService)
+    engine.drafts      templates being edited in the dashboard           (DraftService)
     engine.alliances   alliances, organisations, people, turnover     (AllianceRegistry)
     engine.work        roles, plan, questions, products, contexts, learning, report (CycleWork)
+    engine.learning    agenda, follow-ons, adoption, outcomes, alliance report (AllianceLearning)
     engine.timers      overdue, stalled, due timers, workers          (TimerService)
     engine.outbox      who is told what, preferences, email actions, nudges (OutboxService)
 
@@ -20,9 +22,11 @@ from datetime import datetime
 from pathlib import Path
 
 from cycle_engine.actors import SYSTEM, Actor
+from cycle_engine.alliances.agenda import AgendaListener
 from cycle_engine.alliances.commands import CycleWork
 from cycle_engine.alliances.files import FileStore
 from cycle_engine.alliances.guards import default_guards
+from cycle_engine.alliances.learning_service import AllianceLearning
 from cycle_engine.alliances.participation import participation_roles
 from cycle_engine.alliances.registry_commands import AllianceRegistry
 from cycle_engine.changes import ChangeListener, Changes, ChangeSubscriber
@@ -32,6 +36,7 @@ from cycle_engine.cycles.service import CycleFilter, CycleService
 from cycle_engine.errors import InvalidInput
 from cycle_engine.outbox.commands import OutboxService
 from cycle_engine.outbox.listener import OutboxListener
+from cycle_engine.outbox.results import ResultsListener
 from cycle_engine.outbox.webhooks import WebhookListener
 from cycle_engine.scheduler.commands import TimerService
 from cycle_engine.scheduler.firing import TimerHandler
@@ -45,6 +50,7 @@ from cycle_engine.store.schema import schema_status
 from cycle_engine.store.tables import CycleRecord, EventRecord
 from cycle_engine.store.templates import PublishedTemplate, TemplateStore
 from cycle_engine.templates import TemplateService
+from cycle_engine.templates.drafts import DraftService
 from cycle_engine.templates.migrations import MigrationService
 
 __all__ = ["CycleEngine", "CycleFilter", "FireResult"]
@@ -91,7 +97,15 @@ class CycleEngine:
             registry.register(guard)
         store = TemplateStore(registry, self.clock)
         changes = Changes(
-            [SchedulerListener(), OutboxListener(), WebhookListener(), *listeners], subscribers
+            [
+                SchedulerListener(),
+                OutboxListener(),
+                WebhookListener(),
+                ResultsListener(),
+                AgendaListener(),
+                *listeners,
+            ],
+            subscribers,
         )
         db, now = self.db, self.clock
         self.changes = changes
@@ -107,11 +121,15 @@ class CycleEngine:
             changes=changes,
             files=FileStore(Path(data_dir or "data")),
         )
+        self.learning = AllianceLearning(
+            db=db, clock=now, templates=store, changes=changes, start_cycle=self.cycles.start_cycle
+        )
         self.timers = TimerService(db=db, clock=now, templates=store, changes=changes)
         for kind, handler in (timer_handlers or {}).items():
             self.timers.handlers.register(kind, handler)
         self.outbox = OutboxService(db=db, clock=now, templates=store, changes=changes)
         self.migrations = MigrationService(db=db, clock=now, templates=store, changes=changes)
+        self.drafts = DraftService(db=db, clock=now, store=store)
 
     def _check_schema(self) -> None:
         try:
@@ -152,10 +170,13 @@ class CycleEngine:
         alliance_id: int | None = None,
         topic: str | None = None,
         questions: Sequence[str] = (),
+        standalone: bool = False,
     ) -> CycleRecord:
         """Start a cycle on the latest (or given) version of a template, in its first stage.
 
-        See `engine.cycles.start_cycle`; raises TemplateNotFound, AllianceNotFound, InvalidInput.
+        A cycle needs `alliance_id` unless `standalone=True` says it runs alone (only
+        administrators see it). See `engine.cycles.start_cycle`; raises TemplateNotFound,
+        AllianceNotFound, InvalidInput.
         """
         return self.cycles.start_cycle(
             template_key,
@@ -166,6 +187,7 @@ class CycleEngine:
             alliance_id=alliance_id,
             topic=topic,
             questions=questions,
+            standalone=standalone,
         )
 
     def fire(

@@ -148,7 +148,8 @@ class WorldBuilder:
         questions: Sequence[str] = (),
         topic: str | None = None,
     ) -> int:
-        """A cycle on the latest version of `template`, in its first stage."""
+        """A cycle on the latest version of `template`, in its first stage (standalone when
+        `alliance` is None)."""
         record = self.engine.start_cycle(
             template,
             title,
@@ -156,6 +157,7 @@ class WorldBuilder:
             actor=self.actor,
             topic=topic,
             questions=questions,
+            standalone=alliance is None,
         )
         return self._keep(key, record.id)
 

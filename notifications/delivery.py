@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import uuid
 from collections.abc import Mapping
@@ -27,10 +28,11 @@ from typing import Any
 from jinja2 import TemplateError
 
 from cycle_engine.clock import Clock
+from cycle_engine.notifications.batches import BatchThread
 from cycle_engine.notifications.digest import collect_digests
 from cycle_engine.notifications.formatting import parse_moment
 from cycle_engine.notifications.ics import calendar, stage_entry
-from cycle_engine.notifications.links import ActionClaim, LinkSigner
+from cycle_engine.notifications.links import EmailItem, EmailLinks, LinkSigner
 from cycle_engine.notifications.pipeline import ChannelHandler, DeliveryReport, SenderPass
 from cycle_engine.notifications.render import Attachment, Renderer, build_message, person_address
 from cycle_engine.notifications.senders.base import (
@@ -39,6 +41,7 @@ from cycle_engine.notifications.senders.base import (
     RecipientResult,
     TransientMailError,
 )
+from cycle_engine.notifications.template_texts import localize_context
 from cycle_engine.outbox.claims import (
     ClaimPolicy,
     Delivered,
@@ -86,42 +89,73 @@ class EmailChannel:
         self.envelope_sender = sender_address
         self.from_header = person_address(sender_name, sender_address)
         self.concurrency = concurrency
+        self._composing: BatchThread[bytes] = BatchThread("compose")
 
-    def _links(self, context: Mapping[str, Any], person_id: int, nonce: str) -> dict[str, str]:
-        stage = context.get("stage") or {}
-        cycle = context.get("cycle") or {}
-        if stage.get("visit_id") is None or cycle.get("id") is None:
-            return {}
-        return {
-            action: self.links.action_url(
-                ActionClaim(
-                    action=action,
-                    person_id=person_id,
+    def _email_links(self, row: OutboxRecord) -> tuple[EmailLinks, list[dict[str, str]]]:
+        """The email's one signed token, and the action links of its stage (first) and of each
+        digest item after it (the token names an item by its place, `EmailLinks.action_url`)."""
+        assert row.person_id is not None
+        sections: list[Mapping[str, Any]] = [row.context]
+        nonces = [f"m{row.id}"]
+        if row.kind == "digest":
+            sections += row.context.get("items", [])
+            nonces += [f"m{item.get('id')}" for item in row.context.get("items", [])]
+        items, places = [], []
+        for section, nonce in zip(sections, nonces, strict=True):
+            stage, cycle = section.get("stage") or {}, section.get("cycle") or {}
+            actions = tuple(section.get("actions", []))
+            if stage.get("visit_id") is None or cycle.get("id") is None or not actions:
+                places.append(None)
+                continue
+            places.append(len(items))
+            items.append(
+                EmailItem(
                     cycle_id=int(cycle["id"]),
                     stage_visit_id=int(stage["visit_id"]),
                     nonce=nonce,
+                    actions=actions,
                 )
             )
-            for action in context.get("actions", [])
-        }
+        links = self.links.email_links(row.person_id, row.kind, items)
+        urls = [
+            {}
+            if place is None
+            else {action: links.action_url(action, place) for action in items[place].actions}
+            for place in places
+        ]
+        return links, urls
+
+    def _results_links(self, context: dict[str, Any], person_id: int) -> dict[str, Any]:
+        """Signed download links for stored files and the cycle report's address."""
+        details = dict(context.get("details") or {})
+        details["products"] = [
+            {**p, "download_url": self.links.product_url(person_id, int(p["id"]))}
+            if p.get("file")
+            else p
+            for p in details.get("products", [])
+        ]
+        report = f"{self.links.base_url}{details.get('report_path', '')}"
+        return {"details": details, "report_url": report}
 
     def compose(self, row: OutboxRecord, now: datetime) -> bytes:
         """The full message for `row`; raises jinja2 errors or ValueError when it cannot be made."""
         assert row.person_id is not None
-        context = dict(row.context)
-        nonce = f"m{row.id}"
-        context["links"] = self._links(context, row.person_id, nonce)
+        context = localize_context(dict(row.context), row.language)
+        links, action_urls = self._email_links(row)
+        context["links"] = action_urls[0]
         if row.kind == "digest":
             context["items"] = [
-                {**item, "links": self._links(item, row.person_id, f"m{item.get('id')}")}
-                for item in context.get("items", [])
+                {**item, "links": urls}
+                for item, urls in zip(context.get("items", []), action_urls[1:], strict=True)
             ]
-        unsubscribe = self.links.unsubscribe_url(row.person_id, row.kind)
+        unsubscribe = links.unsubscribe_url
         context["unsubscribe_url"] = unsubscribe
         optional = row.kind in OPTIONAL_KINDS
-        context["preferences_url"] = self.links.preferences_url(row.person_id)
+        context["preferences_url"] = links.preferences_url
         if row.kind == "stage_started":
-            context["calendar_url"] = self.links.calendar_url(row.person_id)
+            context["calendar_url"] = links.calendar_url
+        if row.kind == "stage_results":
+            context.update(self._results_links(context, row.person_id))
         due = row.first_due_at or row.next_attempt_at
         if now - due > LATE_AFTER:
             context["late"] = {"due_at": due.isoformat()}
@@ -176,8 +210,8 @@ class EmailChannel:
         ]
 
     async def deliver(self, row: OutboxRecord, now: datetime) -> Outcome:
-        try:
-            message = self.compose(row, now)
+        try:  # rendered and signed in the composing thread, while other messages are sent
+            message = await self._composing.run(functools.partial(self.compose, row, now))
         except (TemplateError, ValueError, KeyError) as error:
             return Failed(error=f"cannot compose the email: {type(error).__name__}: {error}")
         try:
@@ -196,6 +230,7 @@ class EmailChannel:
 
     async def close(self) -> None:
         await self.mailer.close()
+        self._composing.close()
 
 
 class OutboxSender:

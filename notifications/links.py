@@ -1,16 +1,25 @@
 """Signed, expiring links: the only credential a partner needs to act from an email.
 
-Each link is an itsdangerous `URLSafeTimedSerializer` token with a salt per purpose (one per
-action, and one each for preferences, unsubscribe and the calendar feed), so a token made for
-"acknowledge" is worthless for "done". An action token binds the person, the cycle, the stage
-visit and the action, plus a nonce (the outbox message it came in) that decides single use.
-Signing time comes from the engine's clock, so tests can expire a link without sleeping.
+Every action, preferences, unsubscribe and calendar link of one email carries the same token
+(`LinkSigner.email_links`): one itsdangerous `URLSafeTimedSerializer` signature (salt
+"cycle-engine.email") over the person, the email's kind and, per item (the email's stage, or
+each stage of a digest), the cycle, the stage visit, a nonce (the outbox message it came in,
+which decides single use) and the actions it offers. An action page accepts it for an action
+the item offers, for ACTION_MAX_AGE; the preferences, unsubscribe and calendar pages accept it
+for PERSON_MAX_AGE, for its person (and, to unsubscribe, its kind). Signing once per email
+instead of once per link was most of the cost of composing one.
+
+Links signed one per link (a salt per purpose: one per action, and one each for preferences,
+unsubscribe, the calendar feed and product downloads) are still made (`person_token`, for the
+pages' own links) and read, with the same ages and the same single-use keys. Signing time
+comes from the engine's clock, so tests can expire a link without sleeping.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +32,13 @@ from cycle_engine.outbox.commands import ACTION_EVENTS
 ACTIONS = tuple(ACTION_EVENTS)
 ACTION_MAX_AGE = timedelta(days=30)
 PERSON_MAX_AGE = timedelta(days=365)
-PERSON_PURPOSES = ("preferences", "unsubscribe", "calendar")
+#: The per-person pages an email's token opens (not product downloads: those sign their own).
+EMAIL_PURPOSES = ("preferences", "unsubscribe", "calendar")
+#: Separates an email token from the index of the digest item a link acts on (not a character
+#: of URL-safe base64 or of itsdangerous's separators, and unreserved in URLs).
+ITEM_MARK = "~"
+_EMAIL = "email"
+PERSON_PURPOSES = ("preferences", "unsubscribe", "calendar", "product")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +65,41 @@ class ActionClaim:
             "s": self.stage_visit_id,
             "n": self.nonce,
         }
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailItem:
+    """One stage an email is about, and the actions its links offer there."""
+
+    cycle_id: int
+    stage_visit_id: int
+    nonce: str
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EmailLinks:
+    """Every link of one email, all carrying its one token; item `i` of a digest is named by
+    `~i` after the token."""
+
+    base_url: str
+    token: str
+
+    def action_url(self, action: str, item: int = 0) -> str:
+        suffix = f"{ITEM_MARK}{item}" if item else ""
+        return f"{self.base_url}/email/actions/{action}?t={self.token}{suffix}"
+
+    @property
+    def preferences_url(self) -> str:
+        return f"{self.base_url}/email/preferences?t={self.token}"
+
+    @property
+    def unsubscribe_url(self) -> str:
+        return f"{self.base_url}/email/unsubscribe?t={self.token}"
+
+    @property
+    def calendar_url(self) -> str:
+        return f"{self.base_url}/email/calendar/{self.token}.ics"
 
 
 def _claim_from(data: Any, action: str) -> ActionClaim:
@@ -106,6 +156,55 @@ class LinkSigner:
             self._serializers[purpose] = serializer
         return serializer
 
+    # -- one token per email ----------------------------------------------------------------
+
+    def email_links(self, person_id: int, kind: str, items: Sequence[EmailItem]) -> EmailLinks:
+        """The links of one email to `person_id`: one signature for all of them."""
+        for item in items:
+            unknown = [a for a in item.actions if a not in ACTIONS]
+            if unknown:
+                raise ValueError(f"unknown action {unknown[0]!r}")
+        payload = {
+            "p": person_id,
+            "k": kind,
+            "x": [[i.cycle_id, i.stage_visit_id, i.nonce, list(i.actions)] for i in items],
+        }
+        return EmailLinks(self.base_url, str(self._serializer(_EMAIL).dumps(payload)))
+
+    def _read_email(self, token: str) -> tuple[dict[str, Any], datetime] | None:
+        """The payload and signing time of an email token; None when `token` is not one (a
+        per-link token, or garbage). Raises ExpiredLink past PERSON_MAX_AGE."""
+        serializer = self._serializer(_EMAIL)
+        try:
+            data, signed = serializer.loads(
+                token, max_age=int(PERSON_MAX_AGE.total_seconds()), return_timestamp=True
+            )
+        except SignatureExpired as expired:
+            data = serializer.load_payload(bytes(expired.payload or b""))
+            raise ExpiredLink({"p": data.get("p") if isinstance(data, dict) else None}) from None
+        except BadData:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("p"), int):
+            raise InvalidLink()
+        return data, signed
+
+    @staticmethod
+    def _email_claim(action: str, data: dict[str, Any], item_text: str) -> ActionClaim:
+        try:
+            cycle_id, visit_id, nonce, actions = data["x"][int(item_text or 0)]
+            claim = ActionClaim(
+                action=action,
+                person_id=int(data["p"]),
+                cycle_id=int(cycle_id),
+                stage_visit_id=int(visit_id),
+                nonce=str(nonce),
+            )
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise InvalidLink() from None
+        if not isinstance(actions, list) or action not in actions:
+            raise InvalidLink(f"this email has no {action!r} link for that stage")
+        return claim
+
     # -- actions ----------------------------------------------------------------------------
 
     def action_token(self, claim: ActionClaim) -> str:
@@ -125,6 +224,14 @@ class LinkSigner:
         """
         if action not in ACTIONS:
             raise InvalidLink(f"unknown action {action!r}")
+        body, _, item_text = token.partition(ITEM_MARK)
+        email = self._read_email(body)
+        if email is not None:
+            data, signed = email
+            claim = self._email_claim(action, data, item_text)
+            if self.clock.now() - signed > self.action_max_age:
+                raise ExpiredLink(claim.as_dict())
+            return claim
         serializer = self._serializer(f"action.{action}")
         try:
             data = serializer.loads(token, max_age=int(self.action_max_age.total_seconds()))
@@ -162,6 +269,9 @@ class LinkSigner:
 
         Raises InvalidLink, or ExpiredLink (its claims carry the person id).
         """
+        email = self._read_email(token) if purpose in EMAIL_PURPOSES else None
+        if email is not None:
+            return int(email[0]["p"]), str(email[0].get("k", ""))
         serializer = self._serializer(purpose)
         try:
             data = serializer.loads(token, max_age=int(PERSON_MAX_AGE.total_seconds()))
@@ -181,6 +291,11 @@ class LinkSigner:
     def unsubscribe_url(self, person_id: int, kind: str) -> str:
         token = quote(self.person_token("unsubscribe", person_id, kind))
         return f"{self.base_url}/email/unsubscribe?t={token}"
+
+    def product_url(self, person_id: int, product_id: int) -> str:
+        """A signed link to download a product's stored file (in a `stage_results` email)."""
+        token = quote(self.person_token("product", person_id, str(product_id)))
+        return f"{self.base_url}/email/products/{product_id}?t={token}"
 
     def calendar_url(self, person_id: int) -> str:
         return f"{self.base_url}/email/calendar/{self.person_token('calendar', person_id)}.ics"

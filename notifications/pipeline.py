@@ -52,8 +52,12 @@ from cycle_engine.store.tables.outbox import OutboxRecord
 log = logging.getLogger("cycle_engine.notifications")
 
 #: Rows claimed ahead of the wire: what the sender sends in this many seconds at its pace
-#: (after a crash they wait for the lease like the rows on the wire, then go once).
-READY_FOR = 0.1
+#: (after a crash they wait for the lease like the rows on the wire, then go once). Each claim
+#: is a write transaction; at 1,000 emails/s a tenth of a second made them a few rows each.
+READY_FOR = 0.5
+#: Outcomes wait this long for others before they are recorded, so one transaction records
+#: many (a lease lasts a minute; the heartbeat keeps it meanwhile).
+RECORD_AFTER = 0.02
 
 
 class ChannelHandler(Protocol):
@@ -290,6 +294,8 @@ class SenderPass:
         while not finished:
             batch: list[tuple[Work, Outcome]] = []
             item = await self.done.get()
+            if item is not None:
+                await asyncio.sleep(RECORD_AFTER)
             while True:
                 if item is None:
                     finished = True

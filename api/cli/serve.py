@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cycle_engine.cli.common import DbOption, open_engine, reports_errors
+from cycle_engine.cli.common import DbOption, fail, open_engine, reports_errors
 from cycle_engine.cli.metrics import MetricsHostOption, MetricsPortOption, metrics_server
 from cycle_engine.logs import configure_logging
 
@@ -44,6 +44,7 @@ def serve(
     import uvicorn
 
     from cycle_engine.api import Settings, create_app
+    from cycle_engine.api.listening import port_refusal
     from cycle_engine.api.settings import secret_from_file
     from cycle_engine.metrics import EngineMetrics
 
@@ -76,6 +77,9 @@ def serve(
         metrics_server(metrics, engine, metrics_host, metrics_port, sections=ALL_SECTIONS),
     ):
         app = create_app(settings, engine=engine, metrics=metrics)
+        refusal = port_refusal(host, port)
+        if refusal is not None:  # one clear line, before anything says the server is ready
+            raise fail(refusal)
         typer.echo(f"Cycle Engine: {url}/dashboard/  API: {url}/api/v1  (docs: {url}/docs)")
         uvicorn.run(
             app, host=host, port=port, log_level=log_level, access_log=False, log_config=None

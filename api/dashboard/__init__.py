@@ -14,7 +14,9 @@ model, and every page reads and acts through the engine's services.
     rows.py       the engine's one list of cycles as rows, badges, pages and overview figures
     account.py, overview.py, cycles.py, stalled.py, engagement.py, my_steps.py, mail_log.py,
     actions.py    the pages and forms;  svg.py, chart.py  the state diagram and the plan chart
+    learning_report.py  the alliance learning report (page, Markdown and HTML downloads)
     template_pages.py  an alliance's templates, diffs, and migrating cycles with a preview
+    editor/       the template editor: form, live check and diagram, drafts, publish preview
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from cycle_engine.api.dashboard import (
     account,
     actions,
     cycles,
+    editor,
     engagement,
+    learning_report,
     mail_log,
     my_steps,
     overview,
@@ -39,7 +43,7 @@ def create_dashboard_router() -> APIRouter:
     """The dashboard's routes under /dashboard (not part of the OpenAPI document)."""
     router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
     pages = (account, overview, cycles, stalled, engagement, my_steps, mail_log, actions)
-    for module in (*pages, template_pages):
+    for module in (*pages, learning_report, template_pages, editor):
         module.register(router)
     return router
 

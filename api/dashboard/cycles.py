@@ -4,6 +4,7 @@
     GET /dashboard/cycles/{cycle_id}                timeline, plan vs actual, roles, products...
     GET /dashboard/cycles/{cycle_id}/diagram.svg    the state diagram alone
     GET /dashboard/cycles/{cycle_id}/report         the cycle report (HTML)
+    GET /dashboard/products/{product_id}/file       a stored product file (whoever sees its cycle)
 
 An htmx request for the list (a filter change, a page link) gets only the table back. The list
 is the engine's one list of cycles (`engine.cycles.list_rows`), within the viewer's reach.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 
 from cycle_engine.api.dashboard.detail import event_summary, load_cycle_page
 from cycle_engine.api.dashboard.rows import FLAGS, STATUSES, ListFilters, page_of
@@ -96,3 +97,18 @@ def register(router: APIRouter) -> None:
         visit.engine.cycles.get_cycle(cycle_id, reach=viewer.reach)
         html = visit.engine.work.render_report(cycle_id, "html")
         return visit.finish(secure(HTMLResponse(html), style_hashes=inline_style_hashes(html)))
+
+    @router.get("/products/{product_id}/file")
+    def product_file(visit: VisitDep, product_id: IdPath) -> Response:
+        viewer = visit.require_viewer()
+        engine = visit.engine
+        product = engine.work.product(product_id, reach=viewer.reach)  # 404 outside the reach
+        path = engine.work.product_file(product_id)
+        return visit.finish(
+            FileResponse(
+                path,
+                media_type=product.content_type or "application/octet-stream",
+                filename=product.file_name or path.name,
+                content_disposition_type="attachment",
+            )
+        )

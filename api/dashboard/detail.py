@@ -1,19 +1,23 @@
 """Everything the cycle page shows, from the engine's queries.
 
-The timeline is the newest events first (at most TIMELINE_LIMIT); the participation matrix is
-organisation by work stage; the cycle's row (badges, stall reasons) comes from the one list of
-cycles; triggers come from the engine with their blocking reasons, for the viewer's reach (a
-partner acts only on stages their organisation leads or takes active part in).
+The timeline is the newest events first (at most TIMELINE_LIMIT), people's actions apart from
+the scheduler's (folded behind a toggle: they are most of the entries and rarely the story);
+the participation matrix is organisation by work stage, with focal points who left marked; the
+cycle's row (badges, stall reasons) comes from the one list of cycles; who must act comes from
+`blockers`; triggers come from the engine with their blocking reasons, for the viewer's reach
+(a partner acts only on stages their organisation leads or takes active part in). Stages are
+named by the template's titles everywhere on the page (`stage_titles`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cycle_engine.alliances.learning import LearningEntry
 from cycle_engine.alliances.products import PRODUCT_FORMS, PRODUCT_KIND_TITLES
 from cycle_engine.api.access import Viewer
+from cycle_engine.api.dashboard.blockers import Directory, WhoMustAct, who_must_act
 from cycle_engine.api.dashboard.chart import StageLine, plan_chart_svg, stage_lines
 from cycle_engine.api.dashboard.rows import CycleRow
 from cycle_engine.api.dashboard.svg import state_diagram_svg
@@ -35,12 +39,16 @@ from cycle_engine.store.tables.alliances import (
 )
 
 TIMELINE_LIMIT = 200
+#: Actors whose events are the engine's own bookkeeping, not a person's action.
+SYSTEM_ACTORS = frozenset({"scheduler", "system"})
 
 
 @dataclass(frozen=True, kw_only=True)
 class Cell:
     level: str
     focal_point: str | None
+    #: The focal point left their organisation (the page marks them).
+    left: bool = False
 
 
 @dataclass(kw_only=True)
@@ -67,16 +75,45 @@ class CyclePage:
     triggers: list[TriggerOption]
     product_kinds: dict[str, str]
     product_forms: tuple[str, ...]
+    who: WhoMustAct | None = None
+    stage_titles: dict[str, str] | None = None
+
+    @property
+    def people_events(self) -> list[EventRecord]:
+        """Events people caused, newest first."""
+        return [e for e in self.events if e.actor not in SYSTEM_ACTORS]
+
+    @property
+    def system_events(self) -> list[EventRecord]:
+        """The scheduler's and the engine's own entries (timers, reminders, stall checks)."""
+        return [e for e in self.events if e.actor in SYSTEM_ACTORS]
+
+    @property
+    def people_runs(self) -> list[tuple[EventRecord, int]]:
+        """People's events with runs of the same bookkeeping (one person changing twelve roles
+        in a row) told once, newest first: (the newest event of the run, how many)."""
+        return group_runs(self.people_events)
+
+    def stage_title(self, key: str | None) -> str:
+        """A stage's title in this cycle's template (the key when the template lacks it)."""
+        if not key:
+            return ""
+        return (self.stage_titles or {}).get(key, key)
 
 
 def _matrix(
     rows: list[ParticipationRecord], people: list[PersonRecord]
 ) -> dict[tuple[int, str], Cell]:
-    names = {p.id: p.name for p in people}
-    return {
-        (r.organisation_id, r.stage): Cell(level=r.level, focal_point=names.get(r.focal_point_id))
-        for r in rows
-    }
+    by_id = {p.id: p for p in people}
+    cells: dict[tuple[int, str], Cell] = {}
+    for r in rows:
+        person = by_id.get(r.focal_point_id)
+        cells[(r.organisation_id, r.stage)] = Cell(
+            level=r.level,
+            focal_point=person.name if person else None,
+            left=person is not None and person.left_on is not None,
+        )
+    return cells
 
 
 def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> CyclePage:
@@ -128,12 +165,46 @@ def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> Cycle
         results=results,
         learning=engine.work.learning_log(cycle_id),
         questions=engine.work.learning_questions(cycle_id),
-        triggers=engine.cycles.available_triggers(
-            cycle_id, actor=viewer.actor(cycle.alliance_id), reach=reach
-        ),
+        triggers=[
+            titled_reasons(option)
+            for option in engine.cycles.available_triggers(
+                cycle_id, actor=viewer.actor(cycle.alliance_id), reach=reach
+            )
+        ],
         product_kinds=dict(PRODUCT_KIND_TITLES),
         product_forms=PRODUCT_FORMS,
+        who=who_must_act(engine, Directory.of(engine, cycle.alliance_id), cycle),
+        stage_titles={stage.key: stage.title for stage in spec.stages},
     )
+
+
+#: Event kinds a person often records many of at once; a run of them is told as one line.
+GROUPED_KINDS = frozenset({"participation_changed", "question_added", "due_date_moved"})
+
+
+def group_runs(events: list[EventRecord]) -> list[tuple[EventRecord, int]]:
+    """Consecutive events of one GROUPED_KINDS kind by one actor, without notes, as one entry."""
+    runs: list[tuple[EventRecord, int]] = []
+    for event in events:
+        if runs:
+            first, count = runs[-1]
+            if (
+                event.kind in GROUPED_KINDS
+                and (first.kind, first.actor) == (event.kind, event.actor)
+                and not (event.note or first.note)
+            ):
+                runs[-1] = (first, count + 1)
+                continue
+        runs.append((event, 1))
+    return runs
+
+
+def titled_reasons(option: TriggerOption) -> TriggerOption:
+    """`option` with its reasons naming the trigger as people read it (“Roles assigned”), not
+    as its key in quotes ('roles_assigned')."""
+    title = f"“{option.trigger.replace('_', ' ').capitalize()}”"
+    reasons = tuple(r.replace(f"'{option.trigger}'", title) for r in option.reasons)
+    return replace(option, reasons=reasons)
 
 
 def event_summary(event: EventRecord) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """The dashboard's Jinja2 environment and the filters its pages use to show time and numbers.
 
-Times are stored in UTC and shown in the viewer's time zone (`tz` in the page context), with
-the zone's abbreviation, and inside `<time datetime=...>` so the exact instant stays
-machine-readable. Undefined variables are errors (StrictUndefined): a typo in a template fails
-its test instead of rendering a blank.
+Times are stored in UTC and shown in the viewer's time zone (`tz` in the page context), inside
+`<time datetime=...>` so the exact instant stays machine-readable. A page uses that one zone
+throughout and names it once, in its header ("times in America/Guatemala"), so no time carries
+a zone abbreviation of its own and no two zones meet on one row (issue 14). Undefined variables
+are errors (StrictUndefined): a typo in a template fails its test instead of rendering a blank.
 """
 
 from __future__ import annotations
@@ -25,14 +26,18 @@ def _zone(name: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def local_time(moment: datetime | None, tz: str | None, *, with_time: bool = True) -> str:
-    """`moment` in zone `tz`, like `2026-03-04 14:05 CET` (or the date alone)."""
+def local_time(
+    moment: datetime | None, tz: str | None, *, with_time: bool = True, zone: bool = False
+) -> str:
+    """`moment` in zone `tz`, like `04 Mar 2026 14:05` (or the date alone); with `zone`, the
+    zone's abbreviation follows (`14:05 CET`), for text read away from the page's header."""
     if moment is None:
         return "—"
     here = moment.astimezone(_zone(tz))
     if not with_time:
         return here.strftime("%d %b %Y")
-    return here.strftime("%d %b %Y %H:%M ") + (here.tzname() or "")
+    text = here.strftime("%d %b %Y %H:%M")
+    return f"{text} {here.tzname() or ''}".rstrip() if zone else text
 
 
 def span(delta: timedelta | float | int) -> str:

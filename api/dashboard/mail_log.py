@@ -3,6 +3,8 @@
     GET /dashboard/alliances/{alliance_id}/mail          outbox rows, newest first, paged
     GET /dashboard/alliances/{alliance_id}/mailbox/{key} one message of the development mailbox
 
+Rows are newest first by the time the page shows, and a message not sent yet says why it waits
+(the recipient's working hours, their digest, a retry) and until when, in the viewer's zone.
 With no SMTP server configured, mail is delivered to the development Maildir under the data
 directory; the page then lists those messages too (newest first), so `make run` shows every
 email, sign-in links included, without a mail server. Only coordinators and managers see it.
@@ -10,6 +12,7 @@ email, sign-in links included, without a mail server. Only coordinators and mana
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,9 +23,11 @@ from starlette.responses import Response
 from cycle_engine.api.access import managed_alliance
 from cycle_engine.api.dashboard.web import Visit, VisitDep
 from cycle_engine.api.deps import IdPath
+from cycle_engine.clock import as_utc
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import NotFound
 from cycle_engine.notifications.senders.mailbox import list_mailbox, read_mailbox_message
+from cycle_engine.store.tables.outbox import DIGEST, PENDING, OutboxRecord
 
 PER_PAGE = 50
 MAILBOX_SHOWN = 30
@@ -50,6 +55,37 @@ def _member_addresses(engine: CycleEngine, alliance_id: int) -> set[str]:
     return {p.email.lower() for p in engine.alliances.list_people(alliance_id=alliance_id)}
 
 
+def hold_reason(row: OutboxRecord, now: datetime) -> tuple[str, datetime | None] | None:
+    """Why a message waits and until when (shown in the viewer's zone), or None.
+
+    Only pending rows wait; suppressed, expired and failed rows carry their own reason.
+    """
+    if row.status != PENDING:
+        return None
+    until = as_utc(row.next_attempt_at)
+    if until <= now:
+        return "due now: the sender takes it on its next round", None
+    if row.delivery == DIGEST:
+        return "held for the recipient's daily digest, sent at", until
+    if row.attempts:
+        return "retrying after a failed attempt at", until
+    return (
+        "held to the recipient's working hours (the alliance's day, in their time zone)"
+        " or their snooze; it goes out at",
+        until,
+    )
+
+
+def _stage_titles(engine: CycleEngine) -> dict[str, str]:
+    """Stage titles by key, from the published templates (a log row names the stage's key)."""
+    return {
+        stage.key: stage.title
+        for template in engine.templates.list()
+        if template.id is not None
+        for stage in engine.templates.spec_of(template.id).stages
+    }
+
+
 def _text_of(message: Any) -> str:
     body = message.get_body(preferencelist=("plain",))
     return str(body.get_content()) if body is not None else ""
@@ -67,7 +103,10 @@ def register(router: APIRouter) -> None:
         alliance = managed_alliance(engine, viewer.access, alliance_id)
         addresses = _member_addresses(engine, alliance_id)
         rows = engine.outbox.messages(
-            alliance_id=alliance_id, limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE
+            alliance_id=alliance_id,
+            limit=PER_PAGE + 1,
+            offset=(page - 1) * PER_PAGE,
+            by_time=True,
         )
         path = mailbox_path(visit)
         mailbox = [
@@ -79,6 +118,8 @@ def register(router: APIRouter) -> None:
             "mail_log.html",
             alliance=alliance,
             rows=rows[:PER_PAGE],
+            holds={row.id: hold_reason(row, visit.now) for row in rows[:PER_PAGE]},
+            stage_titles=_stage_titles(engine),
             page=page,
             has_next=len(rows) > PER_PAGE,
             mailbox=mailbox,

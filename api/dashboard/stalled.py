@@ -3,9 +3,10 @@
     GET  /dashboard/alliances/{alliance_id}/stalled
     POST /dashboard/alliances/{alliance_id}/stalled/{cycle_id}/nudge   (coordinator, manager)
 
-The list is the engine's one list of cycles, stalled ones first by how long; the nudge is the
-engine's `engine.outbox.nudge` command, which checks the viewer's reach (narrowed to the
-alliance they manage) on the locked cycle.
+The list is the engine's one list of cycles, stalled ones first by how long, each with who
+must act and why (`blockers`); the nudge is the engine's `engine.outbox.nudge` command, which
+checks the viewer's reach (narrowed to the alliance they manage) on the locked cycle. A nudge
+that reached nobody says so, and why, in a warning rather than a green "0 emails queued".
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from cycle_engine.api.access import managed_alliance
+from cycle_engine.api.dashboard.blockers import Directory, blockers_for, who_must_act
 from cycle_engine.api.dashboard.rows import page_of
 from cycle_engine.api.dashboard.web import SignedInForm, VisitDep
 from cycle_engine.api.deps import IdPath
@@ -40,12 +42,15 @@ def register(router: APIRouter) -> None:
         )
         result = page_of(engine, stalled, page, order="stalled_since")
         notice = visit.request.query_params.get("done")
+        tone = visit.request.query_params.get("tone")
         return visit.page(
             "stalled.html",
             alliance=alliance,
             result=result,
+            blockers=blockers_for(engine, [row.cycle for row in result.rows]),
             can_nudge=viewer.manages(alliance_id),
-            notice=notice[:200] if notice else None,
+            notice=notice[:300] if notice else None,
+            tone="warn" if tone == "warn" else "good",
         )
 
     @router.post("/alliances/{alliance_id}/stalled/{cycle_id}/nudge")
@@ -62,10 +67,24 @@ def register(router: APIRouter) -> None:
                 note=f"nudged from the dashboard by {viewer.name}",
                 reach=viewer.reach.within(alliance_id),
             )
-            title = engine.cycles.get_cycle(cycle_id).title
-            message = f"Nudged: {sent} email(s) queued for “{title}”."
+            cycle = engine.cycles.get_cycle(cycle_id)
+            if sent:
+                tone = "good"
+                message = f"Nudged: {sent} email(s) queued for “{cycle.title}”."
+            else:  # honest: nobody was told, and what would let someone be
+                tone = "warn"
+                blocker = who_must_act(engine, Directory.of(engine, cycle.alliance_id), cycle)
+                why = f" {blocker.reason[:1].upper()}{blocker.reason[1:]}." if blocker else ""
+                who = f" {blocker.who} must act." if blocker and blocker.contacts else ""
+                message = (
+                    f"Nobody was emailed about “{cycle.title}”: its step has no one to tell"
+                    f" (no active focal point, lead or active organisation).{why}{who}"
+                )
         except ActionNotAllowed as refused:
+            tone = "warn"
             message = f"Not nudged: {refused.reason}."
         if visit.request.headers.get("hx-request"):
-            return visit.page("partials/nudged.html", message=message)
-        return visit.redirect(visit.url(f"/alliances/{alliance_id}/stalled?done={quote(message)}"))
+            return visit.page("partials/nudged.html", message=message, tone=tone)
+        return visit.redirect(
+            visit.url(f"/alliances/{alliance_id}/stalled?done={quote(message)}&tone={tone}")
+        )

@@ -12,6 +12,7 @@ and named in the SVG's title and description, so a screen reader hears it too.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
 
@@ -236,7 +237,9 @@ _EDGE_LABEL = (
 _FILL = {"stage": "#ffffff", "final": "#eef2f7", "hold": "#fff8e6", "marker": "#f7f7f7"}
 
 
-def _node_svg(node: _Node, current: str | None, visited: frozenset[str]) -> str:
+def _node_svg(
+    node: _Node, current: str | None, visited: frozenset[str], flagged: Mapping[str, str]
+) -> str:
     fill = _FILL[node.kind]
     stroke, width, weight = "#4a5568", 1.5, "normal"
     if node.key in visited:
@@ -244,6 +247,9 @@ def _node_svg(node: _Node, current: str | None, visited: frozenset[str]) -> str:
     if node.key == current:
         fill, stroke, width, weight = "#ffd966", "#7f6000", 3.0, "bold"
     dash = ' stroke-dasharray="5 4"' if node.kind in ("hold", "marker") else ""
+    flag = flagged.get(node.key)
+    if flag:
+        fill, stroke, width, dash = "#fde8e8", "#c53030", 2.5, ' stroke-dasharray="3 3"'
     radius = 21 if node.kind == "marker" else 8
     label = svg_text(node.label)
     double = ""
@@ -253,9 +259,12 @@ def _node_svg(node: _Node, current: str | None, visited: frozenset[str]) -> str:
             f'height="{NODE_H - 8}" rx="6" fill="none" stroke="{stroke}"/>'
         )
     current_attr = ' aria-current="step"' if node.key == current else ""
+    flag_attr = f' data-problem="{svg_text(flag)}"' if flag else ""
+    title = "current stage" if node.key == current else flag or ""
     return (
-        f'<g class="node node-{node.kind}" data-stage="{svg_text(node.key)}"{current_attr}>'
-        + ("<title>current stage</title>" if node.key == current else "")
+        f'<g class="node node-{node.kind}" data-stage="{svg_text(node.key)}"'
+        f"{current_attr}{flag_attr}>"
+        + (f"<title>{svg_text(title)}</title>" if title else "")
         + f'<rect x="{node.x:.0f}" y="{node.y:.0f}" width="{NODE_W}" height="{NODE_H}" '
         f'rx="{radius}" fill="{fill}" stroke="{stroke}" stroke-width="{width}"{dash}/>{double}'
         f'<text x="{node.x + NODE_W / 2:.0f}" y="{node.y + NODE_H / 2 + 5:.0f}" '
@@ -264,9 +273,15 @@ def _node_svg(node: _Node, current: str | None, visited: frozenset[str]) -> str:
 
 
 def state_diagram_svg(
-    spec: TemplateSpec, *, current: str | None = None, visited: frozenset[str] = frozenset()
+    spec: TemplateSpec,
+    *,
+    current: str | None = None,
+    visited: frozenset[str] = frozenset(),
+    flagged: Mapping[str, str] | None = None,
 ) -> str:
-    """The template as an inline `<svg>`; `current` is highlighted, `visited` stages tinted.
+    """The template as an inline `<svg>`; `current` is highlighted, `visited` stages tinted,
+    `flagged` stages (the editor's unreachable or unfinishable ones) outlined in red with the
+    reason as their title.
 
     The markup is safe to embed as-is: every title and trigger name is escaped.
     """
@@ -281,7 +296,8 @@ def state_diagram_svg(
         key = edge.source
         edges.append(_edge_svg(diagram, edge, loops.get(key, 0)))
         loops[key] = loops.get(key, 0) + 1
-    nodes = [_node_svg(n, current, visited) for n in diagram.nodes.values()]
+    flags = dict(flagged or {})
+    nodes = [_node_svg(n, current, visited, flags) for n in diagram.nodes.values()]
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="state-diagram" role="img" '
         f'aria-labelledby="ce-diagram-title ce-diagram-desc" '
@@ -289,13 +305,14 @@ def state_diagram_svg(
         f'width="{diagram.width:.0f}" height="{diagram.height:.0f}" '
         f'font-family="system-ui, sans-serif" font-size="13">'
         f'<title id="ce-diagram-title">{svg_text(summary)}</title>'
-        f'<desc id="ce-diagram-desc">{svg_text(_describe(spec))}</desc>'
+        f'<desc id="ce-diagram-desc">{svg_text(_describe(spec, flags))}</desc>'
         '<defs><marker id="ce-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'fill="#4a5568"/></marker></defs>' + "".join(edges) + "".join(nodes) + "</svg>"
     )
 
 
-def _describe(spec: TemplateSpec) -> str:
+def _describe(spec: TemplateSpec, flagged: Mapping[str, str]) -> str:
     steps = [f"{t.trigger}: {', '.join(t.sources)} to {t.dest}" for t in spec.transitions]
-    return "Transitions: " + "; ".join(steps)
+    marks = [f"{key}: {reason}" for key, reason in flagged.items()]
+    return "Transitions: " + "; ".join(steps) + (". Problems: " + "; ".join(marks) if marks else "")

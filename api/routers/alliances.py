@@ -1,5 +1,6 @@
-"""Alliances: list and read those in reach, create (admin), seat organisations, grant alliance
-roles, and the turnover and workload views coordinators and managers read."""
+"""Alliances: list and read those in reach (one alliance with its role grants), create (admin),
+seat organisations, grant alliance roles, and the turnover and workload views coordinators and
+managers read. Corrections, role revocation and the alliance's history: `corrections`, `roles`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from cycle_engine.api.access import Access, require_role
 from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
 from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
 from cycle_engine.api.schemas import Page, page_of
+from cycle_engine.api.schemas_admin import AllianceDetail, RoleGrantPublic
 from cycle_engine.api.schemas_domain import (
     AllianceCreate,
     AlliancePublic,
@@ -59,9 +61,16 @@ def create_alliance(
     )
 
 
-@router.get("/{alliance_id}", summary="One alliance")
-def get_alliance(alliance_id: IdPath, engine: EngineDep, key: CurrentKey) -> AlliancePublic:
-    return AlliancePublic.model_validate(reach_alliance(engine, key, alliance_id))
+@router.get("/{alliance_id}", summary="One alliance, with who coordinates and manages it")
+def get_alliance(alliance_id: IdPath, engine: EngineDep, key: CurrentKey) -> AllianceDetail:
+    alliance = reach_alliance(engine, key, alliance_id)
+    roles = engine.alliances.corrections.roles(alliance_id, reach=key.reach)
+    return AllianceDetail.model_validate(
+        {
+            **alliance.model_dump(),
+            "roles": [RoleGrantPublic.model_validate(r) for r in roles],
+        }
+    )
 
 
 @router.get("/{alliance_id}/members", summary="Organisations seated in the alliance")
@@ -127,7 +136,7 @@ def add_member(
     "/{alliance_id}/roles",
     summary="Make a person coordinator or manager",
     status_code=201,
-    response_model=RoleGrant,
+    response_model=RoleGrantPublic,
 )
 def grant_role(
     alliance_id: IdPath,
@@ -138,11 +147,11 @@ def grant_role(
 ) -> JSONResponse:
     require_role(key, "coordinator", in_reach=lambda: reach_alliance(engine, key, alliance_id))
 
-    def command() -> RoleGrant:
+    def command() -> RoleGrantPublic:
         record = engine.alliances.grant_role(
             alliance_id, payload.person_id, payload.role, reach=key.reach
         )
-        return RoleGrant(person_id=record.person_id, role=record.role)
+        return RoleGrantPublic.model_validate(record)
 
     return run_once(
         engine,

@@ -37,13 +37,34 @@ router = APIRouter(prefix="/cycles", tags=["cycles"])
 
 
 def cycle_detail(engine: CycleEngine, key: Access, cycle_id: int) -> CycleDetail:
-    """The cycle with its current stage visit and the triggers as the caller sees them."""
+    """The cycle with its current stage visit and the triggers as the caller sees them.
+
+    Built from the typed rows without validating them again (`model_construct`): the rows
+    already hold exactly these types, and a second validation cost a third of the read.
+    """
     view = engine.cycles.view(cycle_id, actor=key.actor(), reach=key.reach)
-    return CycleDetail(
-        **CyclePublic.of(view.cycle).model_dump(),
+    cycle, stage = view.cycle, view.stage
+    return CycleDetail.model_construct(
+        **{name: getattr(cycle, name) for name in CyclePublic.model_fields},
         template_version=view.template_version,
-        stage=StagePublic.of(view.stage) if view.stage else None,
-        triggers=[TriggerPublic.of(o) for o in view.triggers],
+        stage=(
+            StagePublic.model_construct(
+                **{name: getattr(stage, name) for name in StagePublic.model_fields}
+            )
+            if stage is not None
+            else None
+        ),
+        triggers=[
+            TriggerPublic.model_construct(
+                trigger=o.trigger,
+                dest=o.dest,
+                allowed=o.allowed,
+                reasons=list(o.reasons),
+                roles=list(o.roles),
+                description=o.description,
+            )
+            for o in view.triggers
+        ],
     )
 
 
@@ -112,6 +133,7 @@ def start_cycle(
             topic=payload.topic,
             questions=payload.questions,
             reach=key.reach,
+            standalone=payload.standalone,
         )
         assert cycle.id is not None
         return cycle_detail(engine, key, cycle.id)
@@ -128,14 +150,17 @@ def start_cycle(
 @router.get(
     "/{cycle_id}",
     summary="A cycle with its available triggers",
+    response_model=CycleDetail,
     responses={200: {"headers": {"ETag": {"schema": {"type": "string"}}}}},
 )
-def get_cycle(
-    cycle_id: IdPath, engine: EngineDep, key: CurrentKey, response: Response
-) -> CycleDetail:
+def get_cycle(cycle_id: IdPath, engine: EngineDep, key: CurrentKey) -> Response:
+    """Serialized here, once (FastAPI would validate the returned model again)."""
     detail = cycle_detail(engine, key, cycle_id)
-    response.headers["ETag"] = etag_of(detail.version)
-    return detail
+    return Response(
+        detail.model_dump_json(),
+        media_type="application/json",
+        headers={"ETag": etag_of(detail.version)},
+    )
 
 
 @router.get("/{cycle_id}/triggers", summary="Triggers from the cycle's stage, with reasons")

@@ -8,6 +8,8 @@ for the API and the dashboard alike (`alliances.reach`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
@@ -17,6 +19,7 @@ from cycle_engine.alliances.products import PRODUCT_FORMS, PRODUCT_KINDS
 from cycle_engine.api.cycle_commands import CycleCommands, CycleCommandsDep, IfMatch
 from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
 from cycle_engine.api.fields import KEY_PATTERN, MAX_ID, TEXT_PATTERN
+from cycle_engine.api.idempotency import IdempotencyKey
 from cycle_engine.api.problems import ApiProblem
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.api.schemas_domain import ProductCreate, ProductPublic
@@ -90,19 +93,26 @@ def upload_product(
     form: Annotated[str | None, Form(json_schema_extra={"enum": list(PRODUCT_FORMS)})] = None,
     link: Annotated[str | None, Form(max_length=1000, pattern=r"^https?://[^\x00-\x20]+$")] = None,
     if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """Multipart upload; the file's content must match its type (checked by the engine)."""
+    """Multipart upload; the file's content must match its type (checked by the engine). A
+    retry with the same Idempotency-Key and the same fields and file replays the first answer
+    (no second file)."""
     content = file.file.read()
     name = file.filename or "upload"
     if any(ord(c) < 32 or ord(c) == 127 for c in name) or len(name) > 255:
         raise ApiProblem(
             422, "the file name must be at most 255 characters, none a control", field="file"
         )
-    commands = CycleCommands(engine=engine, key=key, if_match=if_match, idempotency_key=None)
+    commands = CycleCommands(
+        engine=engine, key=key, if_match=if_match, idempotency_key=idempotency_key
+    )
+    fields = [kind, title, author_organisation_id, stage, form, link, name]
+    request = json.dumps(fields).encode() + b"\n" + hashlib.sha256(content).hexdigest().encode()
     return commands.run(
         cycle_id,
-        payload=None,
-        action="products",
+        payload=request,
+        action="products/files",
         command=lambda: ProductPublic.model_validate(
             engine.work.add_product(
                 cycle_id,

@@ -79,7 +79,15 @@ def create_webhook(
         return WebhookCreated.model_validate(record)
 
     path = f"/alliances/{alliance_id}/webhooks"
-    return run_once(engine, key, idempotency_key, fingerprint("POST", path, payload), 201, command)
+    return run_once(
+        engine,
+        key,
+        idempotency_key,
+        fingerprint("POST", path, payload),
+        201,
+        command,
+        shown_once=("secret",),
+    )
 
 
 @router.get("/webhooks/{webhook_id}", summary="One webhook subscription")

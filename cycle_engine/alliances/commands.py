@@ -36,6 +36,7 @@ from cycle_engine.alliances.reach import (
     sees_cycle,
 )
 from cycle_engine.alliances.report import CycleReport, build_report, render_report
+from cycle_engine.alliances.roster import Recipient
 from cycle_engine.changes import Changes
 from cycle_engine.clock import Clock
 from cycle_engine.errors import (
@@ -192,7 +193,7 @@ class CycleWork:
             spec = self.templates.spec(session, cycle.template_id)
             return participation.stages_lacking_focal_point(session, cycle, spec)
 
-    def recipients_for_stage(self, cycle_id: int, stage: str) -> list[participation.Recipient]:
+    def recipients_for_stage(self, cycle_id: int, stage: str) -> list[Recipient]:
         with self.db.read_session() as session:
             self._read_cycle(session, cycle_id)
             return participation.recipients_for_stage(session, cycle_id, stage)

@@ -4,7 +4,6 @@
                         lookup) are stored, so a token is shown once, at creation. A key holds one
                         role: admin, coordinator or manager of one alliance, partner for one
                         organisation. What each role may see and do is decided in `api/access.py`.
-    request answers     the first answer to an API command sent with an Idempotency-Key, per key
     dashboard sessions  a row keyed by the SHA-256 of the random key the browser's cookie carries,
                         so a stolen database yields no live cookie; signing out ends the row
     sign-in links       each link's id is written when it is used, so the primary key refuses a
@@ -37,7 +36,7 @@ from cycle_engine.errors import (
     PersonNotFound,
 )
 from cycle_engine.store.db import Database
-from cycle_engine.store.tables.access import KEY_ROLES, ApiIdempotencyRecord, ApiKeyRecord
+from cycle_engine.store.tables.access import KEY_ROLES, ApiKeyRecord
 from cycle_engine.store.tables.alliances import AllianceRecord, OrganisationRecord, PersonRecord
 from cycle_engine.store.tables.dashboard import DashboardSessionRecord, SignInUseRecord
 
@@ -78,8 +77,49 @@ def current_person(session: Session, email: str) -> PersonRecord | None:
     return person if person is not None and person.left_on is None else None
 
 
+def new_key(
+    session: Session,
+    now: datetime,
+    *,
+    name: str,
+    role: str,
+    alliance_id: int | None = None,
+    organisation_id: int | None = None,
+) -> CreatedKey:
+    """Add a key in `session`; raises InvalidInput for a bad role or reach, *NotFound for
+    unknown ids."""
+    if not name.strip():
+        raise InvalidInput("name", "a key needs a name saying who holds it")
+    if role not in KEY_ROLES:
+        raise InvalidInput("role", f"must be one of {', '.join(KEY_ROLES)}, got {role!r}")
+    if role == "admin" and (alliance_id is not None or organisation_id is not None):
+        raise InvalidInput("role", "an admin key reaches everything; give no alliance/organisation")
+    if role in ("coordinator", "manager") and (alliance_id is None or organisation_id is not None):
+        raise InvalidInput("alliance_id", f"a {role} key needs an alliance (and no organisation)")
+    if role == "partner" and (organisation_id is None or alliance_id is not None):
+        raise InvalidInput("organisation_id", "a partner key needs an organisation (only)")
+    if alliance_id is not None and session.get(AllianceRecord, alliance_id) is None:
+        raise AllianceNotFound(alliance_id)
+    if organisation_id is not None and session.get(OrganisationRecord, organisation_id) is None:
+        raise OrganisationNotFound(organisation_id)
+    prefix = secrets.token_hex(4)
+    token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    record = ApiKeyRecord(
+        prefix=prefix,
+        hash=hash_secret(token),
+        name=name.strip(),
+        role=role,
+        alliance_id=alliance_id,
+        organisation_id=organisation_id,
+        created_at=now,
+    )
+    session.add(record)
+    session.flush()
+    return CreatedKey(record=record, token=token)
+
+
 class Credentials:
-    """API keys, the answers to their idempotent requests, dashboard sessions, sign-in links."""
+    """API keys, dashboard sessions and sign-in links."""
 
     def __init__(self, *, db: Database, clock: Clock) -> None:
         self.db = db
@@ -96,44 +136,15 @@ class Credentials:
         organisation_id: int | None = None,
     ) -> CreatedKey:
         """Create a key; raises InvalidInput for a bad role or reach, *NotFound for unknown ids."""
-        if not name.strip():
-            raise InvalidInput("name", "a key needs a name saying who holds it")
-        if role not in KEY_ROLES:
-            raise InvalidInput("role", f"must be one of {', '.join(KEY_ROLES)}, got {role!r}")
-        if role == "admin" and (alliance_id is not None or organisation_id is not None):
-            raise InvalidInput(
-                "role", "an admin key reaches everything; give no alliance/organisation"
-            )
-        if role in ("coordinator", "manager") and (
-            alliance_id is None or organisation_id is not None
-        ):
-            raise InvalidInput(
-                "alliance_id", f"a {role} key needs an alliance (and no organisation)"
-            )
-        if role == "partner" and (organisation_id is None or alliance_id is not None):
-            raise InvalidInput("organisation_id", "a partner key needs an organisation (only)")
-        prefix = secrets.token_hex(4)
-        token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
         with self.db.transaction() as session:
-            if alliance_id is not None and session.get(AllianceRecord, alliance_id) is None:
-                raise AllianceNotFound(alliance_id)
-            if (
-                organisation_id is not None
-                and session.get(OrganisationRecord, organisation_id) is None
-            ):
-                raise OrganisationNotFound(organisation_id)
-            record = ApiKeyRecord(
-                prefix=prefix,
-                hash=hash_secret(token),
-                name=name.strip(),
+            return new_key(
+                session,
+                self.clock.now(),
+                name=name,
                 role=role,
                 alliance_id=alliance_id,
                 organisation_id=organisation_id,
-                created_at=self.clock.now(),
             )
-            session.add(record)
-            session.flush()
-        return CreatedKey(record=record, token=token)
 
     def keys(self, *, include_revoked: bool = False) -> list[ApiKeyRecord]:
         query = select(ApiKeyRecord).order_by(col(ApiKeyRecord.id))
@@ -180,58 +191,6 @@ class Credentials:
                     session.add(stored)
         except OperationalError as error:
             log.warning("could not record the use of key %s: %s", record.prefix, error.orig)
-
-    # -- answers to idempotent requests ------------------------------------------------
-
-    def reserve_request(
-        self, api_key_id: int, key: str, fingerprint: str
-    ) -> ApiIdempotencyRecord | None:
-        """Reserve `key` for a request of this API key: None when reserved now, else the row an
-        earlier request with the same key left (its answer, or still pending)."""
-        try:
-            with self.db.transaction() as session:
-                session.add(
-                    ApiIdempotencyRecord(
-                        api_key_id=api_key_id,
-                        key=key,
-                        fingerprint=fingerprint,
-                        created_at=self.clock.now(),
-                    )
-                )
-            return None
-        except IntegrityError:
-            pass
-        with self.db.read_session() as session:
-            stored = self._request(session, api_key_id, key)
-        if stored is None:  # released by a failed first attempt in the meantime
-            raise ActionNotAllowed(
-                "repeat this request", "a request with this Idempotency-Key just failed"
-            )
-        return stored
-
-    def answer_request(self, api_key_id: int, key: str, status_code: int, body: str) -> None:
-        """Keep the answer to a reserved request, for its repeats."""
-        with self.db.transaction() as session:
-            stored = self._request(session, api_key_id, key)
-            assert stored is not None, "answer_request needs reserve_request first"
-            stored.status_code = status_code
-            stored.response_body = body
-            session.add(stored)
-
-    def release_request(self, api_key_id: int, key: str) -> None:
-        """Forget a reservation whose request failed, so it may be sent again."""
-        with self.db.transaction() as session:
-            stored = self._request(session, api_key_id, key)
-            if stored is not None:
-                session.delete(stored)
-
-    @staticmethod
-    def _request(session: Session, api_key_id: int, key: str) -> ApiIdempotencyRecord | None:
-        return session.exec(
-            select(ApiIdempotencyRecord).where(
-                ApiIdempotencyRecord.api_key_id == api_key_id, ApiIdempotencyRecord.key == key
-            )
-        ).first()
 
     # -- dashboard sessions and sign-in links ------------------------------------------
 

@@ -6,14 +6,29 @@ blocks, naming what is missing, so `available_triggers` can tell a coordinator w
 
 from __future__ import annotations
 
+from cycle_engine.alliances.agenda import OPEN, question_states
 from cycle_engine.alliances.common import active_stage, work_stage_keys
-from cycle_engine.alliances.contexts import ContextRound, current_round, reported_in_round
+from cycle_engine.alliances.contexts import RATINGS, ContextRound, current_round, reported_in_round
+from cycle_engine.alliances.distinct import DISTINCT_GUARDS
 from cycle_engine.alliances.participation import lacking_focal_point
-from cycle_engine.alliances.products import PRODUCT_KINDS, products_of
-from cycle_engine.alliances.questions import questions_of, unanswered_questions
+from cycle_engine.alliances.products import PRODUCT_KIND_TITLES, PRODUCT_KINDS, products_of
+from cycle_engine.alliances.questions import questions_of
+from cycle_engine.alliances.reach import ACTING_LEVELS
 from cycle_engine.spec.guards import CORE_GUARDS, GuardContext, GuardDefinition, GuardRegistry
 from cycle_engine.spec.specs import GuardArg
+from cycle_engine.spec.vocabulary import Vocabulary
 from cycle_engine.store.tables import CycleRecord
+from cycle_engine.store.tables.alliances import LEVELS
+
+#: The Learning Alliance words a template may use; the loader refuses any other (see
+#: `cycle_engine.spec.vocabulary`). The README and the JSON Schema list them, generated from here.
+ALLIANCE_VOCABULARY = Vocabulary(
+    participation_levels=LEVELS,
+    acting_levels=tuple(level for level in LEVELS if level in ACTING_LEVELS),
+    stage_contacts=("focal_point", "deputy"),
+    product_kinds=PRODUCT_KINDS,
+    ratings=RATINGS,
+)
 
 
 def _cycle_id(ctx: GuardContext) -> int:
@@ -35,7 +50,8 @@ def _product(ctx: GuardContext, arg: GuardArg) -> list[str]:
     known = (
         "" if kind in PRODUCT_KINDS else f" (not a known product kind: {', '.join(PRODUCT_KINDS)})"
     )
-    return [f"no {kind} product recorded yet{known}"]
+    title = PRODUCT_KIND_TITLES.get(kind, kind)  # the title people read, not the key
+    return [f"no product “{title}” recorded yet{known}"]
 
 
 def _contexts_reported(ctx: GuardContext, arg: GuardArg) -> list[str]:
@@ -59,10 +75,14 @@ def _roles_assigned(ctx: GuardContext, arg: GuardArg) -> list[str]:
     current = active_stage(_cycle(ctx))
     remaining = keys[keys.index(current) + 1 :] if current in keys else keys
     lacking = lacking_focal_point(ctx.session, _cycle_id(ctx), remaining)
-    return [
-        f"stage {stage} lacks a lead with an active focal point: {why}"
+    return [  # the stage's title, as people read it (issue 14: no raw keys in reasons)
+        f"stage {_title(ctx, stage)} lacks a lead with an active focal point: {why}"
         for stage, why in lacking.items()
     ]
+
+
+def _title(ctx: GuardContext, stage: str) -> str:
+    return ctx.spec.stage(stage).title if ctx.spec.has_stage(stage) else stage
 
 
 def _learning_questions(ctx: GuardContext, arg: GuardArg) -> list[str]:
@@ -76,8 +96,13 @@ def _learning_questions(ctx: GuardContext, arg: GuardArg) -> list[str]:
 def _questions_answered(ctx: GuardContext, arg: GuardArg) -> list[str]:
     if not arg:
         return []
-    open_questions = unanswered_questions(ctx.session, _cycle_id(ctx))
-    return [f"learning question {q.position} is not answered: {q.text!r}" for q in open_questions]
+    states = question_states(ctx.session, _cycle_id(ctx))
+    return [
+        f"learning question {s.question.position} is still open: {s.question.text!r} (record "
+        "it answered, advanced, or carried forward with a note)"
+        for s in states
+        if s.status == OPEN
+    ]
 
 
 DOMAIN_GUARDS: list[GuardDefinition] = [
@@ -86,6 +111,7 @@ DOMAIN_GUARDS: list[GuardDefinition] = [
         arg_type=str,
         check=_product,
         description="at least one product of the given kind is recorded for the cycle",
+        arg_choices="product_kinds",
     ),
     GuardDefinition(
         name="contexts_reported",
@@ -109,11 +135,13 @@ DOMAIN_GUARDS: list[GuardDefinition] = [
         name="questions_answered",
         arg_type=bool,
         check=_questions_answered,
-        description="every learning question has an answer",
+        description="every learning question is answered, advanced or carried forward",
     ),
 ]
 
 
 def default_guards() -> GuardRegistry:
     """The guards the built-in templates use: the core ones and the Learning Alliance ones."""
-    return GuardRegistry([*CORE_GUARDS, *DOMAIN_GUARDS])
+    return GuardRegistry(
+        [*CORE_GUARDS, *DOMAIN_GUARDS, *DISTINCT_GUARDS], vocabulary=ALLIANCE_VOCABULARY
+    )

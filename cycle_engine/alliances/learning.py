@@ -47,10 +47,10 @@ def add_learning(
     title = require_text("title", title)
     text = require_text("text", text, max_length=20000)
     if not organisation_ids:
-        raise InvalidInput("organisations", "link the learning to at least one organisation")
+        raise InvalidInput("organisation_ids", "link the learning to at least one organisation")
     alliance = op.alliance()
     organisations = tuple(
-        member_organisation(op.session, alliance, org_id, "organisations")
+        member_organisation(op.session, alliance, org_id, "organisation_ids")
         for org_id in dict.fromkeys(organisation_ids)
     )
     record = LearningRecord(

@@ -7,13 +7,6 @@ through participation, and who should hear about a stage (the notifications).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
-
-from sqlalchemy import Integer, and_, cast, null, or_, union_all
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from cycle_engine.actors import Actor
@@ -27,30 +20,16 @@ from cycle_engine.alliances.common import (
     require_work_stage,
     work_stage_keys,
 )
+from cycle_engine.alliances.roster import Recipient, roster
 from cycle_engine.errors import ActionNotAllowed, InputConflict, InvalidInput
 from cycle_engine.spec.specs import TemplateSpec
-from cycle_engine.store.events import core_connection
 from cycle_engine.store.tables import FINISHED, CycleRecord
 from cycle_engine.store.tables.alliances import (
     LEVELS,
-    AllianceRoleRecord,
     OrganisationRecord,
     ParticipationRecord,
     PersonRecord,
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Recipient:
-    """A person to tell about a stage, with every reason they should hear (`roles`)."""
-
-    person_id: int
-    name: str
-    email: str
-    language: str
-    timezone: str
-    organisation_id: int
-    roles: frozenset[str] = field(default_factory=frozenset)
 
 
 def finished_stages(spec: TemplateSpec, cycle: CycleRecord) -> set[str]:
@@ -173,57 +152,11 @@ def participation_rows(session: Session, cycle_id: int) -> list[ParticipationRec
 def lacking_focal_point(session: Session, cycle_id: int, stages: list[str]) -> dict[str, str]:
     """For each of `stages` without a lead organisation with an active focal point: why.
 
-    One query: the stages' lead rows with their organisation and focal point.
+    Answered from the cycle's roster (one query per transaction, shared with the outbox).
     """
     if not stages:
         return {}
-    leads: dict[str, list[str | None]] = {stage: [] for stage in stages}
-    for row in core_connection(session).execute(
-        sa_select(
-            col(ParticipationRecord.stage),
-            col(ParticipationRecord.focal_point_id),
-            col(ParticipationRecord.needs_focal_point),
-            col(OrganisationRecord.name),
-            col(PersonRecord.name),
-            col(PersonRecord.left_on),
-        )
-        .join(OrganisationRecord, col(OrganisationRecord.id) == ParticipationRecord.organisation_id)
-        .outerjoin(PersonRecord, col(PersonRecord.id) == ParticipationRecord.focal_point_id)
-        .where(
-            col(ParticipationRecord.cycle_id) == cycle_id,
-            col(ParticipationRecord.level) == "lead",
-            col(ParticipationRecord.stage).in_(stages),
-        )
-        .order_by(col(ParticipationRecord.stage), col(ParticipationRecord.organisation_id))
-    ):
-        stage, focal_point_id, needs_new, organisation, person, left_on = row
-        leads[stage].append(
-            _focal_point_problem(organisation, focal_point_id, needs_new, person, left_on)
-        )
-    lacking: dict[str, str] = {}
-    for stage, problems in leads.items():
-        if not problems:
-            lacking[stage] = "no lead organisation"
-        elif None not in problems:
-            lacking[stage] = "; ".join(p for p in problems if p is not None)
-    return lacking
-
-
-def _focal_point_problem(
-    organisation: str,
-    focal_point_id: int | None,
-    needs_new: bool,
-    person: str | None,
-    left_on: date | None,
-) -> str | None:
-    """Why a lead organisation's focal point cannot carry the stage, or None when they can."""
-    if focal_point_id is None:
-        return f"lead {organisation} has named no focal point"
-    if needs_new or person is None or left_on is not None:
-        who = person or f"person {focal_point_id}"
-        left = f" left on {left_on.isoformat()}" if left_on else " left"
-        return f"focal point {who} of {organisation}{left}; {organisation} needs a new one"
-    return None
+    return roster(session, cycle_id).lacking(stages)
 
 
 def stages_lacking_focal_point(
@@ -268,74 +201,7 @@ def recipients_for_stage(session: Session, cycle_id: int, stage: str) -> list[Re
     Roles: `focal_point` and `deputy` (named on any participation row of the stage), `lead`,
     `active`, `informed` (the organisation's level: its focal point and deputy, or all its
     current people when it named none), `coordinator` and `manager` (of the cycle's alliance).
-    People who have left are never recipients.
-
-    One statement whatever the number of organisations (a fire must cost the same with 3 or 30
-    of them): the participation rows joined to the people they reach, united with the alliance's
-    role grants joined to their holders. Each row is one reason for one person to hear.
+    People who have left are never recipients. Answered from the cycle's roster: one statement
+    per transaction whatever the number of organisations or stages asked about.
     """
-    person = (
-        col(PersonRecord.id),
-        col(PersonRecord.name),
-        col(PersonRecord.email),
-        col(PersonRecord.language),
-        col(PersonRecord.timezone),
-        col(PersonRecord.organisation_id),
-    )
-    focal_point, deputy = (
-        col(ParticipationRecord.focal_point_id),
-        col(ParticipationRecord.deputy_id),
-    )
-    reached = or_(
-        col(PersonRecord.id) == focal_point,
-        col(PersonRecord.id) == deputy,
-        and_(  # an organisation that named nobody: all its current people
-            focal_point.is_(None),
-            deputy.is_(None),
-            col(PersonRecord.organisation_id) == ParticipationRecord.organisation_id,
-        ),
-    )
-    participants = (
-        sa_select(col(ParticipationRecord.level), focal_point, deputy, *person)
-        .join(PersonRecord, reached)
-        .where(
-            col(ParticipationRecord.cycle_id) == cycle_id,
-            col(ParticipationRecord.stage) == stage,
-            col(PersonRecord.left_on).is_(None),
-        )
-    )
-    no_person = cast(null(), Integer)
-    role_holders = (
-        sa_select(col(AllianceRoleRecord.role), no_person, no_person, *person)
-        .join(PersonRecord, col(PersonRecord.id) == AllianceRoleRecord.person_id)
-        .join(CycleRecord, col(CycleRecord.alliance_id) == AllianceRoleRecord.alliance_id)
-        .where(col(CycleRecord.id) == cycle_id, col(PersonRecord.left_on).is_(None))
-    )
-    roles: dict[int, set[str]] = {}
-    people: dict[int, tuple[str, str, str, str, int]] = {}
-    rows: Sequence[Any] = (
-        core_connection(session).execute(union_all(participants, role_holders)).all()
-    )
-    for reason, focal_point_id, deputy_id, person_id, *details in rows:
-        held = roles.setdefault(person_id, set())
-        held.add(reason)
-        if person_id == focal_point_id:
-            held.add("focal_point")
-        if person_id == deputy_id:
-            held.add("deputy")
-        people[person_id] = (details[0], details[1], details[2], details[3], details[4])
-    result: list[Recipient] = []
-    for person_id in sorted(roles):
-        name, email, language, timezone, organisation_id = people[person_id]
-        result.append(
-            Recipient(
-                person_id=person_id,
-                name=name,
-                email=email,
-                language=language,
-                timezone=timezone,
-                organisation_id=organisation_id,
-                roles=frozenset(roles[person_id]),
-            )
-        )
-    return result
+    return roster(session, cycle_id).recipients(stage)

@@ -1,6 +1,8 @@
 """`AllianceRegistry` (`engine.alliances`): registering alliances, organisations and people,
 recording people leaving, and the turnover and workload queries; `credentials` holds the API keys
-and dashboard sessions callers sign in with. Each command is one transaction.
+and dashboard sessions callers sign in with, `keys` administers keys within a caller's reach,
+`corrections` updates records and role grants, `removals` removes or archives them,
+`onboarding` imports a partner list. Each command is one transaction.
 
 Queries and commands take an optional `reach` (see `alliances.reach`): rows out of it are not
 found, and a command checks it inside its own transaction.
@@ -16,8 +18,12 @@ from cycle_engine.actors import SYSTEM, Actor
 from cycle_engine.alliances import alliances as registry
 from cycle_engine.alliances import people
 from cycle_engine.alliances.common import get_alliance, get_organisation
+from cycle_engine.alliances.corrections import Corrections
 from cycle_engine.alliances.credentials import Credentials
+from cycle_engine.alliances.keys import ApiKeys
+from cycle_engine.alliances.onboarding import Onboarding
 from cycle_engine.alliances.reach import Reach, sees_alliance, sees_organisation
+from cycle_engine.alliances.removals import Removals
 from cycle_engine.changes import Changes
 from cycle_engine.clock import Clock
 from cycle_engine.errors import AllianceNotFound, OrganisationNotFound, PersonNotFound
@@ -43,6 +49,10 @@ class AllianceRegistry:
         self.templates = templates
         self.changes = changes
         self.credentials = Credentials(db=db, clock=clock)
+        self.keys = ApiKeys(db=db, clock=clock)
+        self.corrections = Corrections(db=db, clock=clock, templates=templates, changes=changes)
+        self.removals = Removals(db=db, clock=clock, templates=templates, changes=changes)
+        self.onboarding = Onboarding(db=db, clock=clock)
 
     def _today(self) -> date:
         return self.clock.now().date()

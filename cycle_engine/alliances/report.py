@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session, col, select
 
+from cycle_engine.alliances.agenda import OPEN, question_states
 from cycle_engine.alliances.contexts import contexts_of, results_of
 from cycle_engine.alliances.learning import LEARNING_KIND_TITLES, LEARNING_KINDS, learning_of
 from cycle_engine.alliances.participation import participation_rows
@@ -113,7 +114,10 @@ def build_report(
     people = {p.id: p for p in session.exec(select(PersonRecord)) if p.id is not None}
     questions = questions_of(session, cycle.id)
     stage_lines = _stage_lines(session, cycle, spec, zone, orgs, people)
-    involved = sorted({r.organisation_id for r in participation_rows(session, cycle.id)})
+    involved = sorted(
+        {r.organisation_id for r in participation_rows(session, cycle.id)}
+        | {c.organisation_id for c in contexts_of(session, cycle.id)}  # who ran a context
+    )
     organisations = []
     for org_id in involved:
         org = session.get(OrganisationRecord, org_id)
@@ -122,7 +126,9 @@ def build_report(
     done_documenting = cycle.state in answering_stages(spec) or (
         cycle.status == FINISHED and cycle.state == "completed"
     )
-    complete = done_documenting and all(q.answer for q in questions)
+    complete = done_documenting and all(
+        state.status != OPEN for state in question_states(session, cycle.id)
+    )
     return CycleReport(
         cycle_id=cycle.id,
         title=cycle.title,

@@ -4,7 +4,8 @@ Dates are computed in the alliance's time zone: each stage starts when the one b
 lasts the template's duration on the wall clock (so DST does not shift a deadline by an hour),
 and is due at the end of the working day, moved past weekend days. A coordinator may move a
 stage's due date with a reason; later stages are re-planned and the change is in the history.
-`planned_due` is the hook `cycles.open_visit` uses so a stage's deadline is the plan's.
+A first visit of a stage is due when the plan says (`store.events.insert_visit` reads the plan's
+date inside its INSERT).
 """
 
 from __future__ import annotations
@@ -78,17 +79,6 @@ def plan_rows(session: Session, cycle_id: int) -> list[PlanRecord]:
             .order_by(col(PlanRecord.position))
         )
     )
-
-
-def planned_due(session: Session, cycle_id: int, stage: str, visit: int) -> datetime | None:
-    """The plan's due date for the first visit of `stage`, or None (no plan, or a revisit)."""
-    if visit != 1:
-        return None
-    return session.exec(
-        select(PlanRecord.planned_due).where(
-            PlanRecord.cycle_id == cycle_id, PlanRecord.stage == stage
-        )
-    ).first()
 
 
 def _as_due(alliance: AllianceRecord, value: date | datetime) -> datetime:

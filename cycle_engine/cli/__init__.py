@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 import cycle_engine.cli.cycle_domain  # noqa: F401  (adds domain commands to `cycle`)
-from cycle_engine.cli import alliances, backups, cycles, templates, transfer, worker
+from cycle_engine.cli import alliances, backups, cycles, learning, templates, transfer, worker
 from cycle_engine.cli.common import DbOption, database_url, reports_errors
 from cycle_engine.cli.failures import DEBUG_SETTING
 from cycle_engine.logs import configure_logging
@@ -28,6 +28,7 @@ app.add_typer(cycles.app, name="cycle")
 app.add_typer(alliances.alliance_app, name="alliance")
 app.add_typer(alliances.org_app, name="org")
 app.add_typer(alliances.person_app, name="person")
+app.add_typer(learning.app, name="learning")
 app.command("worker")(worker.worker)
 app.command("backup")(backups.backup)
 app.command("restore")(backups.restore)

@@ -4,6 +4,7 @@ record people leaving, and see turnover and who carries the work."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -140,6 +141,48 @@ def alliance_join(
             joined_on=parse_date(joined, "joined"),
         )
     typer.echo(f"organisation {organisation_id} joined alliance {alliance_id}")
+
+
+@alliance_app.command("import")
+@reports_errors
+def alliance_import(
+    alliance_id: int,
+    file: Annotated[Path, typer.Argument(help="A partner list: .csv or .json.", exists=True)],
+    dry_run: Annotated[bool, typer.Option(help="Check the file only; write nothing.")] = False,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Import organisations, agency links and people from a CSV or JSON file, all or nothing
+    (the same file as `POST /alliances/{id}/import`; importing it again changes nothing)."""
+    from cycle_engine.alliances.onboarding_files import ImportRejected
+
+    media = "application/json" if file.suffix.lower() == ".json" else "text/csv"
+    with open_engine(db) as engine:
+        try:
+            result = engine.alliances.onboarding.import_file(
+                alliance_id,
+                file.read_bytes(),
+                media,
+                actor=Actor(name="cli", role="admin"),
+                dry_run=dry_run,
+            )
+        except ImportRejected as rejected:
+            typer.echo(
+                f"error: {file.name}: {len(rejected.errors)} problem(s), nothing imported", err=True
+            )
+            for problem in rejected.errors:
+                typer.echo(f"  row {problem.row}, {problem.column}: {problem.message}", err=True)
+            raise typer.Exit(code=1) from None
+    if json:
+        print_json(result)
+        return
+    typer.echo(
+        f"{'checked' if dry_run else 'imported'} {file.name}: "
+        f"{result.organisations_created} organisations created, "
+        f"{result.organisations_seated} seated, {result.links_set} agency links, "
+        f"{result.people_created} people, {result.roles_granted} roles, "
+        f"{result.unchanged} unchanged"
+    )
 
 
 @alliance_app.command("role")

@@ -30,12 +30,19 @@ def start(
     role: RoleOption = "coordinator",
     person: PersonOption = None,
     alliance: Annotated[int | None, typer.Option(help="The alliance running it.")] = None,
+    standalone: Annotated[
+        bool,
+        typer.Option(
+            "--standalone", help="Run it without an alliance: only administrators see it."
+        ),
+    ] = False,
     topic: Annotated[str | None, typer.Option(help="The learning topic.")] = None,
     question: Annotated[
         list[str] | None, typer.Option(help="A learning question (repeat for several).")
     ] = None,
 ) -> None:
-    """Start a cycle on a template for a learning topic."""
+    """Start a cycle on a template for a learning topic, in an alliance (`--alliance ID`) or,
+    explicitly, on its own (`--standalone`)."""
     with open_engine(db) as engine:
         cycle = engine.start_cycle(
             template,
@@ -44,11 +51,13 @@ def start(
             alliance_id=alliance,
             topic=topic,
             questions=question or (),
+            standalone=standalone,
         )
     if json:
         print_json(cycle)
         return
-    typer.echo(f"started cycle {cycle.id} '{cycle.title}' in stage {cycle.state}")
+    where = "standalone (only administrators see it)" if standalone else f"alliance {alliance}"
+    typer.echo(f"started cycle {cycle.id} '{cycle.title}' in stage {cycle.state}, {where}")
 
 
 @app.command()
@@ -100,6 +109,8 @@ def show(
         print_json({"cycle": cycle, "stage": stage, "triggers": options})
         return
     typer.echo(f"cycle {cycle.id}: {cycle.title}")
+    if cycle.alliance_id is None:
+        typer.echo("  standalone: no alliance (only administrators see it; no partner is told)")
     typer.echo(
         f"  template {cycle.template_key} v{view.template_version}, stage {cycle.state}"
         f" ({cycle.status}),"
@@ -141,7 +152,10 @@ def list_(
         print_json(rows)
         return
     for c in rows:
-        typer.echo(f"{c.id:>5}  {c.state:<24} {c.status:<9} {labels[c.template_id]:<20} {c.title}")
+        alone = "  (standalone: no alliance)" if c.alliance_id is None else ""
+        typer.echo(
+            f"{c.id:>5}  {c.state:<24} {c.status:<9} {labels[c.template_id]:<20} {c.title}{alone}"
+        )
 
 
 @app.command()

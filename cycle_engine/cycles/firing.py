@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from cycle_engine.actors import Actor
-from cycle_engine.alliances.workplan import planned_due
 from cycle_engine.changes import Change, Changes
 from cycle_engine.errors import (
     ConflictError,
@@ -24,13 +23,7 @@ from cycle_engine.errors import (
 from cycle_engine.spec.guards import GuardContext
 from cycle_engine.spec.machine import Candidate, CycleMachine, TriggerOption, role_allows
 from cycle_engine.spec.specs import TemplateSpec
-from cycle_engine.store.events import (
-    append_event,
-    current_visit,
-    insert_visit,
-    last_visit_number,
-    save_columns,
-)
+from cycle_engine.store.events import append_event, insert_visit, leave_visit
 from cycle_engine.store.tables import ACTIVE, FINISHED, CycleRecord, StageRecord
 
 #: Roles an actor holds on a cycle's current stage through participation (e.g. {"lead"}).
@@ -69,13 +62,11 @@ def open_visit(
     `append_event(..., cycle_values=...)` makes.
     """
     assert cycle.id is not None
-    if due_at is None and cycle.alliance_id is not None:
-        number = last_visit_number(session, cycle.id, stage) + 1
-        due_at = planned_due(session, cycle.id, stage, number)
+    planned = due_at is None and cycle.alliance_id is not None  # the plan dates first visits
     duration = spec.stage(stage).duration
     if due_at is None and duration is not None:
         due_at = now + duration
-    return insert_visit(session, cycle, stage, now, due_at)
+    return insert_visit(session, cycle, stage, now, due_at, planned=planned)
 
 
 def explain(
@@ -192,10 +183,8 @@ def _apply(
     note: str | None,
     changes: Changes,
 ) -> FireResult:
-    left = current_visit(session, cycle)
+    left = leave_visit(session, cycle, now)
     paused_for = None
-    if left is not None:
-        save_columns(session, left, {"left_at": now})
     dest_spec = spec.stage(dest)
     due_at = None
     values: dict[str, object] = {"state": dest}

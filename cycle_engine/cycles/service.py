@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -29,6 +30,7 @@ from cycle_engine.alliances.workplan import build_plan
 from cycle_engine.changes import Change, Changes, Refusal
 from cycle_engine.clock import Clock
 from cycle_engine.cycles import listing
+from cycle_engine.cycles.counts import AllianceFigures, alliance_figures
 from cycle_engine.cycles.firing import (
     FireResult,
     ParticipationRoles,
@@ -59,6 +61,22 @@ from cycle_engine.store.tables import (
 from cycle_engine.store.templates import TemplateStore
 
 __all__ = ["CycleFilter", "CycleService"]
+
+
+#: A cycle and its open stage visit in one round trip (the template is the store's cache).
+_CYCLE_WITH_VISIT = (
+    select(CycleRecord, StageRecord)
+    .outerjoin(StageRecord, col(StageRecord.id) == col(CycleRecord.current_stage_id))
+    .where(col(CycleRecord.id) == bindparam("cycle_id"))
+)
+
+
+def read_cycle_with_visit(
+    session: Session, cycle_id: int
+) -> tuple[CycleRecord | None, StageRecord | None]:
+    """The cycle's row and its current stage visit (None when finished), in one query."""
+    row = session.exec(_CYCLE_WITH_VISIT, params={"cycle_id": cycle_id}).first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,14 +120,25 @@ class CycleService:
         topic: str | None = None,
         questions: Sequence[str] = (),
         reach: Reach | None = None,
+        standalone: bool = False,
     ) -> CycleRecord:
         """Start a cycle on the latest (or given) version of a template, in its initial stage.
 
-        With `alliance_id`, the cycle belongs to that alliance and gets a work plan computed in
-        the alliance's time zone; `questions` are recorded as its first learning questions
-        (one `question_added` event each). With `reach`, the alliance must be in it (checked in
-        the command's transaction). Raises AllianceNotFound, InvalidInput.
+        A cycle belongs to an alliance (`alliance_id`): it gets a work plan computed in the
+        alliance's time zone, its managers see it and its partners are told. `questions` are
+        recorded as its first learning questions (one `question_added` event each). Only with
+        `standalone=True` does it start without one: nobody but an administrator sees it and no
+        partner is notified, so it must be asked for. With `reach`, the alliance must be in it
+        (checked in the command's transaction). Raises AllianceNotFound, InvalidInput.
         """
+        if alliance_id is None and not standalone:
+            raise InvalidInput(
+                "alliance_id",
+                "name the alliance the cycle belongs to (its managers see it and its partners"
+                " are told), or start it standalone explicitly (only administrators see it)",
+            )
+        if alliance_id is not None and standalone:
+            raise InvalidInput("standalone", "a standalone cycle has no alliance; drop one")
         if not title or not title.strip():
             raise InvalidInput("title", "a cycle needs a title (its learning topic)")
         if topic is not None and (not topic.strip() or len(topic.strip()) > 200):
@@ -316,11 +345,13 @@ class CycleService:
         """The cycle, its template version, its open stage visit and the triggers as `actor`
         sees them, read in one session (what a cycle page or `GET /cycles/{id}` shows)."""
         with self.db.read_session() as session:
-            cycle = self._read_cycle(session, cycle_id, reach)
+            cycle, stage = read_cycle_with_visit(session, cycle_id)
+            if cycle is None or (reach is not None and not sees_cycle(session, reach, cycle)):
+                raise CycleNotFound(cycle_id)
             return CycleView(
                 cycle=cycle,
                 template_version=self.templates.version_number(session, cycle.template_id),
-                stage=current_visit(session, cycle),
+                stage=stage,
                 triggers=self._options(session, cycle, actor, None, reach),
             )
 
@@ -413,6 +444,12 @@ class CycleService:
             for stage in self.templates.spec(session, template_id).stages:
                 titles[(template_id, stage.key)] = stage.title
         return titles
+
+    def alliance_figures(self, alliance_id: int) -> AllianceFigures:
+        """How many of the alliance's cycles are active, finished, overdue and stalled, from
+        its counters (O(alliances), not O(cycles)); for a caller who sees the whole alliance."""
+        with self.db.read_session() as session:
+            return alliance_figures(session, alliance_id, self.clock.now())
 
     def on_time(
         self, since: datetime, *, alliance_id: int | None = None, reach: Reach | None = None

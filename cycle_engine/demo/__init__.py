@@ -18,6 +18,8 @@ from cycle_engine.actors import Actor
 from cycle_engine.demo.data import (
     ALLIANCE,
 )
+from cycle_engine.demo.history import settle_demo_history
+from cycle_engine.demo.learning_story import tell_learning_story
 from cycle_engine.demo.seed import Seed, seed_alliance
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import TransitionNotAllowed
@@ -25,6 +27,8 @@ from cycle_engine.store.schema import upgrade
 from cycle_engine.testing import ManualClock
 
 Echo = Callable[[str], None]
+#: Notices the demo dates earlier than this before today are its history (`demo.history`).
+HISTORY_AGE = timedelta(days=1)
 
 
 def run_demo(url: str, echo: Echo, *, data_dir: Path | None = None) -> None:
@@ -43,8 +47,12 @@ def run_demo(url: str, echo: Echo, *, data_dir: Path | None = None) -> None:
         echo(f"seeded {seed.summary}")
         walked = _walk(engine, clock, seed, echo)
         _other_cycles(engine, clock, seed, real_now, echo)
+        tell_learning_story(engine, clock, seed, walked, real_now, echo)
+        held = settle_demo_history(engine, real_now - HISTORY_AGE)
+        echo(f"{held} notices about the demo's past kept as history, not sent (see the mail log)")
         _summary(engine, seed.alliance_id, echo)
         echo(f"report of the walked cycle: cycle-engine cycle report {walked} --format html")
+        echo(f"the alliance's learning: cycle-engine learning report {seed.alliance_id}")
 
 
 COORDINATOR = Actor(name="Lucía Ramírez", role="coordinator")
@@ -198,7 +206,20 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
         link="https://docs.example.org/buyer-readiness-pictorial",
         actor=COORDINATOR,
     )
+    adapted = engine.work.cycle_products(cid, "adapted_version")[0].id or 0
+    engine.learning.link_adapted_version(
+        cid, adapted, engine.work.cycle_products(cid, "prototype")[0].id or 0, ids[1],
+        actor=COORDINATOR,
+    )  # fmt: skip
     _fire(engine, cid, "prototypes_ready", echo)
+    engine.learning.raise_question(
+        cid,
+        "Does the pictorial tool work for dairy groups as well as for coffee groups?",
+        "The Matagalpa dairy groups asked for it during testing",
+        organisation_id=p[5],
+        actor=COORDINATOR,
+    )
+    echo("  a question raised during testing joined the alliance's learning agenda")
     _near_due(engine, clock, cid, "multi_context_testing", days_before=2)
     for context_id, summary in zip(
         ids,
@@ -220,17 +241,37 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
         link="https://docs.example.org/linking-results",
         actor=COORDINATOR,
     )
-    questions = engine.work.learning_questions(cid)
-    engine.work.answer_questions(
+    questions = [s.question.id or 0 for s in engine.learning.question_states(cid)]
+    engine.learning.record_question_status(
         cid,
-        {
-            questions[0].id
-            or 0: "Second-level associations that pool volumes and quality control.",
-            questions[1].id or 0: "Practice negotiating with real buyers, and simple cost records.",
-            questions[2].id or 0: "By delivery records over one season and by visits to the group.",
-        },
+        questions[0],
+        "answered",
+        text="Second-level associations that pool volumes and quality control.",
         actor=COORDINATOR,
     )
+    engine.learning.record_question_status(
+        cid,
+        questions[1],
+        "advanced",
+        text="Practice negotiating with real buyers, and simple cost records; contract terms "
+        "still need outside help.",
+        actor=COORDINATOR,
+    )
+    engine.learning.record_question_status(
+        cid,
+        questions[2],
+        "carried_forward",
+        note="One season of delivery records is too short to judge reliability",
+        actor=COORDINATOR,
+    )
+    engine.learning.record_question_status(
+        cid,
+        questions[3],
+        "carried_forward",
+        note="Only two dairy groups took part; the follow-on cycle tests it widely",
+        actor=COORDINATOR,
+    )
+    echo("  questions: 1 answered, 1 advanced, 2 carried forward with a note")
     engine.work.add_learning(
         cid,
         "organisational_learning",

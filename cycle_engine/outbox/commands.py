@@ -23,8 +23,8 @@ from sqlmodel import Session, col, or_, select
 from cycle_engine.actors import Actor
 from cycle_engine.alliances.common import get_person
 from cycle_engine.alliances.credentials import current_person
-from cycle_engine.alliances.participation import Recipient
 from cycle_engine.alliances.reach import Reach, check_cycle_command
+from cycle_engine.alliances.roster import Recipient
 from cycle_engine.changes import Change, Changes
 from cycle_engine.clock import Clock
 from cycle_engine.errors import ActionNotAllowed, InvalidInput, OutboxMessageNotFound
@@ -110,11 +110,14 @@ class OutboxService:
         reach: Reach | None = None,
         limit: int = 100,
         offset: int = 0,
+        by_time: bool = False,
     ) -> list[OutboxRecord]:
         """Outbox rows, newest first, with filters; `status="failed"` is what coordinators see.
 
         With `alliance_id`, the rows of that alliance's cycles; with `reach` (short of
-        everything), only rows of cycles in it.
+        everything), only rows of cycles in it. Newest is the latest written (id) unless
+        `by_time`: then the latest dated (`created_at`, as the mail log shows it; rows a backfill
+        or the demo wrote with earlier dates fall in their place).
         """
         if not 1 <= limit <= 1000:
             raise InvalidInput("limit", f"must be between 1 and 1000, got {limit}")
@@ -130,7 +133,8 @@ class OutboxService:
             if value is not None:
                 query = query.where(col(column) == value)
         query = _of_cycles(query, alliance_id, reach)
-        query = query.order_by(col(OutboxRecord.id).desc()).offset(offset).limit(limit)
+        newest = (col(OutboxRecord.created_at).desc(),) if by_time else ()
+        query = query.order_by(*newest, col(OutboxRecord.id).desc()).offset(offset).limit(limit)
         with self.db.read_session() as session:
             return list(session.exec(query))
 

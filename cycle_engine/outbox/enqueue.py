@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from cycle_engine.alliances.roster import Preferences, kept_roster
 from cycle_engine.clock import as_utc
 from cycle_engine.errors import InvalidInput
 from cycle_engine.outbox.expiry import email_expiry
@@ -34,7 +35,7 @@ from cycle_engine.scheduler.working_hours import (
     zone,
 )
 from cycle_engine.spec.specs import TemplateSpec
-from cycle_engine.store.events import core_connection
+from cycle_engine.store.events import core_connection, loaded
 from cycle_engine.store.tables import CycleRecord, StageRecord
 from cycle_engine.store.tables.alliances import AllianceRecord, OrganisationRecord
 from cycle_engine.store.tables.outbox import (
@@ -56,6 +57,7 @@ EMAIL_KINDS = (
     "escalation",
     "stage_started",
     "stage_completed",
+    "stage_results",  # a completed stage's products and context results (outbox.results)
     "stalled",
     "extension_requested",
     "marked_done",
@@ -72,6 +74,7 @@ DIGESTIBLE = frozenset(
         "escalation",
         "stage_started",
         "stage_completed",
+        "stage_results",
         "stalled",
         "extension_requested",
         "marked_done",
@@ -138,14 +141,12 @@ def stage_context(session: Session, scope: Scope) -> dict[str, Any]:
     }
 
 
-def person_context(
-    addressee: Addressee, organisations: Mapping[int, OrganisationRecord]
-) -> dict[str, Any]:
+def person_context(addressee: Addressee, organisations: Mapping[int, str]) -> dict[str, Any]:
     person = addressee.person
     organisation = organisations.get(person.organisation_id)
     return {
         "person": {"id": person.person_id, "name": person.name},
-        "organisation": {"name": organisation.name} if organisation else None,
+        "organisation": {"name": organisation} if organisation is not None else None,
         "timezone": person.timezone,
         "role": addressee.role,
     }
@@ -164,18 +165,17 @@ def enqueue_all(
     """Add one row per notice, skipping dedupe keys that exist; how many rows were added.
 
     A change tells 3 or 30 people at once, and the cost must not grow with them: the alliance,
-    the addressees' organisations, their preferences and snoozes are each read in one query, and
-    the rows go in one INSERT. Within the batch the first notice of a dedupe key wins, as it
-    would one insert at a time.
+    the addressees' organisations, their preferences and snoozes are each read in one query at
+    most (none when the cycle's lock and roster already read them), and the rows go in one
+    INSERT. Within the batch the first notice of a dedupe key wins, as it would one insert at a
+    time.
     """
     if not notices:
         return 0
     cycle = scope.cycle
-    alliance, organisations = _alliance_and_organisations(
-        session, cycle.alliance_id, {n.to.person.organisation_id for n in notices}
-    )
+    alliance, organisations = _alliance_and_organisations(session, cycle.alliance_id, notices)
     people = {n.to.person.person_id for n in notices}
-    preferences = _preferences(session, people)
+    preferences = _preferences(session, cycle.id, people)
     snoozed = (
         _snoozes(session, people, scope.visit.id, scope.now)
         if scope.visit is not None
@@ -205,7 +205,7 @@ def _row(
     notice: Notice,
     where: dict[str, Any],
     alliance: AllianceRecord | None,
-    organisations: Mapping[int, OrganisationRecord],
+    organisations: Mapping[int, str],
     domain: str,
 ) -> OutboxRecord:
     """The notice's row as it will be written, before the recipient's preferences apply."""
@@ -246,29 +246,46 @@ def _row(
 
 
 def _alliance_and_organisations(
-    session: Session, alliance_id: int | None, ids: set[int]
-) -> tuple[AllianceRecord | None, dict[int, OrganisationRecord]]:
-    """The cycle's alliance and the addressees' organisations (by id), in one query.
+    session: Session, alliance_id: int | None, notices: Sequence[Notice]
+) -> tuple[AllianceRecord | None, dict[int, str]]:
+    """The cycle's alliance and the addressees' organisation names (by id), in one query at
+    most: none when the session holds the alliance (the cycle's lock read it) and the roster
+    named every addressee's organisation.
 
     The alliance row is joined to each organisation wanted (an outer join, so an alliance with
     none of them still comes back once).
     """
+    names = {
+        n.to.person.organisation_id: n.to.person.organisation_name
+        for n in notices
+        if n.to.person.organisation_name is not None
+    }
+    ids = {n.to.person.organisation_id for n in notices}
+    held = loaded(session, AllianceRecord, alliance_id) if alliance_id is not None else None
+    if ids <= names.keys() and (alliance_id is None or held is not None):
+        return held, names
     if alliance_id is None:
         found = session.exec(
             select(OrganisationRecord).where(col(OrganisationRecord.id).in_(ids))
         ).all()
-        return None, {row.id: row for row in found if row.id is not None}
+        return None, {row.id: row.name for row in found if row.id is not None}
     rows = session.exec(
         select(AllianceRecord, OrganisationRecord)
         .outerjoin(OrganisationRecord, col(OrganisationRecord.id).in_(ids))
         .where(AllianceRecord.id == alliance_id)
     ).all()
     alliance = rows[0][0] if rows else None
-    return alliance, {o.id: o for _, o in rows if o is not None and o.id is not None}
+    return alliance, {o.id: o.name for _, o in rows if o is not None and o.id is not None}
 
 
-def _preferences(session: Session, people: set[int]) -> dict[int, NotificationPreferenceRecord]:
-    """The people's notification preferences (none for who never set any), in one query."""
+def _preferences(
+    session: Session, cycle_id: int | None, people: set[int]
+) -> Mapping[int, Preferences | NotificationPreferenceRecord]:
+    """The people's notification preferences (none for who never set any), in one query at
+    most: none when the cycle's roster, read in this transaction, covers them all."""
+    kept = kept_roster(session, cycle_id) if cycle_id is not None else None
+    if kept is not None and people <= kept.people.keys():
+        return {person: kept.preferences[person] for person in people if person in kept.preferences}
     found = session.exec(
         select(NotificationPreferenceRecord).where(
             col(NotificationPreferenceRecord.person_id).in_(people)
@@ -301,7 +318,7 @@ def _snoozes(
 def apply_preferences(
     row: OutboxRecord,
     tz_name: str,
-    prefs: NotificationPreferenceRecord | None,
+    prefs: Preferences | NotificationPreferenceRecord | None,
     snoozed_until: datetime | None,
 ) -> None:
     """Suppress unsubscribed kinds, hold snoozed reminders, route digest readers' mail."""

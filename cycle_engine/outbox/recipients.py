@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from cycle_engine.alliances.participation import Recipient, recipients_for_stage
+from cycle_engine.alliances.participation import recipients_for_stage
+from cycle_engine.alliances.roster import Recipient
 from cycle_engine.store.tables.alliances import (
     OrganisationRecord,
     ParticipationRecord,

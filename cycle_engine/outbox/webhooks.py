@@ -14,25 +14,43 @@ from sqlmodel import Session, select
 
 from cycle_engine.changes import Change
 from cycle_engine.outbox.expiry import webhook_expiry
+from cycle_engine.store.events import has_webhooks
 from cycle_engine.store.tables import FINISHED
 from cycle_engine.store.tables.access import WebhookSubscriptionRecord
 from cycle_engine.store.tables.outbox import WEBHOOK, OutboxRecord
 
 
+#: Webhook events that stand for one kind of history event each (its `data` is in the payload).
+EVENT_OF_KIND = {
+    "product_added": "product.added",
+    "stage_overdue": "stage.overdue",
+    "stalled": "cycle.stalled",
+    "participation_changed": "participation.changed",
+    "context_added": "context.added",
+    "context_updated": "context.updated",
+    "context_reported": "result.reported",
+    "question_added": "question.added",
+    "questions_answered": "questions.answered",
+    "learning_added": "learning.added",
+    "due_date_moved": "due_date.moved",
+    "focal_point_left": "person.left",
+    "organisation_left": "organisation.left",
+}
+
+
 def event_kinds(change: Change) -> list[str]:
-    """The webhook event kinds an engine change stands for."""
+    """The webhook event kinds an engine change stands for. A cycle that ends in its first
+    final stage is completed; one that ends in another (e.g. cancelled) is cancelled."""
     kind = change.event.kind
     kinds: list[str] = []
     if kind in ("started", "transition") and change.entered is not None:
         kinds.append("stage.entered")
     if kind == "transition" and change.cycle.status == FINISHED:
-        kinds.append("cycle.completed")
-    if kind == "stage_overdue":
-        kinds.append("stage.overdue")
-    if kind == "stalled":
-        kinds.append("cycle.stalled")
-    if kind == "product_added":
-        kinds.append("product.added")
+        finals = change.spec.final_stages
+        completed = bool(finals) and change.event.to_state == finals[0]
+        kinds.append("cycle.completed" if completed else "cycle.cancelled")
+    if kind in EVENT_OF_KIND:
+        kinds.append(EVENT_OF_KIND[kind])
     return kinds
 
 
@@ -81,6 +99,9 @@ class WebhookListener:
         kinds = event_kinds(change)
         if cycle.alliance_id is None or not kinds:
             return
+        assert cycle.id is not None
+        if has_webhooks(change.session, cycle.id) is False:
+            return  # the cycle's lock saw no active subscription of its alliance
         subscriptions = subscriptions_for(change.session, cycle.alliance_id)
         for kind in kinds:
             document = payload(change, kind)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 
 from cycle_engine.alliances.reach import Reach
@@ -17,13 +18,13 @@ from cycle_engine.changes import Changes
 from cycle_engine.clock import Clock
 from cycle_engine.errors import InvalidInput
 from cycle_engine.scheduler import stalled as stall_queries
-from cycle_engine.scheduler.firing import DEFAULT_LATE_AFTER, TimerHandlers
+from cycle_engine.scheduler.firing import DEFAULT_LATE_AFTER, OPEN, TimerHandlers
 from cycle_engine.scheduler.handlers import default_handlers
 from cycle_engine.scheduler.health import AllianceHealth, TimerHealth, alliance_health, timer_health
 from cycle_engine.scheduler.stalled import OverdueStage, StalledStage
 from cycle_engine.scheduler.worker import TickResult, Worker, WorkerSettings
 from cycle_engine.store.db import Database
-from cycle_engine.store.tables.timers import TimerRecord
+from cycle_engine.store.tables.timers import CLAIMED, PENDING, TimerQueueRecord, TimerRecord
 from cycle_engine.store.templates import TemplateStore
 
 
@@ -93,14 +94,38 @@ class TimerService:
     def list_timers(
         self, cycle_id: int | None = None, *, status: str | None = None
     ) -> list[TimerRecord]:
-        """Timer rows (of one cycle, in one status), by due time."""
-        query = select(TimerRecord)
+        """Timer rows (of one cycle, in one status), by due time.
+
+        A lease lives in the due-queue, not on the row: a leased timer is shown `claimed`, with
+        its lease's holder and end (`lease_owner`, `lease_until`), and is not `pending`.
+        """
+        queue = TimerQueueRecord.__table__  # type: ignore[attr-defined]
+        leased = queue.c.lease_owner.is_not(None)
+        query = select(TimerRecord, queue.c.lease_owner, queue.c.due_at).outerjoin(
+            queue, queue.c.timer_id == TimerRecord.id
+        )
         if cycle_id is not None:
             query = query.where(TimerRecord.cycle_id == cycle_id)
-        if status is not None:
+        if status == CLAIMED:
+            query = query.where(col(TimerRecord.status).in_(OPEN), leased)
+        elif status == PENDING:
+            query = query.where(TimerRecord.status == PENDING, ~leased)
+        elif status is not None:
             query = query.where(TimerRecord.status == status)
+        timers = []
         with self.db.read_session() as session:
-            return list(session.exec(query.order_by(col(TimerRecord.due_at), col(TimerRecord.id))))
+            for timer, holder, lease_end in session.exec(
+                query.order_by(col(TimerRecord.due_at), col(TimerRecord.id))
+            ):
+                if holder is not None:
+                    for name, value in (
+                        ("status", CLAIMED),
+                        ("lease_owner", holder),
+                        ("lease_until", lease_end),
+                    ):
+                        set_committed_value(timer, name, value)
+                timers.append(timer)
+        return timers
 
     def late_timers(self, *, limit: int = 100) -> list[TimerRecord]:
         """Timers found late (sent late or dropped as stale), newest first."""

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Table, bindparam
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, Table, bindparam, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from cycle_engine.actors import Actor
@@ -36,7 +37,15 @@ from cycle_engine.store.events import (
     save_columns,
 )
 from cycle_engine.store.tables import CycleRecord, EventRecord, StageRecord
-from cycle_engine.store.tables.timers import CLAIMED, DROPPED, FIRED, TimerRecord
+from cycle_engine.store.tables.timers import (
+    CLAIMED,
+    DROPPED,
+    FIRED,
+    PENDING,
+    TimerQueueRecord,
+    TimerRecord,
+)
+from cycle_engine.store.tables.types import UTCDateTime
 from cycle_engine.store.templates import TemplateStore
 
 SCHEDULER = Actor(name="scheduler", role="system")
@@ -48,9 +57,17 @@ _TIMERS: Table = TimerRecord.__table__  # type: ignore[attr-defined]
 _VISITS: Table = StageRecord.__table__  # type: ignore[attr-defined]
 _TIMER_COLUMNS = [column.name for column in _TIMERS.columns]
 _VISIT_COLUMNS = [column.name for column in _VISITS.columns]
+#: A timer still to fire: pending, or claimed (a lease taken before the due-queue existed).
+OPEN = (PENDING, CLAIMED)
+_QUEUE: Table = TimerQueueRecord.__table__  # type: ignore[attr-defined]
+#: The timer row, locked, with who holds its lease (its due-queue row) and its stage visit.
 _LOCK_TIMER = (
-    select(*_TIMERS.columns, *_VISITS.columns)
-    .select_from(_TIMERS.outerjoin(_VISITS, _VISITS.c.id == _TIMERS.c.stage_visit_id))
+    sa_select(*_TIMERS.columns, _QUEUE.c.lease_owner, *_VISITS.columns)
+    .select_from(
+        _TIMERS.outerjoin(_QUEUE, _QUEUE.c.timer_id == _TIMERS.c.id).outerjoin(
+            _VISITS, _VISITS.c.id == _TIMERS.c.stage_visit_id
+        )
+    )
     .where(_TIMERS.c.id == bindparam("timer_id"))
     .with_for_update(of=_TIMERS)
     .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
@@ -194,16 +211,17 @@ def fire_timer(
                 select(TimerRecord.cycle_id).where(TimerRecord.id == timer_id)
             ).first()
         cycle = lock_cycle(session, cycle_id) if isinstance(cycle_id, int) else None
-        timer = _lock_timer(session, timer_id)
-        if timer is None:
+        locked = _lock_timer(session, timer_id)
+        if locked is None:
             return FireOutcome(timer_id=timer_id, kind="?", status=SKIPPED, reason="no such timer")
+        timer, holder = locked
         kind = timer.kind
-        if timer.status != CLAIMED or timer.lease_owner != owner:
+        if timer.status not in OPEN or holder != owner:
             return FireOutcome(
                 timer_id=timer_id,
                 kind=kind,
                 status=SKIPPED,
-                reason=f"timer is {timer.status} for {timer.lease_owner}",
+                reason=f"timer is {timer.status}, leased to {holder}",
             )
         late = now > timer.due_at + late_after
         firing = TimerFiring(
@@ -234,8 +252,9 @@ def fire_timer(
         )
 
 
-def _lock_timer(session: Session, timer_id: int) -> TimerRecord | None:
-    """The timer row, locked, read fresh; its stage visit comes along in the same query.
+def _lock_timer(session: Session, timer_id: int) -> tuple[TimerRecord, str | None] | None:
+    """The timer row, locked, read fresh, and who holds its lease; its stage visit comes along
+    in the same query.
 
     The cycle is already locked, and every change to a stage visit holds its cycle's lock, so
     the visit read here is current even if this query waited for the timer's lock.
@@ -247,10 +266,11 @@ def _lock_timer(session: Session, timer_id: int) -> TimerRecord | None:
     timer = adopt(
         session, TimerRecord, dict(zip(_TIMER_COLUMNS, row[:width], strict=True)), refresh=True
     )
-    if row[width] is not None:
-        visit = dict(zip(_VISIT_COLUMNS, row[width:], strict=True))
+    holder: str | None = row[width]
+    if row[width + 1] is not None:
+        visit = dict(zip(_VISIT_COLUMNS, row[width + 1 :], strict=True))
         keep_loaded(session, adopt(session, StageRecord, visit))
-    return timer
+    return timer, holder
 
 
 def record_failure(
@@ -268,20 +288,26 @@ def record_failure(
     Returns True when the timer was dropped for good.
     """
     with db.transaction() as session:
-        timer = session.exec(
-            select(TimerRecord).where(TimerRecord.id == timer_id).with_for_update()
-        ).first()
-        if timer is None or timer.status != CLAIMED or timer.lease_owner != owner:
+        locked = _lock_timer(session, timer_id)
+        if locked is None or locked[0].status not in OPEN or locked[1] != owner:
             return False
+        timer = locked[0]
         timer.attempts += 1
         timer.last_error = f"{type(error).__name__}: {error}"[:1000]
         dropped = timer.attempts >= max_attempts
-        if dropped:
+        if dropped:  # no longer open: the trigger takes it out of the due-queue
             timer.status = DROPPED
             timer.fired_at = now
             timer.lease_until = None
-        else:
-            timer.lease_owner = None
-            timer.lease_until = now + retry_after * min(2 ** (timer.attempts - 1), 8)
+        else:  # still leased to `owner` until the back-off ends, then due again
+            retry_at = now + retry_after * min(2 ** (timer.attempts - 1), 8)
+            core_connection(session).execute(_BACK_OFF, {"timer_id": timer_id, "due": retry_at})
         session.add(timer)
         return dropped
+
+
+_BACK_OFF = (
+    update(_QUEUE)
+    .where(_QUEUE.c.timer_id == bindparam("timer_id"))
+    .values(due_at=bindparam("due", type_=UTCDateTime()))
+)

@@ -2,8 +2,8 @@
 the oldest due timer, and stalled and overdue cycles per alliance.
 
 Metrics scrapes (`cycle_engine.metrics`) read these on every scrape, so each is one aggregate
-query over an index the scheduler already keeps (pending timers by due time, claimed timers by
-lease, active stall flags, open visits by deadline), and stalled and overdue keep the one meaning
+query over an index the scheduler already keeps (the timer due-queue by due time, its leased
+rows, active stall flags, open visits by deadline), and stalled and overdue keep the one meaning
 every list of cycles uses (`cycles.listing`).
 """
 
@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, distinct, func, select, text
+from sqlalchemy import Table, distinct, func, select
 from sqlmodel import Session, col
 
 from cycle_engine.cycles.listing import flag_of_current_visit, open_current_visit, overdue_at
 from cycle_engine.store.tables import ACTIVE, CycleRecord, StageRecord
 from cycle_engine.store.tables.alliances import AllianceRecord
-from cycle_engine.store.tables.timers import StallRecord, TimerRecord
+from cycle_engine.store.tables.timers import StallRecord, TimerQueueRecord
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,19 +49,19 @@ class AllianceHealth:
 
 
 def timer_health(session: Session, now: datetime, late_after: timedelta) -> TimerHealth:
-    """Counts of due, claimed and late timers at `now`, and the oldest due time."""
-    timers: Table = TimerRecord.__table__  # type: ignore[attr-defined]
+    """Counts of due, claimed and late timers at `now`, and the oldest due time (all read from
+    the due-queue: a due timer is an unleased queue row due by now)."""
+    queue: Table = TimerQueueRecord.__table__  # type: ignore[attr-defined]
     connection = session.connection()
-    pending = text("timers.status = 'pending'")  # literal: matches ix_timers_pending_due
     due, oldest, late = connection.execute(
         select(
             func.count(),
-            func.min(timers.c.due_at),
-            func.count().filter(timers.c.due_at <= now - late_after),
-        ).where(pending, timers.c.due_at <= now)
+            func.min(queue.c.due_at),
+            func.count().filter(queue.c.due_at <= now - late_after),
+        ).where(queue.c.due_at <= now, queue.c.lease_owner.is_(None))
     ).one()
     claimed = connection.execute(
-        select(func.count()).select_from(timers).where(text("timers.status = 'claimed'"))
+        select(func.count()).select_from(queue).where(queue.c.lease_owner.is_not(None))
     ).scalar_one()
     return TimerHealth(
         due=int(due or 0), claimed=int(claimed or 0), late=int(late or 0), oldest_due_at=oldest

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cycle_engine.spec.specs import GuardArg, TemplateSpec
+from cycle_engine.spec.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -55,12 +56,17 @@ GuardCheck = Callable[[GuardContext, GuardArg], list[str]]
 
 @dataclass(frozen=True, kw_only=True)
 class GuardDefinition:
-    """A guard's name, the argument type it takes and its check."""
+    """A guard's name, the argument type it takes and its check.
+
+    `arg_choices` names the vocabulary list the argument must come from (`"product_kinds"`), so
+    the loader refuses a word the domain does not know; None when any value of the type will do.
+    """
 
     name: str
     arg_type: type | tuple[type, ...]
     description: str
     check: GuardCheck
+    arg_choices: str | None = None
 
     def argument_problem(self, arg: GuardArg) -> str | None:
         """Why `arg` is not a valid argument for this guard, or None when it is."""
@@ -80,9 +86,15 @@ def _type_names(kind: type | tuple[type, ...]) -> str:
 
 
 class GuardRegistry(Mapping[str, GuardDefinition]):
-    """The guards a template may name."""
+    """The guards a template may name, and the domain's words (`vocabulary`) it may use."""
 
-    def __init__(self, definitions: list[GuardDefinition] | None = None) -> None:
+    def __init__(
+        self,
+        definitions: list[GuardDefinition] | None = None,
+        *,
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
+        self.vocabulary = vocabulary or Vocabulary()
         self._definitions: dict[str, GuardDefinition] = {}
         for definition in definitions or []:
             self.register(definition)

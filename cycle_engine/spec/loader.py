@@ -26,7 +26,7 @@ import yaml
 
 from cycle_engine.errors import InvalidTemplate, TemplateProblem
 from cycle_engine.spec.durations import MAX_DURATION, format_duration
-from cycle_engine.spec.guards import GuardDefinition
+from cycle_engine.spec.guards import GuardDefinition, GuardRegistry
 from cycle_engine.spec.specs import (
     ANY_ACTIVE,
     PREVIOUS,
@@ -39,7 +39,6 @@ from cycle_engine.spec.stages import convert_defaults, convert_stage
 from cycle_engine.spec.validate import (
     SNAKE_NAME,
     TEMPLATE_KEY,
-    TRANSITION_ROLES,
     Problems,
     TransitionDraft,
     check_graph,
@@ -81,7 +80,9 @@ def load_template(
     Args:
         source: the file to read; when `text` is given, only its name is used in messages.
         text: the template's content, if it is already in memory.
-        guards: the guards templates may name (usually `default_guards()`).
+        guards: the guards templates may name (usually `default_guards()`); a `GuardRegistry`
+            also brings the domain's vocabulary (roles, product kinds) the template is checked
+            against.
 
     Raises:
         InvalidTemplate: the file cannot be read, is not YAML, or has any problem; `problems`
@@ -137,7 +138,8 @@ def load_template_text(
     """
     if len(text) > MAX_TEMPLATE_BYTES or len(text.encode("utf-8")) > MAX_TEMPLATE_BYTES:
         raise InvalidTemplate([_too_large(source_name, len(text.encode("utf-8")))])
-    problems = Problems(source_name)
+    vocabulary = guards.vocabulary if isinstance(guards, GuardRegistry) else None
+    problems = Problems(source_name, vocabulary)
     document = read_document(text, problems)
     if problems.fatal:
         problems.raise_if_any()
@@ -359,7 +361,9 @@ def _convert_transition(
         source_paths=source_paths,
         dest=dest,
         guards=_convert_guards(problems, raw.get("requires", []), f"{path}.requires", guards),
-        roles=expect_roles(problems, raw.get("roles", []), f"{path}.roles", TRANSITION_ROLES),
+        roles=expect_roles(
+            problems, raw.get("roles", []), f"{path}.roles", problems.vocabulary.transition_roles
+        ),
         description=expect_text(problems, raw.get("description", ""), f"{path}.description"),
     )
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from cycle_engine.spec.specs import LatePolicy, OverdueSpec, ReminderSpec, StageSpec, StallSpec
 from cycle_engine.spec.validate import (
-    RECIPIENT_ROLES,
     SNAKE_NAME,
     Problems,
     check_keys,
@@ -175,7 +174,7 @@ def _convert_reminder(problems: Problems, raw: object, path: str) -> ReminderSpe
         late = "drop_stale"
     to = REMINDER_TO
     if "to" in raw:
-        to = expect_roles(problems, raw["to"], f"{path}.to", RECIPIENT_ROLES)
+        to = expect_roles(problems, raw["to"], f"{path}.to", problems.vocabulary.recipient_roles)
     if name is None or offset is None:
         return None
     anchor, sign = _ANCHORS[when]
@@ -203,7 +202,7 @@ def convert_overdue(problems: Problems, raw: object, path: str) -> OverdueSpec |
         escalate = 1
     to = OVERDUE_TO
     if "to" in raw:
-        to = expect_roles(problems, raw["to"], f"{path}.to", RECIPIENT_ROLES)
+        to = expect_roles(problems, raw["to"], f"{path}.to", problems.vocabulary.recipient_roles)
     if every is None:
         return None
     return OverdueSpec(every=every, escalate_after=escalate, to=tuple(to))

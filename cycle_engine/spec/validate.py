@@ -21,6 +21,7 @@ from cycle_engine.errors import InvalidTemplate, TemplateProblem
 from cycle_engine.spec.durations import parse_duration
 from cycle_engine.spec.guards import GuardDefinition
 from cycle_engine.spec.specs import ANY_ACTIVE, PREVIOUS, GuardSpec, StageSpec
+from cycle_engine.spec.vocabulary import Vocabulary
 
 #: Stage keys, triggers, reminder and guard names: `question_workshop`.
 SNAKE_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
@@ -30,21 +31,18 @@ TEMPLATE_KEY = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 #: Control characters text may not hold (tab, line feed and carriage return may appear).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
-#: Who may fire a transition.
-TRANSITION_ROLES = ("admin", "coordinator", "manager", "lead", "active", "system")
-#: Who may receive a reminder about a stage.
-RECIPIENT_ROLES = ("focal_point", "deputy", "lead", "active", "informed", "coordinator", "manager")
-
 
 class Problems:
     """Collects template problems with the file name and, where known, the line of each path.
 
     `lines` maps a path (`stages[3].duration`) to its 1-based line; `scalars` maps the path of a
     value YAML turned into a boolean or null to the text the author wrote (`on`, `no`, `~`).
+    `vocabulary` holds the domain's words the checks compare against (roles, product kinds).
     """
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, vocabulary: Vocabulary | None = None) -> None:
         self.source = source
+        self.vocabulary = vocabulary or Vocabulary()
         self.lines: dict[str, int] = {}
         self.scalars: dict[str, str] = {}
         self._items: list[TemplateProblem] = []
@@ -174,7 +172,10 @@ def expect_duration(
 def expect_roles(
     problems: Problems, value: object, path: str, allowed: Sequence[str]
 ) -> tuple[str, ...]:
-    """`value` (a role or a list of roles) as a tuple of known roles; reports unknown ones."""
+    """`value` (a role or a list of roles) as a tuple of known roles; reports unknown ones.
+
+    `allowed` is usually a list of `problems.vocabulary` (its recipient or transition roles).
+    """
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
         problems.add(path, f"expected a list of roles, got {value!r}")
@@ -207,6 +208,17 @@ def check_guard(
     problem = definition.argument_problem(guard.arg)
     if problem:
         problems.add(_join(path, guard.name), problem)
+    elif definition.arg_choices is not None:
+        allowed = problems.vocabulary.choices(definition.arg_choices)
+        if guard.arg not in allowed:
+            hint = _did_you_mean(str(guard.arg), allowed)
+            what = definition.arg_choices.replace("_", " ").removesuffix("s")
+            known = _choices(allowed) if allowed else "none (the domain defines no such words)"
+            problems.add(
+                _join(path, guard.name),
+                f"unknown {what} {guard.arg!r} for guard {guard.name!r}"
+                f" ({hint}expected one of {known})",
+            )
 
 
 def is_guard_arg(value: object) -> bool:

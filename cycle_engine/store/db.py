@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from cycle_engine.errors import InvalidInput
+from cycle_engine.store.turns import WriterTurns
 
 #: The embedded default: a SQLite file under data/, for `make run` and a first try.
 DEFAULT_DATABASE_URL = "sqlite:///data/cycle_engine.db"
@@ -30,6 +31,8 @@ _READONLY = "cycle_engine_readonly"
 _AFTER_COMMIT = "cycle_engine.after_commit"
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+#: The session of the `Database.unit()` open in this thread or task, with its database.
+_UNIT: ContextVar[tuple[Database, Session] | None] = ContextVar("cycle_engine_unit", default=None)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -129,9 +132,10 @@ class Database:
             engine = engine.execution_options(schema_translate_map={None: schema})
         self.engine = engine
         self._read_engine = self.engine.execution_options(**{_READONLY: True})
-        #: SQLite has one writer at a time: this process's writers queue here, in turn.
+        #: SQLite has one writer at a time: this process's writers queue here, first come first
+        #: served (`store.turns`).
         self._writer_turn: AbstractContextManager[object] = (
-            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
+            WriterTurns() if engine.dialect.name == "sqlite" else nullcontext()
         )
 
     @property
@@ -150,6 +154,16 @@ class Database:
         On SQLite, writers of this process take turns through one lock before `BEGIN
         IMMEDIATE`, instead of polling SQLite's busy handler (which starves some of them).
         """
+        shared = self._unit_session()
+        if shared is not None:  # inside a unit: a savepoint of its transaction
+            pending = len(shared.info.get(_AFTER_COMMIT, ()))
+            try:
+                with shared.begin_nested():
+                    yield shared
+            except BaseException:
+                del shared.info.get(_AFTER_COMMIT, [])[pending:]  # nothing of it commits
+                raise
+            return
         with self._writer_turn, Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
@@ -158,8 +172,33 @@ class Database:
             callback()
 
     @contextmanager
+    def unit(self) -> Iterator[Session]:
+        """One write transaction that every `transaction()` and `read_session()` of this
+        database opened inside it (in the same thread or task) joins, so a caller can add its
+        own rows to a command's commit: the API stores a command's answer to an
+        Idempotency-Key this way. A joined `transaction()` is a savepoint: an error inside it
+        undoes only its part; an error leaving the unit undoes everything.
+        """
+        if self._unit_session() is not None:
+            raise RuntimeError("a unit is already open in this context")
+        with self.transaction() as session:
+            token = _UNIT.set((self, session))
+            try:
+                yield session
+            finally:
+                _UNIT.reset(token)
+
+    def _unit_session(self) -> Session | None:
+        unit = _UNIT.get()
+        return unit[1] if unit is not None and unit[0] is self else None
+
+    @contextmanager
     def read_session(self) -> Iterator[Session]:
-        """A session for queries; never takes the write lock."""
+        """A session for queries; never takes the write lock (inside a `unit()`, its session)."""
+        shared = self._unit_session()
+        if shared is not None:
+            yield shared
+            return
         with Session(self._read_engine, expire_on_commit=False) as session, session.begin():
             yield session
 

@@ -17,13 +17,14 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    LABEL_STYLE_TABLENAME_PLUS_COL,
     Connection,
     Table,
     bindparam,
+    exists,
     func,
     insert,
     select,
+    true,
     update,
 )
 from sqlalchemy import inspect as sa_inspect
@@ -34,6 +35,9 @@ from sqlmodel import Session, SQLModel
 from cycle_engine.actors import Actor
 from cycle_engine.errors import CycleNotFound
 from cycle_engine.store.tables import CycleRecord, EventRecord, StageRecord
+from cycle_engine.store.tables.access import WebhookSubscriptionRecord
+from cycle_engine.store.tables.alliances import AllianceRecord, PlanRecord
+from cycle_engine.store.tables.types import UTCDateTime
 
 _EVENTS: Table = EventRecord.__table__  # type: ignore[attr-defined]
 _INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
@@ -152,19 +156,47 @@ def append_event(
 _VISITS: Table = StageRecord.__table__  # type: ignore[attr-defined]
 _PREVIOUS = _VISITS.alias("previous")
 _CYCLES: Table = CycleRecord.__table__  # type: ignore[attr-defined]
+_ALLIANCES: Table = AllianceRecord.__table__  # type: ignore[attr-defined]
+_HOOKS: Table = WebhookSubscriptionRecord.__table__  # type: ignore[attr-defined]
+_PLAN: Table = PlanRecord.__table__  # type: ignore[attr-defined]
 _CYCLE_COLUMNS = [column.name for column in _CYCLES.columns]
 _VISIT_COLUMNS = [column.name for column in _VISITS.columns]
-#: The cycle row, locked (PostgreSQL: `FOR UPDATE`; SQLite: `BEGIN IMMEDIATE` already holds the
-#: write lock). On SQLite its current stage visit comes in the same round trip; PostgreSQL
-#: re-reads only the locked row after waiting for a lock, so there the visit is read after.
-_LOCK = select(*_CYCLES.columns).where(_CYCLES.c.id == bindparam("cycle_id")).with_for_update()
-_LOCK_WITH_VISIT = (
-    select(*_CYCLES.columns, *_VISITS.columns)
-    .select_from(_CYCLES.outerjoin(_VISITS, _VISITS.c.id == _CYCLES.c.current_stage_id))
+_ALLIANCE_COLUMNS = [column.name for column in _ALLIANCES.columns]
+#: Whether the cycle's alliance has an active webhook subscription (so the webhook listener
+#: knows, without a query, that most changes have nobody to tell).
+_HAS_WEBHOOKS = (
+    exists()
+    .where(_HOOKS.c.alliance_id == _CYCLES.c.alliance_id, _HOOKS.c.active == true())
+    .label("has_webhooks")
+)
+_LOCKED_FROM = _CYCLES.outerjoin(_ALLIANCES, _ALLIANCES.c.id == _CYCLES.c.alliance_id)
+#: The cycle row, locked (PostgreSQL: `FOR UPDATE OF cycles`; SQLite: `BEGIN IMMEDIATE` already
+#: holds the write lock), with its alliance and whether that has webhooks: what every command on
+#: a cycle reads first. On SQLite its current stage visit comes in the same round trip;
+#: PostgreSQL re-reads only the locked row after waiting for a lock, so there the visit is read
+#: (or, leaving it, updated with RETURNING) after.
+_LOCK = (
+    select(*_CYCLES.columns, *_ALLIANCES.columns, _HAS_WEBHOOKS)
+    .select_from(_LOCKED_FROM)
     .where(_CYCLES.c.id == bindparam("cycle_id"))
-    .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+    .with_for_update(of=_CYCLES)
+)
+_LOCK_WITH_VISIT = (
+    select(*_CYCLES.columns, *_ALLIANCES.columns, _HAS_WEBHOOKS, *_VISITS.columns)
+    .select_from(_LOCKED_FROM.outerjoin(_VISITS, _VISITS.c.id == _CYCLES.c.current_stage_id))
+    .where(_CYCLES.c.id == bindparam("cycle_id"))
 )
 _VISIT = select(*_VISITS.columns).where(_VISITS.c.id == bindparam("visit_id"))
+_LEAVE_VISIT = (
+    update(_VISITS)
+    .where(_VISITS.c.id == bindparam("visit_id"))
+    .values(left_at=bindparam("leaving_at", type_=UTCDateTime()))
+    .returning(*_VISITS.columns)
+)
+_EARLIER_VISITS = select(_PREVIOUS.c.id).where(
+    _PREVIOUS.c.cycle_id == bindparam("visit_cycle_id"),
+    _PREVIOUS.c.stage == bindparam("visit_stage"),
+)
 _LAST_VISIT = select(func.max(_VISITS.c.visit)).where(
     _VISITS.c.cycle_id == bindparam("cycle_id"), _VISITS.c.stage == bindparam("stage")
 )
@@ -179,27 +211,67 @@ _INSERT_VISIT = (
         )
         .scalar_subquery()
     )
-    .returning(_VISITS.c.id, _VISITS.c.visit)
+    .returning(_VISITS.c.id, _VISITS.c.visit, _VISITS.c.due_at)
+)
+#: The same, due when the work plan says for a first visit (else at `due_at`): the plan's date
+#: read in the INSERT, not in a query before it.
+_INSERT_PLANNED_VISIT = _INSERT_VISIT.values(
+    due_at=func.coalesce(
+        select(_PLAN.c.planned_due)
+        .where(
+            _PLAN.c.cycle_id == bindparam("visit_cycle_id"),
+            _PLAN.c.stage == bindparam("visit_stage"),
+            ~_EARLIER_VISITS.exists(),
+        )
+        .limit(1)
+        .scalar_subquery(),
+        bindparam("fallback_due", type_=UTCDateTime()),
+    )
 )
 _NEW_VISITS = "cycle_engine.new_visits"
 _LOADED = "cycle_engine.loaded_visits"
+_WEBHOOKS = "cycle_engine.alliance_webhooks"
 
 
 def lock_cycle(session: Session, cycle_id: int) -> CycleRecord:
-    """The cycle row, locked for this transaction; raises CycleNotFound."""
+    """The cycle row, locked for this transaction; raises CycleNotFound.
+
+    Its alliance (when it has one) comes in the same statement and stays in the session, so
+    `session.get(AllianceRecord, id)` later costs no query; so does its current visit on SQLite.
+    """
     connection = core_connection(session)
     joined = connection.dialect.name == "sqlite"
     row = connection.execute(_LOCK_WITH_VISIT if joined else _LOCK, {"cycle_id": cycle_id}).first()
     if row is None:
         raise CycleNotFound(cycle_id)
-    width = len(_CYCLE_COLUMNS)
-    cycle = adopt(session, CycleRecord, dict(zip(_CYCLE_COLUMNS, row[:width], strict=True)))
-    if joined and row[width] is not None:
-        keep_loaded(
-            session,
-            adopt(session, StageRecord, dict(zip(_VISIT_COLUMNS, row[width:], strict=True))),
-        )
+    cycle_end = len(_CYCLE_COLUMNS)
+    alliance_end = cycle_end + len(_ALLIANCE_COLUMNS)
+    cycle = adopt(session, CycleRecord, dict(zip(_CYCLE_COLUMNS, row[:cycle_end], strict=True)))
+    if row[cycle_end] is not None:
+        alliance_values = dict(zip(_ALLIANCE_COLUMNS, row[cycle_end:alliance_end], strict=True))
+        keep_loaded(session, adopt(session, AllianceRecord, alliance_values))
+    _webhooks(session)[cycle_id] = bool(row[alliance_end])
+    if joined and row[alliance_end + 1] is not None:
+        visit_values = dict(zip(_VISIT_COLUMNS, row[alliance_end + 1 :], strict=True))
+        keep_loaded(session, adopt(session, StageRecord, visit_values))
     return cycle
+
+
+def _webhooks(session: Session) -> dict[int, bool]:
+    """Per cycle locked in the current transaction: whether its alliance has webhooks."""
+    transaction = session.get_transaction()
+    mark = session.info.get(_WEBHOOKS)
+    if mark is None or mark[0] is not transaction:
+        mark = (transaction, {})
+        session.info[_WEBHOOKS] = mark
+    known: dict[int, bool] = mark[1]
+    return known
+
+
+def has_webhooks(session: Session, cycle_id: int) -> bool | None:
+    """Whether the alliance of a cycle locked in this transaction has an active webhook
+    subscription, as the lock read it; None when the cycle was not locked here."""
+    return _webhooks(session).get(cycle_id)
 
 
 def current_visit(session: Session, cycle: CycleRecord) -> StageRecord | None:
@@ -216,11 +288,34 @@ def current_visit(session: Session, cycle: CycleRecord) -> StageRecord | None:
     return keep_loaded(session, adopt(session, StageRecord, row._asdict()))
 
 
-def keep_loaded(session: Session, visit: StageRecord) -> StageRecord:
-    """Hold `visit` for the session's life (its identity map holds objects only weakly), so
+def keep_loaded(session: Session, record: R) -> R:
+    """Hold `record` for the session's life (its identity map holds objects only weakly), so
     later look-ups (`current_visit`, `session.get`) find it without a query."""
-    session.info.setdefault(_LOADED, []).append(visit)
-    return visit
+    session.info.setdefault(_LOADED, []).append(record)
+    return record
+
+
+def leave_visit(session: Session, cycle: CycleRecord, now: datetime) -> StageRecord | None:
+    """Close the cycle's current stage visit (`left_at`); returns it (None when finished).
+
+    One statement either way: an UPDATE of the visit the session holds, or an UPDATE that
+    returns the row when it was not read yet (PostgreSQL, where the lock reads the cycle alone).
+    """
+    visit_id = cycle.current_stage_id
+    if visit_id is None:
+        return None
+    visit = loaded(session, StageRecord, visit_id)
+    if visit is not None:
+        save_columns(session, visit, {"left_at": now})
+        return visit
+    row = (
+        core_connection(session)
+        .execute(_LEAVE_VISIT, {"visit_id": visit_id, "leaving_at": now})
+        .first()
+    )
+    if row is None:
+        return None
+    return keep_loaded(session, adopt(session, StageRecord, row._asdict(), refresh=True))
 
 
 def new_visit_ids(session: Session) -> set[int]:
@@ -239,9 +334,19 @@ def new_visit_ids(session: Session) -> set[int]:
 
 
 def insert_visit(
-    session: Session, cycle: CycleRecord, stage: str, now: datetime, due_at: datetime | None
+    session: Session,
+    cycle: CycleRecord,
+    stage: str,
+    now: datetime,
+    due_at: datetime | None,
+    *,
+    planned: bool = False,
 ) -> StageRecord:
-    """INSERT a new visit of `stage` (numbered after the stage's earlier visits)."""
+    """INSERT a new visit of `stage` (numbered after the stage's earlier visits).
+
+    `planned`: a first visit is due when the cycle's work plan says (`due_at` when the plan has
+    no row for the stage, and for later visits), looked up inside the INSERT.
+    """
     assert cycle.id is not None
     row = {
         "cycle_id": cycle.id,
@@ -251,12 +356,13 @@ def insert_visit(
         "left_at": None,
         "last_activity_at": now,
     }
-    visit_id, number = (
-        core_connection(session)
-        .execute(_INSERT_VISIT, {**row, "visit_cycle_id": cycle.id, "visit_stage": stage})
-        .one()
-    )
-    visit = adopt(session, StageRecord, {"id": visit_id, "visit": number, **row})
+    params: dict[str, Any] = {**row, "visit_cycle_id": cycle.id, "visit_stage": stage}
+    statement = _INSERT_VISIT
+    if planned:
+        statement = _INSERT_PLANNED_VISIT
+        params["fallback_due"] = params.pop("due_at")
+    visit_id, number, due = core_connection(session).execute(statement, params).one()
+    visit = adopt(session, StageRecord, {**row, "id": visit_id, "visit": number, "due_at": due})
     new_visit_ids(session).add(visit_id)
     return visit
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -79,8 +80,9 @@ def test_settings_refuse_weak_secrets_outside_dev_mode(tmp_path: Path) -> None:
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
 
 
-def test_key_commands_create_list_revoke(world: World, db_url: str) -> None:
-    """`key create` shows a token once; `key revoke` makes it answer 401 from then on."""
+def test_key_commands_create_list_revoke(world: World, db_url: str, clock: ManualClock) -> None:
+    """`key create` shows a token once; `key revoke` (another process's engine) makes it answer
+    401 in the serving process once the key's cached check has run out (KEY_CACHE_SECONDS)."""
     runner = CliRunner()
     created = runner.invoke(
         cli, ["key", "create", "--name", "ops", "--role", "admin", "--db", db_url]
@@ -93,6 +95,8 @@ def test_key_commands_create_list_revoke(world: World, db_url: str) -> None:
         assert "ops" in listed.output and token not in listed.output
         prefix = token.split("_")[1]
         assert runner.invoke(cli, ["key", "revoke", prefix, "--db", db_url]).exit_code == 0
+        assert c.get("/api/v1/cycles").status_code == 200  # still trusted from its last check
+        clock.advance(timedelta(seconds=Settings.key_cache_seconds))
         assert c.get("/api/v1/cycles").status_code == 401
     bad = runner.invoke(cli, ["key", "create", "--name", "p", "--role", "partner", "--db", db_url])
     assert bad.exit_code == 1 and "organisation" in bad.output

@@ -47,6 +47,12 @@ BEYOND_SCHEMA = {
     "GET /api/v1/templates/{key}/diff": "a renamed stage is a stage of both versions",
     "POST /api/v1/cycles/{cycle_id}/products": "a key with no organisation of its own names the "
     "product's author (a partner's defaults to its own organisation)",
+    "PATCH /api/v1/alliances/{alliance_id}": "working hours start before they end, counting the "
+    "stored hour the request leaves as it is",
+    "POST /api/v1/keys": "a key's role decides whether it names an alliance, an organisation or "
+    "neither",
+    "POST /api/v1/alliances/{alliance_id}/import": "a partner list is checked as a whole (required "
+    "fields per record, names and agencies it refers to, kinds, zones)",
 }
 
 

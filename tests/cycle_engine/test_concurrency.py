@@ -35,7 +35,7 @@ CHILD = textwrap.dedent(
 def test_exactly_one_of_two_processes_wins(engine: CycleEngine, db_url: str, expected: str) -> None:
     """Two processes racing the same trigger: one moves the cycle, the other gets a clear error."""
     engine.templates.publish(PILOT, "pilot.yaml")
-    cycle_id = engine.start_cycle("pilot", "Race").id or 0
+    cycle_id = engine.start_cycle("pilot", "Race", standalone=True).id or 0
     children = [
         subprocess.Popen(
             [sys.executable, "-c", CHILD, db_url, str(cycle_id), expected],

@@ -56,7 +56,7 @@ def test_random_triggers_keep_declared_state_and_replay(
     clock = ManualClock()
     with CycleEngine(sqlite_url, clock=clock) as engine:
         engine.templates.publish(PILOT, "pilot.yaml")
-        cycle_id = engine.start_cycle("pilot", "Property").id or 0
+        cycle_id = engine.start_cycle("pilot", "Property", standalone=True).id or 0
         declared = {s.key for s in engine.templates.spec("pilot").stages}
         for trigger, note in moves:
             clock.advance(timedelta(hours=1))

@@ -74,6 +74,7 @@ SERVICES = {
     "work": "CycleWork",
     "timers": "TimerService",
     "outbox": "OutboxService",
+    "learning": "AllianceLearning",
     "migrations": "MigrationService",
 }
 

@@ -107,7 +107,9 @@ def test_cli_and_worker_run_the_plugins_guard_and_listener(
     fire` is refused with the guard's reason, and `worker --once` fires the cycle's timers on
     time (a worker without the desk's guard could not load the template to fire them)."""
     db = ("--db", desk_db)
-    started = host_project.run(CLI, "cycle", "start", "purchase", "Field laptops", *db, "--json")
+    started = host_project.run(
+        CLI, "cycle", "start", "purchase", "Field laptops", "--standalone", *db, "--json"
+    )
     cycle_id = int(json.loads(started.stdout)["id"])
     assert audit_rows(tmp_path / "desk.db", cycle_id) == [("started", "request")]
 

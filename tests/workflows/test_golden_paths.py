@@ -51,6 +51,15 @@ class Walker:
             stages = [s.key for s in spec.work_stages]
             current = self.engine.get_cycle(self.cycle_id).state
             self.world.assign_leads(self.cycle_id, stages[stages.index(current) + 1 :])
+        elif "assign" in step:
+            role = step["assign"]
+            self.engine.work.assign(
+                self.cycle_id,
+                role["stage"],
+                getattr(self.world, role["organisation"]),
+                role["level"],
+                actor=COORDINATOR,
+            )
         elif "product" in step:
             kind = step["product"]
             self.engine.work.add_product(

@@ -22,7 +22,18 @@ WEBHOOK_EVENTS = (
     "stage.overdue",
     "cycle.stalled",
     "cycle.completed",
+    "cycle.cancelled",
     "product.added",
+    "participation.changed",
+    "context.added",
+    "context.updated",
+    "result.reported",
+    "question.added",
+    "questions.answered",
+    "learning.added",
+    "due_date.moved",
+    "person.left",
+    "organisation.left",
 )
 
 

@@ -28,9 +28,11 @@ def test_demo_seeds_alliance_walks_cycle_and_is_rerunnable(db_url: str, tmp_path
         assert sorted(states.values()) == [
             "completed",
             "prototype",
+            "question_workshop",
             "quick_review",
             "role_assignment",
         ]
+        _check_learning_story(engine, alliance.id or 0)
         walked = next(c for c in engine.cycles.list_cycles() if c.state == "completed")
         report = engine.work.cycle_report(walked.id or 0)
         assert report.complete and len(report.contexts) == 3
@@ -40,3 +42,40 @@ def test_demo_seeds_alliance_walks_cycle_and_is_rerunnable(db_url: str, tmp_path
     again: list[str] = []
     run_demo(db_url, again.append, data_dir=tmp_path / "data")
     assert again[0].startswith("demo alliance already seeded")
+
+
+def _check_learning_story(engine: CycleEngine, alliance_id: int) -> None:
+    """The seed's scale (19 agencies, 57 local organisations, 4 countries, 5 cycles), a finished
+    cycle that fed a follow-on, questions answered, advanced and carried forward, an organisation
+    that left, and the Table 1 indicator equal to a count of the adoption rows."""
+    report = engine.learning.alliance_report(alliance_id)
+    shape = report.shape
+    assert (shape.agencies, shape.local_organisations, shape.countries) == (19, 57, 4)
+    assert len(report.cycles) == 5
+    walked = next(c for c in report.cycles if c.status == "finished")
+    follow_on = next(c for c in report.cycles if c.fed_by)
+    assert (walked.fed, follow_on.fed_by) == ((follow_on.cycle_id,), (walked.cycle_id,))
+    statuses = [s.status for s in engine.learning.question_states(walked.cycle_id)]
+    assert statuses == ["answered", "advanced", "carried_forward", "carried_forward"]
+    assert len(engine.learning.question_states(follow_on.cycle_id)) == 3
+    members = {m.organisation.id: m for m in engine.alliances.alliance_members(alliance_id)}
+    adoptions = engine.learning.adoptions(alliance_id)
+    local = {a.organisation_id for a in adoptions if members[a.organisation_id].works_with_id}
+    agencies = {a.organisation_id for a in adoptions} - local
+    countries = {a.country for a in adoptions}
+    spread = report.adoption.spread
+    assert (spread.agencies, spread.local_organisations, spread.countries) == (
+        len(agencies),
+        len(local),
+        len(countries),
+    )
+    assert (len(agencies), len(local), len(countries)) == (10, 25, 4)
+    assert [len(row.entries) for row in report.table1] == [1, 1, 1]
+    assert {o.kind for o in report.outcomes} == {
+        "practice_change",
+        "development_intervention",
+        "policy_dialogue",
+    }
+    assert [o.title for o in report.research_needs] == ["Price series for local markets"]
+    assert len(report.departures) == 1
+    assert engine.learning.organisation_turnover(alliance_id).left == 1

@@ -20,9 +20,9 @@ def test_role_assignment_blocked_until_every_later_stage_has_a_lead(world: World
     with pytest.raises(TransitionNotAllowed) as blocked:
         world.fire(cycle, "roles_assigned")
     assert blocked.value.reasons == (
-        "stage multi_context_testing lacks a lead with an active focal point: "
+        "stage Multi-context testing lacks a lead with an active focal point: "
         "lead Fundación Tierra has named no focal point",
-        "stage documentation lacks a lead with an active focal point: no lead organisation",
+        "stage Documentation lacks a lead with an active focal point: no lead organisation",
     )
     world.engine.work.assign(
         cycle,

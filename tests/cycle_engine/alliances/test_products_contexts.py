@@ -52,7 +52,7 @@ def test_product_guard_names_the_missing_kind(world: World) -> None:
     cycle = _to_review(world)
     with pytest.raises(TransitionNotAllowed) as blocked:
         world.fire(cycle, "review_completed")
-    assert blocked.value.reasons == ("no good_practice_review product recorded yet",)
+    assert blocked.value.reasons == ("no product “Good-practice review” recorded yet",)
     world.engine.work.add_product(
         cycle,
         "good_practice_review",

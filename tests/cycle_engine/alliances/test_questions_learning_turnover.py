@@ -63,7 +63,10 @@ def test_cycle_is_documented_only_when_every_question_is_answered(world: World) 
     e.work.answer_questions(cycle, {questions[0].id or 0: "Direct contracts with supermarkets."})
     with pytest.raises(TransitionNotAllowed) as blocked:
         world.fire(cycle, "cycle_documented")
-    assert blocked.value.reasons == ("learning question 2 is not answered: 'What do buyers need?'",)
+    assert blocked.value.reasons == (
+        "learning question 2 is still open: 'What do buyers need?' (record it answered, "
+        "advanced, or carried forward with a note)",
+    )
     e.work.answer_questions(cycle, {questions[1].id or 0: "Steady volumes and quality."})
     assert world.engine.history(cycle)[-1].data == {
         "question_ids": [questions[1].id],

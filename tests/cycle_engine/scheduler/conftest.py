@@ -89,7 +89,7 @@ def bulk_timers(engine: CycleEngine, count: int, due_at: datetime, cycles: int =
     """`count` pending reminder rows spread over `cycles` fresh cycles, all due at `due_at`."""
     visits = []
     for number in range(cycles):
-        cycle = engine.start_cycle("plain", f"Bulk cycle {number}")
+        cycle = engine.start_cycle("plain", f"Bulk cycle {number}", standalone=True)
         assert cycle.id is not None and cycle.current_stage_id is not None
         visits.append((cycle.id, cycle.current_stage_id))
     rows = []

@@ -21,7 +21,7 @@ def test_a_week_of_downtime_sends_the_latest_once_and_reports_the_rest(
     """After the engine was down across the deadline, stale reminders are dropped, the latest
     one and the deadline are sent once marked late, and every late timer is reported."""
     t0 = clock.now()
-    cycle = pilot.start_cycle("rapid-cycle", "Market access")
+    cycle = pilot.start_cycle("rapid-cycle", "Market access", standalone=True)
     assert cycle.id is not None
     pilot.run_due_timers()  # kickoff on time
     clock.set(t0 + days(10))  # down from day 0 to day 10 (deadline at day 7)
@@ -57,7 +57,7 @@ def test_clock_jumping_far_forward_escalates_once_without_a_burst(
     """A jump of two months fires the newest overdue step (the escalation) once, listing the
     overdue reminders it skipped, instead of replaying the whole series."""
     t0 = clock.now()
-    cycle = pilot.start_cycle("rapid-cycle", "Credit groups")
+    cycle = pilot.start_cycle("rapid-cycle", "Credit groups", standalone=True)
     assert cycle.id is not None
     pilot.run_due_timers()
     clock.set(t0 + days(60))
@@ -78,7 +78,7 @@ def test_clock_jumping_back_fires_nothing_early_and_nothing_hangs(
     """A claim made under a clock a day ahead is neither fired early nor stuck: once due by
     our clock, another worker takes it over and fires it once."""
     t0 = clock.now()
-    cycle = pilot.start_cycle("sched-pilot", "Post-harvest losses")
+    cycle = pilot.start_cycle("sched-pilot", "Post-harvest losses", standalone=True)
     assert cycle.id is not None
     pilot.run_due_timers()
     ahead = Worker(pilot.timers, name="clock-ahead")

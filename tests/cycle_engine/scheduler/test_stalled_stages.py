@@ -57,8 +57,8 @@ def test_stall_check_lists_every_reason(pilot: CycleEngine, clock: ManualClock) 
     assert sorted(r["reason"] for r in event.data["reasons"]) == ["no_activity", "no_focal_point"]
 
 
-def test_claim_query_uses_the_partial_index(engine: CycleEngine) -> None:
-    """The claim query reads `ix_timers_pending_due` rather than scanning the table."""
+def test_claim_query_uses_the_due_queue_index(engine: CycleEngine) -> None:
+    """The claim picks through `ix_timer_queue_due` rather than scanning the due-queue."""
     query = due_query(engine.clock.now(), 100, lock=engine.db.is_postgresql)
     with engine.db.engine.connect() as connection:
         compiled = query.compile(connection, compile_kwargs={"literal_binds": True})
@@ -66,7 +66,7 @@ def test_claim_query_uses_the_partial_index(engine: CycleEngine) -> None:
         if engine.db.is_postgresql:
             connection.execute(text("SET enable_seqscan = off"))  # tiny table: force the choice
         plan = " ".join(str(row) for row in connection.execute(text(prefix + str(compiled))))
-    assert "ix_timers_pending_due" in plan
+    assert "ix_timer_queue_due" in plan
 
 
 def test_nudge_does_not_clear_stall_flags(pilot: CycleEngine, clock: ManualClock) -> None:

@@ -20,7 +20,7 @@ def test_full_schedule_of_a_stage_fires_as_the_template_says(
     """The rapid cycle's kickoff stage fires each reminder, the deadline, the overdue series,
     the escalation and the stall check exactly once, at the template's moments."""
     t0 = clock.now()
-    cycle = pilot.start_cycle("rapid-cycle", "Seed fairs")
+    cycle = pilot.start_cycle("rapid-cycle", "Seed fairs", standalone=True)
     assert cycle.id is not None
     drain(pilot, clock, t0 + days(30))
     fired = [(f.kind, f.rule, f.at - t0) for f in scheduler_events(pilot, cycle.id)]
@@ -46,7 +46,7 @@ def test_activity_clears_stall_flags_and_moves_the_stall_check(
     pilot: CycleEngine, clock: ManualClock
 ) -> None:
     """Any activity on a stalled stage clears its flags and re-plans its stall check."""
-    cycle = pilot.start_cycle("sched-pilot", "Soil health")
+    cycle = pilot.start_cycle("sched-pilot", "Soil health", standalone=True)
     assert cycle.id is not None
     drain(pilot, clock, clock.now() + days(11))
     assert [r.reason for r in pilot.stalled()[0].reasons] == ["no_activity"]
@@ -62,7 +62,7 @@ def test_leaving_a_stage_cancels_its_timers_and_plans_the_next(
 ) -> None:
     """Firing a transition cancels the left stage's unfired timers and creates the next
     stage's, each with a unique dedupe key."""
-    cycle = pilot.start_cycle("sched-pilot", "Water harvesting")
+    cycle = pilot.start_cycle("sched-pilot", "Water harvesting", standalone=True)
     assert cycle.id is not None
     pilot.run_due_timers()
     clock.advance(days(2))
@@ -127,7 +127,7 @@ def test_moving_a_due_date_moves_its_timers(pilot: CycleEngine, clock: ManualClo
 
 def test_firing_a_timer_twice_has_no_second_effect(pilot: CycleEngine) -> None:
     """A timer fired once is skipped when fired again, and a second run finds nothing."""
-    cycle = pilot.start_cycle("sched-pilot", "Agroforestry")
+    cycle = pilot.start_cycle("sched-pilot", "Agroforestry", standalone=True)
     assert cycle.id is not None
     worker = Worker(pilot.timers, name="w1")
     [timer_id] = worker.claim(pilot.clock.now())

@@ -5,6 +5,7 @@ The checks always pass: template tests only care about guard names and argument 
 
 from __future__ import annotations
 
+from cycle_engine.alliances.guards import ALLIANCE_VOCABULARY
 from cycle_engine.spec.guards import GuardContext, GuardDefinition, GuardRegistry
 from cycle_engine.spec.specs import GuardArg
 
@@ -16,6 +17,8 @@ GUARD_ARG_TYPES: dict[str, type] = {
     "roles_assigned": bool,
     "learning_questions": int,
     "questions_answered": bool,
+    "distinct_countries": int,
+    "distinct_communities": int,
 }
 
 
@@ -24,12 +27,18 @@ def _always_passes(ctx: GuardContext, arg: GuardArg) -> list[str]:
 
 
 def stub_guards() -> GuardRegistry:
-    """A registry with every guard the built-in templates name, each one always passing."""
+    """A registry with every guard the built-in templates name, each one always passing, and
+    the domain's vocabulary (product kinds are checked at load time)."""
     return GuardRegistry(
         [
             GuardDefinition(
-                name=name, arg_type=arg_type, description=f"stub {name}", check=_always_passes
+                name=name,
+                arg_type=arg_type,
+                description=f"stub {name}",
+                check=_always_passes,
+                arg_choices="product_kinds" if name == "product" else None,
             )
             for name, arg_type in GUARD_ARG_TYPES.items()
-        ]
+        ],
+        vocabulary=ALLIANCE_VOCABULARY,
     )

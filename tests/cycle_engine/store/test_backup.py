@@ -60,7 +60,7 @@ def test_backup_while_writers_commit_then_restore_finds_every_committed_row(
 
         def write(n: int) -> None:
             while not stop.is_set():
-                cycle = engine.start_cycle("rapid-cycle", f"writer {n} cycle")
+                cycle = engine.start_cycle("rapid-cycle", f"writer {n} cycle", standalone=True)
                 assert cycle.id is not None
                 committed.append((time.monotonic(), cycle.id))
 
@@ -110,9 +110,9 @@ def test_restore_refuses_a_database_another_process_has_open_unless_forced(
     archive = tmp_path / "before.tar.gz"
     with CycleEngine(sqlite_url) as engine:
         engine.publish_builtin_templates()
-        kept = engine.start_cycle("rapid-cycle", "kept by the backup")
+        kept = engine.start_cycle("rapid-cycle", "kept by the backup", standalone=True)
         backup(sqlite_url, archive, data_dir=data_dir)
-        engine.start_cycle("rapid-cycle", "after the backup")
+        engine.start_cycle("rapid-cycle", "after the backup", standalone=True)
         assert len(engine.cycles.list_cycles()) == 2  # this process has the database open
         refused = cli("restore", str(archive), "--db", sqlite_url, "--data-dir", str(data_dir))
         assert refused.returncode == 1

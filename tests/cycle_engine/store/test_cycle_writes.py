@@ -20,7 +20,7 @@ NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def cycle_id(engine: CycleEngine) -> int:
     engine.templates.publish(PILOT, "pilot.yaml")
-    cycle = engine.start_cycle("pilot", "Seed systems")
+    cycle = engine.start_cycle("pilot", "Seed systems", standalone=True)
     assert cycle.id is not None
     return cycle.id
 

@@ -51,7 +51,7 @@ def test_engine_in_its_schema_runs_a_cycle_beside_the_host(
     with CycleEngine(url, schema=SCHEMA, clock=ManualClock()) as engine:
         assert schema_status(engine.db) == "current"
         engine.templates.publish(PILOT, "pilot.yaml")
-        cycle = engine.start_cycle("pilot", "Seed systems")
+        cycle = engine.start_cycle("pilot", "Seed systems", standalone=True)
         assert cycle.id is not None
         coordinator = Actor(name="Lucía", role="coordinator")
         result = engine.fire(cycle.id, "submit", actor=coordinator)

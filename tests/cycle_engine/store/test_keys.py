@@ -89,7 +89,7 @@ def test_second_row_with_a_dedupe_key_is_refused_with_its_transaction(
 def test_repeated_idempotent_command_gives_the_first_result(engine: CycleEngine) -> None:
     """A command repeated with its idempotency key answers as the first time and adds nothing."""
     engine.templates.publish(PILOT, "pilot.yaml")
-    cycle_id = engine.start_cycle("pilot", "Seed systems").id or 0
+    cycle_id = engine.start_cycle("pilot", "Seed systems", standalone=True).id or 0
     first = engine.fire(cycle_id, "submit", idempotency_key="submit-once")
     again = engine.fire(cycle_id, "submit", idempotency_key="submit-once")
     assert (again.event_id, again.to_state) == (first.event_id, "review")

@@ -251,7 +251,7 @@ def test_a_cycle_without_an_alliance_moves_by_the_added_duration(world: World) -
     from tests.cycle_engine.templates.conftest import ADMIN, LEARNING_CYCLE
     from tests.cycle_engine.templates.helpers import edited
 
-    cycle = world.engine.start_cycle("learning-cycle", "Loose", actor=COORDINATOR)
+    cycle = world.engine.start_cycle("learning-cycle", "Loose", actor=COORDINATOR, standalone=True)
     assert cycle.id is not None
     v2 = edited(LEARNING_CYCLE, duration("question_workshop", "P4W"))
     world.engine.templates.publish(v2, actor=ADMIN)

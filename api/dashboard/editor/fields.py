@@ -1,0 +1,152 @@
+"""Reading the editor's POSTed form (flat `name=value` pairs) into a `TemplateForm`.
+
+Rows are numbered in the names (`stage-2-title`, `transition-0-guard-1-arg`); a row exists when
+its first field was sent, and every list is bounded, so a forged form cannot make the server
+loop. References to stages (a transition's `from` and `to`, the first stage) name the stage's
+row (`stage:2`), not its key: renaming a stage in the form carries every reference along. A
+reference the form cannot resolve to a row (a name typed in the YAML) travels as `name:<text>`.
+Checkbox lists (roles, sources) are one field per choice, because the form arrives as one value
+per name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from cycle_engine.api.dashboard.editor.model import (
+    DurationField,
+    GuardForm,
+    ReminderForm,
+    RulesForm,
+    StageForm,
+    TemplateForm,
+    TransitionForm,
+)
+from cycle_engine.spec.specs import ANY_ACTIVE, PREVIOUS
+
+MAX_STAGES = 100
+MAX_TRANSITIONS = 200
+MAX_ITEMS = 30  # guards per transition, reminders per rule set, extra names per list
+Fields = Mapping[str, str]
+
+
+def ref_value(name: str, keys: Sequence[str]) -> str:
+    """How the form names the stage `name` in a select or checkbox (see the module doc)."""
+    if name == PREVIOUS:
+        return PREVIOUS
+    if name in keys and name:
+        return f"stage:{keys.index(name)}"
+    return f"name:{name}" if name else ""
+
+
+def _resolve(value: str, keys: Sequence[str]) -> str:
+    if value.startswith("stage:"):
+        index = value.removeprefix("stage:")
+        if index.isdigit() and int(index) < len(keys):
+            return keys[int(index)]
+        return ""
+    if value.startswith("name:"):
+        return value.removeprefix("name:")
+    return value if value == PREVIOUS else ""
+
+
+def _duration(fields: Fields, prefix: str) -> DurationField:
+    return DurationField(
+        fields.get(f"{prefix}-amount", "").strip(), fields.get(f"{prefix}-unit", "W")
+    )
+
+
+def _choices(fields: Fields, prefix: str, known: Sequence[str]) -> list[str]:
+    chosen = [role for role in known if fields.get(f"{prefix}-{role}")]
+    for n in range(MAX_ITEMS):
+        extra = fields.get(f"{prefix}x-{n}")
+        if extra is None:
+            break
+        if extra and extra not in chosen:
+            chosen.append(extra)
+    return chosen
+
+
+def _rules(fields: Fields, prefix: str, recipients: Sequence[str], absent: str) -> RulesForm:
+    reminders = []
+    for j in range(MAX_ITEMS):
+        p = f"{prefix}reminder-{j}"
+        if f"{p}-name" not in fields:
+            break
+        reminders.append(
+            ReminderForm(
+                name=fields[f"{p}-name"].strip(),
+                anchor=fields.get(f"{p}-anchor", "before_due"),
+                offset=_duration(fields, f"{p}-offset"),
+                late=fields.get(f"{p}-late", ""),
+                to=_choices(fields, f"{p}-to", recipients),
+            )
+        )
+    return RulesForm(
+        reminders_mode=fields.get(f"{prefix}reminders-mode", absent),
+        reminders=reminders,
+        overdue_mode=fields.get(f"{prefix}overdue-mode", absent),
+        overdue_every=_duration(fields, f"{prefix}overdue-every"),
+        overdue_escalate=fields.get(f"{prefix}overdue-escalate", "").strip(),
+        overdue_to=_choices(fields, f"{prefix}overdue-to", recipients),
+        stall_mode=fields.get(f"{prefix}stall-mode", absent),
+        stall_after=_duration(fields, f"{prefix}stall-after"),
+    )
+
+
+def parse_form(fields: Fields, *, roles: Sequence[str], recipients: Sequence[str]) -> TemplateForm:
+    """The form as sent; `roles` and `recipients` are the checkbox choices the page offered."""
+    stages: list[StageForm] = []
+    for i in range(MAX_STAGES):
+        p = f"stage-{i}"
+        if f"{p}-key" not in fields:
+            break
+        stages.append(
+            StageForm(
+                key=fields[f"{p}-key"].strip(),
+                title=fields.get(f"{p}-title", ""),
+                description=fields.get(f"{p}-description", ""),
+                kind=fields.get(f"{p}-kind", "work"),
+                duration=_duration(fields, f"{p}-duration"),
+                rules=_rules(fields, f"{p}-", recipients, "inherit"),
+            )
+        )
+    keys = [stage.key for stage in stages]
+    transitions: list[TransitionForm] = []
+    for i in range(MAX_TRANSITIONS):
+        p = f"transition-{i}"
+        if f"{p}-trigger" not in fields:
+            break
+        sources = [ANY_ACTIVE] if fields.get(f"{p}-from-any") else []
+        sources += [key for k, key in enumerate(keys) if fields.get(f"{p}-from-{k}")]
+        for n in range(MAX_ITEMS):
+            extra = fields.get(f"{p}-fromx-{n}")
+            if extra is None:
+                break
+            if extra:
+                sources.append(extra)
+        guards = []
+        for j in range(MAX_ITEMS):
+            g = f"{p}-guard-{j}"
+            if f"{g}-name" not in fields:
+                break
+            guards.append(GuardForm(name=fields[f"{g}-name"], arg=fields.get(f"{g}-arg", "")))
+        transitions.append(
+            TransitionForm(
+                trigger=fields[f"{p}-trigger"].strip(),
+                sources=sources,
+                dest=_resolve(fields.get(f"{p}-to", ""), keys),
+                roles=_choices(fields, f"{p}-role", roles),
+                guards=guards,
+                description=fields.get(f"{p}-description", ""),
+            )
+        )
+    return TemplateForm(
+        key=fields.get("key", "").strip(),
+        title=fields.get("title", ""),
+        description=fields.get("description", ""),
+        initial=_resolve(fields.get("initial", ""), keys),
+        defaults=_rules(fields, "defaults-", recipients, "off"),
+        stages=stages,
+        transitions=transitions,
+    )

@@ -1,0 +1,81 @@
+"""An alliance's cycles counted from its counters, not by counting cycles.
+
+The overview's figures (active, finished, overdue, stalled) for a manager who sees the whole
+alliance, read from `alliance_counts` and `alliance_due_days` (kept by triggers in every
+writing transaction, see `store.tables.counters`): one row, plus the days before today, plus
+today's open visits already due (an index range of one day). The figures mean what the one
+list of cycles means (`cycles.listing`): a stage is overdue at its deadline instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+
+from sqlalchemy import BindParameter, Integer, bindparam, func, select
+from sqlmodel import Session
+
+from cycle_engine.store.tables import CycleRecord, StageRecord
+from cycle_engine.store.tables.counters import AllianceCountsRecord, AllianceDueDayRecord
+from cycle_engine.store.tables.types import UTCDateTime
+
+_COUNTS = AllianceCountsRecord.__table__  # type: ignore[attr-defined]
+_DAYS = AllianceDueDayRecord.__table__  # type: ignore[attr-defined]
+_VISITS = StageRecord.__table__  # type: ignore[attr-defined]
+_CYCLES = CycleRecord.__table__  # type: ignore[attr-defined]
+
+_ALLIANCE: BindParameter[int] = bindparam("alliance_id", type_=Integer())
+#: One statement: the alliance's counters row, the open visits due on earlier days, and the
+#: open visits due today by now (through `ix_stage_visits_open_due`).
+_FIGURES = select(
+    select(_COUNTS.c.active).where(_COUNTS.c.alliance_id == _ALLIANCE).scalar_subquery(),
+    select(_COUNTS.c.finished).where(_COUNTS.c.alliance_id == _ALLIANCE).scalar_subquery(),
+    select(_COUNTS.c.stalled).where(_COUNTS.c.alliance_id == _ALLIANCE).scalar_subquery(),
+    select(func.sum(_DAYS.c.open_visits))
+    .where(_DAYS.c.alliance_id == _ALLIANCE, _DAYS.c.day < bindparam("today"))
+    .scalar_subquery(),
+    select(func.count())
+    .select_from(_VISITS.join(_CYCLES, _CYCLES.c.id == _VISITS.c.cycle_id))
+    .where(
+        _VISITS.c.left_at.is_(None),
+        _VISITS.c.due_at >= bindparam("day_start", type_=UTCDateTime()),
+        _VISITS.c.due_at <= bindparam("now", type_=UTCDateTime()),
+        _CYCLES.c.alliance_id == _ALLIANCE,
+    )
+    .scalar_subquery(),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AllianceFigures:
+    """How many of an alliance's cycles are active, finished, overdue and stalled."""
+
+    active: int
+    finished: int
+    overdue: int
+    stalled: int
+
+
+def alliance_figures(session: Session, alliance_id: int, now: datetime) -> AllianceFigures:
+    """The alliance's figures from its counters (one statement, O(days) rows read)."""
+    now = now.astimezone(UTC)
+    day_start = datetime.combine(now.date(), time(), UTC)
+    active, finished, stalled, earlier, today = (
+        session.connection()
+        .execute(
+            _FIGURES,
+            {
+                "alliance_id": alliance_id,
+                "today": now.date().isoformat(),
+                "day_start": day_start,
+                "now": now,
+            },
+        )
+        .one()
+    )
+    return AllianceFigures(
+        active=int(active or 0),
+        finished=int(finished or 0),
+        overdue=int(earlier or 0) + int(today or 0),
+        stalled=int(stalled or 0),
+    )

@@ -1,0 +1,48 @@
+"""Template texts in several languages (issue 12): every title and description of a built-in
+template has a Spanish and a French translation in the gettext catalogs, and a text no catalog
+knows falls back to the template's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cycle_engine.notifications.template_texts import catalog, localize_context, translate
+
+BUILTINS = sorted(Path(__file__).parents[2].joinpath("workflows").glob("*.yaml"))
+
+
+def _texts(path: Path) -> list[str]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    texts = [document["title"], document["description"]]
+    for stage in document["stages"]:
+        texts += [stage["title"], stage.get("description") or ""]
+    return [t for t in texts if t]
+
+
+@pytest.mark.parametrize("language", ["es", "fr"])
+@pytest.mark.parametrize("path", BUILTINS, ids=lambda p: p.stem)
+def test_every_builtin_text_is_translated(path: Path, language: str) -> None:
+    """A new or changed text in a built-in template needs its catalog entry."""
+    missing = [t for t in _texts(path) if t not in catalog(language)]
+    assert missing == []
+
+
+def test_translation_and_fallback() -> None:
+    """Known texts are translated; unknown texts and languages keep the template's words."""
+    assert translate("Work plan", "es") == "Plan de trabajo"
+    assert translate("Work plan", "fr") == "Plan de travail"
+    assert translate("Work plan", "en") == "Work plan"
+    assert translate("Our own stage", "es") == "Our own stage"
+    assert translate("Work plan", "../../etc") == "Work plan"
+    context = {
+        "stage": {"title": "Prototype", "description": None},
+        "details": {"next_stage": {"key": "work_plan", "title": "Work plan"}},
+        "cycle": {"title": "Work plan"},
+    }
+    localized = localize_context(context, "es")
+    assert localized["stage"]["title"] == "Prototipo"
+    assert localized["details"]["next_stage"]["title"] == "Plan de trabajo"
+    assert localized["cycle"]["title"] == "Work plan"  # a partner's own words stay
