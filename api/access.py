@@ -131,6 +131,7 @@ class KeyCache:
         self.lifetime = lifetime
         self.max_entries = max_entries
         self._entries: dict[bytes, CachedKey] = {}
+        self._generation = 0  # moves on at each `forget`
 
     def cached(self, token: str) -> CachedKey | None:
         """The key behind `token` while its last check stands; None when it must be read."""
@@ -141,6 +142,7 @@ class KeyCache:
 
     def forget(self) -> None:
         """Drop every entry: a key revoked in this process is refused at once."""
+        self._generation += 1
         self._entries.clear()
 
     def check(self, token: str) -> CachedKey | None:
@@ -148,12 +150,14 @@ class KeyCache:
         None when it is unknown or revoked."""
         digest = _digest(token)
         now = self.engine.clock.now()
+        generation = self._generation
         record = self.engine.alliances.credentials.authenticate(token)
         if record is None:
             self._entries.pop(digest, None)
             return None
         entry = CachedKey(key_access(record), record.prefix, now + self.lifetime)
-        if self.lifetime > timedelta(0):
+        # Not kept when a `forget` came while it was read: it may predate a revocation.
+        if self.lifetime > timedelta(0) and generation == self._generation:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
             self._entries[digest] = entry

@@ -225,7 +225,11 @@ class PersonCreate(RequestModel):
     email: Email
     organisation_id: RowId
     joined_on: Day | None = None
-    language: Language = "en"
+    language: Language | None = Field(
+        default=None,
+        description="The language of emails; by default the alliance's (of the first one the "
+        "organisation sits in), else en.",
+    )
     timezone: TimeZone | None = None
 
 

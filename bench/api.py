@@ -177,7 +177,11 @@ def requests_for(token: str, cycle_ids: list[int]) -> dict[str, Request]:
     }
 
 
-def start_server(url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, workdir: Path, *, smtp_port: int | None = None
+) -> subprocess.Popen[bytes]:
+    """`cycle-engine serve` on `port`, ready; without the scheduler, and without the outbox
+    sender unless `smtp_port` names a plain SMTP server on loopback for it."""
     command = [
         sys.executable,
         "-m",
@@ -188,13 +192,19 @@ def start_server(url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
         "--db",
         url,
         "--no-worker",
-        "--no-sender",
+        *(["--no-sender"] if smtp_port is None else []),
         "--secret-file",
         str(workdir / "secret.key"),
         "--log-level",
         "warning",
     ]
     env = {**os.environ, "CYCLE_ENGINE_DATA_DIR": str(workdir / "data")}
+    if smtp_port is not None:
+        env |= {
+            "CYCLE_ENGINE_SMTP_HOST": "127.0.0.1",
+            "CYCLE_ENGINE_SMTP_PORT": str(smtp_port),
+            "CYCLE_ENGINE_SMTP_TLS": "none",
+        }
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -13,18 +13,21 @@ Figures only: nothing here asserts a timing. `--smoke` uses 10,000 pending rows.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from bench.fire_rate import Floor, postgres_floor, sqlite_floor
 from cycle_engine import CycleEngine
-from cycle_engine.scheduler.claim import claim_due_timers, claim_query
+from cycle_engine.scheduler.claim import CLAIM, DEFAULT_LEASE, claim_due_timers, claim_query
 from cycle_engine.scheduler.worker import Worker, WorkerSettings
 from cycle_engine.store.schema import upgrade
 from cycle_engine.testing import ManualClock
@@ -41,6 +44,8 @@ transitions:
   - {trigger: finish, from: work, to: done}
 """
 CYCLES = 100
+#: The floor's "now": the ManualClock's default start, naive (as both drivers store it).
+NOW_FLOOR = ManualClock().now().replace(tzinfo=None)
 
 _COLUMNS = (
     "kind, cycle_id, stage_visit_id, stage, rule, occurrence, due_at, status, late, "
@@ -113,7 +118,7 @@ def run(url: str, label: str, pending: int, repeats: int, fire: int) -> None:
     clock = ManualClock()
     with CycleEngine(url, clock=clock) as engine:
         engine.templates.publish(PLAIN, "bench_plain.yaml")
-        due = (repeats + 1) * 100 + fire
+        due = (repeats + 1) * 100 + 2 * fire  # the engine's run, then the floor's
         seconds = fill(engine, pending, due)
         print(f"[{label}] {pending:,} pending timers ({due:,} due now) built in {seconds:.1f}s")
         print(f"[{label}] claim plan: {plan(engine)}")
@@ -128,6 +133,12 @@ def run(url: str, label: str, pending: int, repeats: int, fire: int) -> None:
             f"[{label}] claim 100 due among {pending:,}: p50 {p50:.2f} ms, p95 {p95:.2f} ms "
             f"({repeats} repeats)"
         )
+        statement = [timed(lambda: claim_rolled_back(engine, now)) for _ in range(repeats)]
+        p50, p95 = percentiles(statement)
+        print(
+            f"[{label}] the claim statement alone (rolled back: no commit, no fsync): "
+            f"p50 {p50:.2f} ms, p95 {p95:.2f} ms"
+        )
         settings = WorkerSettings(batch_size=100, max_batches=max(1, fire // 100))
         worker = Worker(engine.timers, name="bench-fire", settings=settings)
         started, cpu = time.perf_counter(), time.process_time()
@@ -139,6 +150,87 @@ def run(url: str, label: str, pending: int, repeats: int, fire: int) -> None:
             f"worker CPU {cpu / max(result.fired, 1) * 1000:.2f} ms per timer"
         )
         assert result.fired == settings.max_batches * 100, result.as_dict()
+        floor = postgres_floor(url) if engine.db.is_postgresql else sqlite_floor(sqlite_path(url))
+        rate = floor_rate(floor, fire)
+        print(
+            f"[{label}] floor: {rate:,.0f} timers/s fired by hand-written DB-API code; "
+            f"engine/floor {result.fired / elapsed / rate:.3f}"
+        )
+
+
+def claim_rolled_back(engine: CycleEngine, now: datetime) -> None:
+    """The prebuilt claim statement, executed and rolled back: its own cost, without the
+    commit's log flush (which a loaded disk dominates)."""
+    params = {
+        "now": now,
+        "limit": 100,
+        "owner": "bench",
+        "until": now + DEFAULT_LEASE,
+        "implausible": now + 2 * DEFAULT_LEASE,
+    }
+    with engine.db.engine.connect() as connection:
+        assert len(connection.execute(CLAIM[engine.db.is_postgresql], params).all()) == 100
+        connection.rollback()
+
+
+def sqlite_path(url: str) -> Path:
+    return Path(make_url(url).database or "")
+
+
+def floor_rate(floor: Floor, count: int) -> float:
+    """Timers per second fired by hand: the claim, then one transaction per timer."""
+    cursor, sql, postgres = floor.connection.cursor(), floor.sql, floor.postgres
+    lock = " FOR UPDATE" if postgres else ""
+    skip = " FOR UPDATE SKIP LOCKED" if postgres else ""
+    now = NOW_FLOOR
+    fired = 0
+    started = time.perf_counter()
+    while fired < count:
+        cursor.execute("BEGIN" if postgres else "BEGIN IMMEDIATE")
+        cursor.execute(
+            sql(
+                "UPDATE timer_queue SET due_at = ?, lease_owner = 'floor' WHERE timer_id IN "
+                f"(SELECT timer_id FROM timer_queue WHERE due_at <= ? ORDER BY due_at, timer_id "
+                f"LIMIT 100{skip}) RETURNING timer_id, cycle_id"
+            ),
+            (now + timedelta(minutes=5), now),
+        )
+        claimed = cursor.fetchall()
+        cursor.execute("COMMIT")
+        for timer_id, cycle_id in claimed:
+            cursor.execute("BEGIN" if postgres else "BEGIN IMMEDIATE")
+            cursor.execute(sql(f"SELECT version FROM cycles WHERE id = ?{lock}"), (cycle_id,))
+            (version,) = cursor.fetchone()
+            cursor.execute(
+                sql(
+                    "SELECT t.kind, t.rule, q.lease_owner FROM timers t JOIN timer_queue q "
+                    f"ON q.timer_id = t.id WHERE t.id = ?{' FOR UPDATE OF t' if postgres else ''}"
+                ),
+                (timer_id,),
+            )
+            _kind, rule, _owner = cursor.fetchone()
+            cursor.execute(
+                sql("UPDATE cycles SET version = ?, updated_at = ? WHERE id = ?"),
+                (version + 1, now, cycle_id),
+            )
+            cursor.execute(
+                sql(
+                    "INSERT INTO events (cycle_id, seq, at, actor, kind, data) "
+                    "VALUES (?, ?, ?, 'scheduler', 'reminder_due', ?)"
+                ),
+                (cycle_id, version + 1, now, json.dumps({"timer_id": timer_id, "rule": rule})),
+            )
+            cursor.execute(
+                sql("UPDATE timers SET status = 'fired', fired_at = ? WHERE id = ?"),
+                (now, timer_id),
+            )
+            cursor.execute("COMMIT")
+            fired += 1
+        if not claimed:
+            break
+    elapsed = time.perf_counter() - started
+    floor.connection.close()
+    return fired / elapsed
 
 
 def main() -> None:

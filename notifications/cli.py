@@ -12,10 +12,7 @@ fast.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -85,6 +82,10 @@ def send(
             build_outbox_sender(engine, settings), metrics, smtp=settings.smtp is not None
         )
         sender.policy = replace(sender.policy, lease=timedelta(seconds=lease))
+
+        import asyncio  # imported on use: `--help` stays fast
+        import contextlib
+        import signal
 
         async def run() -> None:
             try:

@@ -100,7 +100,8 @@ class EmailChannel:
         if row.kind == "digest":
             sections += row.context.get("items", [])
             nonces += [f"m{item.get('id')}" for item in row.context.get("items", [])]
-        items, places = [], []
+        items: list[EmailItem] = []
+        places: list[int | None] = []
         for section, nonce in zip(sections, nonces, strict=True):
             stage, cycle = section.get("stage") or {}, section.get("cycle") or {}
             actions = tuple(section.get("actions", []))
@@ -134,8 +135,8 @@ class EmailChannel:
             else p
             for p in details.get("products", [])
         ]
-        report = f"{self.links.base_url}{details.get('report_path', '')}"
-        return {"details": details, "report_url": report}
+        details["report_url"] = f"{self.links.base_url}{details.get('report_path', '')}"
+        return {"details": details}
 
     def compose(self, row: OutboxRecord, now: datetime) -> bytes:
         """The full message for `row`; raises jinja2 errors or ValueError when it cannot be made."""

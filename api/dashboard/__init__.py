@@ -15,6 +15,7 @@ model, and every page reads and acts through the engine's services.
     account.py, overview.py, cycles.py, stalled.py, engagement.py, my_steps.py, mail_log.py,
     actions.py    the pages and forms;  svg.py, chart.py  the state diagram and the plan chart
     learning_report.py  the alliance learning report (page, Markdown and HTML downloads)
+    levels.py     partners propose their organisation's level per step; coordinators decide
     template_pages.py  an alliance's templates, diffs, and migrating cycles with a preview
     editor/       the template editor: form, live check and diagram, drafts, publish preview
 """
@@ -30,6 +31,7 @@ from cycle_engine.api.dashboard import (
     editor,
     engagement,
     learning_report,
+    levels,
     mail_log,
     my_steps,
     overview,
@@ -43,7 +45,7 @@ def create_dashboard_router() -> APIRouter:
     """The dashboard's routes under /dashboard (not part of the OpenAPI document)."""
     router = APIRouter(prefix=PREFIX, route_class=DashboardRoute, include_in_schema=False)
     pages = (account, overview, cycles, stalled, engagement, my_steps, mail_log, actions)
-    for module in (*pages, learning_report, template_pages, editor):
+    for module in (*pages, learning_report, levels, template_pages, editor):
         module.register(router)
     return router
 

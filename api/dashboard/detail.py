@@ -41,6 +41,13 @@ from cycle_engine.store.tables.alliances import (
 TIMELINE_LIMIT = 200
 #: Actors whose events are the engine's own bookkeeping, not a person's action.
 SYSTEM_ACTORS = frozenset({"scheduler", "system"})
+#: Events about people that stay in the open timeline whoever recorded them.
+ABOUT_PEOPLE = frozenset({"focal_point_left", "organisation_left", "started"})
+
+
+def is_system_event(event: EventRecord) -> bool:
+    """The scheduler's and the engine's own entries (timers, reminders, stall checks)."""
+    return event.actor in SYSTEM_ACTORS and event.kind not in ABOUT_PEOPLE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,12 +88,12 @@ class CyclePage:
     @property
     def people_events(self) -> list[EventRecord]:
         """Events people caused, newest first."""
-        return [e for e in self.events if e.actor not in SYSTEM_ACTORS]
+        return [e for e in self.events if not is_system_event(e)]
 
     @property
     def system_events(self) -> list[EventRecord]:
         """The scheduler's and the engine's own entries (timers, reminders, stall checks)."""
-        return [e for e in self.events if e.actor in SYSTEM_ACTORS]
+        return [e for e in self.events if is_system_event(e)]
 
     @property
     def people_runs(self) -> list[tuple[EventRecord, int]]:

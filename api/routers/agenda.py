@@ -106,7 +106,7 @@ def take_up_question(
     return QuestionStatePublic.of(state)
 
 
-@router.put(
+@router.post(
     "/{cycle_id}/questions/{question_id}/status",
     summary="Record a question answered, advanced or carried forward (with a note)",
 )

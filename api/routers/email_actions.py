@@ -52,6 +52,7 @@ KIND_TITLES = {
     "escalation": "Escalations",
     "stage_started": "Stage started",
     "stage_completed": "Stage results",
+    "stage_results": "Shared results (products, context results)",
     "stalled": "Stall alerts",
     "extension_requested": "Extension requests",
     "marked_done": "Steps marked done",

@@ -75,7 +75,7 @@ def record_adoption(
     place = require_text("place", place, max_length=200)
     description = require_text("description", description, max_length=4000)
     if adopted_on > now.date():
-        raise InvalidInput("adopted_on", f"{adopted_on.isoformat()} is in the future")
+        raise InputConflict("adopted_on", f"{adopted_on.isoformat()} is in the future")
     product = session.get(ProductRecord, product_id)
     cycle = None if product is None else session.get(CycleRecord, product.cycle_id)
     if product is None or cycle is None or cycle.alliance_id != alliance_id:
@@ -135,7 +135,7 @@ def record_outcome(
     title = require_text("title", title)
     description = require_text("description", description, max_length=10000)
     if observed_on > now.date():
-        raise InvalidInput("observed_on", f"{observed_on.isoformat()} is in the future")
+        raise InputConflict("observed_on", f"{observed_on.isoformat()} is in the future")
     if not cycle_ids:
         raise InvalidInput("cycle_ids", "link the outcome to at least one cycle behind it")
     cycles = list(dict.fromkeys(cycle_ids))

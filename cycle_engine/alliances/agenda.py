@@ -23,6 +23,7 @@ from sqlmodel import Session, col, func, select
 from cycle_engine.alliances.common import (
     CycleOp,
     active_stage,
+    get_alliance,
     member_organisation,
     require_choice,
     require_text,
@@ -234,7 +235,7 @@ def record_status(
     if question is None or question.cycle_id != op.cycle_id:
         raise RecordNotFound("question", f"{question_id} of cycle {op.cycle_id}")
     if status == "carried_forward":
-        note = require_text("note", note, max_length=4000)
+        note = require_text("note", note, max_length=5000)
         text = None if text is None or not text.strip() else text.strip()
     else:
         text = require_text("text", text, max_length=10000)
@@ -387,9 +388,15 @@ def raise_agenda_question(
     now: datetime,
     organisation_id: int | None = None,
 ) -> AgendaQuestionRecord:
-    """Put a question on the alliance's agenda outside any cycle (a later cycle takes it up)."""
+    """Put a question on the alliance's agenda outside any cycle (a later cycle takes it up).
+
+    Raises AllianceNotFound, InvalidInput (empty text or reason; an organisation outside it).
+    """
     text = require_text("text", text, max_length=2000)
     reason = require_text("reason", reason, max_length=2000)
+    alliance = get_alliance(session, alliance_id)
+    if organisation_id is not None:
+        member_organisation(session, alliance, organisation_id, "organisation_id")
     return new_agenda_question(
         session,
         alliance_id=alliance_id,

@@ -425,6 +425,13 @@ class CycleWork:
             expected_version=expected_version,
             reach=reach,
         ) as op:
+            context = contexts.get_context(op.session, cycle_id, context_id)
+            refusal = credit_refusal(reach, op.cycle, context.organisation_id)
+            if refusal is not None:  # a partner reports the contexts its organisation runs
+                raise NotPermitted(
+                    "report a context's results",
+                    "a partner reports results of the contexts its organisation runs only",
+                )
             return contexts.report_results(
                 op, context_id=context_id, summary=summary, rating=rating
             )

@@ -131,7 +131,9 @@ def require_timezone(field: str, name: str) -> ZoneInfo:
 def require_organiser(actor: Actor, action: str) -> None:
     """Only coordinators (and admins or the system) organise cycles."""
     if actor.role not in ORGANISERS:
-        raise ActionNotAllowed(action, f"only a coordinator may do this (you: {actor.role})")
+        raise ActionNotAllowed(
+            action, f"only a coordinator (or an admin) may do this (you: {actor.role})"
+        )
 
 
 def get_alliance(session: Session, alliance_id: int) -> AllianceRecord:

@@ -1,9 +1,10 @@
 """The checks every `AllianceLearning` command runs, in its own transaction (`alliances.reach`).
 
-Members of an alliance (partners whose organisation sits in it) see its cycles here even
-without a role on them, because the agenda, proposals and records belong to the alliance;
-acting stays as everywhere: partners on the stages they carry or for their own organisation,
-coordinators of the alliance organise, managers read.
+Cycles are read as everywhere (a partner reads the cycles its organisation takes part in);
+the alliance's agenda, records and report are read by every member. A partner may propose its
+own organisation's level on any cycle of an alliance it sits in, even before it has a role
+there. Acting stays as everywhere: partners on the stages they carry or for their own
+organisation, coordinators of the alliance organise, managers read.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from sqlmodel import Session
 
 from cycle_engine.actors import Actor
-from cycle_engine.alliances.common import CycleOp
+from cycle_engine.alliances.common import CycleOp, get_alliance
 from cycle_engine.alliances.reach import (
     Reach,
     check_named,
@@ -51,10 +52,20 @@ class LearningChecks:
         self.changes = changes
 
     @staticmethod
-    def sees(session: Session, reach: Reach | None, cycle: CycleRecord) -> bool:
+    def sees(
+        session: Session, reach: Reach | None, cycle: CycleRecord, credited: int | None = None
+    ) -> bool:
+        """The cycle is in reach; or, for work a partner does for its own organisation
+        (`credited`), the cycle belongs to an alliance that organisation sits in (choosing its
+        level on a cycle it has no role in yet)."""
         if reach is None or sees_cycle(session, reach, cycle):
             return True
-        return cycle.alliance_id is not None and sees_alliance(session, reach, cycle.alliance_id)
+        own = credited is not None and credited == reach.organisation_id
+        return (
+            own
+            and cycle.alliance_id is not None
+            and sees_alliance(session, reach, cycle.alliance_id)
+        )
 
     @contextmanager
     def cycle_op(
@@ -77,7 +88,7 @@ class LearningChecks:
         """
         with self.db.transaction() as session:
             cycle = lock_cycle(session, cycle_id)
-            if not self.sees(session, reach, cycle):
+            if not self.sees(session, reach, cycle, credited):
                 raise CycleNotFound(cycle_id)
             if expected_version is not None and expected_version != cycle.version:
                 raise ConflictError(cycle_id, expected_version, cycle.version)
@@ -111,6 +122,7 @@ class LearningChecks:
     def require_alliance(session: Session, reach: Reach | None, alliance_id: int) -> None:
         if reach is not None and not sees_alliance(session, reach, alliance_id):
             raise AllianceNotFound(alliance_id)
+        get_alliance(session, alliance_id)  # admins reach every alliance, not missing ones
 
     @contextmanager
     def alliance_write(

@@ -15,28 +15,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import available_timezones
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cycle_engine.actors import Actor
 from cycle_engine.alliances import alliances as registry
 from cycle_engine.alliances import history, people
-from cycle_engine.alliances.common import get_alliance, membership, require_timezone
+from cycle_engine.alliances.common import get_alliance
 from cycle_engine.alliances.onboarding_files import ImportRejected, Row, RowError, parse
 from cycle_engine.alliances.reach import Reach, sees_alliance, sees_organisation
 from cycle_engine.clock import Clock
-from cycle_engine.errors import AllianceNotFound, InvalidInput
+from cycle_engine.errors import AllianceNotFound
 from cycle_engine.store.db import Database
 from cycle_engine.store.tables.alliances import (
     ALLIANCE_ROLES,
     LANGUAGES,
     ORGANISATION_KINDS,
     AllianceRoleRecord,
+    MembershipRecord,
     OrganisationRecord,
     PersonRecord,
 )
 
+_ZONES = frozenset(available_timezones())
 #: At most this many records in one file (the method's alliances have about a hundred).
 MAX_RECORDS = 5000
 
@@ -99,6 +102,7 @@ class Onboarding:
                 alliance = get_alliance(session, alliance_id)
                 day = joined_on or now.date()
                 plan = _Plan(session, alliance_id, alliance.language, day, reach)
+                plan.load(organisations, persons)
                 plan.check_organisations(organisations)
                 plan.check_people(persons, {r.values.get("name", "") for r in organisations})
                 if plan.errors:
@@ -141,6 +145,35 @@ class _Plan:
         self.today = today
         self.reach = reach
         self.errors: list[RowError] = []
+        self.organisations: dict[str, OrganisationRecord] = {}
+        self.seats: dict[int, MembershipRecord] = {}
+        self.persons: dict[str, PersonRecord] = {}
+        self.roles: dict[int, set[str]] = {}
+
+    def load(self, organisations: list[Row], persons: list[Row]) -> None:
+        """The stored records the file may name, in three queries (not one per row)."""
+        names = {
+            r.values[k]
+            for r in organisations + persons
+            for k in ("name", "works_with", "organisation")
+            if k in r.values
+        }
+        if names:
+            query = select(OrganisationRecord).where(col(OrganisationRecord.name).in_(names))
+            self.organisations = {o.name: o for o in self.session.exec(query)}
+        query_seats = select(MembershipRecord).where(
+            MembershipRecord.alliance_id == self.alliance_id
+        )
+        self.seats = {m.organisation_id: m for m in self.session.exec(query_seats)}
+        query_roles = select(AllianceRoleRecord).where(
+            AllianceRoleRecord.alliance_id == self.alliance_id
+        )
+        for grant in self.session.exec(query_roles):
+            self.roles.setdefault(grant.person_id, set()).add(grant.role)
+        emails = {r.values["email"].lower() for r in persons if "email" in r.values}
+        if emails:
+            query_people = select(PersonRecord).where(func.lower(PersonRecord.email).in_(emails))
+            self.persons = {p.email.lower(): p for p in self.session.exec(query_people)}
 
     # -- checks --------------------------------------------------------------------------
 
@@ -154,11 +187,8 @@ class _Plan:
 
     def _zone_and_day(self, row: Row) -> None:
         zone = row.values.get("timezone")
-        if zone is not None:
-            try:
-                require_timezone("timezone", zone)
-            except InvalidInput as error:
-                self._error(row, "timezone", error.message)
+        if zone is not None and zone not in _ZONES:
+            self._error(row, "timezone", f"{zone[:80]!r} is not an IANA time zone name")
         day = row.values.get("joined_on")
         if day is not None:
             try:
@@ -241,20 +271,14 @@ class _Plan:
     # -- lookups -------------------------------------------------------------------------
 
     def _organisation(self, name: str) -> OrganisationRecord | None:
-        query = select(OrganisationRecord).where(OrganisationRecord.name == name)
-        return self.session.exec(query).first()
+        return self.organisations.get(name)
 
     def _seated(self, name: str) -> bool:
         stored = self._organisation(name)
-        return (
-            stored is not None
-            and stored.id is not None
-            and membership(self.session, self.alliance_id, stored.id) is not None
-        )
+        return stored is not None and stored.id in self.seats
 
     def _person(self, email: str) -> PersonRecord | None:
-        query = select(PersonRecord).where(func.lower(PersonRecord.email) == email)
-        return self.session.exec(query).first()
+        return self.persons.get(email)
 
     def _id_of(self, name: str, result: ImportResult) -> int:
         if name in result.organisation_ids:
@@ -285,10 +309,11 @@ class _Plan:
                 )
                 result.organisations_created += 1
                 touched.add(stored.id or 0)
+                self.organisations[stored.name] = stored
             assert stored.id is not None
             result.organisation_ids[stored.name] = stored.id
-            if membership(self.session, self.alliance_id, stored.id) is None:
-                registry.join_alliance(
+            if stored.id not in self.seats:
+                self.seats[stored.id] = registry.join_alliance(
                     self.session,
                     alliance_id=self.alliance_id,
                     organisation_id=stored.id,
@@ -298,8 +323,7 @@ class _Plan:
                 touched.add(stored.id)
         for row in rows:  # every seat exists now: link the agencies
             organisation_id = result.organisation_ids[row.values["name"]]
-            seat = membership(self.session, self.alliance_id, organisation_id)
-            assert seat is not None
+            seat = self.seats[organisation_id]
             agency = row.values.get("works_with")
             agency_id = self._id_of(agency, result) if agency else None
             if agency_id is not None and seat.works_with_id != agency_id:
@@ -327,22 +351,16 @@ class _Plan:
                     timezone=v.get("timezone"),
                 )
                 result.people_created += 1
+                self.persons[email] = person
             assert person.id is not None
             result.person_ids[email] = person.id
             role = v.get("role")
-            held = {
-                grant.role
-                for grant in self.session.exec(
-                    select(AllianceRoleRecord).where(
-                        AllianceRoleRecord.alliance_id == self.alliance_id,
-                        AllianceRoleRecord.person_id == person.id,
-                    )
-                )
-            }
+            held = self.roles.setdefault(person.id, set())
             if role is not None and role not in held:
                 people.grant_role(
                     self.session, alliance_id=self.alliance_id, person_id=person.id, role=role
                 )
+                held.add(role)
                 result.roles_granted += 1
             elif existed:
                 result.unchanged += 1

@@ -10,11 +10,9 @@ guarded by can change between the check and the change.
     everything       every alliance, cycle, organisation and person (an administrator)
     alliance_ids     alliances the caller coordinates or manages: all their cycles, member
                      organisations and people; on their cycles it acts as its role permits
-    organisation_id  the caller's own organisation: the cycles it takes part in and, read-only,
-                     every cycle of the alliances it sits in (a member reads its alliance's cycles
-                     and reports), itself, its people and those alliances; on a cycle the caller
-                     acts only while its organisation leads or takes active part in the current
-                     stage
+    organisation_id  the caller's own organisation: the cycles it takes part in, itself, its people
+                     and the alliances it sits in; on any other cycle the caller acts only while
+                     its organisation leads or takes active part in the current stage
 
 Objects a command names in its body are checked here too, in the command's transaction, so the
 API and the dashboard refuse the same things: an organisation is seated in an alliance only by
@@ -84,11 +82,6 @@ class Reach:
                 ParticipationRecord.organisation_id == self.organisation_id
             )
             conditions.append(col(CycleRecord.id).in_(taking_part))
-            # every member reads its alliance's cycles (acting still needs a role on the stage)
-            seats = select(MembershipRecord.alliance_id).where(
-                MembershipRecord.organisation_id == self.organisation_id
-            )
-            conditions.append(col(CycleRecord.alliance_id).in_(seats))
         return or_(*conditions) if conditions else false()
 
     def alliances(self) -> ColumnElement[bool]:
@@ -219,7 +212,7 @@ def role_refusal(actor: Actor, *, organisers_only: bool) -> str | None:
     if actor.role == "manager":
         return "managers follow cycles; coordinators and partners change them"
     if organisers_only and actor.role not in ORGANISERS:
-        return f"only a coordinator may do this (you: {actor.role})"
+        return f"only a coordinator (or an admin) may do this (you: {actor.role})"
     return None
 
 

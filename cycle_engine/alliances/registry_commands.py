@@ -198,14 +198,18 @@ class AllianceRegistry:
         organisation_id: int,
         *,
         joined_on: date | None = None,
-        language: str = "en",
+        language: str | None = None,
         timezone: str | None = None,
         reach: Reach | None = None,
     ) -> PersonRecord:
-        """Register a person in an organisation (time zone defaults to the organisation's; the
-        organisation in `reach`)."""
+        """Register a person in an organisation (time zone defaults to the organisation's,
+        language to that of the alliance it sits in, else English; the organisation in
+        `reach`)."""
         with self.db.transaction() as session:
             _require_organisation(session, reach, organisation_id)
+            if language is None:
+                seats = registry.alliances_of(session, organisation_id)
+                language = min(seats, key=lambda a: a.id or 0).language if seats else "en"
             return people.add_person(
                 session,
                 name=name,

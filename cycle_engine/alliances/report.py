@@ -3,8 +3,8 @@
 `build_report` gathers questions, participants and roles, planned against actual dates,
 products, contexts and their results, answers and learning into a `CycleReport`;
 `render_report` renders it with the Jinja2 templates beside this module (Markdown or HTML).
-Available at any time; marked complete once the cycle reaches documentation with every
-question answered (or is completed).
+Available at any time; marked complete once the cycle is completed (its first final stage)
+with every question answered; a draft before, documentation stage included.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from cycle_engine.alliances.contexts import contexts_of, results_of
 from cycle_engine.alliances.learning import LEARNING_KIND_TITLES, LEARNING_KINDS, learning_of
 from cycle_engine.alliances.participation import participation_rows
 from cycle_engine.alliances.products import PRODUCT_KIND_TITLES, products_of
-from cycle_engine.alliances.questions import answering_stages, questions_of
+from cycle_engine.alliances.questions import questions_of
 from cycle_engine.alliances.workplan import plan_rows
 from cycle_engine.errors import InvalidInput
 from cycle_engine.spec.specs import TemplateSpec
@@ -123,9 +123,10 @@ def build_report(
         org = session.get(OrganisationRecord, org_id)
         if org is not None:
             organisations.append((org.name, ORGANISATION_KIND_TITLES[org.kind], org.country))
-    done_documenting = cycle.state in answering_stages(spec) or (
-        cycle.status == FINISHED and cycle.state == "completed"
-    )
+    # complete once the cycle finished in its first final stage (not while documenting, not
+    # when cancelled) with every question answered (issue 19)
+    finals = spec.final_stages
+    done_documenting = cycle.status == FINISHED and bool(finals) and cycle.state == finals[0]
     complete = done_documenting and all(
         state.status != OPEN for state in question_states(session, cycle.id)
     )

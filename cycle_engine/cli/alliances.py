@@ -309,7 +309,9 @@ def person_add(
     name: str,
     email: str,
     org: Annotated[int, typer.Option(help="Organisation id.")],
-    language: Annotated[str, typer.Option(help="en, es or fr.")] = "en",
+    language: Annotated[
+        str | None, typer.Option(help="en, es or fr (default: the alliance's).")
+    ] = None,
     timezone: Annotated[str | None, typer.Option(help="Default: the organisation's.")] = None,
     joined: DateOption = None,
     db: DbOption = None,

@@ -15,6 +15,7 @@ from cycle_engine.cli.common import (
     reports_errors,
     when,
 )
+from cycle_engine.cli.listing import read_listing
 
 app = typer.Typer(help="Learning cycles: start, fire, show, list, history.", no_args_is_help=True)
 
@@ -133,21 +134,15 @@ def list_(
     state: Annotated[str | None, typer.Option(help="Only cycles in this stage.")] = None,
     status: Annotated[str | None, typer.Option(help="active or finished.")] = None,
     template: Annotated[str | None, typer.Option(help="Only this template key.")] = None,
-    limit: int = 100,
-    offset: int = 0,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
     """List cycles, with filters."""
-    from cycle_engine.cycles.listing import CycleFilter  # imported on use: `--help` stays fast
-
-    with open_engine(db) as engine:
-        rows = engine.cycles.list_cycles(
-            CycleFilter(state=state, status=status, template_key=template),
-            limit=limit,
-            offset=offset,
-        )
-        labels = {t: engine.templates.record_of(t).label for t in {c.template_id for c in rows}}
+    rows, labels = read_listing(
+        db, state=state, status=status, template_key=template, limit=limit, offset=offset
+    )
     if json:
         print_json(rows)
         return

@@ -23,8 +23,6 @@ from cycle_engine.cli.common import (
     when,
 )
 from cycle_engine.cli.template_migration import MapOption, migrate, parse_map
-from cycle_engine.spec import diagram_dot, diagram_mermaid, load_template
-from cycle_engine.spec.durations import format_duration
 
 app = typer.Typer(
     help="Cycle templates: validate, publish, list, show, source, diagram, copy, retire, diff, "
@@ -53,6 +51,8 @@ def _owner(alliance_id: int | None) -> str:
 @reports_errors
 def validate(path: PathArg) -> None:
     """Check a template file and list every problem in it."""
+    from cycle_engine.spec import load_template  # imported on use: `--help` stays fast
+
     spec = load_template(path, guards=guard_registry())
     typer.echo(f"{path}: valid template {spec.key!r} with {len(spec.stages)} stages")
 
@@ -114,6 +114,8 @@ def show(
     json: JsonOption = False,
 ) -> None:
     """Show a template's stages and transitions."""
+    from cycle_engine.spec.durations import format_duration  # on use: `--help` stays fast
+
     with open_engine(db) as engine:
         record, spec = engine.templates.version(key, version, alliance_id=alliance)
     if json:
@@ -154,6 +156,8 @@ def diagram(
     fmt: Annotated[str, typer.Option("--format", help="dot or mermaid")] = "mermaid",
 ) -> None:
     """Print a template's state diagram (Graphviz DOT or Mermaid)."""
+    from cycle_engine.spec import diagram_dot, diagram_mermaid, load_template  # on use
+
     spec = load_template(path, guards=guard_registry())
     typer.echo(diagram_dot(spec) if fmt == "dot" else diagram_mermaid(spec))
 

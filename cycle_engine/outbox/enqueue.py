@@ -74,7 +74,6 @@ DIGESTIBLE = frozenset(
         "escalation",
         "stage_started",
         "stage_completed",
-        "stage_results",
         "stalled",
         "extension_requested",
         "marked_done",

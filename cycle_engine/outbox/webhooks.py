@@ -19,7 +19,6 @@ from cycle_engine.store.tables import FINISHED
 from cycle_engine.store.tables.access import WebhookSubscriptionRecord
 from cycle_engine.store.tables.outbox import WEBHOOK, OutboxRecord
 
-
 #: Webhook events that stand for one kind of history event each (its `data` is in the payload).
 EVENT_OF_KIND = {
     "product_added": "product.added",

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Select, bindparam, func, select, union_all, update
+from sqlalchemy import Integer, Select, any_, bindparam, func, select, union_all, update
 
 from cycle_engine.store.db import Database
 from cycle_engine.store.tables.timers import TimerQueueRecord, TimerRecord
@@ -67,21 +67,24 @@ def claim_query(
     until: datetime | Any = None,
     implausible_after: datetime | Any = None,
 ) -> Any:
-    """The one UPDATE ... RETURNING (timer id, cycle id, when it was due) that claims up to
-    `limit` due timers: due rows by due time, then implausibly leased ones."""
+    """The one UPDATE ... RETURNING (timer id, cycle id, the timer's due time) that claims up
+    to `limit` due timers: due rows by due time, then implausibly leased ones.
+
+    PostgreSQL gets `timer_id = ANY(ARRAY(SELECT ...))`: the picked ids become one array, found
+    by primary key, where a join or `IN (SELECT ...)` may be planned as a scan of the queue.
+    """
     if implausible_after is None:
         implausible_after = now + 2 * DEFAULT_LEASE
     due = due_query(now, limit, lock=lock).subquery()
     implausible = implausible_query(now, limit, implausible_after, lock=lock).subquery()
-    both = union_all(
-        select(due.c.timer_id, due.c.due_at), select(implausible.c.timer_id, implausible.c.due_at)
-    ).subquery()
-    picked = select(both.c.timer_id, both.c.due_at).limit(limit).subquery("picked")
+    both = union_all(select(due.c.timer_id), select(implausible.c.timer_id)).subquery()
+    picked = select(both.c.timer_id).limit(limit).scalar_subquery()
+    timer_due = select(_T.c.due_at).where(_T.c.id == _Q.c.timer_id).scalar_subquery()
     return (
         update(_Q)
-        .where(_Q.c.timer_id == picked.c.timer_id)
+        .where(_Q.c.timer_id == any_(func.array(picked)) if lock else _Q.c.timer_id.in_(picked))
         .values(due_at=now if until is None else until, lease_owner=owner)
-        .returning(_Q.c.timer_id, _Q.c.cycle_id, picked.c.due_at)
+        .returning(_Q.c.timer_id, _Q.c.cycle_id, timer_due)
     )
 
 
@@ -97,7 +100,8 @@ def _prepared(lock: bool) -> Any:
     )
 
 
-_CLAIM = {lock: _prepared(lock) for lock in (False, True)}
+#: The prebuilt claim, by whether rows are locked (PostgreSQL).
+CLAIM = {lock: _prepared(lock) for lock in (False, True)}
 
 
 class Claim(NamedTuple):
@@ -130,7 +134,7 @@ def claim_due(
         "implausible": now + 2 * lease,
     }
     with db.transaction() as session:
-        rows = list(session.connection().execute(_CLAIM[db.is_postgresql], params))
+        rows = list(session.connection().execute(CLAIM[db.is_postgresql], params))
     rows.sort(key=lambda row: (row[2], row[0]))
     return [Claim(row[0], row[1]) for row in rows]
 

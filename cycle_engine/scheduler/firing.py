@@ -301,13 +301,13 @@ def record_failure(
             timer.lease_until = None
         else:  # still leased to `owner` until the back-off ends, then due again
             retry_at = now + retry_after * min(2 ** (timer.attempts - 1), 8)
-            core_connection(session).execute(_BACK_OFF, {"timer_id": timer_id, "due": retry_at})
+            core_connection(session).execute(_BACK_OFF, {"queued_id": timer_id, "due": retry_at})
         session.add(timer)
         return dropped
 
 
 _BACK_OFF = (
     update(_QUEUE)
-    .where(_QUEUE.c.timer_id == bindparam("timer_id"))
+    .where(_QUEUE.c.timer_id == bindparam("queued_id"))
     .values(due_at=bindparam("due", type_=UTCDateTime()))
 )

@@ -66,6 +66,50 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "organisation_ids": [0],
     },
     ("patch", "/api/v1/webhooks/{webhook_id}"): {"active": False},
+    # issue 12: the learning agenda, level proposals, follow-ons and the alliance's records
+    ("post", "/api/v1/cycles/{cycle_id}/raised-questions"): {
+        "text": "Who sets prices?",
+        "reason": "Asked at the fair",
+        "organisation_id": 0,
+    },
+    ("post", "/api/v1/cycles/{cycle_id}/taken-up-questions"): {"agenda_question_id": 1},
+    ("post", "/api/v1/cycles/{cycle_id}/questions/{question_id}/status"): {
+        "status": "carried_forward",
+        "note": "Next season",
+    },
+    ("post", "/api/v1/cycles/{cycle_id}/level-proposals"): {
+        "stage": "work_plan",
+        "organisation_id": 0,
+        "level": "active",
+    },
+    ("post", "/api/v1/cycles/{cycle_id}/level-proposals/{proposal_id}/decision"): {},
+    ("post", "/api/v1/cycles/{cycle_id}/follow-on"): {"title": "Market access II"},
+    ("post", "/api/v1/alliances/{alliance_id}/agenda"): {
+        "text": "Who sets prices?",
+        "reason": "Asked at the fair",
+        "organisation_id": 0,
+    },
+    ("post", "/api/v1/alliances/{alliance_id}/adoptions"): {
+        "product_id": 1,
+        "organisation_id": 0,
+        "use": "used",
+        "country": "Nicaragua",
+        "place": "Waslala",
+        "adopted_on": "2026-01-10",
+        "description": "Used with two groups",
+    },
+    ("post", "/api/v1/alliances/{alliance_id}/outcomes"): {
+        "kind": "practice_change",
+        "title": "Joint reviews",
+        "description": "Quarterly",
+        "observed_on": "2026-01-10",
+        "cycle_ids": [1],
+        "organisation_id": 0,
+    },
+    ("post", "/api/v1/alliances/{alliance_id}/departures"): {
+        "organisation_id": 0,
+        "reason": "Funding ended",
+    },
 }
 MULTIPART = {("post", "/api/v1/cycles/{cycle_id}/products/files")}
 
@@ -95,6 +139,12 @@ def matrix(world: World, seed_engine: CycleEngine) -> World:
     )
     assert product.id is not None and context.id is not None
     ids["product"], ids["context"] = product.id, context.id
+    question = engine.learning.question_states(ids["cycle_a"])[0].question
+    proposal = engine.learning.propose_level(
+        ids["cycle_a"], "work_plan", ids["o1"], "lead", actor=COORDINATOR
+    )
+    assert question.id is not None and proposal.id is not None
+    ids["question"], ids["proposal"] = question.id, proposal.id
     with world.client("coord_a") as client:
         hook = client.post(
             f"/api/v1/alliances/{ids['alliance_a']}/webhooks",
@@ -124,6 +174,8 @@ def _url(path: str, ids: dict[str, int]) -> str:
         "product_id": "product",
         "context_id": "context",
         "webhook_id": "webhook",
+        "question_id": "question",
+        "proposal_id": "proposal",
     }
     url = path.replace("{fmt}", "markdown")
     for name, key in names.items():

@@ -53,7 +53,7 @@ def test_agenda_follow_on_and_report_over_http(world: World) -> None:
         )
         assert raised.status_code == 201, raised.text
         assert raised.json()["status"] == "open"
-        bad = client.put(
+        bad = client.post(
             f"/api/v1/cycles/{cycle}/questions/{raised.json()['question_id']}/status",
             json={"status": "carried_forward"},
         )
@@ -88,3 +88,15 @@ def test_agenda_follow_on_and_report_over_http(world: World) -> None:
     with world.client("partner_o3") as stranger:
         for tail in ("agenda", "learning-report", "learning-report/html", "cycle-map"):
             assert stranger.get(f"/api/v1/alliances/{alliance}/{tail}").status_code == 404, tail
+
+
+def test_missing_alliance_is_404_even_for_an_admin(world: World) -> None:
+    """An admin reaches every alliance, not missing ones: reads and writes answer 404 (a
+    regression: raising an agenda question on a missing alliance was a 500)."""
+    with world.client("admin") as admin:
+        raised = admin.post(
+            "/api/v1/alliances/999999/agenda", json={"text": "Why?", "reason": "Because."}
+        )
+        assert raised.status_code == 404, raised.text
+        for tail in ("agenda", "cycle-map", "adoptions", "outcomes", "departures"):
+            assert admin.get(f"/api/v1/alliances/999999/{tail}").status_code == 404, tail

@@ -63,7 +63,7 @@ FACADE = {
     "start_cycle": (
         "(self, template_key: str, title: str, *, template_version: int | None = None, actor:"
         " Actor = SYSTEM, note: str | None = None, alliance_id: int | None = None, topic: str"
-        " | None = None, questions: Sequence[str] = ()) -> CycleRecord"
+        " | None = None, questions: Sequence[str] = (), standalone: bool = False) -> CycleRecord"
     ),
 }
 
@@ -76,6 +76,7 @@ SERVICES = {
     "outbox": "OutboxService",
     "learning": "AllianceLearning",
     "migrations": "MigrationService",
+    "drafts": "DraftService",
 }
 
 

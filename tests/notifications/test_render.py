@@ -39,6 +39,29 @@ DETAILS: dict[str, dict[str, Any]] = {
         ],
         "next_stage": {"key": "prototype", "title": "Prototype"},
     },
+    "stage_results": {
+        "products": [
+            {"id": 1, "title": HOSTILE, "url": "javascript:alert(1)", "file": None},
+            {
+                "id": 2,
+                "title": "Review",
+                "url": None,
+                "file": "review.md",
+                "download_url": "https://cycles.example.org/email/products/2?t=x",
+            },
+        ],
+        "contexts": [
+            {
+                "name": HOSTILE,
+                "country": "Honduras",
+                "community": HOSTILE,
+                "rating": "strong",
+                "summary": HOSTILE,
+            }
+        ],
+        "report_path": "/dashboard/cycles/1/report",
+        "report_url": "https://cycles.example.org/dashboard/cycles/1/report",
+    },
     "stalled": {"idle_days": 15, "last_activity_at": "2026-02-01T10:00:00+00:00", "reasons": []},
     "extension_requested": {
         "requester": {"name": "Ben", "organisation": HOSTILE},
@@ -104,7 +127,7 @@ def test_every_kind_renders_in_every_language(renderer: Renderer, kind: str, lan
     assert 'href="javascript:' not in rendered.html
     assert f'lang="{language}"' in rendered.html
     assert rendered.text.strip() and "<p>" not in rendered.text
-    if kind not in ("stage_completed", "fresh_link", "marked_done", "signin"):
+    if kind not in ("stage_completed", "stage_results", "fresh_link", "marked_done", "signin"):
         assert "(America/Bogota)" in rendered.text  # dates carry the reader's zone
 
 

@@ -20,7 +20,7 @@ from cycle_engine.api.dashboard.svg import state_diagram_svg
 from cycle_engine.errors import InvalidTemplate, TemplateProblem
 from cycle_engine.spec.specs import ANY_ACTIVE, PREVIOUS, StageSpec, TemplateSpec, TransitionSpec
 
-_LINE = re.compile(r" \(line \d+\)$")
+_MISSING = re.compile(r"^missing required key '(\w+)'")
 _RULES = r"(?:\.(?P<rule>reminders|overdue|stall)(?:\[(?P<r>\d+)\])?)?"
 _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (
@@ -70,6 +70,10 @@ def _transition_slot(match: re.Match[str]) -> str:
     return prefix
 
 
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
 def slot_of(path: str) -> str | None:
     for pattern, slot in _PATTERNS:
         match = pattern.match(path)
@@ -114,7 +118,10 @@ def place(problems: tuple[TemplateProblem, ...], form: TemplateForm | None) -> C
     by_slot: dict[str, list[str]] = {}
     general: list[str] = []
     for problem in problems:
+        missing = _MISSING.match(problem.message)
         slot = slot_of(problem.path)
+        if missing is not None and slot_of(_join(problem.path, missing[1])) in slots:
+            slot = slot_of(_join(problem.path, missing[1]))
         while slot is not None and slot not in slots and "-" in slot:
             slot = (
                 slot.rsplit("-", 1)[0]

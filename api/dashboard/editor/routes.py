@@ -57,6 +57,7 @@ def _index(visit: Visit, alliance_id: int, problem: str | None = None) -> Respon
         raise NotPermitted("edit templates", "only the alliance's coordinators edit templates")
     actor = viewer.actor(alliance_id)
     drafts = engine.drafts.list(alliance_id=alliance_id, actor=actor, reach=viewer.reach)
+    drafts += engine.drafts.list(alliance_id=None, actor=actor, reach=viewer.reach)  # admins
     records = engine.templates.list(alliance_id=alliance_id, reach=viewer.reach)
     keys = sorted({r.key for r in records if r.status == "published"})
     notice = visit.request.query_params.get("done")
@@ -67,6 +68,7 @@ def _index(visit: Visit, alliance_id: int, problem: str | None = None) -> Respon
         drafts=drafts,
         keys=keys,
         own_keys=sorted({r.key for r in records if r.alliance_id == alliance_id}),
+        builtin_allowed=viewer.reach.everything,
         notice=notice[:300] if notice else None,
         problem=problem,
     )
@@ -176,9 +178,13 @@ def _submit(visit: Visit, alliance_id: int, draft_id: int, form: dict[str, str])
 async def _import(visit: Visit, alliance_id: int, draft_id: int, form: dict[str, str]) -> Response:
     """A YAML file into the editor (not saved: the coordinator checks it, then saves)."""
     upload = (await visit.request.form()).get("file")
-    text, problem = None, "choose a file to import"
-    if isinstance(upload, UploadFile) and upload.filename:
-        data = await upload.read(MAX_TEMPLATE_BYTES + 1)
+    text, problem, data = None, "choose a file to import", None
+    if isinstance(upload, UploadFile):
+        try:
+            data = await upload.read(MAX_TEMPLATE_BYTES + 1) if upload.filename else None
+        finally:
+            await upload.close()
+    if data is not None:
         if len(data) > MAX_TEMPLATE_BYTES:
             problem = f"the file is larger than {MAX_TEMPLATE_BYTES // 1024} KiB"
         else:
@@ -219,7 +225,7 @@ def _start_draft(visit: Visit, alliance_id: int, form: dict[str, str]) -> Respon
     viewer = visit.require_viewer()
     try:
         draft = visit.engine.drafts.start(
-            alliance_id=alliance_id,
+            alliance_id=None if form.get("builtin") == "on" else alliance_id,
             key=form.get("key", "").strip(),
             from_key=form.get("from_key", "").strip() or None,
             actor=viewer.actor(alliance_id),
@@ -231,7 +237,12 @@ def _start_draft(visit: Visit, alliance_id: int, form: dict[str, str]) -> Respon
 
 
 def _start_cycle(visit: Visit, alliance_id: int, form: dict[str, str]) -> Response:
+    """Start a cycle on a published template: the alliance's coordinators only, as over the
+    API (out of reach: 404; seen but not coordinated: 403)."""
     viewer = visit.require_viewer()
+    visit.engine.alliances.get_alliance(alliance_id, reach=viewer.reach)
+    if not viewer.coordinates(alliance_id):
+        raise NotPermitted("start a cycle", "only the alliance's coordinators start cycles")
     try:
         cycle = visit.engine.cycles.start_cycle(
             form.get("key", "").strip(),

@@ -31,6 +31,7 @@ from cycle_engine.api.dashboard.editor.ops import apply_op
 from cycle_engine.api.dashboard.editor.text import form_text, read_text, same_template
 from cycle_engine.api.dashboard.formatting import build_environment
 from cycle_engine.api.dashboard.web import TEMPLATES, Visit
+from cycle_engine.errors import RecordNotFound
 from cycle_engine.spec.guards import GuardRegistry
 from cycle_engine.spec.loader import MAX_TEMPLATE_BYTES
 from cycle_engine.store.tables.alliances import AllianceRecord
@@ -105,9 +106,7 @@ class EditorSession:
         engine = visit.engine
         alliance = engine.alliances.get_alliance(alliance_id, reach=viewer.reach)
         draft = engine.drafts.get(draft_id, actor=viewer.actor(alliance_id), reach=viewer.reach)
-        if draft.alliance_id != alliance_id:
-            from cycle_engine.errors import RecordNotFound
-
+        if draft.alliance_id not in (alliance_id, None):  # None: built-in, admins only
             raise RecordNotFound("template draft", draft_id)
         session = cls(visit=visit, alliance=alliance, draft=draft, registry=engine.templates.guards)
         session.use_text(draft.text)

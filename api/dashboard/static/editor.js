@@ -14,14 +14,20 @@
   var changes = 0;
   var source = "form";
 
+  /* `data-state` says whether a check is still to come (pending) or the page shows the answer
+   * to the last change (idle): tests and assistive tools can wait for it. */
+  function state(value) { form.setAttribute("data-state", value); }
+
   function schedule(event) {
     source = event.target && event.target.id === "yaml" ? "yaml" : "form";
     changes += 1;
+    state("pending");
     window.clearTimeout(timer);
     timer = window.setTimeout(send, event.type === "change" ? 150 : 500);
   }
 
   function send() {
+    timer = null;
     var mine = ++sent;
     var at = changes;
     var data = new FormData(form);
@@ -35,10 +41,14 @@
       if (!response.ok) { throw new Error("status " + response.status); }
       return response.json();
     }).then(function (parts) {
-      if (mine === sent && at === changes) { apply(parts); }
+      if (mine === sent && at === changes) {
+        apply(parts);
+        if (timer === null) { state("idle"); }
+      }
     }).catch(function () {
       var status = document.getElementById("check-status");
       if (status) { status.textContent = "The live check is unavailable: use \u201cCheck and update the form\u201d."; }
+      if (mine === sent && timer === null) { state("idle"); }
     });
   }
 
@@ -69,6 +79,7 @@
     }
   }
 
+  state("idle");
   form.addEventListener("input", schedule);
   form.addEventListener("change", schedule);
 }());

@@ -67,7 +67,8 @@ def forms_world(db_url: str, clock: ManualClock) -> FormsWorld:
             build["cycle"], "Puno", "Peru", "Ilave", build["union"], actor=COORDINATOR
         )
         assert context.id is not None
-        ids = {**build.ids, "context": context.id}
+        draft = engine.drafts.start(alliance_id=build["alliance"], key="seed-draft")
+        ids = {**build.ids, "context": context.id, "draft": draft.id}
         build.key("manager", "manager", alliance="alliance")
         build.key("informed", "partner", organisation="seedbank")
         build.key("lead", "partner", organisation="union")
@@ -143,6 +144,24 @@ def _forms(ids: dict[str, int], author: int) -> dict[str, tuple[dict[str, str], 
             "/api/v1/templates/learning-cycle/migrations/999999/apply",
             {},
         ),
+        "/dashboard/alliances/{alliance_id}/editor": ({"key": "new-draft"}, "", None),
+        "/dashboard/alliances/{alliance_id}/editor/cycles": (
+            {"key": "learning-cycle", "title": "Seed banks"},
+            "/api/v1/cycles",
+            {
+                "template_key": "learning-cycle",
+                "title": "Seed banks",
+                "alliance_id": ids["alliance"],
+            },
+        ),
+        **{
+            f"/dashboard/alliances/{{alliance_id}}/editor/{{draft_id}}{tail}": (
+                {"revision": "1", "op": "save", "key": "seed-draft", "yaml": "key: x\n"},
+                "",
+                None,
+            )
+            for tail in ("", "/check", "/import", "/discard", "/publish")
+        },
     }
 
 
@@ -164,11 +183,13 @@ def _url(path: str, ids: dict[str, int]) -> str:
         .replace("{context_id}", str(ids["context"]))
         .replace("{alliance_id}", str(ids["alliance"]))
         .replace("{plan_id}", "999999")
+        .replace("{draft_id}", str(ids["draft"]))
     )
 
 
-def _state(db_url: str, ids: dict[str, int]) -> tuple[int, int, str, list[str]]:
-    """Products, context results, the stage and the history (a manager's nudge aside)."""
+def _state(db_url: str, ids: dict[str, int]) -> tuple[int, int, str, list[str], int, int]:
+    """Products, context results, the stage and the history (a manager's nudge aside), the
+    template draft's revision and how many cycles run."""
     with CycleEngine(db_url) as engine:
         events = [e.kind for e in engine.history(ids["cycle"]) if e.kind != "nudged"]
         return (
@@ -176,6 +197,8 @@ def _state(db_url: str, ids: dict[str, int]) -> tuple[int, int, str, list[str]]:
             len(engine.work.context_results(ids["cycle"])),
             engine.get_cycle(ids["cycle"]).state,
             events,
+            engine.drafts.get(ids["draft"]).revision,
+            sum(engine.migrations.running().values()),
         )
 
 

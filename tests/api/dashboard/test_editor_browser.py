@@ -31,9 +31,8 @@ UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
 
 
 def settle(page: Any) -> None:
-    """Wait for the live check (debounced 500 ms) to answer and be applied."""
-    page.wait_for_timeout(650)
-    page.wait_for_load_state("networkidle")
+    """Wait until the live check has answered the last change (editor.js marks the form)."""
+    page.wait_for_selector('#editor-form[data-state="idle"]', state="attached")
 
 
 def press_button(page: Any, name: str) -> None:

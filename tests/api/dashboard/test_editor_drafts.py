@@ -5,6 +5,7 @@ publish preview's diff and per-cycle forecast, which writes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -30,12 +31,9 @@ MARIO = Actor(name="Mario", role="manager")
 
 
 @pytest.fixture
-def world(db_url: str, clock: ManualClock) -> tuple[CycleEngine, World]:
-    engine = CycleEngine(db_url, clock=clock)
-    try:
-        yield engine, seed_world(engine)  # type: ignore[misc]
-    finally:
-        engine.close()
+def world(db_url: str, clock: ManualClock) -> Iterator[tuple[CycleEngine, World]]:
+    with CycleEngine(db_url, clock=clock) as engine:
+        yield engine, seed_world(engine)
 
 
 def test_concurrent_saves_conflict_and_history_says_who_changed_what(
@@ -130,3 +128,25 @@ def test_publish_validates_then_removes_the_draft_and_preview_forecasts(
     same = engine.drafts.start(alliance_id=a, key="ours", from_key="ours", actor=ANA)
     unchanged = engine.drafts.publish_preview(same.id)
     assert unchanged.diff is not None and unchanged.diff.unchanged and not unchanged.publishable
+
+
+def test_an_administrator_drafts_and_publishes_a_builtin_template(
+    world: tuple[CycleEngine, World],
+) -> None:
+    """Built-in templates (every alliance's) are drafted and published by administrators only."""
+    engine, w = world
+    admin = Actor(name="Root", role="admin")
+    draft = engine.drafts.start(
+        alliance_id=None,
+        key="shared-cycle",
+        from_key="rapid-cycle",
+        actor=admin,
+        reach=Reach(everything=True),
+    )
+    assert engine.drafts.list(alliance_id=None, actor=ANA) == []
+    with pytest.raises(NotPermitted):
+        engine.drafts.get(draft.id, actor=ANA, reach=Reach(alliance_ids=frozenset({w.alliance_id})))
+    published = engine.drafts.publish(draft.id, revision=1, actor=admin)
+    assert published.alliance_id is None and published.key == "shared-cycle"
+    seen = engine.templates.list(alliance_id=w.other_alliance_id)
+    assert "shared-cycle" in {record.key for record in seen}

@@ -245,3 +245,42 @@ def test_text_is_escaped_and_bounded(dashboard: DashboardServer, dashboard_world
     refused = client.post(url, data=fields)
     assert refused.status_code == 422 and "at most 262144" in refused.text
     assert "Revision 1," in client.get(url).text
+
+
+def test_live_check_and_import_follow_the_side_that_changed(
+    dashboard: DashboardServer, dashboard_world: World
+) -> None:
+    """The live check answers JSON parts: a form change rewrites the text, a text change
+    rebuilds the form and leaves the text alone; an imported file fills the editor unsaved."""
+    a = dashboard_world.alliance_id
+    client = sign_in(dashboard, dashboard_world.coordinator)
+    url = start_draft(client, a, "live")
+    fields = form_fields(client.get(url).text)
+    parts = client.post(url + "/check", data={**fields, "title": "Live title"}).json()
+    assert "title: Live title" in parts["text"] and 'value="Live title"' in parts["form-fields"]
+    assert "a template needs at least one transition" in parts["live"]
+    text = "# kept\nkey: live\ntitle: From text\nstages: []\ntransitions: []\n"
+    answer = client.post(
+        url + "/check", data={**fields, "yaml": text}, headers={"X-Editor-Source": "yaml"}
+    )
+    parts = answer.json()
+    assert "text" not in parts and 'value="From text"' in parts["form-fields"]
+    assert "1 comment" in parts["yaml-state"]
+    assert answer.headers["content-security-policy"].startswith("default-src 'none'")
+    page = client.get(url).text
+    imported = client.post(
+        url + "/import",
+        data={"csrf_token": csrf_of(page), "revision": "1"},
+        files={"file": ("mine.yaml", text.encode(), "text/yaml")},
+    )
+    assert (
+        imported.status_code == 200 and "Imported into the editor (not saved yet)" in imported.text
+    )
+    assert form_fields(imported.text)["title"] == "From text"
+    assert "Revision 1," in client.get(url).text
+    bad = client.post(
+        url + "/import",
+        data={"csrf_token": csrf_of(page), "revision": "1"},
+        files={"file": ("bin.yaml", b"\xff\xfe", "text/yaml")},
+    )
+    assert bad.status_code == 422 and "not UTF-8 text" in bad.text

@@ -53,9 +53,9 @@ def test_documented_cycle_report_compiles_everything(world: World) -> None:
         cycle, "development_interventions", "Contracts first", "Start with one buyer.", [world.ngo]
     )
     report = e.work.cycle_report(cycle)
-    assert report.complete
+    assert not report.complete  # still documenting: a draft until the cycle is completed
     text = e.work.render_report(cycle)
-    assert "**Learning cycle report** (Learning cycle)" in text
+    assert "**Draft learning cycle report** (Learning cycle)" in text
     assert ("| Prototype | Centro de Investigación (Ana Pérez) | - | - |") in text
     assert "- Documentation: 2026-01-05: due 2026-10-05 -> 2026-10-30 (Board meets late)" in text
     assert (
@@ -70,6 +70,9 @@ def test_documented_cycle_report_compiles_everything(world: World) -> None:
     dates = {s.key: s for s in report.stages}
     assert dates["prototype"].actual_start == date(2026, 1, 5)
     assert dates["documentation"].status == "current"
+    world.fire(cycle, "cycle_documented")
+    assert e.work.cycle_report(cycle).complete
+    assert "**Learning cycle report** (Learning cycle)" in e.work.render_report(cycle)
 
 
 def test_html_report_escapes_partner_text(world: World) -> None:

@@ -37,7 +37,9 @@ def test_walk_a_cycle_from_the_command_line(db_url: str, pilot_file: Path) -> No
     )
     assert "unchanged" in run("template", "publish", str(pilot_file), "--db", db_url).stdout
     started = json.loads(
-        run("cycle", "start", "pilot", "Seed systems", "--standalone", "--db", db_url, "--json").stdout
+        run(
+            "cycle", "start", "pilot", "Seed systems", "--standalone", "--db", db_url, "--json"
+        ).stdout
     )
     cycle_id = str(started["id"])
     assert started["state"] == "draft"
@@ -56,7 +58,9 @@ def test_bad_command_exits_nonzero_with_one_line_reason(db_url: str, pilot_file:
     """A blocked trigger and an unknown cycle give exit 1 and a reason on stderr."""
     run("template", "publish", str(pilot_file), "--db", db_url)
     cycle_id = str(
-        json.loads(run("cycle", "start", "pilot", "X", "--standalone", "--db", db_url, "--json").stdout)["id"]
+        json.loads(
+            run("cycle", "start", "pilot", "X", "--standalone", "--db", db_url, "--json").stdout
+        )["id"]
     )
     blocked = run("cycle", "fire", cycle_id, "approve", "--db", db_url, ok=False)
     assert blocked.returncode == 1

@@ -93,7 +93,9 @@ def test_full_disk_is_one_line(sqlite_url: str, small_disk: Path, tmp_path: Path
     template = tmp_path / "pilot.yaml"
     template.write_text(PILOT, encoding="utf-8")
     subprocess.run([CLI, "template", "publish", str(template), "--db", url], check=True)
-    subprocess.run([CLI, "cycle", "start", "pilot", "Seed", "--standalone", "--db", url], check=True)
+    subprocess.run(
+        [CLI, "cycle", "start", "pilot", "Seed", "--standalone", "--db", url], check=True
+    )
     fill_disk(small_disk)
     for args in (
         ("cycle", "start", "pilot", "Another", "--standalone"),

@@ -14,7 +14,7 @@ from cycle_engine.store.turns import WriterTurns
 
 def _wait_until_waiting(turns: WriterTurns, count: int) -> None:
     deadline = time.monotonic() + 5
-    while len(turns._waiting) < count:  # noqa: SLF001 - the queue is what is under test
+    while len(turns._waiting) < count:  # the queue is what is under test
         assert time.monotonic() < deadline, "threads did not queue"
         time.sleep(0.001)
 

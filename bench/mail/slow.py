@@ -1,10 +1,9 @@
-"""Outbox delivery to a slow mail server: two senders beside bare aiosmtplib, exactly once.
+"""`python -m bench.mail --mode slow`: outbox delivery to a slow mail server, two senders beside
+bare aiosmtplib, exactly once (see `bench.mail`).
 
-    python -m bench.mail_slow [--smoke] [--messages N] [--pool K] [--delay SECONDS]
-
-A local SMTP server (aiosmtpd, in its own process) takes `--delay` seconds (default 1) to answer
-each message, serving its connections concurrently, and notes every Message-ID it accepts.
-Against it, with the same number of connections (2 x K):
+The sink takes `--delay` seconds (default 1) to answer each message, serving its connections
+concurrently, and notes every Message-ID it accepts. Against it, with the same number of
+connections (2 x K):
 
 - bare: N pre-built messages sent with `aiosmtplib.SMTP.sendmail` over 2 x K connections;
 - outbox: N due rows delivered by two sender processes (`build_outbox_sender`, default leases
@@ -34,10 +33,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiosmtplib
-from aiosmtpd.controller import Controller
-
-from bench.mail import NOW, _bare_message, _free_port, seed
+from bench.mail import NOW, bare_rate, free_port, run_sink, seed
 from cycle_engine import CycleEngine
 from cycle_engine.notifications.service import build_outbox_sender
 from cycle_engine.notifications.settings import MailSettings, SmtpSettings
@@ -48,40 +44,6 @@ from cycle_engine.testing_db import PostgresFactory
 
 #: The outbox's rate must be at least this share of the bare client's.
 AIM = 0.8
-
-
-class SlowSink:
-    """Takes `delay` seconds per message, then accepts it and appends its Message-ID to `log`."""
-
-    def __init__(self, delay: float, log: Path) -> None:
-        self.delay = delay
-        self.log = log
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        await asyncio.sleep(self.delay)
-        content = bytes(envelope.original_content or envelope.content)
-        header = next(
-            (
-                line
-                for line in content.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
-                if line.lower().startswith(b"message-id:")
-            ),
-            b"message-id: (none)",
-        )
-        with self.log.open("ab") as out:
-            out.write(header.split(b":", 1)[1].strip() + b"\n")
-        return "250 2.0.0 accepted"
-
-
-def run_sink(port: int, delay: float, log: str, ready: Any) -> None:
-    controller = Controller(SlowSink(delay, Path(log)), hostname="127.0.0.1", port=port)
-    controller.start()
-    ready.set()
-    try:
-        while True:
-            time.sleep(3600)
-    finally:
-        controller.stop()
 
 
 def accepted(log: Path) -> Counter[str]:
@@ -97,30 +59,6 @@ class RunningClock:
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=time.monotonic() - self.origin)
-
-
-async def bare_rate(port: int, count: int, connections: int) -> tuple[float, list[str]]:
-    messages = [_bare_message(n) for n in range(count)]
-    clients = [
-        aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False, timeout=60)
-        for _ in range(connections)
-    ]
-    for client in clients:
-        await client.connect()
-    started = time.perf_counter()
-
-    async def run(index: int) -> None:
-        for n in range(index, count, connections):
-            await clients[index].sendmail(
-                "ce@example.org", [f"partner{n}@example.org"], messages[n]
-            )
-
-    await asyncio.gather(*(run(i) for i in range(connections)))
-    elapsed = time.perf_counter() - started
-    for client in clients:
-        await client.quit()
-    ids = [m.split(b"Message-ID: ", 1)[1].split(b"\n", 1)[0].strip().decode() for m in messages]
-    return count / elapsed, ids
 
 
 def run_sender(url: str, port: int, pool: int, data: str, barrier: Any, results: Any) -> None:
@@ -204,24 +142,19 @@ def report(label: str, run: OutboxRun, bare: float, *, aim: float = AIM) -> bool
     return once and ratio >= aim
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="one round, one database, for CI")
-    parser.add_argument("--messages", type=int, default=None)
-    parser.add_argument("--pool", type=int, default=4, help="connections per sender")
-    parser.add_argument("--delay", type=float, default=1.0, help="seconds per message")
-    args = parser.parse_args()
+def run(args: argparse.Namespace) -> int:
     connections = 2 * args.pool
     count = args.messages or (connections if args.smoke else 20 * connections)
     pg_url = os.environ.get("CYCLE_ENGINE_TEST_POSTGRES_URL")
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "accepted.txt"
-        port = _free_port()
+        port = free_port()
         context = multiprocessing.get_context("fork")
         ready = context.Event()
+        counter = context.Value("i", 0)
         sink = context.Process(
-            target=run_sink, args=(port, args.delay, str(log), ready), daemon=True
+            target=run_sink, args=(port, counter, ready, args.delay, str(log)), daemon=True
         )
         sink.start()
         if not ready.wait(timeout=60):
@@ -241,20 +174,16 @@ def main() -> int:
             ok = bare_once
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
             upgrade(url)
-            run = outbox_rate(url, port, count, args.pool, log)
-            ok = report("sqlite", run, bare, aim=0.0 if args.smoke else AIM) and ok
+            run_ = outbox_rate(url, port, count, args.pool, log)
+            ok = report("sqlite", run_, bare, aim=0.0 if args.smoke else AIM) and ok
             if pg_url and not args.smoke:
                 factory = PostgresFactory(pg_url)
                 try:
-                    run = outbox_rate(factory.new(), port, count, args.pool, log)
-                    ok = report("postgresql", run, bare) and ok
+                    run_ = outbox_rate(factory.new(), port, count, args.pool, log)
+                    ok = report("postgresql", run_, bare) and ok
                 finally:
                     factory.close()
         finally:
             sink.terminate()
             sink.join()
     return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
