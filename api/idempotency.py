@@ -9,10 +9,11 @@
 The answer is stored in the command's own transaction (`Database.unit()`: the engine command's
 transaction joins the one that writes the answer), so a command that committed always has its
 answer and one that did not has none; there is no "pending" state. Two requests racing with
-one key: the second's insert of the answer fails on the unique key, its command is undone with
-it, and it replays the first answer. Keys are scoped to the API key that sent them. Fields a
-creation shows once (a token, a secret) are stored as null, so a replay never shows them
-again.
+one key: the second waits for the first to commit (an advisory lock on PostgreSQL, the single
+writer on SQLite) and replays its answer; should it get past anyway, its insert of the answer
+fails on the unique key, its command is undone with it, and it replays the first answer.
+Keys are scoped to the API key that sent them. Fields a creation shows once (a token, a
+secret) are stored as null, so a replay never shows them again.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Annotated, Any
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -124,6 +126,7 @@ def run_once(
     hidden = tuple(shown_once)
     try:
         with engine.db.unit() as session:
+            _serialise(engine, session, caller.key_id, key)
             stored = _stored(session, caller.key_id, key)
             if stored is not None:
                 return _replay(stored, print_, headers)
@@ -151,6 +154,16 @@ def run_once(
             raise
         return _replay(stored, print_, headers)
     return _answer(body, status, headers)
+
+
+def _serialise(engine: CycleEngine, session: Session, api_key_id: int, key: str) -> None:
+    """Make a second request with the same key wait for the first to commit (PostgreSQL: a
+    transaction-scoped advisory lock on the key; SQLite's single writer already does), so it
+    finds the stored answer instead of running into the first one's effects."""
+    if engine.db.is_postgresql:
+        digest = hashlib.sha256(f"{api_key_id}:{key}".encode()).digest()
+        lock = int.from_bytes(digest[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": lock})
 
 
 def _json(result: BaseModel | None) -> Any:

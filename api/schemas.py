@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from cycle_engine.api.fields import Note, RowId, Text100, Text200, Text300, Text2000
 from cycle_engine.spec.durations import format_duration
@@ -155,7 +155,31 @@ class DiagramPublic(BaseModel):
 # -- cycles ----------------------------------------------------------------------------------
 
 
+#: A cycle names its alliance, or says `standalone: true` and names none (nor questions, which
+#: need an alliance): written into the OpenAPI schema, so clients and fuzzers see the rule.
+_ALLIANCE_OR_STANDALONE: dict[str, Any] = {
+    "anyOf": [
+        {
+            "required": ["alliance_id"],
+            "properties": {"alliance_id": {"type": "integer"}, "standalone": {"const": False}},
+        },
+        {
+            "required": ["standalone"],
+            "properties": {
+                "standalone": {"const": True},
+                "alliance_id": {"type": "null"},
+                "questions": {"maxItems": 0},
+            },
+        },
+    ]
+}
+
+
 class CycleCreate(RequestModel):
+    """A new cycle: of an alliance (`alliance_id`), or explicitly standalone (administrators)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_ALLIANCE_OR_STANDALONE)
+
     template_key: TemplateKeyText
     title: Title
     alliance_id: RowId | None = Field(
@@ -169,6 +193,16 @@ class CycleCreate(RequestModel):
     topic: Text200 | None = None
     note: Note | None = None
     questions: list[Text2000] = Field(default=[], max_length=50)
+
+    @model_validator(mode="after")
+    def _alliance_or_standalone(self) -> CycleCreate:
+        if self.standalone and self.alliance_id is not None:
+            raise ValueError("a standalone cycle has no alliance_id; drop one of the two")
+        if not self.standalone and self.alliance_id is None:
+            raise ValueError("give alliance_id, or standalone: true (administrators only)")
+        if self.standalone and self.questions:
+            raise ValueError("learning questions need the cycle's alliance")
+        return self
 
 
 class StagePublic(BaseModel):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from cycle_engine.alliances.agenda import AgendaItem, QuestionState
 from cycle_engine.api.fields import Day, Note, OneOf, RowId, Text100, Text200, Text300, Text2000
@@ -15,6 +15,17 @@ from cycle_engine.api.fields import Text10000 as Text10k
 from cycle_engine.api.schemas import RequestModel
 from cycle_engine.store.tables.alliances import LEVELS
 from cycle_engine.store.tables.learning import ADOPTION_USES, ANSWER_STATUSES, OUTCOME_KINDS
+
+
+def _iso_text(value: object) -> object:
+    """A day must come as ISO text ("2026-01-10"), as the schema says, not as a number."""
+    if not isinstance(value, str | date):
+        raise ValueError("give the date as text like 2026-01-10")
+    return value
+
+
+#: `Day`, refusing the numbers pydantic would otherwise read as a timestamp.
+IsoDay = Annotated[Day, BeforeValidator(_iso_text)]
 
 
 class Public(BaseModel):
@@ -145,7 +156,7 @@ class AdoptionCreate(RequestModel):
     use: Annotated[str, OneOf(ADOPTION_USES)]
     country: Text100
     place: Text200
-    adopted_on: Day
+    adopted_on: IsoDay
     description: Text2000
 
 
@@ -165,7 +176,7 @@ class OutcomeCreate(RequestModel):
     kind: Annotated[str, OneOf(OUTCOME_KINDS)]
     title: Text300
     description: Text10k
-    observed_on: Day
+    observed_on: IsoDay
     cycle_ids: list[RowId] = Field(min_length=1, max_length=100)
     learning_ids: list[RowId] = Field(default_factory=list, max_length=100)
     organisation_id: RowId | None = None
@@ -213,7 +224,7 @@ class LevelProposalPublic(Public):
 class OrganisationLeaving(RequestModel):
     organisation_id: RowId
     reason: Text2000
-    left_on: Day | None = None
+    left_on: IsoDay | None = None
 
 
 class OrganisationDeparturePublic(Public):

@@ -69,7 +69,11 @@ def list_keys(engine: EngineDep, key: CurrentKey, page: PageDep) -> Page[KeyPubl
 
 @router.get("/{key_id}", summary="One key")
 def get_key(key_id: IdPath, engine: EngineDep, key: CurrentKey) -> KeyPublic:
-    require_role(key, COORDINATOR)
+    require_role(
+        key,
+        COORDINATOR,
+        in_reach=lambda: engine.alliances.keys.get(key_id, reach=organising_reach(key)),
+    )
     return KeyPublic.model_validate(engine.alliances.keys.get(key_id, reach=organising_reach(key)))
 
 
@@ -83,7 +87,11 @@ def revoke_key(
 ) -> JSONResponse:
     """The key stops working at once (in other server processes within the key cache's
     lifetime); revoking it again changes nothing."""
-    require_role(key, COORDINATOR)
+    require_role(
+        key,
+        COORDINATOR,
+        in_reach=lambda: engine.alliances.keys.get(key_id, reach=organising_reach(key)),
+    )
     if key_id == key.key_id:
         raise ApiProblem(
             409, "a key cannot revoke itself; revoke it with another key", type_="action-refused"

@@ -109,7 +109,7 @@ def seed(url: str, count: int, now: datetime = NOW) -> None:
     en/es/fr."""
     with CycleEngine(url, clock=ManualClock(now)) as engine:
         engine.publish_builtin_templates()
-        alliance = engine.alliances.create_alliance("Bench alliance", "Rural enterprise")
+        alliance = engine.alliances.create_alliance("Mail bench alliance", "Rural enterprise")
         cycle = engine.start_cycle(
             "learning-cycle", "Market access for smallholders", alliance_id=alliance.id
         )

@@ -25,8 +25,8 @@ from cycle_engine.alliances.adoption import OUTCOME_KIND_TITLES, adoptions_of, o
 from cycle_engine.alliances.agenda import agenda_of
 from cycle_engine.alliances.alliances import members
 from cycle_engine.alliances.common import get_alliance
-from cycle_engine.alliances.departures import departures_of
-from cycle_engine.alliances.follow_on import MapCycle, cycle_map
+from cycle_engine.alliances.departures import DepartedOrganisation, departures_of
+from cycle_engine.alliances.follow_on import FedLink, MapCycle, cycle_map
 from cycle_engine.alliances.learning import LEARNING_KIND_TITLES, LEARNING_KINDS
 from cycle_engine.alliances.report import TEMPLATES
 from cycle_engine.errors import InvalidInput
@@ -157,7 +157,7 @@ class AllianceReport:
     open_questions: tuple[OpenQuestion, ...]
     research_needs: tuple[OutcomeLine, ...]
     cycles: tuple[CycleLine, ...]
-    departures: tuple[tuple[str, date, str], ...]
+    departures: tuple[DepartedOrganisation, ...]
 
 
 def _spread(
@@ -210,10 +210,10 @@ def build_alliance_report(session: Session, alliance_id: int, now: datetime) -> 
         ),
         cycles=_cycles(session, mapped.cycles, mapped.links),
         departures=tuple(
-            (
-                orgs[d.organisation_id].name if d.organisation_id in orgs else "?",
-                d.left_on,
-                d.reason,
+            DepartedOrganisation(
+                name=orgs[d.organisation_id].name if d.organisation_id in orgs else "?",
+                left_on=d.left_on,
+                reason=d.reason,
             )
             for d in departures_of(session, alliance_id)
         ),
@@ -369,7 +369,7 @@ def _outcomes(
 
 
 def _cycles(
-    session: Session, cycles: tuple[MapCycle, ...], links: tuple[tuple[int, int], ...]
+    session: Session, cycles: tuple[MapCycle, ...], links: tuple[FedLink, ...]
 ) -> tuple[CycleLine, ...]:
     """Each cycle with the cycles that fed it and that it fed, and every organisation that ran
     one of its testing contexts."""
@@ -390,8 +390,8 @@ def _cycles(
                 status=cycle.status,
                 started=cycle.started.date(),
                 finished=None if cycle.finished is None else cycle.finished.date(),
-                fed_by=tuple(a for a, b in links if b == cycle.cycle_id),
-                fed=tuple(b for a, b in links if a == cycle.cycle_id),
+                fed_by=tuple(x.from_cycle_id for x in links if x.to_cycle_id == cycle.cycle_id),
+                fed=tuple(x.to_cycle_id for x in links if x.from_cycle_id == cycle.cycle_id),
                 context_organisations=tuple(sorted(runners.get(cycle.cycle_id, ()))),
             )
         )

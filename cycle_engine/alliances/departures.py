@@ -36,13 +36,22 @@ from cycle_engine.store.tables.learning import OrganisationDepartureRecord
 
 
 @dataclass(frozen=True, kw_only=True)
+class DepartedOrganisation:
+    """An organisation that left, when and why."""
+
+    name: str
+    left_on: date
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class OrganisationsTurnover:
     """Organisations of an alliance in a period and how many of them left."""
 
     members: int
     left: int
     rate: float
-    left_organisations: tuple[tuple[str, date, str], ...]  # (name, left on, reason)
+    left_organisations: tuple[DepartedOrganisation, ...]
 
 
 def record_organisation_left(
@@ -171,14 +180,18 @@ def organisation_turnover(
             or departures[m.organisation.id or 0].left_on >= since
         )
     ]
-    left: list[tuple[str, date, str]] = []
+    left: list[DepartedOrganisation] = []
     for member in seated:
         gone = departures.get(member.organisation.id or 0)
         if gone is not None and (until is None or gone.left_on <= until):
-            left.append((member.organisation.name, gone.left_on, gone.reason))
+            left.append(
+                DepartedOrganisation(
+                    name=member.organisation.name, left_on=gone.left_on, reason=gone.reason
+                )
+            )
     return OrganisationsTurnover(
         members=len(seated),
         left=len(left),
         rate=round(len(left) / len(seated), 3) if seated else 0.0,
-        left_organisations=tuple(sorted(left)),
+        left_organisations=tuple(sorted(left, key=lambda d: (d.name, d.left_on))),
     )

@@ -63,11 +63,19 @@ class MapCycle:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FedLink:
+    """One cycle fed another."""
+
+    from_cycle_id: int
+    to_cycle_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class CycleMap:
-    """The alliance's cycles, oldest first, and which fed which (`links`: from, to)."""
+    """The alliance's cycles, oldest first, and which fed which."""
 
     cycles: tuple[MapCycle, ...]
-    links: tuple[tuple[int, int], ...]
+    links: tuple[FedLink, ...]
 
 
 def plan_follow_on(
@@ -269,5 +277,8 @@ def cycle_map(session: Session, alliance_id: int) -> CycleMap:
             )
             for c in cycles
         ),
-        links=tuple((link.from_cycle_id, link.to_cycle_id) for link in links),
+        links=tuple(
+            FedLink(from_cycle_id=link.from_cycle_id, to_cycle_id=link.to_cycle_id)
+            for link in links
+        ),
     )

@@ -46,6 +46,7 @@ from cycle_engine.errors import (
     ConflictError,
     CycleNotFound,
     InvalidInput,
+    NotPermitted,
     TransitionNotAllowed,
 )
 from cycle_engine.spec.machine import TriggerOption
@@ -151,7 +152,11 @@ class CycleService:
         with self.db.transaction() as session:
             if reach is not None and not reach.everything:
                 if alliance_id is None:
-                    raise InvalidInput("alliance_id", "name the alliance the cycle belongs to")
+                    raise NotPermitted(
+                        "start a standalone cycle",
+                        "only administrators start cycles with no"
+                        " alliance; name the alliance the cycle belongs to",
+                    )
                 if not sees_alliance(session, reach, alliance_id):
                     raise AllianceNotFound(alliance_id)
             alliance = get_alliance(session, alliance_id) if alliance_id is not None else None

@@ -110,6 +110,13 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "organisation_id": 0,
         "reason": "Funding ended",
     },
+    # issue 19: corrections, archiving and the bulk import
+    ("patch", "/api/v1/alliances/{alliance_id}"): {"theme": "Changed"},
+    ("patch", "/api/v1/organisations/{organisation_id}"): {"country": "Changed"},
+    ("patch", "/api/v1/alliances/{alliance_id}/members/{organisation_id}"): {"works_with_id": None},
+    ("patch", "/api/v1/people/{person_id}"): {"name": "Changed"},
+    ("post", "/api/v1/organisations/{organisation_id}/archive"): {"reason": "Merged"},
+    ("post", "/api/v1/alliances/{alliance_id}/import"): {"organisations": [], "people": []},
 }
 MULTIPART = {("post", "/api/v1/cycles/{cycle_id}/products/files")}
 
@@ -145,6 +152,11 @@ def matrix(world: World, seed_engine: CycleEngine) -> World:
     )
     assert question.id is not None and proposal.id is not None
     ids["question"], ids["proposal"] = question.id, proposal.id
+    grant = engine.alliances.grant_role(ids["alliance_a"], ids["p1"], "manager")
+    keys = engine.alliances.credentials.keys(include_revoked=True)
+    managers = [k for k in keys if k.name == "manager_a"]
+    assert grant.id is not None and managers[0].id is not None
+    ids["grant"], ids["key"] = grant.id, managers[0].id
     with world.client("coord_a") as client:
         hook = client.post(
             f"/api/v1/alliances/{ids['alliance_a']}/webhooks",
@@ -176,6 +188,8 @@ def _url(path: str, ids: dict[str, int]) -> str:
         "webhook_id": "webhook",
         "question_id": "question",
         "proposal_id": "proposal",
+        "grant_id": "grant",
+        "key_id": "key",
     }
     url = path.replace("{fmt}", "markdown")
     for name, key in names.items():

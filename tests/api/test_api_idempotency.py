@@ -5,6 +5,9 @@ in the command's own transaction."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlmodel import select
 
@@ -142,4 +145,29 @@ def test_the_answer_is_stored_in_the_commands_transaction(seed_engine: CycleEngi
     answer = run_once(engine, caller, "k", fingerprint("POST", "/people", "x"), 201, works)
     replay = run_once(engine, caller, "k", fingerprint("POST", "/people", "x"), 201, works)
     assert answer.body == replay.body and replay.headers["idempotent-replayed"] == "true"
+    assert len(engine.alliances.list_people()) == 1
+
+
+def test_two_racing_requests_with_one_key_run_once(seed_engine: CycleEngine) -> None:
+    """Eight threads send the same command with the same key at once: one person is added, and
+    every thread gets the same answer (no conflict from the others' effects)."""
+    engine = seed_engine
+    organisation = engine.alliances.add_organisation("Org", "ngo", "Peru")
+    admin = engine.alliances.credentials.create_key(name="admin", role="admin")
+    caller = Access(actor_name="key:admin", role="admin", key_id=admin.record.id)
+    start = threading.Barrier(8)
+
+    def command() -> PersonPublic:
+        return PersonPublic.model_validate(
+            engine.alliances.add_person("Ada", "ada@org.example", organisation.id or 0)
+        )
+
+    def send() -> tuple[int, bytes]:
+        start.wait()
+        answer = run_once(engine, caller, "race", fingerprint("POST", "/people", "x"), 201, command)
+        return answer.status_code, bytes(answer.body)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: send(), range(8)))
+    assert len(set(answers)) == 1 and answers[0][0] == 201
     assert len(engine.alliances.list_people()) == 1

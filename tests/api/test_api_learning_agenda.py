@@ -65,7 +65,7 @@ def test_agenda_follow_on_and_report_over_http(world: World) -> None:
         assert [(x["from_cycle_id"], x["to_cycle_id"]) for x in links["links"]] == [(cycle, new)]
         alliance = world.ids["alliance_a"]
         mapped = client.get(f"/api/v1/alliances/{alliance}/cycle-map").json()
-        assert mapped["links"] == [[cycle, new]]
+        assert mapped["links"] == [{"from_cycle_id": cycle, "to_cycle_id": new}]
     with world.client("partner_o2") as member:
         agenda = member.get(f"/api/v1/alliances/{alliance}/agenda")
         assert agenda.status_code == 200

@@ -24,19 +24,20 @@ def test_library_refuses_a_cycle_without_alliance_unless_standalone(
         seed_engine.start_cycle("learning-cycle", "X", alliance_id=alone.id, standalone=True)
 
 
-def test_api_coordinator_must_name_the_alliance(world: World) -> None:
-    """A coordinator's start without an alliance is a 422 naming `alliance_id`."""
+def test_api_cycle_names_its_alliance_or_says_standalone(world: World) -> None:
+    """Neither, or both, is a 422 naming the rule (the OpenAPI schema states it too); a
+    coordinator's standalone cycle is a 403: only administrators start one."""
+    body = {"template_key": "learning-cycle", "title": "Loose"}
     with world.client("coord_a") as http:
-        answer = http.post(
-            "/api/v1/cycles", json={"template_key": "learning-cycle", "title": "Loose"}
-        )
-        assert answer.status_code == 422, answer.text
-        assert "alliance_id" in answer.text
-        refused = http.post(
-            "/api/v1/cycles",
-            json={"template_key": "learning-cycle", "title": "Loose", "standalone": True},
-        )
-        assert refused.status_code == 422, refused.text
+        for extra in ({}, {"alliance_id": world.ids["alliance_a"], "standalone": True}):
+            answer = http.post("/api/v1/cycles", json={**body, **extra})
+            assert answer.status_code == 422, answer.text
+            assert "alliance_id" in answer.text
+        refused = http.post("/api/v1/cycles", json={**body, "standalone": True})
+        assert refused.status_code == 403, refused.text
+        assert "only administrators" in refused.text
+        schema = http.get("/openapi.json").json()["components"]["schemas"]["CycleCreate"]
+        assert len(schema["anyOf"]) == 2
 
 
 def test_admin_starts_a_standalone_cycle_only_admins_see(world: World) -> None:

@@ -38,7 +38,10 @@ def engine(db_url: str, clock: ManualClock) -> Iterator[CycleEngine]:
 
 def queued(engine: CycleEngine) -> int:
     with engine.db.read_session() as session:
-        return int(session.exec(select(func.count()).select_from(TimerQueueRecord)).one()[0])
+        queue = TimerQueueRecord.__table__  # type: ignore[attr-defined]
+        return int(
+            session.connection().execute(select(func.count()).select_from(queue)).scalar_one()
+        )
 
 
 def test_a_claim_is_one_statement_on_the_queue_and_the_queue_follows_the_timers(
