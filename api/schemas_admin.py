@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from cycle_engine.api.fields import (
     Day,
@@ -29,6 +29,16 @@ from cycle_engine.api.schemas_domain import AlliancePublic, Email, WeekendDays
 from cycle_engine.store.tables.access import KEY_ROLES
 from cycle_engine.store.tables.alliances import ALLIANCE_ROLES, ORGANISATION_KINDS
 from cycle_engine.store.tables.history import ALLIANCE_EVENT_KINDS
+
+
+def _a_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number (not text, not true or false)")
+    return value
+
+
+#: An hour of the day: a JSON number with no fraction (text and true/false are refused).
+Hour = Annotated[int, BeforeValidator(_a_number)]
 
 
 class KeyCreate(RequestModel):
@@ -81,8 +91,8 @@ class AllianceUpdate(RequestModel):
     theme: Text300 | None = None
     timezone: TimeZone | None = None
     language: Language | None = None
-    working_hours_start: int | None = Field(default=None, ge=0, le=23)
-    working_hours_end: int | None = Field(default=None, ge=1, le=24)
+    working_hours_start: Hour | None = Field(default=None, ge=0, le=23)
+    working_hours_end: Hour | None = Field(default=None, ge=1, le=24)
     weekend_days: WeekendDays | None = None
 
 

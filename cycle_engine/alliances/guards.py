@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from cycle_engine.alliances.agenda import OPEN, question_states
 from cycle_engine.alliances.common import active_stage, work_stage_keys
-from cycle_engine.alliances.contexts import RATINGS, ContextRound, current_round, reported_in_round
+from cycle_engine.alliances.contexts import (
+    RATINGS,
+    ContextRound,
+    current_round,
+    reported_in_round,
+    results_of,
+)
 from cycle_engine.alliances.distinct import DISTINCT_GUARDS
 from cycle_engine.alliances.participation import lacking_focal_point
 from cycle_engine.alliances.products import PRODUCT_KIND_TITLES, PRODUCT_KINDS, products_of
@@ -68,6 +74,22 @@ def _contexts_reported(ctx: GuardContext, arg: GuardArg) -> list[str]:
     return [f"{needed} contexts must report results{round_note}; {len(names)} have{have}"]
 
 
+def _context_rated(ctx: GuardContext, arg: GuardArg) -> list[str]:
+    """At least one context of this testing round reported results rated `arg` (`weak`: the
+    round showed the prototype needs rework)."""
+    rating = str(arg)
+    testing = current_round(ctx.session, _cycle(ctx), ctx.spec)
+    if testing is None:
+        stage = active_stage(_cycle(ctx)) or ctx.cycle.state
+        testing = ContextRound(stage=stage, visit=1)
+    rated = [
+        r
+        for r in results_of(ctx.session, _cycle_id(ctx))
+        if (r.stage, r.visit, r.rating) == (testing.stage, testing.visit, rating)
+    ]
+    return [] if rated else [f"no context reported results rated {rating} in this testing round"]
+
+
 def _roles_assigned(ctx: GuardContext, arg: GuardArg) -> list[str]:
     if not arg:
         return []
@@ -118,6 +140,13 @@ DOMAIN_GUARDS: list[GuardDefinition] = [
         arg_type=int,
         check=_contexts_reported,
         description="at least N testing contexts reported results in this testing round",
+    ),
+    GuardDefinition(
+        name="context_rated",
+        arg_type=str,
+        check=_context_rated,
+        description="a context of this testing round reported results with the given rating",
+        arg_choices="ratings",
     ),
     GuardDefinition(
         name="roles_assigned",

@@ -81,7 +81,7 @@ def readme_section(registry: GuardRegistry) -> str:
         ("`to:` of a reminder or overdue rule", vocabulary.recipient_roles),
         ("participation levels (an organisation on a stage)", vocabulary.participation_levels),
         ("product kinds (`product:` guard, `product add`)", vocabulary.product_kinds),
-        ("context ratings (`context report --rating`)", vocabulary.ratings),
+        ("context ratings (`context_rated:` guard, `context report --rating`)", vocabulary.ratings),
     ]
     lines = ["| where | allowed values |", "|---|---|"]
     lines += [f"| {where} | {words(values)} |" for where, values in rows]

@@ -84,6 +84,10 @@ def test_people_organisations_and_alliances_are_corrected_within_reach(world: Wo
             f"/api/v1/alliances/{world.ids['alliance_a']}", json={"working_hours_start": 20}
         )
         assert hours.status_code == 422
+        not_a_number = client.patch(
+            f"/api/v1/alliances/{world.ids['alliance_a']}", json={"working_hours_start": False}
+        )
+        assert not_a_number.status_code == 422  # found by schemathesis: false was read as 0
         taken = client.patch(f"/api/v1/organisations/{world.ids['o1']}", json={"name": "FUNDAR"})
         assert taken.status_code == 409
         kinds = [

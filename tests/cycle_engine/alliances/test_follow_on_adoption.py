@@ -12,6 +12,7 @@ from cycle_engine.alliances.reach import Reach
 from cycle_engine.errors import (
     ActionNotAllowed,
     AllianceNotFound,
+    CycleNotFound,
     InputConflict,
     InvalidInput,
     NotPermitted,
@@ -83,6 +84,7 @@ def test_follow_on_of_a_running_cycle_marks_chosen_questions_carried_forward(
         ("carried_forward", f"carried forward to cycle {follow.cycle.id} (Next)"),
     ]
     partner = Actor(name=CARLA, role="partner", organisation_id=world.ngo)
+    e.work.assign(source, "work_plan", world.ngo, "informed", actor=COORDINATOR)
     with pytest.raises(NotPermitted):
         e.learning.start_follow_on(
             source, "Mine", actor=partner, reach=Reach(organisation_id=world.ngo)
@@ -183,21 +185,25 @@ def test_partner_proposes_its_level_and_the_coordinator_confirms_or_changes(
     e = world.engine
     carla = Actor(name=CARLA, role="partner", organisation_id=world.ngo)
     reach = Reach(organisation_id=world.ngo)
-    first = e.learning.propose_level(
+    first = e.learning.propose_level(  # no role on the cycle yet: a member proposes its own
         cycle, "prototype", world.ngo, "lead", actor=carla, reach=reach
     )
-    with pytest.raises(NotPermitted, match="own organisation"):
+    with pytest.raises(CycleNotFound):  # ... and nothing else on a cycle it does not read
         e.learning.propose_level(
             cycle, "prototype", world.research, "lead", actor=carla, reach=reach
         )
-    with pytest.raises(NotPermitted):
-        e.learning.decide_proposal(cycle, first.id or 0, actor=carla, reach=reach)
     decided = e.learning.decide_proposal(
         cycle, first.id or 0, level="active", note="Research leads", actor=COORDINATOR
     )
     assert (decided.status, decided.level, decided.decided_level) == ("changed", "lead", "active")
     levels = {(p.stage, p.organisation_id): p.level for p in e.work.participants(cycle)}
     assert levels[("prototype", world.ngo)] == "active"
+    with pytest.raises(NotPermitted, match="own organisation"):
+        e.learning.propose_level(
+            cycle, "prototype", world.research, "lead", actor=carla, reach=reach
+        )
+    with pytest.raises(NotPermitted):
+        e.learning.decide_proposal(cycle, first.id or 0, actor=carla, reach=reach)
     second = e.learning.propose_level(
         cycle, "documentation", world.ngo, "informed", actor=carla, reach=reach
     )

@@ -8,7 +8,13 @@ import pytest
 from cycle_engine import TransitionNotAllowed
 from cycle_engine.actors import Actor
 from cycle_engine.alliances.reach import Reach
-from cycle_engine.errors import ActionNotAllowed, InvalidInput, NotPermitted, RecordNotFound
+from cycle_engine.errors import (
+    ActionNotAllowed,
+    CycleNotFound,
+    InvalidInput,
+    NotPermitted,
+    RecordNotFound,
+)
 
 from .conftest import COORDINATOR, World
 
@@ -120,7 +126,8 @@ def test_answers_wait_for_documentation_but_carrying_forward_does_not(world: Wor
 
 
 def test_partner_raises_questions_for_its_own_organisation_only(world: World) -> None:
-    """A partner of a member organisation raises in its own name, not another's."""
+    """A partner raises in its own organisation's name (a member with no role yet too), never
+    in another's: refused when it reads the cycle, not found when it does not."""
     cycle = world.start()
     carla = Actor(name="carla", role="partner", organisation_id=world.ngo)
     reach = Reach(organisation_id=world.ngo)
@@ -128,6 +135,11 @@ def test_partner_raises_questions_for_its_own_organisation_only(world: World) ->
         cycle, "Who pays for transport?", "Asked at the fair.", actor=carla, reach=reach
     )
     assert state.status == "open"
+    with pytest.raises(CycleNotFound):
+        world.engine.learning.raise_question(
+            cycle, "Q?", "Why.", organisation_id=world.research, actor=carla, reach=reach
+        )
+    world.engine.work.assign(cycle, "work_plan", world.ngo, "informed", actor=COORDINATOR)
     with pytest.raises(NotPermitted, match="own organisation"):
         world.engine.learning.raise_question(
             cycle, "Q?", "Why.", organisation_id=world.research, actor=carla, reach=reach

@@ -96,3 +96,13 @@ def test_a_vocabulary_names_its_lists() -> None:
     """A guard naming a list the vocabulary lacks is a programming error, said plainly."""
     with pytest.raises(KeyError, match="no vocabulary list 'colours'"):
         Vocabulary().choices("colours")
+
+
+def test_unknown_rating_is_refused_with_did_you_mean() -> None:
+    """`context_rated: weeak` names the rating meant; `weak` loads."""
+    text = TEMPLATE.replace("product: good_practice_review", "context_rated: weeak")
+    (problem,) = _problems(text)
+    assert "transitions[0].requires[0].context_rated" in problem
+    assert "unknown rating 'weeak'" in problem and "did you mean 'weak'?" in problem
+    spec = load_template_text(text.replace("weeak", "weak"), "seed.yaml", default_guards())
+    assert spec.transitions[0].guards[0].arg == "weak"
