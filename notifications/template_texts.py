@@ -5,11 +5,14 @@ through gettext catalogs, one per language, read with Babel: `workflows/locale/<
 LC_MESSAGES/templates.po`, keyed by the template's own text (the msgid). A text no catalog knows,
 such as an alliance's own template, stays as the template gives it: the template's default.
 Emails apply this when they are composed (`localize_context`), so "Resultados: Work plan ha
-concluido" reads "Resultados: Plan de trabajo ha concluido".
+concluido" reads "Resultados: Plan de trabajo ha concluido". A template may also give a stage's
+texts per language itself (`translations:` in its YAML, carried in the email's context): those
+come first, then the catalog, then the template's default text.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,22 +47,43 @@ def translate(text: str | None, language: str) -> str | None:
     return catalog(language).get(text, text)
 
 
+def text_in(node: Mapping[str, Any], name: str, language: str) -> str | None:
+    """`node`'s `name` (title or description) in `language`: the template's own translation
+    first (`node["translations"]`, written by the author), then the catalog, then the default."""
+    translations = node.get("translations")
+    if isinstance(translations, Mapping):
+        own = translations.get(language)
+        if isinstance(own, Mapping) and isinstance(own.get(name), str) and own[name]:
+            return str(own[name])
+    value = node.get(name)
+    return translate(value if isinstance(value, str) else None, language)
+
+
+def _localize_stage(stage: Mapping[str, Any], language: str) -> dict[str, Any]:
+    localized = {key: value for key, value in stage.items() if key != "translations"}
+    localized["title"] = text_in(stage, "title", language)
+    if "description" in stage:
+        localized["description"] = text_in(stage, "description", language)
+    return localized
+
+
 def localize_context(context: dict[str, Any], language: str) -> dict[str, Any]:
     """An email's context with its stage's (and next stage's) title and description in
-    `language`; the rest (cycle titles, people, products: partners' own words) unchanged."""
+    `language`, and those of each digest item; the rest (cycle titles, people, products:
+    partners' own words) unchanged."""
     localized = dict(context)
     stage = context.get("stage")
-    if isinstance(stage, dict):
-        localized["stage"] = {
-            **stage,
-            "title": translate(stage.get("title"), language),
-            "description": translate(stage.get("description"), language),
-        }
+    if isinstance(stage, Mapping):
+        localized["stage"] = _localize_stage(stage, language)
     details = context.get("details")
-    if isinstance(details, dict) and isinstance(details.get("next_stage"), dict):
-        following = details["next_stage"]
+    if isinstance(details, Mapping) and isinstance(details.get("next_stage"), Mapping):
         localized["details"] = {
             **details,
-            "next_stage": {**following, "title": translate(following.get("title"), language)},
+            "next_stage": _localize_stage(details["next_stage"], language),
         }
+    items = context.get("items")
+    if isinstance(items, list):
+        localized["items"] = [
+            localize_context(item, language) if isinstance(item, dict) else item for item in items
+        ]
     return localized

@@ -121,7 +121,7 @@ class CycleWork:
         with self.db.transaction() as session:
             cycle = lock_cycle(session, cycle_id)
             refusal = check_cycle_command(
-                session, cycle, reach=reach, expected_version=expected_version
+                session, cycle, reach=reach, expected_version=expected_version, action=action
             )
             if refusal is not None:
                 raise ActionNotAllowed(action, refusal)

@@ -5,10 +5,15 @@ Results belong to a testing round: the visit of the testing stage in which they 
 When weak results send a cycle back to prototype, the next round needs fresh reports, so the
 `contexts_reported` guard counts reports of the current round only; earlier rounds stay in the
 record (and the report).
+
+A pause is not a round: a visit entered by resuming from a hold stage continues the round of
+the visit before the pause (`round_visits`), so reports from before the pause still count and
+the report numbers rounds, not visits (issue 19 item 8).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -30,10 +35,13 @@ RATINGS = ("strong", "mixed", "weak")
 
 @dataclass(frozen=True, kw_only=True)
 class ContextRound:
-    """The testing stage a cycle is in and which visit of it (the round)."""
+    """The testing stage a cycle is in, which visit of it, and the round that visit belongs to:
+    `first_visit` opened the round (later visits up to `visit` were resumes after a pause)."""
 
     stage: str
     visit: int
+    first_visit: int = 1
+    number: int = 1
 
 
 def testing_stages(spec: TemplateSpec) -> set[str]:
@@ -46,11 +54,47 @@ def testing_stages(spec: TemplateSpec) -> set[str]:
     }
 
 
+def round_numbers(
+    visits: Sequence[tuple[str, int]], spec: TemplateSpec
+) -> dict[tuple[str, int], tuple[int, int]]:
+    """For each (stage, visit), in the order the cycle made them: (round number, visit that
+    opened the round). A visit that follows a hold stage (a resume) continues its round."""
+    holds = {s.key for s in spec.stages if s.hold}
+    rounds: dict[tuple[str, int], tuple[int, int]] = {}
+    count: dict[str, int] = {}
+    opened: dict[str, int] = {}
+    previous: str | None = None
+    for stage, visit in visits:
+        if previous not in holds or stage not in opened:
+            count[stage] = count.get(stage, 0) + 1
+            opened[stage] = visit
+        rounds[(stage, visit)] = (count[stage], opened[stage])
+        previous = stage
+    return rounds
+
+
+def round_visits(
+    session: Session, cycle_id: int, spec: TemplateSpec
+) -> dict[tuple[str, int], tuple[int, int]]:
+    """`round_numbers` of a cycle's stage visits (one query)."""
+    visits = session.exec(
+        select(StageRecord.stage, StageRecord.visit)
+        .where(StageRecord.cycle_id == cycle_id)
+        .order_by(col(StageRecord.id))
+    ).all()
+    return round_numbers([(stage, visit) for stage, visit in visits], spec)
+
+
 def current_round(session: Session, cycle: CycleRecord, spec: TemplateSpec) -> ContextRound | None:
     if cycle.current_stage_id is None or cycle.state not in testing_stages(spec):
         return None
     visit = session.get(StageRecord, cycle.current_stage_id)
-    return None if visit is None else ContextRound(stage=visit.stage, visit=visit.visit)
+    if visit is None:
+        return None
+    number, first = round_visits(session, visit.cycle_id, spec).get(
+        (visit.stage, visit.visit), (visit.visit, visit.visit)
+    )
+    return ContextRound(stage=visit.stage, visit=visit.visit, first_visit=first, number=number)
 
 
 def add_context(
@@ -142,7 +186,7 @@ def report_results(
             "context_id": context_id,
             "name": context.name,
             "rating": rating,
-            "round": testing.visit,
+            "round": testing.number,
         },
     )
     return result
@@ -199,7 +243,8 @@ def reported_in_round(session: Session, cycle_id: int, testing: ContextRound) ->
         .where(
             ContextResultRecord.cycle_id == cycle_id,
             ContextResultRecord.stage == testing.stage,
-            ContextResultRecord.visit == testing.visit,
+            col(ContextResultRecord.visit) >= testing.first_visit,
+            col(ContextResultRecord.visit) <= testing.visit,
         )
         .distinct()
     ).all()

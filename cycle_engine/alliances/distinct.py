@@ -45,7 +45,8 @@ def counted_contexts(
         .where(
             ContextResultRecord.cycle_id == cycle_id,
             ContextResultRecord.stage == testing.stage,
-            ContextResultRecord.visit == testing.visit,
+            col(ContextResultRecord.visit) >= testing.first_visit,
+            col(ContextResultRecord.visit) <= testing.visit,
         )
         .distinct()
         .order_by(col(ContextRecord.name))

@@ -24,7 +24,7 @@ from cycle_engine.spec.guards import CORE_GUARDS, GuardContext, GuardDefinition,
 from cycle_engine.spec.specs import GuardArg
 from cycle_engine.spec.vocabulary import Vocabulary
 from cycle_engine.store.tables import CycleRecord
-from cycle_engine.store.tables.alliances import LEVELS
+from cycle_engine.store.tables.alliances import LANGUAGES, LEVELS
 
 #: The Learning Alliance words a template may use; the loader refuses any other (see
 #: `cycle_engine.spec.vocabulary`). The README and the JSON Schema list them, generated from here.
@@ -34,6 +34,7 @@ ALLIANCE_VOCABULARY = Vocabulary(
     stage_contacts=("focal_point", "deputy"),
     product_kinds=PRODUCT_KINDS,
     ratings=RATINGS,
+    languages=LANGUAGES,
 )
 
 
@@ -70,7 +71,7 @@ def _contexts_reported(ctx: GuardContext, arg: GuardArg) -> list[str]:
     if len(names) >= needed:
         return []
     have = f": {', '.join(names)}" if names else ""
-    round_note = f" in testing round {testing.visit}" if testing.visit > 1 else ""
+    round_note = f" in testing round {testing.number}" if testing.number > 1 else ""
     return [f"{needed} contexts must report results{round_note}; {len(names)} have{have}"]
 
 
@@ -85,7 +86,9 @@ def _context_rated(ctx: GuardContext, arg: GuardArg) -> list[str]:
     rated = [
         r
         for r in results_of(ctx.session, _cycle_id(ctx))
-        if (r.stage, r.visit, r.rating) == (testing.stage, testing.visit, rating)
+        if r.stage == testing.stage
+        and testing.first_visit <= r.visit <= testing.visit
+        and r.rating == rating
     ]
     return [] if rated else [f"no context reported results rated {rating} in this testing round"]
 

@@ -18,12 +18,12 @@ from cycle_engine.actors import Actor
 from cycle_engine.alliances.common import CycleOp, get_alliance
 from cycle_engine.alliances.reach import (
     Reach,
+    check_cycle_command,
     check_named,
     credit_refusal,
     role_refusal,
     sees_alliance,
     sees_cycle,
-    stage_refusal,
 )
 from cycle_engine.changes import Changes
 from cycle_engine.clock import Clock
@@ -93,7 +93,9 @@ class LearningChecks:
             if expected_version is not None and expected_version != cycle.version:
                 raise ConflictError(cycle_id, expected_version, cycle.version)
             if on_stage and reach is not None:
-                refusal = stage_refusal(session, reach, cycle)
+                refusal = check_cycle_command(
+                    session, cycle, reach=reach, expected_version=None, action=action
+                )
                 if refusal is not None:
                     raise ActionNotAllowed(action, refusal)
             if credited is not None:

@@ -10,8 +10,10 @@ guarded by can change between the check and the change.
     everything       every alliance, cycle, organisation and person (an administrator)
     alliance_ids     alliances the caller coordinates or manages: all their cycles, member
                      organisations and people; on their cycles it acts as its role permits
-    organisation_id  the caller's own organisation: the cycles it takes part in, itself, its people
-                     and the alliances it sits in; on any other cycle the caller acts only while
+    organisation_id  the caller's own organisation: itself, its people, the alliances it sits in
+                     and, read-only, every cycle of those alliances (members follow their
+                     alliance's cycles and reports, issue 12 item 5) and any cycle it takes part
+                     in; on a cycle of an alliance it does not manage the caller acts only while
                      its organisation leads or takes active part in the current stage
 
 Objects a command names in its body are checked here too, in the command's transaction, so the
@@ -37,6 +39,7 @@ from cycle_engine.actors import Actor
 from cycle_engine.errors import (
     ConflictError,
     CycleNotFound,
+    NotPermitted,
     OrganisationNotFound,
     PersonNotFound,
 )
@@ -71,16 +74,21 @@ class Reach:
         return Reach(alliance_ids=frozenset({alliance_id}))
 
     def cycles(self, alliance_id: int | None = None) -> ColumnElement[bool]:
-        """A condition on `CycleRecord`: the cycles in reach (of `alliance_id`, when given)."""
+        """A condition on `CycleRecord`: the cycles in reach (of `alliance_id`, when given): a
+        member organisation reads every cycle of its alliances; acting is `stage_refusal`'s."""
         if self.manages(alliance_id):
             return true()
         conditions: list[ColumnElement[bool]] = []
         if self.alliance_ids:
             conditions.append(col(CycleRecord.alliance_id).in_(sorted(self.alliance_ids)))
         if self.organisation_id is not None:
+            seats = select(MembershipRecord.alliance_id).where(
+                MembershipRecord.organisation_id == self.organisation_id
+            )
             taking_part = select(ParticipationRecord.cycle_id).where(
                 ParticipationRecord.organisation_id == self.organisation_id
             )
+            conditions.append(col(CycleRecord.alliance_id).in_(seats))
             conditions.append(col(CycleRecord.id).in_(taking_part))
         return or_(*conditions) if conditions else false()
 
@@ -216,6 +224,28 @@ def role_refusal(actor: Actor, *, organisers_only: bool) -> str | None:
     return None
 
 
+def _own_roles(session: Session, reach: Reach, cycle: CycleRecord) -> list[tuple[str, str]]:
+    """(stage, level) of every role the caller's organisation holds on the cycle."""
+    if reach.organisation_id is None or cycle.id is None:
+        return []
+    rows = session.exec(
+        select(ParticipationRecord.stage, ParticipationRecord.level).where(
+            ParticipationRecord.cycle_id == cycle.id,
+            ParticipationRecord.organisation_id == reach.organisation_id,
+        )
+    ).all()
+    return [(stage, level) for stage, level in rows]
+
+
+def _stage_refusal(reach: Reach, cycle: CycleRecord, roles: list[tuple[str, str]]) -> str | None:
+    if any(stage == cycle.state and level in ACTING_LEVELS for stage, level in roles):
+        return None
+    return (
+        f"organisation {reach.organisation_id} does not take part in stage {cycle.state!r} "
+        "(lead or active)"
+    )
+
+
 def stage_refusal(session: Session, reach: Reach, cycle: CycleRecord) -> str | None:
     """Why the caller may not act on the cycle's current stage, or None when it may.
 
@@ -224,21 +254,17 @@ def stage_refusal(session: Session, reach: Reach, cycle: CycleRecord) -> str | N
     """
     if reach.manages(cycle.alliance_id) or cycle.current_stage_id is None:
         return None
-    if reach.organisation_id is not None and cycle.id is not None:
-        levels = set(
-            session.exec(
-                select(ParticipationRecord.level).where(
-                    ParticipationRecord.cycle_id == cycle.id,
-                    ParticipationRecord.stage == cycle.state,
-                    ParticipationRecord.organisation_id == reach.organisation_id,
-                )
-            )
-        )
-        if levels & ACTING_LEVELS:
-            return None
+    return _stage_refusal(reach, cycle, _own_roles(session, reach, cycle))
+
+
+def reader_refusal(reach: Reach, cycle: CycleRecord) -> str:
+    """Why a member whose organisation has no role at all on the cycle may not act on it: it
+    reads its alliance's cycles, and acts only where its organisation takes part (a 403, where
+    a participant not on the current stage gets a 409 that depends on the stage)."""
     return (
-        f"organisation {reach.organisation_id} does not take part in stage {cycle.state!r} "
-        "(lead or active)"
+        f"organisation {reach.organisation_id} has no role in cycle {cycle.id}: members of an "
+        "alliance read its cycles and act only where their organisation leads or takes "
+        "active part"
     )
 
 
@@ -248,6 +274,7 @@ def check_cycle_command(
     *,
     reach: Reach | None,
     expected_version: int | None,
+    action: str = "act on the cycle",
 ) -> str | None:
     """The checks that guard a command on a cycle, run on the locked cycle in its transaction.
 
@@ -257,10 +284,17 @@ def check_cycle_command(
     Raises:
         CycleNotFound: the cycle is out of reach.
         ConflictError: `expected_version` is not the cycle's version.
+        NotPermitted: the caller reads the cycle only as a member of its alliance (its
+            organisation has no role on it): `action` is refused whatever the stage.
     """
     assert cycle.id is not None
     if reach is not None and not sees_cycle(session, reach, cycle):
         raise CycleNotFound(cycle.id)
     if expected_version is not None and expected_version != cycle.version:
         raise ConflictError(cycle.id, expected_version, cycle.version)
-    return None if reach is None else stage_refusal(session, reach, cycle)
+    if reach is None or reach.manages(cycle.alliance_id):
+        return None
+    roles = _own_roles(session, reach, cycle)
+    if not roles:
+        raise NotPermitted(action, reader_refusal(reach, cycle))
+    return None if cycle.current_stage_id is None else _stage_refusal(reach, cycle, roles)

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlmodel import Session, col, select
 
 from cycle_engine.alliances.agenda import OPEN, question_states
-from cycle_engine.alliances.contexts import contexts_of, results_of
+from cycle_engine.alliances.contexts import contexts_of, results_of, round_numbers, round_visits
 from cycle_engine.alliances.learning import LEARNING_KIND_TITLES, LEARNING_KINDS, learning_of
 from cycle_engine.alliances.participation import participation_rows
 from cycle_engine.alliances.products import PRODUCT_KIND_TITLES, products_of
@@ -149,7 +149,7 @@ def build_report(
         organisations=tuple(sorted(organisations)),
         stages=stage_lines,
         products=tuple(_products(session, cycle.id, spec, orgs, zone)),
-        contexts=tuple(_contexts(session, cycle.id, orgs, zone)),
+        contexts=tuple(_contexts(session, cycle.id, spec, orgs, zone)),
         learning=_learning(session, cycle.id),
         turning_points=tuple(_turning_points(session, cycle.id, spec, zone)),
     )
@@ -180,12 +180,14 @@ def _stage_lines(
             .order_by(col(EventRecord.seq))
         )
     ]
+    numbered = round_numbers([(v.stage, v.visit) for v in visits], spec)
     rows = participation_rows(session, cycle.id)
     current = cycle.resume_state or cycle.state
     keys = [s.key for s in spec.work_stages]
     lines: list[StageLine] = []
     for stage in spec.work_stages:
         mine = [v for v in visits if v.stage == stage.key]
+        rounds = {number for (key, _), (number, _) in numbered.items() if key == stage.key}
         planned = plan.get(stage.key)
         actual_end = mine[-1].left_at if mine and mine[-1].left_at else None
         if cycle.status == FINISHED or (
@@ -215,7 +217,7 @@ def _stage_lines(
                 original_due=_local(planned.original_due, zone) if planned else None,
                 actual_start=_local(mine[0].entered_at, zone) if mine else None,
                 actual_end=_local(actual_end, zone),
-                visits=len(mine),
+                visits=len(rounds),  # rounds: a resume after a pause is not a new one
                 days_late=late,
                 roles=tuple(roles),
                 moves=tuple(
@@ -264,9 +266,10 @@ def _products(
 
 
 def _contexts(
-    session: Session, cycle_id: int, orgs: dict[int, str], zone: ZoneInfo
+    session: Session, cycle_id: int, spec: TemplateSpec, orgs: dict[int, str], zone: ZoneInfo
 ) -> list[dict[str, object]]:
     results = results_of(session, cycle_id)
+    rounds = round_visits(session, cycle_id, spec)
     return [
         {
             "name": c.name,
@@ -276,7 +279,7 @@ def _contexts(
             "status": c.status,
             "results": [
                 {
-                    "round": r.visit,
+                    "round": rounds.get((r.stage, r.visit), (r.visit, r.visit))[0],
                     "rating": r.rating,
                     "summary": r.summary,
                     "date": str(_local(r.reported_at, zone)),

@@ -249,7 +249,11 @@ class CycleService:
                         return earlier
                 cycle = lock_cycle(session, cycle_id)
                 refusal = check_cycle_command(
-                    session, cycle, reach=reach, expected_version=expected_version
+                    session,
+                    cycle,
+                    reach=reach,
+                    expected_version=expected_version,
+                    action=f"fire {trigger!r}",
                 )
                 if refusal is not None:
                     raise TransitionNotAllowed(trigger, cycle.state, [refusal], [], kind="stage")

@@ -438,7 +438,9 @@ class OutboxService:
         """
         with self.db.transaction() as session:
             cycle = lock_cycle(session, cycle_id)
-            refusal = check_cycle_command(session, cycle, reach=reach, expected_version=None)
+            refusal = check_cycle_command(
+                session, cycle, reach=reach, expected_version=None, action="nudge"
+            )
             if refusal is not None:
                 raise ActionNotAllowed("nudge", refusal)
             return nudges.nudge(

@@ -34,7 +34,7 @@ from cycle_engine.scheduler.working_hours import (
     parse_weekend_days,
     zone,
 )
-from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.spec.specs import StageSpec, TemplateSpec
 from cycle_engine.store.events import core_connection, loaded
 from cycle_engine.store.tables import CycleRecord, StageRecord
 from cycle_engine.store.tables.alliances import AllianceRecord, OrganisationRecord
@@ -122,6 +122,20 @@ def new_message_id(domain: str = MESSAGE_ID_DOMAIN) -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
+def stage_translations(spec_stage: StageSpec | None) -> dict[str, Any]:
+    """`{"translations": {language: {title, description}}}` when the template gives the stage's
+    texts in other languages (read when the email is composed, in the reader's language), else
+    nothing, so contexts of untranslated templates stay as they were."""
+    if spec_stage is None or not spec_stage.translations:
+        return {}
+    return {
+        "translations": {
+            text.language: {"title": text.title, "description": text.description}
+            for text in spec_stage.translations
+        }
+    }
+
+
 def stage_context(session: Session, scope: Scope) -> dict[str, Any]:
     """The cycle and stage as the templates see them (times as ISO UTC text)."""
     spec_stage = scope.spec.stage(scope.stage) if scope.spec.has_stage(scope.stage) else None
@@ -136,6 +150,7 @@ def stage_context(session: Session, scope: Scope) -> dict[str, Any]:
             "visit_id": visit.id if visit else None,
             "due_at": visit.due_at.isoformat() if visit and visit.due_at else None,
             "entered_at": visit.entered_at.isoformat() if visit else None,
+            **stage_translations(spec_stage),
         },
     }
 

@@ -28,7 +28,14 @@ from sqlmodel import Session, col, select, update
 
 from cycle_engine.changes import Change
 from cycle_engine.clock import as_utc
-from cycle_engine.outbox.enqueue import MESSAGE_ID_DOMAIN, SNOOZABLE, Notice, Scope, enqueue_all
+from cycle_engine.outbox.enqueue import (
+    MESSAGE_ID_DOMAIN,
+    SNOOZABLE,
+    Notice,
+    Scope,
+    enqueue_all,
+    stage_translations,
+)
 from cycle_engine.outbox.recipients import (
     RESPONSIBLE,
     Addressee,
@@ -167,7 +174,8 @@ class OutboxListener:
         dest = change.event.to_state
         next_stage = None
         if dest and change.spec.has_stage(dest) and not change.spec.stage(dest).final:
-            next_stage = {"key": dest, "title": change.spec.stage(dest).title}
+            following = change.spec.stage(dest)
+            next_stage = {"key": dest, "title": following.title, **stage_translations(following)}
         details = {
             "products": [{"title": p.title, "url": p.link} for p in products],
             "next_stage": next_stage,

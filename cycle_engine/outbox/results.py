@@ -7,7 +7,8 @@ context's results and a link to the cycle report.
 Kept apart from `OutboxListener` so the fire's fast path stays as it is: a change that is not a
 forward move out of a stage the template declares as yielding results (left through a guard on
 a product, reported contexts or documented questions) costs nothing here; one that is costs one
-query (the stage's products and this visit's context results together), and only a stage that
+query (the stage's products and this round's context results together; a testing stage also
+reads its visits, since a resume after a pause continues a round), and only a stage that
 yielded something adds the recipient lookup and one batched insert (`enqueue_all`).
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import literal, null, select, union_all
 from sqlmodel import col
 
+from cycle_engine.alliances.contexts import round_visits, testing_stages
 from cycle_engine.changes import Change
 from cycle_engine.outbox.enqueue import MESSAGE_ID_DOMAIN, Notice, Scope, enqueue_all
 from cycle_engine.outbox.recipients import by_roles
@@ -94,7 +96,12 @@ class ResultsListener:
     def _results(
         change: Change, left: StageRecord
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The stage's products and this visit's context results, in one query."""
+        """The stage's products and this round's context results, in one query."""
+        assert change.cycle.id is not None
+        first = left.visit
+        if left.stage in testing_stages(change.spec):
+            rounds = round_visits(change.session, change.cycle.id, change.spec)
+            first = rounds.get((left.stage, left.visit), (0, left.visit))[1]
         products: Any = select(
             literal("product").label("what"),
             col(ProductRecord.id).label("id"),
@@ -124,7 +131,8 @@ class ResultsListener:
             .where(
                 col(ContextResultRecord.cycle_id) == change.cycle.id,
                 col(ContextResultRecord.stage) == left.stage,
-                col(ContextResultRecord.visit) == left.visit,
+                col(ContextResultRecord.visit) >= first,
+                col(ContextResultRecord.visit) <= left.visit,
             )
         )
         rows = change.session.connection().execute(union_all(products, contexts)).all()

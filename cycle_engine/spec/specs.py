@@ -57,8 +57,22 @@ class StallSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class StageText:
+    """A stage's title and description in one language, as the template gives them (either may
+    be empty: the reader then gets the catalog's translation or the default text)."""
+
+    language: str
+    title: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class StageSpec:
-    """One stage of a cycle; `hold` stages (pause) remember where the cycle came from."""
+    """One stage of a cycle; `hold` stages (pause) remember where the cycle came from.
+
+    `title` and `description` are the template's default texts; `translations` gives them in
+    other languages (at most one per language, in the order the template wrote them).
+    """
 
     key: str
     title: str
@@ -69,6 +83,11 @@ class StageSpec:
     reminders: tuple[ReminderSpec, ...] = ()
     overdue: OverdueSpec | None = None
     stall: StallSpec | None = None
+    translations: tuple[StageText, ...] = ()
+
+    def text_in(self, language: str) -> StageText | None:
+        """The template's own texts in `language`, or None when it gives none."""
+        return next((t for t in self.translations if t.language == language), None)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,10 +9,11 @@ reported and left out so the graph checks still run on the rest. Work stages inh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cycle_engine.spec.specs import LatePolicy, OverdueSpec, ReminderSpec, StageSpec, StallSpec
+from cycle_engine.spec.translations import convert_translations
 from cycle_engine.spec.validate import (
     SNAKE_NAME,
     Problems,
@@ -35,6 +36,7 @@ STAGE_KEYS = (
     "reminders",
     "overdue",
     "stall",
+    "translations",
 )
 REMINDER_KEYS = ("name", "before_due", "after_due", "after_entry", "late", "to")
 OVERDUE_KEYS = ("every", "escalate_after", "to")
@@ -89,10 +91,12 @@ def convert_stage(
     hold = expect_flag(problems, raw.get("hold", False), f"{path}.hold")
     title = expect_text(problems, raw.get("title", ""), f"{path}.title")
     description = expect_text(problems, raw.get("description", ""), f"{path}.description")
+    translations = convert_translations(problems, raw.get("translations"), f"{path}.translations")
     if key is None:
         return None
     if final or hold:
-        return _convert_rest_stage(problems, raw, path, key, title, description, final=final)
+        stage = _convert_rest_stage(problems, raw, path, key, title, description, final=final)
+        return replace(stage, translations=translations)
     if "duration" not in raw:
         problems.add(path, "missing required key 'duration' (a work stage needs a due date)")
     duration = expect_duration(problems, raw.get("duration", "P1D"), f"{path}.duration")
@@ -112,6 +116,7 @@ def convert_stage(
         reminders=reminders,
         overdue=overdue,
         stall=stall,
+        translations=translations,
     )
 
 

@@ -32,6 +32,7 @@ class Vocabulary:
         stage_contacts: the people named per stage (`focal_point`, `deputy`).
         product_kinds: what a cycle produces (`good_practice_review`, ...).
         ratings: how a testing context rates its results (`strong`, `mixed`, `weak`).
+        languages: the languages a stage's `translations:` may name (`es`, `fr`).
     """
 
     participation_levels: tuple[str, ...] = ()
@@ -39,6 +40,7 @@ class Vocabulary:
     stage_contacts: tuple[str, ...] = ()
     product_kinds: tuple[str, ...] = ()
     ratings: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
 
     @property
     def transition_roles(self) -> tuple[str, ...]:
@@ -71,5 +73,6 @@ _LISTS = (
     "stage_contacts",
     "product_kinds",
     "ratings",
+    "languages",
 )
 LIST_NAMES = _LISTS

@@ -1,6 +1,12 @@
 """The access matrix: every route that takes an object id, tried with keys that must not reach
-the object (another alliance, another organisation, an organisation of the same alliance that
-is not in the cycle) answers 404 without the object's data; weaker roles cannot change it.
+the object (another alliance, another organisation) answers 404 without the object's data;
+weaker roles cannot change it.
+
+Members read, they do not act (issue 12 item 5, the lead's rule): a partner key of an
+organisation that sits in the alliance but has no role on the cycle (`partner_o4`) reads the
+alliance's cycles, their reports and the alliance learning report (200), and every command on
+such a cycle answers 403 with the reason; it stays an outsider (404) for other organisations'
+records, and keys of other alliances stay outsiders of everything.
 
 Routes are read from the app's own OpenAPI document, so a new route with an id fails this test
 until it is given a body here and checked.
@@ -17,6 +23,14 @@ from cycle_engine import CycleEngine
 from tests.api.conftest import COORDINATOR, World
 
 OUTSIDERS = ("coord_b", "partner_o3", "partner_o4")
+#: What `partner_o4` (a member with no role on cycle A) reads: the alliance's own routes (roles
+#: decide), the cycle and its products; elsewhere (other organisations' records) it is an outsider.
+MEMBER_READS = (
+    "/api/v1/alliances/{alliance_id}",
+    "/api/v1/webhooks",
+    "/api/v1/cycles/{cycle_id}",
+    "/api/v1/products/{product_id}",
+)
 WEAKER = ("manager_a", "partner_o2", "partner_o4")
 SECRET_TITLE = "Market access for smallholders"
 
@@ -234,16 +248,47 @@ def test_outsiders_get_404_on_every_id_route(matrix: World) -> None:
     for who in OUTSIDERS:
         with matrix.client(who) as client:
             for method, path in routes:
-                if who == "partner_o4" and path.startswith(
-                    ("/api/v1/alliances/{alliance_id}", "/api/v1/webhooks")
-                ):
-                    continue  # o4 sits in alliance A: it reaches the alliance (roles decide)
+                if who == "partner_o4" and path.startswith(MEMBER_READS):
+                    continue  # o4 sits in alliance A: it reads (see the members test below)
                 response = _send(client, method, path, matrix.ids)
                 assert response.status_code == 404, (who, method, path, response.text)
                 assert SECRET_TITLE not in response.text
     with matrix.client("admin") as admin:
         after = admin.get(f"/api/v1/cycles/{matrix.ids['cycle_a']}").json()
         assert after["version"] == version
+
+
+def test_members_read_their_alliance_cycles_and_act_only_with_a_role(matrix: World) -> None:
+    """A member with no role on the cycle reads it, its products, its report and the alliance
+    learning report (200); every command on the cycle answers 403 naming why; nothing changes."""
+    ids = matrix.ids
+    with matrix.client("admin") as admin:
+        routes = [(m, p) for m, p in _id_routes(admin) if p.startswith(MEMBER_READS[2:])]
+        before = admin.get(f"/api/v1/cycles/{ids['cycle_a']}").json()["version"]
+    reads = [p for m, p in routes if m == "get"]
+    writes = [(m, p) for m, p in routes if m != "get"]
+    assert "/api/v1/cycles/{cycle_id}/report/{fmt}" in reads and len(writes) >= 15
+    with matrix.client("partner_o4") as client:
+        for path in reads:
+            response = _send(client, "get", path, ids)
+            assert response.status_code == 200, (path, response.text)
+        cycle = client.get(f"/api/v1/cycles/{ids['cycle_a']}").json()
+        assert cycle["title"] == SECRET_TITLE
+        assert ids["cycle_a"] in [c["id"] for c in client.get("/api/v1/cycles").json()["items"]]
+        report = client.get(f"/api/v1/cycles/{ids['cycle_a']}/report/markdown")
+        assert SECRET_TITLE in report.text
+        learning = client.get(f"/api/v1/alliances/{ids['alliance_a']}/learning-report/markdown")
+        assert learning.status_code == 200 and SECRET_TITLE in learning.text
+        for method, path in writes:
+            response = _send(client, method, path, ids)
+            assert response.status_code == 403, (method, path, response.text)
+            assert response.json()["detail"].startswith("cannot "), (method, path, response.text)
+        refused = _send(client, "post", "/api/v1/cycles/{cycle_id}/transitions", ids).json()
+        assert (
+            f"organisation {ids['o4']} has no role in cycle {ids['cycle_a']}" in (refused["detail"])
+        )
+    with matrix.client("admin") as admin:
+        assert admin.get(f"/api/v1/cycles/{ids['cycle_a']}").json()["version"] == before
 
 
 def test_weaker_roles_cannot_change_what_they_reach(matrix: World) -> None:
@@ -275,8 +320,9 @@ def test_lists_show_only_what_is_in_reach(matrix: World) -> None:
         ]
         people = client.get("/api/v1/people").json()["items"]
         assert {p["organisation_id"] for p in people} == {matrix.ids["o3"]}
-    with matrix.client("partner_o4") as client:
-        assert client.get("/api/v1/cycles").json()["items"] == []
+    with matrix.client("partner_o4") as client:  # a member reads its alliance's cycles
+        cycles = client.get("/api/v1/cycles").json()["items"]
+        assert [c["id"] for c in cycles] == [matrix.ids["cycle_a"]]
     with matrix.client("coord_b") as client:
         assert client.get("/api/v1/outbox").status_code == 200
         assert all(

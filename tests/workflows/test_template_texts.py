@@ -46,3 +46,21 @@ def test_translation_and_fallback() -> None:
     assert localized["stage"]["title"] == "Prototipo"
     assert localized["details"]["next_stage"]["title"] == "Plan de trabajo"
     assert localized["cycle"]["title"] == "Work plan"  # a partner's own words stay
+
+
+def test_the_template_translation_comes_before_the_catalog() -> None:
+    """A template's own text in the reader's language wins; a field it leaves out falls back to
+    the catalog, then to the default; digest items are localized the same way."""
+    stage = {
+        "title": "Work plan",
+        "description": "Our own words",
+        "translations": {"es": {"title": "Plan propio", "description": ""}},
+    }
+    context = {"stage": stage, "items": [{"stage": stage, "cycle": {"title": "C"}}]}
+    spanish = localize_context(context, "es")
+    assert spanish["stage"] == {"title": "Plan propio", "description": "Our own words"}
+    assert spanish["items"][0]["stage"]["title"] == "Plan propio"
+    french = localize_context(context, "fr")
+    assert french["stage"]["title"] == "Plan de travail"  # no template text: the catalog
+    english = localize_context(context, "en")
+    assert english["stage"] == {"title": "Work plan", "description": "Our own words"}

@@ -24,6 +24,10 @@ _MISSING = re.compile(r"^missing required key '(\w+)'")
 _RULES = r"(?:\.(?P<rule>reminders|overdue|stall)(?:\[(?P<r>\d+)\])?)?"
 _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (
+        re.compile(r"^stages\[(?P<i>\d+)\]\.translations(?:\.(?P<code>[^.]+))?(?:\.(?P<f>\w+))?"),
+        lambda m: _text_slot(m),
+    ),
+    (
         re.compile(r"^stages\[(?P<i>\d+)\]" + _RULES + r"(?:\.(?P<f>\w+))?"),
         lambda m: _stage_slot(m),
     ),
@@ -60,6 +64,16 @@ def _stage_slot(match: re.Match[str]) -> str:
     return f"{prefix}-{name}" if name in ("key", "title", "description", "duration") else prefix
 
 
+def _text_slot(match: re.Match[str]) -> str:
+    """A problem of a stage's text in one language: beside that language's field."""
+    prefix = f"stage-{match['i']}"
+    if match["code"] is None:
+        return prefix
+    if match["f"] in ("title", "description"):
+        return f"{prefix}-tr-{match['code']}-{match['f']}"
+    return f"{prefix}-tr-{match['code']}"
+
+
 def _transition_slot(match: re.Match[str]) -> str:
     prefix = f"transition-{match['i']}"
     name = match["f"]
@@ -92,6 +106,8 @@ def form_slots(form: TemplateForm) -> list[str]:
         slots += [p, f"{p}-key", f"{p}-title", f"{p}-description", f"{p}-kind", f"{p}-duration"]
         slots += [f"{p}-reminders", f"{p}-overdue", f"{p}-stall"]
         slots += [f"{p}-reminder-{j}" for j in range(len(stage.rules.reminders))]
+        for code in stage.translations:
+            slots += [f"{p}-tr-{code}", f"{p}-tr-{code}-title", f"{p}-tr-{code}-description"]
     for i, transition in enumerate(form.transitions):
         p = f"transition-{i}"
         slots += [p, f"{p}-trigger", f"{p}-from", f"{p}-to", f"{p}-roles", f"{p}-description"]

@@ -6,11 +6,13 @@ loop. References to stages (a transition's `from` and `to`, the first stage) nam
 row (`stage:2`), not its key: renaming a stage in the form carries every reference along. A
 reference the form cannot resolve to a row (a name typed in the YAML) travels as `name:<text>`.
 Checkbox lists (roles, sources) are one field per choice, because the form arrives as one value
-per name.
+per name. A stage's title and description per language are `stage-<i>-tr-<code>-title` and
+`...-description`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from cycle_engine.api.dashboard.editor.model import (
@@ -20,6 +22,7 @@ from cycle_engine.api.dashboard.editor.model import (
     RulesForm,
     StageForm,
     TemplateForm,
+    TextForm,
     TransitionForm,
 )
 from cycle_engine.spec.specs import ANY_ACTIVE, PREVIOUS
@@ -28,6 +31,10 @@ MAX_STAGES = 100
 MAX_TRANSITIONS = 200
 MAX_ITEMS = 30  # guards per transition, reminders per rule set, extra names per list
 Fields = Mapping[str, str]
+#: A stage's text in one language: `stage-2-tr-es-title`.
+_TEXT_FIELD = re.compile(
+    r"^stage-(?P<i>\d{1,3})-tr-(?P<code>[^\s]{1,20})-(?P<field>title|description)$"
+)
 
 
 def ref_value(name: str, keys: Sequence[str]) -> str:
@@ -94,9 +101,26 @@ def _rules(fields: Fields, prefix: str, recipients: Sequence[str], absent: str) 
     )
 
 
+def _texts_by_stage(fields: Fields) -> dict[int, dict[str, TextForm]]:
+    """Every `stage-<i>-tr-<code>-title|description` sent, by stage row and language (codes the
+    page offered and codes the YAML brought); at most MAX_ITEMS languages per stage."""
+    texts: dict[int, dict[str, TextForm]] = {}
+    for name, value in fields.items():
+        match = _TEXT_FIELD.match(name)
+        if match is None or int(match["i"]) >= MAX_STAGES:
+            continue
+        stage = texts.setdefault(int(match["i"]), {})
+        if match["code"] not in stage and len(stage) >= MAX_ITEMS:
+            continue
+        text = stage.setdefault(match["code"], TextForm())
+        setattr(text, match["field"], value)
+    return texts
+
+
 def parse_form(fields: Fields, *, roles: Sequence[str], recipients: Sequence[str]) -> TemplateForm:
     """The form as sent; `roles` and `recipients` are the checkbox choices the page offered."""
     stages: list[StageForm] = []
+    texts = _texts_by_stage(fields)
     for i in range(MAX_STAGES):
         p = f"stage-{i}"
         if f"{p}-key" not in fields:
@@ -109,6 +133,7 @@ def parse_form(fields: Fields, *, roles: Sequence[str], recipients: Sequence[str
                 kind=fields.get(f"{p}-kind", "work"),
                 duration=_duration(fields, f"{p}-duration"),
                 rules=_rules(fields, f"{p}-", recipients, "inherit"),
+                translations=texts.get(i, {}),
             )
         )
     keys = [stage.key for stage in stages]

@@ -12,6 +12,7 @@ so a problem's path (`stages[2].duration`) points at the form's own row.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,14 @@ class GuardForm:
 
 
 @dataclass
+class TextForm:
+    """A stage's title and description in one language (blank: the language is left out)."""
+
+    title: str = ""
+    description: str = ""
+
+
+@dataclass
 class StageForm:
     key: str = ""
     title: str = ""
@@ -95,6 +104,16 @@ class StageForm:
     kind: str = "work"
     duration: DurationField = field(default_factory=DurationField)
     rules: RulesForm = field(default_factory=RulesForm)
+    #: The template's own texts per language code (`translations:`), as typed.
+    translations: dict[str, TextForm] = field(default_factory=dict)
+
+    def languages(self, offered: Sequence[str]) -> list[str]:
+        """The languages the form shows for this stage: those offered, then any other the
+        stage holds (a code typed in the YAML stays visible, with its problem, not dropped)."""
+        return [*offered, *(code for code in self.translations if code not in offered)]
+
+    def text_in(self, language: str) -> TextForm:
+        return self.translations.get(language) or TextForm()
 
 
 @dataclass
@@ -180,6 +199,16 @@ def rules_from(data: dict[str, Any], *, defaults: bool) -> RulesForm:
     return rules
 
 
+def _translations(raw: object) -> dict[str, TextForm]:
+    return {
+        _text(code): TextForm(
+            title=_text(_mapping(item).get("title")),
+            description=_text(_mapping(item).get("description")),
+        )
+        for code, item in _mapping(raw).items()
+    }
+
+
 def _stage(raw: object) -> StageForm:
     data = _mapping(raw)
     kind = "final" if data.get("final") is True else "hold" if data.get("hold") is True else "work"
@@ -190,6 +219,7 @@ def _stage(raw: object) -> StageForm:
         kind=kind,
         duration=DurationField.from_value(data.get("duration")),
         rules=rules_from(data, defaults=False),
+        translations=_translations(data.get("translations")),
     )
 
 
@@ -269,6 +299,20 @@ def rules_document(rules: RulesForm, *, defaults: bool) -> dict[str, Any]:
     return data
 
 
+def translations_document(translations: dict[str, TextForm]) -> dict[str, Any]:
+    """`{code: {title, description}}` for each language given a text; blank fields left out."""
+    document: dict[str, Any] = {}
+    for code, text in translations.items():
+        item = {
+            name: value.strip()
+            for name, value in (("title", text.title), ("description", text.description))
+            if value.strip()
+        }
+        if item and code.strip():
+            document[code.strip()] = item
+    return document
+
+
 def _number(text: str) -> int | str:
     text = text.strip()
     return int(text) if text.isdigit() and len(text) <= 9 else text
@@ -295,6 +339,22 @@ def _guard_arg(registry: GuardRegistry, guard: GuardForm) -> object:
     return text
 
 
+def _stage_document(stage: StageForm) -> dict[str, Any]:
+    data: dict[str, Any] = {"key": stage.key.strip(), "title": stage.title.strip()}
+    if stage.description.strip():
+        data["description"] = stage.description.strip()
+    translations = translations_document(stage.translations)
+    if translations:
+        data["translations"] = translations
+    duration = stage.duration.to_value()
+    if duration is not None:
+        data["duration"] = duration
+    if stage.kind in ("final", "hold"):
+        data[stage.kind] = True
+    data.update(rules_document(stage.rules, defaults=False))
+    return data
+
+
 def form_to_document(form: TemplateForm, registry: GuardRegistry) -> dict[str, Any]:
     """The template document the form describes, keys in the order authors write them."""
     document: dict[str, Any] = {"key": form.key.strip(), "title": form.title.strip()}
@@ -305,18 +365,7 @@ def form_to_document(form: TemplateForm, registry: GuardRegistry) -> dict[str, A
     defaults = rules_document(form.defaults, defaults=True)
     if defaults:
         document["defaults"] = defaults
-    stages = []
-    for stage in form.stages:
-        data: dict[str, Any] = {"key": stage.key.strip(), "title": stage.title.strip()}
-        if stage.description.strip():
-            data["description"] = stage.description.strip()
-        duration = stage.duration.to_value()
-        if duration is not None:
-            data["duration"] = duration
-        if stage.kind in ("final", "hold"):
-            data[stage.kind] = True
-        data.update(rules_document(stage.rules, defaults=False))
-        stages.append(data)
+    stages = [_stage_document(stage) for stage in form.stages]
     document["stages"] = stages
     transitions = []
     for transition in form.transitions:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from starlette.responses import Response
 
 from cycle_engine.api.dashboard.editor.check import Checked, check, diagram
@@ -32,6 +33,7 @@ from cycle_engine.api.dashboard.editor.text import form_text, read_text, same_te
 from cycle_engine.api.dashboard.formatting import build_environment
 from cycle_engine.api.dashboard.web import TEMPLATES, Visit
 from cycle_engine.errors import RecordNotFound
+from cycle_engine.notifications.formatting import DEFAULT_LANGUAGE
 from cycle_engine.spec.guards import GuardRegistry
 from cycle_engine.spec.loader import MAX_TEMPLATE_BYTES
 from cycle_engine.store.tables.alliances import AllianceRecord
@@ -120,6 +122,13 @@ class EditorSession:
     def recipients(self) -> tuple[str, ...]:
         return _roles(self.registry)[1]
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages a stage's texts are offered in beside the default (English)."""
+        vocabulary = getattr(self.registry, "vocabulary", None)
+        known = tuple(getattr(vocabulary, "languages", ()))
+        return tuple(code for code in known if code != DEFAULT_LANGUAGE)
+
     def use_text(self, text: str) -> None:
         """Make `text` the template; the form follows it when it can be read."""
         self.text = text
@@ -202,6 +211,8 @@ class EditorSession:
             "flagged": flagged,
             "roles": self.roles,
             "recipients": self.recipients,
+            "languages": self.languages,
+            "language_name": language_name,
             "guards": guard_infos(self.registry),
             "kinds": KINDS,
             "units": UNITS,
@@ -216,6 +227,14 @@ class EditorSession:
             "base": base,
             "max_kib": MAX_TEMPLATE_BYTES // 1024,
         }
+
+
+def language_name(code: str) -> str:
+    """`Spanish` for `es` (Babel's English name); the code itself when Babel knows none."""
+    try:
+        return str(Locale.parse(code).get_display_name("en") or code)
+    except (ValueError, TypeError, UnknownLocaleError):
+        return code
 
 
 def render_editor(

@@ -12,7 +12,7 @@ import pytest
 from cycle_engine.alliances.guards import default_guards
 from cycle_engine.api.dashboard.editor.check import check, diagram, slot_of
 from cycle_engine.api.dashboard.editor.fields import parse_form
-from cycle_engine.api.dashboard.editor.model import DurationField, form_to_document
+from cycle_engine.api.dashboard.editor.model import DurationField, TextForm, form_to_document
 from cycle_engine.api.dashboard.editor.ops import apply_op
 from cycle_engine.api.dashboard.editor.text import count_comments, form_text, read_text
 from cycle_engine.spec import builtin_template_paths
@@ -118,3 +118,79 @@ def test_problems_land_beside_their_fields() -> None:
         "a": "no way leads from A to a final stage",
         "z": "Z cannot be reached from the first stage",
     }
+
+
+TRANSLATED = """\
+key: t
+title: T
+initial: plan
+stages:
+- key: plan
+  title: Work plan
+  description: Who does what.
+  translations:
+    es: {title: Plan de trabajo propio, description: Quién hace qué.}
+    fr: {title: Plan de travail propre}
+  duration: P2W
+- {key: done, title: Done, final: true, translations: {es: {title: Hecho}}}
+transitions:
+- {trigger: finish, from: plan, to: done}
+"""
+
+
+def test_stage_texts_per_language_round_trip_through_the_form() -> None:
+    """YAML -> form -> YAML keeps every language's title and description (same content hash),
+    and the form shows the offered languages even where the template gives none."""
+    read = read_text(TRANSLATED, REGISTRY)
+    assert read.form is not None and not read.lossy
+    plan, done = read.form.stages
+    assert plan.text_in("es") == TextForm("Plan de trabajo propio", "Quién hace qué.")
+    assert plan.text_in("fr") == TextForm("Plan de travail propre", "")
+    assert done.languages(("es", "fr")) == ["es", "fr"] and done.text_in("fr") == TextForm()
+    rewritten = form_text(read.form, REGISTRY)
+    assert validate(rewritten).content_hash == validate(TRANSLATED).content_hash
+    assert validate(rewritten).stage("done").text_in("es") is not None
+
+
+def test_stage_texts_per_language_are_read_from_the_posted_form() -> None:
+    """`stage-<i>-tr-<code>-title` fields become `translations:`; a language left blank is left
+    out, and a code the YAML brought (here `de`) survives the form to be refused by the
+    validator beside its own field."""
+    fields = {
+        "key": "t",
+        "title": "T",
+        "initial": "stage:0",
+        "stage-0-key": "plan",
+        "stage-0-title": "Work plan",
+        "stage-0-duration-amount": "2",
+        "stage-0-tr-es-title": " Plan de trabajo ",
+        "stage-0-tr-es-description": "",
+        "stage-0-tr-fr-title": "",
+        "stage-0-tr-fr-description": "",
+        "stage-0-tr-de-title": "Arbeitsplan",
+        "stage-1-key": "done",
+        "stage-1-title": "Done",
+        "stage-1-kind": "final",
+        "stage-1-tr-fr-description": "Fini.",
+        "transition-0-trigger": "finish",
+        "transition-0-from-0": "on",
+        "transition-0-to": "stage:1",
+    }
+    form = parse_form(fields, roles=ROLES, recipients=RECIPIENTS)
+    document = form_to_document(form, REGISTRY)
+    assert document["stages"][0]["translations"] == {
+        "es": {"title": "Plan de trabajo"},
+        "de": {"title": "Arbeitsplan"},
+    }
+    assert document["stages"][1]["translations"] == {"fr": {"description": "Fini."}}
+    assert form.stages[0].languages(("es", "fr")) == ["es", "fr", "de"]
+    text = form_text(form, REGISTRY)
+    checked = check(text, form, validate)
+    assert "unknown language 'de'" in checked.by_slot["stage-0-tr-de"][0]
+    del fields["stage-0-tr-de-title"]
+    fields["stage-0-tr-fr-title"] = "x" * 201
+    form = parse_form(fields, roles=ROLES, recipients=RECIPIENTS)
+    checked = check(form_text(form, REGISTRY), form, validate)
+    assert "at most 200" in checked.by_slot["stage-0-tr-fr-title"][0]
+    assert slot_of("stages[3].translations.es.description") == "stage-3-tr-es-description"
+    assert slot_of("stages[3].translations") == "stage-3"

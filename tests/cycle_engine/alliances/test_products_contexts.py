@@ -210,3 +210,47 @@ def test_context_rules_are_enforced(world: World) -> None:
     withdrawn = e.work.set_context_status(cycle, context.id or 0, "withdrawn")
     assert withdrawn.status == "withdrawn"
     assert e.history(cycle)[-1].kind == "context_updated"
+
+
+def test_a_pause_is_not_a_testing_round_but_a_loop_back_is(world: World) -> None:
+    """Issue 19 item 8: pausing and resuming testing continues the round (reports from before
+    the pause still count, the report shows one round); looping back to prototype starts
+    round 2 (fresh reports needed, even across another pause)."""
+    cycle = _to_testing(world)
+    e = world.engine
+    ids = [
+        e.work.add_context(cycle, f"Site {i}", "Honduras", f"Community {i}", world.ngo).id or 0
+        for i in range(3)
+    ]
+    e.work.report_context(cycle, ids[0], "Before the pause.", "weak")
+    world.fire(cycle, "pause", note="Funding gap")
+    world.fire(cycle, "resume")
+    with pytest.raises(TransitionNotAllowed) as blocked:
+        world.fire(cycle, "testing_completed")
+    assert blocked.value.reasons == ("3 contexts must report results; 1 have: Site 0",)
+    for context_id in ids[1:]:
+        e.work.report_context(cycle, context_id, "After the pause.", "weak")
+    world.fire(cycle, "results_weak", note="Too long for field use")
+    # the results email of the round carries its three reports, one from before the pause
+    emails = [
+        r
+        for r in e.outbox.messages(cycle_id=cycle, limit=500)
+        if r.kind == "stage_results" and r.stage == "multi_context_testing"
+    ]
+    assert emails
+    assert {len(r.context["details"]["contexts"]) for r in emails} == {3}
+    world.fire(cycle, "prototypes_ready")
+    world.fire(cycle, "pause", note="Elections")
+    world.fire(cycle, "resume")
+    with pytest.raises(TransitionNotAllowed, match="in testing round 2; 0 have"):
+        world.fire(cycle, "testing_completed")
+    for context_id in ids:
+        e.work.report_context(cycle, context_id, "Shorter version works.", "strong")
+    world.fire(cycle, "testing_completed")
+    report = e.work.cycle_report(cycle)
+    testing = next(s for s in report.stages if s.key == "multi_context_testing")
+    assert testing.visits == 2  # rounds: the two pauses are not counted
+    rounds = [r["round"] for c in report.contexts for r in c["results"]]  # type: ignore[union-attr]
+    assert sorted(rounds) == [1, 1, 1, 2, 2, 2]
+    assert "2 rounds" in e.work.render_report(cycle)
+    assert "3 rounds" not in e.work.render_report(cycle)
