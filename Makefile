@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 CONSTRAINTS := constraints.txt
+# Test processes: the suite mostly waits on servers, processes and browsers, so three workers
+# keep two cores busy.
+TEST_WORKERS ?= 3
 
 .PHONY: run test test-fast lint bench clean
 
@@ -35,11 +38,11 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # The quick loop while developing: no browser, no processes, no scale runs (about a minute).
 test-fast: $(VENV)/.test-installed
-	$(BIN)/pytest -q -m "not (browser or process or slow)"
+	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "not (browser or process or slow)"
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

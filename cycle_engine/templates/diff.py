@@ -141,6 +141,11 @@ def _stage_changes(old: StageSpec, new: StageSpec) -> list[DiffLine]:
             texts.append(f"“{title}” now lasts {words(new.duration)} (was {words(old.duration)}).")
     if old.description != new.description:
         texts.append(f"The description of “{title}” changed.")
+    if old.translations != new.translations:
+        before = {t.language: t for t in old.translations}
+        after = {t.language: t for t in new.translations}
+        languages = sorted(c for c in {*before, *after} if before.get(c) != after.get(c))
+        texts.append(f"The texts of “{title}” in {', '.join(languages)} changed.")
     texts.extend(_reminder_changes(old, new))
     if old.overdue != new.overdue:
         was, now = overdue_words(old.overdue), overdue_words(new.overdue)

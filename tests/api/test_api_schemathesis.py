@@ -53,6 +53,8 @@ BEYOND_SCHEMA = {
     "neither",
     "POST /api/v1/alliances/{alliance_id}/import": "a partner list is checked as a whole (required "
     "fields per record, names and agencies it refers to, kinds, zones)",
+    "POST /api/v1/cycles/{cycle_id}/follow-on": "the follow-on starts on the source's template, "
+    "which must not be retired, and carries questions and products of the source cycle only",
     "POST /api/v1/cycles/{cycle_id}/questions/{question_id}/status": "answered and advanced need "
     "the answer's text, carried_forward a note: which field is required depends on the status",
 }

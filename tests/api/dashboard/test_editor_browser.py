@@ -79,6 +79,14 @@ STAGES = [("plan", "Plan the work", "2", 0), ("build", "Build it", "3", 0)]
 STAGES += [("test", "Test it", "2", 0), ("done", "Done", "", 2)]
 
 
+def focused(page: Any, element_id: str) -> None:
+    """Wait until the page has moved the keyboard focus to `element_id` (the editor re-renders
+    the form after an added row, then focuses its first field)."""
+    page.wait_for_function(
+        "id => document.activeElement && document.activeElement.id === id", arg=element_id
+    )
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_coordinator_designs_publishes_and_starts_a_cycle_with_the_keyboard(
     browser: Any, dashboard: DashboardServer, dashboard_world: World
@@ -102,7 +110,7 @@ def test_coordinator_designs_publishes_and_starts_a_cycle_with_the_keyboard(
     for index, (key, title, weeks, kind) in enumerate(STAGES):
         press_button(page, "Add a stage")
         stage = page.get_by_role("group", name=f"Stage {index + 1}", exact=True)
-        assert page.evaluate("document.activeElement.id") == f"stage-{index}-key"
+        focused(page, f"stage-{index}-key")
         page.keyboard.type(key)
         page.keyboard.press("Tab")
         page.keyboard.type(title)
@@ -132,7 +140,7 @@ def test_coordinator_designs_publishes_and_starts_a_cycle_with_the_keyboard(
     ):
         press_button(page, "Add a transition")
         group = page.get_by_role("group", name=f"Transition {index + 1}")
-        assert page.evaluate("document.activeElement.id") == f"transition-{index}-trigger"
+        focused(page, f"transition-{index}-trigger")
         page.keyboard.type(trigger)
         tick(page, group, source)
         choose(page, "To stage", dest, group)

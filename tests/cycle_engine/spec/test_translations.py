@@ -10,7 +10,7 @@ import pytest
 
 from cycle_engine.alliances.guards import default_guards
 from cycle_engine.errors import InvalidTemplate
-from cycle_engine.spec import StageText, load_template_text
+from cycle_engine.spec import StageText, TemplateSpec, load_template_text
 from cycle_engine.spec.translations import MAX_DESCRIPTION, MAX_TITLE
 from cycle_engine.templates import reference
 
@@ -36,7 +36,7 @@ transitions:
 """
 
 
-def _load(extra: str = "fr: {title: Plan de travail}") -> object:
+def _load(extra: str = "fr: {title: Plan de travail}") -> TemplateSpec:
     return load_template_text(TEMPLATE.format(extra=extra), "plan.yaml", default_guards())
 
 
@@ -48,15 +48,15 @@ def _problems(extra: str) -> list[str]:
 
 def test_translations_are_kept_on_the_frozen_spec() -> None:
     spec = _load()
-    stage = spec.stage("work_plan")  # type: ignore[attr-defined]
+    stage = spec.stage("work_plan")
     assert stage.title == "Work plan"
     assert stage.translations == (
         StageText(language="es", title="Plan de trabajo", description="Acordar quién hace qué."),
         StageText(language="fr", title="Plan de travail"),
     )
-    assert stage.text_in("fr").description == ""
+    assert stage.text_in("fr") == StageText(language="fr", title="Plan de travail")
     assert stage.text_in("en") is None
-    assert spec.stage("done").text_in("fr").title == "Terminé"  # type: ignore[attr-defined]
+    assert spec.stage("done").text_in("fr") == StageText(language="fr", title="Terminé")
     with pytest.raises(dataclasses.FrozenInstanceError):
         stage.translations[0].title = "x"  # type: ignore[misc]
 

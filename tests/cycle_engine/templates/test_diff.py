@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from cycle_engine import InvalidInput
@@ -98,3 +100,23 @@ def test_service_diff_names_versions_and_checks_the_mapping(world: World) -> Non
     ]
     with pytest.raises(InvalidInput, match="'protoype' is not a stage"):
         world.engine.templates.diff(COPY, 1, 2, renames={"protoype": "prototype"})
+
+
+def test_a_stage_text_in_another_language_is_named_by_language() -> None:
+    """Adding or changing a stage's own Spanish or French text shows in the publish preview."""
+
+    def translated(**texts: dict[str, str]) -> Edit:
+        def edit(document: dict[str, Any]) -> None:
+            stage = next(s for s in document["stages"] if s["key"] == "prototype")
+            stage["translations"] = texts
+
+        return edit
+
+    assert texts(translated(es={"title": "Prototipo propio"})) == [
+        "The texts of “Prototype” in es changed."
+    ]
+    before = spec(translated(es={"title": "Prototipo propio"}, fr={"title": "Prototype"}))
+    after = spec(translated(es={"title": "Prototipo propio"}, fr={"title": "Prototype à nous"}))
+    assert [line.text for line in diff_templates(before, after)] == [
+        "The texts of “Prototype” in fr changed."
+    ]

@@ -171,7 +171,9 @@ def test_preview_predicts_what_apply_does(
     engine.templates.publish(template(key, old, s.rules), alliance_id=alliance_id, actor=ADMIN)
     cycle_ids = []
     for steps in s.cycles:
-        cycle = engine.start_cycle(key, f"Cycle {n}", alliance_id=alliance_id, actor=ADMIN)
+        cycle = engine.start_cycle(
+            key, f"Cycle {n}", alliance_id=alliance_id, standalone=alliance_id is None, actor=ADMIN
+        )
         assert cycle.id is not None
         cycle_ids.append(cycle.id)
         run_steps(engine, clock, cycle.id, steps)
