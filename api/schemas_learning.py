@@ -237,3 +237,16 @@ class OrganisationDeparturePublic(Public):
 class LeavingPublic(BaseModel):
     organisation_id: int
     flagged: dict[int, list[str]]
+
+
+class FollowerCreate(RequestModel):
+    """Who follows the cycle: a person of a member organisation (a partner: its own people)."""
+
+    person_id: RowId
+
+
+class FollowerPublic(Public):
+    cycle_id: int
+    person_id: int
+    followed_at: datetime
+    followed_by: str

@@ -15,6 +15,7 @@ from typing import Literal
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
+from cycle_engine.alliances.adoption import Outcome
 from cycle_engine.alliances.alliance_report import AllianceReport
 from cycle_engine.alliances.departures import OrganisationsTurnover
 from cycle_engine.alliances.follow_on import CycleMap
@@ -32,6 +33,20 @@ from cycle_engine.api.schemas_learning import (
 )
 
 router = APIRouter(prefix="/alliances", tags=["alliance learning"])
+
+
+def _outcome(o: Outcome) -> OutcomePublic:
+    """An outcome as the API shows it: its record, with the cycles and learnings behind it."""
+    return OutcomePublic(
+        id=o.record.id or 0,
+        kind=o.record.kind,
+        title=o.record.title,
+        description=o.record.description,
+        organisation_id=o.record.organisation_id,
+        observed_on=o.record.observed_on,
+        cycle_ids=list(o.cycle_ids),
+        learning_ids=list(o.learning_ids),
+    )
 
 
 @router.get("/{alliance_id}/agenda", summary="The alliance's learning agenda")
@@ -92,19 +107,7 @@ def record_adoption(
 
 @router.get("/{alliance_id}/outcomes", summary="Outcomes and the cycles behind them")
 def outcomes(alliance_id: IdPath, engine: EngineDep, key: CurrentKey) -> list[OutcomePublic]:
-    return [
-        OutcomePublic(
-            id=o.record.id or 0,
-            kind=o.record.kind,
-            title=o.record.title,
-            description=o.record.description,
-            organisation_id=o.record.organisation_id,
-            observed_on=o.record.observed_on,
-            cycle_ids=list(o.cycle_ids),
-            learning_ids=list(o.learning_ids),
-        )
-        for o in engine.learning.outcomes(alliance_id, reach=key.reach)
-    ]
+    return [_outcome(o) for o in engine.learning.outcomes(alliance_id, reach=key.reach)]
 
 
 @router.post("/{alliance_id}/outcomes", summary="Record an outcome", status_code=201)
@@ -123,16 +126,7 @@ def record_outcome(
         actor=key.actor(alliance_id),
         reach=key.reach,
     )
-    return OutcomePublic(
-        id=o.record.id or 0,
-        kind=o.record.kind,
-        title=o.record.title,
-        description=o.record.description,
-        organisation_id=o.record.organisation_id,
-        observed_on=o.record.observed_on,
-        cycle_ids=list(o.cycle_ids),
-        learning_ids=list(o.learning_ids),
-    )
+    return _outcome(o)
 
 
 @router.get("/{alliance_id}/departures", summary="Organisations that left the alliance")

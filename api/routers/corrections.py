@@ -16,10 +16,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from cycle_engine.api.access import COORDINATOR, PARTNER, require_role
+from cycle_engine.api.access import COORDINATOR, PARTNER, Access, require_role
 from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, KeyCacheDep
 from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
-from cycle_engine.api.routers.alliances import reach_alliance
+from cycle_engine.api.routers.alliance_reach import require_alliance_role
 from cycle_engine.api.schemas_admin import (
     AllianceUpdate,
     ArchiveCreate,
@@ -31,8 +31,27 @@ from cycle_engine.api.schemas_admin import (
     updates,
 )
 from cycle_engine.api.schemas_domain import AlliancePublic, OrganisationPublic, PersonPublic
+from cycle_engine.engine import CycleEngine
 
 router = APIRouter(tags=["corrections"])
+
+
+def _require_for_organisation(
+    engine: CycleEngine, key: Access, organisation_id: int, *roles: str
+) -> None:
+    """Refuse (403) a caller with none of `roles`; 404 if the organisation is out of reach."""
+    require_role(
+        key,
+        *roles,
+        in_reach=lambda: engine.alliances.get_organisation(organisation_id, reach=key.reach),
+    )
+
+
+def _require_for_person(engine: CycleEngine, key: Access, person_id: int, *roles: str) -> None:
+    """Refuse (403) a caller with none of `roles`; 404 if the person is out of reach."""
+    require_role(
+        key, *roles, in_reach=lambda: engine.alliances.get_person(person_id, reach=key.reach)
+    )
 
 
 @router.patch(
@@ -45,12 +64,7 @@ def update_alliance(
     key: CurrentKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(
-        key,
-        COORDINATOR,
-        alliance_id=alliance_id,
-        in_reach=lambda: reach_alliance(engine, key, alliance_id),
-    )
+    require_alliance_role(engine, key, alliance_id, COORDINATOR)
     return run_once(
         engine,
         key,
@@ -77,12 +91,7 @@ def update_organisation(
     key: CurrentKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(
-        key,
-        COORDINATOR,
-        PARTNER,
-        in_reach=lambda: engine.alliances.get_organisation(organisation_id, reach=key.reach),
-    )
+    _require_for_organisation(engine, key, organisation_id, COORDINATOR, PARTNER)
     return run_once(
         engine,
         key,
@@ -110,12 +119,7 @@ def update_member(
     key: CurrentKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(
-        key,
-        COORDINATOR,
-        alliance_id=alliance_id,
-        in_reach=lambda: reach_alliance(engine, key, alliance_id),
-    )
+    require_alliance_role(engine, key, alliance_id, COORDINATOR)
     return run_once(
         engine,
         key,
@@ -146,12 +150,7 @@ def remove_member(
     key: CurrentKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(
-        key,
-        COORDINATOR,
-        alliance_id=alliance_id,
-        in_reach=lambda: reach_alliance(engine, key, alliance_id),
-    )
+    require_alliance_role(engine, key, alliance_id, COORDINATOR)
     return run_once(
         engine,
         key,
@@ -175,11 +174,7 @@ def remove_organisation(
     key: CurrentKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(
-        key,
-        COORDINATOR,
-        in_reach=lambda: engine.alliances.get_organisation(organisation_id, reach=key.reach),
-    )
+    _require_for_organisation(engine, key, organisation_id, COORDINATOR)
     return run_once(
         engine,
         key,
@@ -207,11 +202,7 @@ def archive_organisation(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Its partner keys are revoked; in every alliance it sits in, its departure is recorded."""
-    require_role(
-        key,
-        COORDINATOR,
-        in_reach=lambda: engine.alliances.get_organisation(organisation_id, reach=key.reach),
-    )
+    _require_for_organisation(engine, key, organisation_id, COORDINATOR)
 
     def command() -> ArchivePublic:
         flagged = engine.alliances.removals.archive_organisation(
@@ -248,12 +239,7 @@ def update_person(
     key: CurrentKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(
-        key,
-        COORDINATOR,
-        PARTNER,
-        in_reach=lambda: engine.alliances.get_person(person_id, reach=key.reach),
-    )
+    _require_for_person(engine, key, person_id, COORDINATOR, PARTNER)
     return run_once(
         engine,
         key,
@@ -277,12 +263,7 @@ def remove_person(
     key: CurrentKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(
-        key,
-        COORDINATOR,
-        PARTNER,
-        in_reach=lambda: engine.alliances.get_person(person_id, reach=key.reach),
-    )
+    _require_for_person(engine, key, person_id, COORDINATOR, PARTNER)
     return run_once(
         engine,
         key,

@@ -17,11 +17,11 @@ from cycle_engine.alliances.onboarding_files import (
     PERSON_FIELDS,
     ImportRejected,
 )
-from cycle_engine.api.access import COORDINATOR, require_role
+from cycle_engine.api.access import COORDINATOR
 from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath
 from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
 from cycle_engine.api.problems import ApiProblem
-from cycle_engine.api.routers.alliances import reach_alliance
+from cycle_engine.api.routers.alliance_reach import require_alliance_role
 
 router = APIRouter(prefix="/alliances", tags=["alliances"])
 MEDIA_TYPES = ("text/csv", "application/json")
@@ -96,12 +96,7 @@ def import_partners(
     dry_run: Annotated[bool, Query(description="Check only; write nothing.")] = False,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(
-        key,
-        COORDINATOR,
-        alliance_id=alliance_id,
-        in_reach=lambda: reach_alliance(engine, key, alliance_id),
-    )
+    require_alliance_role(engine, key, alliance_id, COORDINATOR)
     content, media = upload
 
     def command() -> ImportPublic:

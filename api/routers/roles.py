@@ -6,10 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from cycle_engine.api.access import COORDINATOR, MANAGER, require_role
+from cycle_engine.api.access import COORDINATOR, MANAGER
 from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
 from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
-from cycle_engine.api.routers.alliances import reach_alliance
+from cycle_engine.api.routers.alliance_reach import require_alliance_role
 from cycle_engine.api.schemas import Page, page_of
 from cycle_engine.api.schemas_admin import AllianceEventPublic, RoleGrantPublic
 
@@ -20,13 +20,7 @@ router = APIRouter(prefix="/alliances", tags=["alliances"])
 def list_roles(
     alliance_id: IdPath, engine: EngineDep, key: CurrentKey, page: PageDep
 ) -> Page[RoleGrantPublic]:
-    require_role(
-        key,
-        COORDINATOR,
-        MANAGER,
-        alliance_id=alliance_id,
-        in_reach=lambda: reach_alliance(engine, key, alliance_id),
-    )
+    require_alliance_role(engine, key, alliance_id, COORDINATOR, MANAGER)
     rows = engine.alliances.corrections.roles(alliance_id, reach=key.reach)
     rows = rows[page.offset : page.offset + page.limit + 1]
     return page_of([RoleGrantPublic.model_validate(r) for r in rows], page.limit, page.offset)
@@ -40,12 +34,7 @@ def revoke_role(
     key: CurrentKey,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    require_role(
-        key,
-        COORDINATOR,
-        alliance_id=alliance_id,
-        in_reach=lambda: reach_alliance(engine, key, alliance_id),
-    )
+    require_alliance_role(engine, key, alliance_id, COORDINATOR)
     return run_once(
         engine,
         key,
@@ -62,13 +51,7 @@ def revoke_role(
 def alliance_history(
     alliance_id: IdPath, engine: EngineDep, key: CurrentKey, page: PageDep
 ) -> Page[AllianceEventPublic]:
-    require_role(
-        key,
-        COORDINATOR,
-        MANAGER,
-        alliance_id=alliance_id,
-        in_reach=lambda: reach_alliance(engine, key, alliance_id),
-    )
+    require_alliance_role(engine, key, alliance_id, COORDINATOR, MANAGER)
     rows = engine.alliances.corrections.history(alliance_id, reach=key.reach)
     rows = rows[page.offset : page.offset + page.limit + 1]
     return page_of([AllianceEventPublic.model_validate(r) for r in rows], page.limit, page.offset)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from cycle_engine.actors import Actor
 from cycle_engine.alliances import history
@@ -99,17 +99,15 @@ class Corrections:
                 )
             alliance.working_hours_start, alliance.working_hours_end = start, end
             session.add(alliance)
-            diff = history.changed(before, alliance.model_dump())
-            if diff:
-                history.record(
-                    session,
-                    alliance_id,
-                    kind="alliance_updated",
-                    subject=f"alliance:{alliance_id}",
-                    data=diff,
-                    actor=actor,
-                    now=self.clock.now(),
-                )
+            self._note_changes(
+                session,
+                "alliance_updated",
+                f"alliance:{alliance_id}",
+                before,
+                alliance,
+                actor,
+                alliance_id=alliance_id,
+            )
             return alliance
 
     def update_organisation(
@@ -134,8 +132,14 @@ class Corrections:
                 require_timezone("timezone", values["timezone"])
                 organisation.timezone = values["timezone"]
             session.add(organisation)
-            self._note_organisation(
-                session, organisation_id, "organisation_updated", before, organisation, actor
+            self._note_changes(
+                session,
+                "organisation_updated",
+                f"organisation:{organisation_id}",
+                before,
+                organisation,
+                actor,
+                organisation_id=organisation_id,
             )
             return organisation
 
@@ -174,17 +178,15 @@ class Corrections:
             if "joined_on" in values and values["joined_on"] is not None:
                 seat.joined_on = values["joined_on"]
             session.add(seat)
-            diff = history.changed(before, seat.model_dump())
-            if diff:
-                history.record(
-                    session,
-                    alliance_id,
-                    kind="member_updated",
-                    subject=f"organisation:{organisation_id}",
-                    data=diff,
-                    actor=actor,
-                    now=self.clock.now(),
-                )
+            self._note_changes(
+                session,
+                "member_updated",
+                f"organisation:{organisation_id}",
+                before,
+                seat,
+                actor,
+                alliance_id=alliance_id,
+            )
             return seat
 
     def update_person(
@@ -210,17 +212,15 @@ class Corrections:
                 require_timezone("timezone", values["timezone"])
                 person.timezone = values["timezone"]
             session.add(person)
-            diff = history.changed(before, person.model_dump())
-            if diff:
-                history.record_for_organisation(
-                    session,
-                    person.organisation_id,
-                    kind="person_updated",
-                    subject=f"person:{person_id}",
-                    data=diff,
-                    actor=actor,
-                    now=self.clock.now(),
-                )
+            self._note_changes(
+                session,
+                "person_updated",
+                f"person:{person_id}",
+                before,
+                person,
+                actor,
+                organisation_id=person.organisation_id,
+            )
             return person
 
     # -- role grants and history -----------------------------------------------------------
@@ -259,25 +259,32 @@ class Corrections:
             require_alliance(session, reach, alliance_id)
             return history.history(session, alliance_id)
 
-    def _note_organisation(
+    def _note_changes(
         self,
         session: Session,
-        organisation_id: int,
         kind: str,
+        subject: str,
         before: dict[str, Any],
-        after: OrganisationRecord,
+        after: SQLModel,
         actor: Actor,
+        *,
+        alliance_id: int | None = None,
+        organisation_id: int | None = None,
     ) -> None:
+        """One history line naming the fields `after` changed since `before` (none if nothing
+        did): in the alliance's history, or in that of every alliance the organisation sits in."""
         diff = history.changed(before, after.model_dump())
-        if diff:
-            history.record_for_organisation(
-                session,
-                organisation_id,
-                kind=kind,
-                subject=f"organisation:{organisation_id}",
-                data=diff,
-                actor=actor,
-                now=self.clock.now(),
+        if not diff:
+            return
+        if alliance_id is not None:
+            alliances = [alliance_id]
+        else:
+            assert organisation_id is not None
+            alliances = history.alliances_of(session, organisation_id)
+        now = self.clock.now()
+        for each in alliances:
+            history.record(
+                session, each, kind=kind, subject=subject, data=diff, actor=actor, now=now
             )
 
 

@@ -27,6 +27,7 @@ from cycle_engine.alliances import (
     departures,
     distinct,
     follow_on,
+    followers,
     proposals,
 )
 from cycle_engine.alliances.alliance_report import (
@@ -54,6 +55,7 @@ from cycle_engine.store.tables.learning import (
     AdaptedVersionRecord,
     AdoptionRecord,
     AgendaQuestionRecord,
+    CycleFollowerRecord,
     CycleLinkRecord,
     LevelProposalRecord,
     OrganisationDepartureRecord,
@@ -400,6 +402,42 @@ class AllianceLearning:
         with self.db.read_session() as session:
             self.checks.require_alliance(session, reach, alliance_id)
             return adoption.outcomes_of(session, alliance_id)
+
+    # -- following a cycle -----------------------------------------------------------------
+
+    def follow_cycle(
+        self,
+        cycle_id: int,
+        person_id: int,
+        *,
+        actor: Actor = SYSTEM,
+        reach: Reach | None = None,
+    ) -> CycleFollowerRecord:
+        """A member's person follows a cycle of the alliance and hears its results
+        (`followers.follow`); raises CycleNotFound out of reach."""
+        with self.db.transaction() as session:
+            cycle = self.checks.read_cycle(session, cycle_id, reach)
+            return followers.follow(
+                session, cycle, person_id, reach=reach, actor=actor, now=self.clock.now()
+            )
+
+    def unfollow_cycle(
+        self,
+        cycle_id: int,
+        person_id: int,
+        *,
+        actor: Actor = SYSTEM,
+        reach: Reach | None = None,
+    ) -> bool:
+        """Stop following; False when the person did not follow the cycle."""
+        with self.db.transaction() as session:
+            cycle = self.checks.read_cycle(session, cycle_id, reach)
+            return followers.unfollow(session, cycle, person_id, reach=reach, actor=actor)
+
+    def followers(self, cycle_id: int, *, reach: Reach | None = None) -> list[CycleFollowerRecord]:
+        with self.db.read_session() as session:
+            self.checks.read_cycle(session, cycle_id, reach)
+            return followers.followers_of(session, cycle_id, reach)
 
     # -- levels and organisations leaving --------------------------------------------------
 

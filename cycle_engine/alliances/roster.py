@@ -5,8 +5,8 @@ check (which stages lack a lead with an active focal point), the outbox (who hea
 stage left and the stage entered, their organisations, their notification preferences). Each
 used to be its own query, some per stage. `roster` answers all of them from one joined query
 (every participation row of the cycle with the people it reaches, united with the alliance's
-role holders, each with their organisation and preferences), so the cost of a fire does not
-grow with the number of organisations or of listeners.
+role holders and the cycle's followers, each with their organisation and preferences), so the
+cost of a fire does not grow with the number of organisations or of listeners.
 
 The roster is kept for the current transaction only, and forgotten as soon as the session
 flushes a change to any row it was read from (participation, people, organisations, role
@@ -29,6 +29,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     event,
+    literal,
     null,
     or_,
     union_all,
@@ -47,8 +48,11 @@ from cycle_engine.store.tables.alliances import (
     ParticipationRecord,
     PersonRecord,
 )
+from cycle_engine.store.tables.learning import CycleFollowerRecord
 from cycle_engine.store.tables.outbox import NotificationPreferenceRecord
 
+#: The reason a person who follows the cycle hears of it (`cycle_followers`).
+FOLLOWER = "follower"
 #: What `lacking` says when nobody leads a stage (not turnover).
 NO_LEAD = "no lead organisation"
 #: Rows the roster is read from: flushing a change to one of them forgets every roster.
@@ -59,6 +63,7 @@ _SOURCES = (
     AllianceRoleRecord,
     MembershipRecord,
     NotificationPreferenceRecord,
+    CycleFollowerRecord,
 )
 _KEY = "cycle_engine.rosters"
 
@@ -207,7 +212,8 @@ class Roster:
         Roles: `focal_point` and `deputy` (named on any participation row of the stage),
         `lead`, `active`, `informed` (the organisation's level: its focal point and deputy, or
         all its current people when it named none), `coordinator` and `manager` (of the
-        cycle's alliance). People who have left are never recipients.
+        cycle's alliance), `follower` (follows the cycle, of every stage). People who have left
+        are never recipients.
         """
         roles: dict[int, set[str]] = {}
         for reason in self._reasons:
@@ -267,8 +273,9 @@ def focal_point_problem(row: _Participation) -> str | None:
 
 
 def _query() -> Any:
-    """Participation rows of every stage with the people they reach, and the alliance's role
-    holders: one row per reason one person hears, with their organisation and preferences."""
+    """Participation rows of every stage with the people they reach, the alliance's role
+    holders and the cycle's followers: one row per reason one person hears, with their
+    organisation and preferences."""
     taking_part = ParticipationRecord.__table__  # type: ignore[attr-defined]
     people = PersonRecord.__table__  # type: ignore[attr-defined]
     organisations = OrganisationRecord.__table__  # type: ignore[attr-defined]
@@ -340,7 +347,26 @@ def _query() -> Any:
         )
         .where(cycles.c.id == bindparam("cycle_id"), people.c.left_on.is_(None))
     )
-    return union_all(participants, role_holders)
+    followers = CycleFollowerRecord.__table__  # type: ignore[attr-defined]
+    following = (
+        sa_select(
+            cast(null(), String),
+            cast(literal(FOLLOWER), String),
+            no_number,
+            no_number,
+            no_number,
+            cast(null(), Boolean),
+            cast(null(), String),
+            *person,
+        )
+        .select_from(
+            followers.join(people, people.c.id == followers.c.person_id)
+            .outerjoin(theirs, theirs.c.id == people.c.organisation_id)
+            .outerjoin(preferences, preferences.c.person_id == people.c.id)
+        )
+        .where(followers.c.cycle_id == bindparam("cycle_id"), people.c.left_on.is_(None))
+    )
+    return union_all(participants, role_holders, following)
 
 
 _ROSTER = _query()

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cycle_engine.cli.actors import ActorOption, PersonOption, RoleOption, acting
 from cycle_engine.cli.common import DbOption, JsonOption, open_engine, print_json, reports_errors
 from cycle_engine.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from cycle_engine.actors import Actor
+    from cycle_engine.engine import CycleEngine
 
 app = typer.Typer(help="The alliance's learning: agenda, follow-ons, adoption, the report.")
 
@@ -27,6 +31,7 @@ Products = Annotated[
     list[int] | None,
     typer.Option("--product", help="A product id to take as input (repeat; default: adapted)."),
 ]
+OnOption = Annotated[str | None, typer.Option("--on", help="Date (YYYY-MM-DD; default today).")]
 
 
 @app.command("report")
@@ -80,9 +85,7 @@ def raise_question(
 ) -> None:
     """Raise a learning question in a running cycle, at any stage."""
     with open_engine(db) as engine:
-        who = acting(
-            engine, actor, role, person, alliance_id=engine.get_cycle(cycle_id).alliance_id
-        )
+        who = _acting_in_cycle(engine, actor, role, person, cycle_id)
         state = engine.learning.raise_question(
             cycle_id, text, reason, organisation_id=organisation, actor=who
         )
@@ -104,9 +107,7 @@ def status(
 ) -> None:
     """Record how the cycle leaves a question: answered, advanced or carried forward."""
     with open_engine(db) as engine:
-        who = acting(
-            engine, actor, role, person, alliance_id=engine.get_cycle(cycle_id).alliance_id
-        )
+        who = _acting_in_cycle(engine, actor, role, person, cycle_id)
         state = engine.learning.record_question_status(
             cycle_id, question_id, value, text=text, note=note, actor=who
         )
@@ -130,9 +131,7 @@ def follow_on(
     """Start a cycle that follows on from CYCLE_ID (its open questions, adapted prototypes and
     participants)."""
     with open_engine(db) as engine:
-        who = acting(
-            engine, actor, role, person, alliance_id=engine.get_cycle(cycle_id).alliance_id
-        )
+        who = _acting_in_cycle(engine, actor, role, person, cycle_id)
         follow = engine.learning.start_follow_on(
             cycle_id,
             title,
@@ -158,9 +157,7 @@ def adopt(
     country: Annotated[str, typer.Option(help="Where (country).")],
     place: Annotated[str, typer.Option(help="Where (community, district or site).")],
     description: Annotated[str, typer.Option(help="What was done with it.")],
-    on: Annotated[
-        str | None, typer.Option("--on", help="Date (YYYY-MM-DD; default today).")
-    ] = None,
+    on: OnOption = None,
     db: DbOption = None,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
@@ -192,9 +189,7 @@ def outcome(
     description: Annotated[str, typer.Option(help="What changed.")],
     cycle: Annotated[list[int], typer.Option("--cycle", help="A cycle behind it (repeat).")],
     organisation: Annotated[int | None, typer.Option(help="The organisation concerned.")] = None,
-    on: Annotated[
-        str | None, typer.Option("--on", help="Date (YYYY-MM-DD; default today).")
-    ] = None,
+    on: OnOption = None,
     db: DbOption = None,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
@@ -230,9 +225,7 @@ def propose(
 ) -> None:
     """Propose an organisation's level on a stage (a partner: with --person)."""
     with open_engine(db) as engine:
-        who = acting(
-            engine, actor, role, person, alliance_id=engine.get_cycle(cycle_id).alliance_id
-        )
+        who = _acting_in_cycle(engine, actor, role, person, cycle_id)
         row = engine.learning.propose_level(cycle_id, stage, organisation_id, level, actor=who)
     typer.echo(f"proposal {row.id}: {level} on {stage}")
 
@@ -252,9 +245,7 @@ def decide(
 ) -> None:
     """Confirm a level proposal, change its level, or decline it (coordinators)."""
     with open_engine(db) as engine:
-        who = acting(
-            engine, actor, role, person, alliance_id=engine.get_cycle(cycle_id).alliance_id
-        )
+        who = _acting_in_cycle(engine, actor, role, person, cycle_id)
         row = engine.learning.decide_proposal(
             cycle_id, proposal_id, level=level, decline=decline, note=note, actor=who
         )
@@ -267,9 +258,7 @@ def leave(
     alliance_id: int,
     organisation_id: int,
     reason: Annotated[str, typer.Option(help="Why the organisation left.")],
-    on: Annotated[
-        str | None, typer.Option("--on", help="Date (YYYY-MM-DD; default today).")
-    ] = None,
+    on: OnOption = None,
     db: DbOption = None,
     actor: ActorOption = "cli",
     role: RoleOption = "coordinator",
@@ -282,6 +271,13 @@ def leave(
             alliance_id, organisation_id, reason, left_on=_day("--on", on), actor=who
         )
     typer.echo(f"organisation {organisation_id} left; flagged: {flagged or 'no open role'}")
+
+
+def _acting_in_cycle(
+    engine: CycleEngine, actor: str, role: str, person: str | None, cycle_id: int
+) -> Actor:
+    """The actor a command on a cycle runs as, in the cycle's alliance."""
+    return acting(engine, actor, role, person, alliance_id=engine.get_cycle(cycle_id).alliance_id)
 
 
 def _day(field: str, value: str | None) -> date | None:

@@ -2,9 +2,10 @@
 
 Roles come from the alliance domain (`recipients_for_stage`): `focal_point` and `deputy`
 (named on a participation row), `lead` / `active` / `informed` (the organisation's level),
-`coordinator` and `manager` (of the cycle's alliance). The escalation ladder for a step that
-stays overdue climbs one rung per overdue reminder: the focal point keeps the reminders, then
-the deputy, then the lead organisation's other people, then the coordinators are told.
+`coordinator` and `manager` (of the cycle's alliance), `follower` (follows the cycle). The
+escalation ladder for a step that stays overdue climbs one rung per overdue reminder: the focal
+point keeps the reminders, then the deputy, then the lead organisation's other people, then the
+coordinators are told.
 Also how a person appears inside another person's email (`describe_person`).
 """
 
@@ -26,7 +27,16 @@ from cycle_engine.store.tables.alliances import (
 #: Rungs of the escalation ladder above the focal point, in order.
 LADDER = ("deputy", "organisation_lead", "coordinator")
 #: When one person holds several roles, the email speaks to the first of these.
-ROLE_ORDER = ("focal_point", "deputy", "lead", "active", "coordinator", "manager", "informed")
+ROLE_ORDER = (
+    "focal_point",
+    "deputy",
+    "lead",
+    "active",
+    "coordinator",
+    "manager",
+    "informed",
+    "follower",
+)
 #: Roles that carry the step and so get action links (acknowledge, done, more time, snooze).
 RESPONSIBLE = frozenset({"focal_point", "deputy", "lead", "active"})
 

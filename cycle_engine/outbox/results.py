@@ -27,7 +27,8 @@ from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.tables import StageRecord
 from cycle_engine.store.tables.alliances import ContextRecord, ContextResultRecord, ProductRecord
 
-RESULTS_TO = ("lead", "active", "informed")
+#: Followers (people of member organisations following the cycle) hear with the informed.
+RESULTS_TO = ("lead", "active", "informed", "follower")
 KIND = "stage_results"
 #: Guards that mark a stage as one that yields results: it is left once a product is recorded,
 #: contexts reported, or the questions documented.

@@ -194,3 +194,17 @@ class AdaptedVersionRecord(SQLModel, table=True):
     product_id: int = Field(foreign_key="products.id", index=True)
     prototype_id: int = Field(foreign_key="products.id", index=True)
     context_id: int = Field(foreign_key="test_contexts.id", index=True)
+
+
+class CycleFollowerRecord(SQLModel, table=True):
+    """A person of a member organisation following a cycle they may have no role in: they get
+    the cycle's results emails with its informed organisations (issue 12 item 5)."""
+
+    __tablename__ = "cycle_followers"
+    __table_args__ = (UniqueConstraint("cycle_id", "person_id", name="uq_cycle_follower"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycles.id", index=True)
+    person_id: int = Field(foreign_key="people.id", index=True)
+    followed_at: datetime = Field(sa_type=UTCDateTime)
+    followed_by: str = Field(max_length=200)

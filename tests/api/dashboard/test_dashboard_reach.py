@@ -67,3 +67,32 @@ def test_stale_form_version_changes_nothing(
     with CycleEngine(db_url) as engine:
         assert engine.get_cycle(dashboard_world.cycle_id).state == "question_workshop"
         assert engine.get_cycle(dashboard_world.cycle_id).version == version
+
+
+def test_member_without_a_role_reads_the_cycle_and_cannot_act(
+    dashboard: DashboardServer, dashboard_world: World, db_url: str
+) -> None:
+    """A person of a member organisation with no role on the cycle reads the cycle page and its
+    report (issue 12 item 5); the fire form is refused with the reason and changes nothing."""
+    with CycleEngine(db_url) as engine:
+        seat = engine.alliances.add_organisation("Red de Mujeres", "local", "Guatemala")
+        assert seat.id is not None
+        engine.alliances.join_alliance(dashboard_world.alliance_id, seat.id)
+        engine.alliances.add_person("Rosa Miembro", "rosa@red.example.org", seat.id)
+        version = engine.get_cycle(dashboard_world.cycle_id).version
+    client = sign_in(dashboard, "rosa@red.example.org")
+    cycle = dashboard_world.cycle_id
+    page = client.get(f"/dashboard/cycles/{cycle}")
+    assert page.status_code == 200 and "Community seed systems" in page.text
+    report = client.get(f"/dashboard/cycles/{cycle}/report")
+    assert report.status_code == 200 and "Community seed systems" in report.text
+    other = client.get(f"/dashboard/cycles/{dashboard_world.other_cycle_id}")
+    assert other.status_code == 404
+    fired = client.post(
+        f"/dashboard/cycles/{cycle}/fire",
+        data={"csrf_token": csrf_of(page.text), "trigger": "questions_agreed"},
+    )
+    assert fired.status_code == 403
+    assert "has no role in cycle" in fired.text
+    with CycleEngine(db_url) as engine:
+        assert engine.get_cycle(cycle).version == version

@@ -188,9 +188,19 @@ def test_partner_proposes_its_level_and_the_coordinator_confirms_or_changes(
     first = e.learning.propose_level(  # no role on the cycle yet: a member proposes its own
         cycle, "prototype", world.ngo, "lead", actor=carla, reach=reach
     )
-    with pytest.raises(CycleNotFound):  # ... and nothing else on a cycle it does not read
+    # ... and for no other organisation: members read the cycle (issue 12 item 5), so 403
+    with pytest.raises(NotPermitted, match="own organisation"):
         e.learning.propose_level(
             cycle, "prototype", world.research, "lead", actor=carla, reach=reach
+        )
+    with pytest.raises(CycleNotFound):  # outside the alliance the cycle is not found
+        e.learning.propose_level(
+            cycle,
+            "prototype",
+            world.outsider,
+            "lead",
+            actor=Actor(name="Out", role="partner", organisation_id=world.outsider),
+            reach=Reach(organisation_id=world.outsider),
         )
     decided = e.learning.decide_proposal(
         cycle, first.id or 0, level="active", note="Research leads", actor=COORDINATOR

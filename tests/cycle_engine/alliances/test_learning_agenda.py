@@ -127,7 +127,8 @@ def test_answers_wait_for_documentation_but_carrying_forward_does_not(world: Wor
 
 def test_partner_raises_questions_for_its_own_organisation_only(world: World) -> None:
     """A partner raises in its own organisation's name (a member with no role yet too), never
-    in another's: refused when it reads the cycle, not found when it does not."""
+    in another's: refused, since every member reads the alliance's cycles (issue 12 item 5);
+    outside the alliance the cycle is not found."""
     cycle = world.start()
     carla = Actor(name="carla", role="partner", organisation_id=world.ngo)
     reach = Reach(organisation_id=world.ngo)
@@ -135,9 +136,14 @@ def test_partner_raises_questions_for_its_own_organisation_only(world: World) ->
         cycle, "Who pays for transport?", "Asked at the fair.", actor=carla, reach=reach
     )
     assert state.status == "open"
-    with pytest.raises(CycleNotFound):
+    with pytest.raises(NotPermitted, match="own organisation"):
         world.engine.learning.raise_question(
             cycle, "Q?", "Why.", organisation_id=world.research, actor=carla, reach=reach
+        )
+    outsider = Actor(name="out", role="partner", organisation_id=world.outsider)
+    with pytest.raises(CycleNotFound):
+        world.engine.learning.raise_question(
+            cycle, "Q?", "Why.", actor=outsider, reach=Reach(organisation_id=world.outsider)
         )
     world.engine.work.assign(cycle, "work_plan", world.ngo, "informed", actor=COORDINATOR)
     with pytest.raises(NotPermitted, match="own organisation"):

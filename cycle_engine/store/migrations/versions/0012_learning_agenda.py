@@ -3,7 +3,8 @@
 New tables only (no existing row changes): agenda questions and their links to the cycles'
 questions, each question's answer status per cycle, links between cycles and the products
 carried into follow-on cycles, adoption and outcome records, partners' level proposals,
-organisations leaving an alliance, and adapted versions linked to their prototype and context.
+organisations leaving an alliance, adapted versions linked to their prototype and context, and
+people following a cycle they have no role in.
 
 Revision ID: 0012_learning_agenda
 Revises: 0011_fast_path
@@ -35,6 +36,7 @@ TABLES = (
     "level_proposals",
     "organisation_departures",
     "adapted_versions",
+    "cycle_followers",
 )
 
 
@@ -337,6 +339,26 @@ def upgrade() -> None:
     op.create_index(
         "ix_adapted_versions_prototype_id", "adapted_versions", ["prototype_id"], unique=False
     )
+    op.create_table(
+        "cycle_followers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("cycle_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("followed_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("followed_by", AutoString(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["cycle_id"],
+            ["cycles.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["people.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("cycle_id", "person_id", name="uq_cycle_follower"),
+    )
+    op.create_index("ix_cycle_followers_cycle_id", "cycle_followers", ["cycle_id"], unique=False)
+    op.create_index("ix_cycle_followers_person_id", "cycle_followers", ["person_id"], unique=False)
 
 
 def downgrade() -> None:
