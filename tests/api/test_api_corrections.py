@@ -67,6 +67,15 @@ def test_people_organisations_and_alliances_are_corrected_within_reach(world: Wo
             f"/api/v1/organisations/{world.ids['o1']}", json={"country": "Colombia "}
         )
         assert renamed.status_code == 200 and renamed.json()["country"] == "Colombia"
+        named = client.patch(f"/api/v1/organisations/{world.ids['o1']}", json={"name": "CIAT-A"})
+        assert named.status_code == 200, named.text
+    with world.client("coord_a") as client:
+        history = client.get(f"/api/v1/alliances/{world.ids['alliance_a']}/history")
+        updates = [
+            e["data"] for e in history.json()["items"] if e["kind"] == "organisation_updated"
+        ]
+        assert updates == [{"name": ["CIAT", "CIAT-A"]}]  # an unchanged country writes no line
+    with world.client("partner_o1") as client:
         assert (
             client.patch(
                 f"/api/v1/alliances/{world.ids['alliance_a']}", json={"theme": "X"}
@@ -96,7 +105,7 @@ def test_people_organisations_and_alliances_are_corrected_within_reach(world: Wo
                 "items"
             ]
         ]
-        assert kinds == ["person_updated", "alliance_updated"]
+        assert kinds == ["person_updated", "organisation_updated", "alliance_updated"]
 
 
 def test_removal_only_where_nothing_depends(world: World) -> None:
