@@ -11,9 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cycle_engine.clock import as_utc
-
-LANGUAGES = ("en", "es", "fr")
-DEFAULT_LANGUAGE = "en"
+from cycle_engine.i18n import pick_language
 
 _MONTHS = {
     "en": (
@@ -69,12 +67,6 @@ _DATE = {
     "es": "{weekday} {day} de {month} de {year}",
     "fr": "{weekday} {day} {month} {year}",
 }
-
-
-def pick_language(language: str | None) -> str:
-    """The shipped language closest to `language` ("es-CO" -> "es"); English otherwise."""
-    base = (language or "").split("-")[0].split("_")[0].lower()
-    return base if base in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def zone(name: str | None) -> ZoneInfo:

@@ -32,7 +32,8 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
-from cycle_engine.notifications.formatting import format_date, format_datetime, pick_language
+from cycle_engine.i18n import pick_language
+from cycle_engine.notifications.formatting import format_date, format_datetime
 from cycle_engine.outbox.enqueue import EMAIL_KINDS
 
 TEMPLATES = Path(__file__).with_name("templates")

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from jinja2 import UndefinedError
 
-from cycle_engine.notifications.formatting import LANGUAGES, format_datetime
+from cycle_engine.i18n import LANGUAGES
+from cycle_engine.notifications.formatting import format_datetime
 from cycle_engine.notifications.render import (
     KINDS,
     Renderer,

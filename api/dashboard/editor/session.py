@@ -33,7 +33,7 @@ from cycle_engine.api.dashboard.editor.text import form_text, read_text, same_te
 from cycle_engine.api.dashboard.formatting import build_environment
 from cycle_engine.api.dashboard.web import TEMPLATES, Visit
 from cycle_engine.errors import RecordNotFound
-from cycle_engine.notifications.formatting import DEFAULT_LANGUAGE
+from cycle_engine.i18n import DEFAULT_LANGUAGE
 from cycle_engine.spec.guards import GuardRegistry
 from cycle_engine.spec.loader import MAX_TEMPLATE_BYTES
 from cycle_engine.store.tables.alliances import AllianceRecord
