@@ -98,7 +98,10 @@ def build_environment(directory: Path = TEMPLATES) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Words are marked with `_()`/`{% trans %}`; pages install the reader's catalog per render.
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = _when
     env.filters["day"] = _day
     env.filters["safe_url"] = safe_url

@@ -101,7 +101,10 @@ def build_environment(directory: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Words are marked with `_()`/`{% trans %}`; pages install the reader's catalog per render.
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     filters: dict[str, Any] = {
         "when": _when,
         "day": _day,
