@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cycle_engine.errors import InvalidInput
 from cycle_engine.outbox.addresses import ALLOW_SETTING, AddressPolicy
 from cycle_engine.secret_file import read_or_create_secret
-from cycle_engine.store.db import DEFAULT_DATABASE_URL
+from cycle_engine.store.defaults import DEFAULT_DATABASE_URL
 
 PREFIX = "CYCLE_ENGINE_"
 MIN_SECRET_LENGTH = 32

@@ -46,7 +46,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 
 
 def database_url(option: str | None) -> str:
-    from cycle_engine.store.db import DEFAULT_DATABASE_URL  # imported on use: `--help` stays fast
+    from cycle_engine.store.defaults import (
+        DEFAULT_DATABASE_URL,  # imported on use: `--help` stays fast
+    )
 
     return option or os.environ.get("CYCLE_ENGINE_DATABASE_URL") or DEFAULT_DATABASE_URL
 

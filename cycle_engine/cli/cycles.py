@@ -140,17 +140,16 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List cycles, with filters."""
-    rows, labels = read_listing(
+    rows = read_listing(
         db, state=state, status=status, template_key=template, limit=limit, offset=offset
     )
     if json:
-        print_json(rows)
+        print_json([{k: v for k, v in row.items() if k != "template"} for row in rows])
         return
     for c in rows:
-        alone = "  (standalone: no alliance)" if c.alliance_id is None else ""
-        typer.echo(
-            f"{c.id:>5}  {c.state:<24} {c.status:<9} {labels[c.template_id]:<20} {c.title}{alone}"
-        )
+        alone = "  (standalone: no alliance)" if c["alliance_id"] is None else ""
+        where = f"{c['id']:>5}  {c['state']:<24} {c['status']:<9} {c['template']:<20}"
+        typer.echo(f"{where} {c['title']}{alone}")
 
 
 @app.command()

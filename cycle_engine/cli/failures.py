@@ -41,6 +41,9 @@ def describe(error: BaseException) -> list[str]:
         return [f"database: {_database_reason(error, connecting=connecting)}"]
     if isinstance(error, exc.SQLAlchemyError):
         return [f"database: {_first_line(error)}"]
+    if type(error).__module__.partition(".")[0] in {"psycopg", "sqlite3"}:  # a quick read's driver
+        connecting = type(error).__name__ == "OperationalError"
+        return [f"database: {_reason(_first_line(error), connecting=connecting)}"]
     if isinstance(error, OSError):
         return [_os_reason(error)]
     if isinstance(error, UnicodeDecodeError):
@@ -52,6 +55,10 @@ def describe(error: BaseException) -> list[str]:
 
 def _database_reason(error: DBAPIError, *, connecting: bool) -> str:
     reason = _first_line(error.orig) if error.orig is not None else _first_line(error)
+    return _reason(reason, connecting=connecting)
+
+
+def _reason(reason: str, *, connecting: bool) -> str:
     lowered = reason.lower()
     if "disk is full" in lowered or "no space left" in lowered:
         return f"the disk is full ({reason})"

@@ -25,8 +25,6 @@ from sqlmodel import Session
 from cycle_engine.errors import InvalidInput
 from cycle_engine.store.turns import WriterTurns
 
-#: The embedded default: a SQLite file under data/, for `make run` and a first try.
-DEFAULT_DATABASE_URL = "sqlite:///data/cycle_engine.db"
 _READONLY = "cycle_engine_readonly"
 _AFTER_COMMIT = "cycle_engine.after_commit"
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
