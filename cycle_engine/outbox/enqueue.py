@@ -42,6 +42,7 @@ from cycle_engine.store.tables.outbox import (
     DIGEST,
     EMAIL,
     IMMEDIATE,
+    PENDING,
     SUPPRESSED,
     ActionUseRecord,
     NotificationPreferenceRecord,
@@ -201,16 +202,13 @@ def enqueue_all(
     rows: dict[str, dict[str, Any]] = {}
     for notice in notices:
         row = _row(scope, notice, where, alliance, organisations, domain)
-        if row.dedupe_key in rows:
+        if row["dedupe_key"] in rows:
             continue
-        assert row.person_id is not None
+        person_id = notice.to.person.person_id
         apply_preferences(
-            row,
-            notice.to.person.timezone,
-            preferences.get(row.person_id),
-            snoozed.get(row.person_id),
+            row, notice.to.person.timezone, preferences.get(person_id), snoozed.get(person_id)
         )
-        rows[row.dedupe_key] = row.model_dump(exclude={"id"})
+        rows[row["dedupe_key"]] = row
     return insert_all_ignoring_duplicates(session, list(rows.values()))
 
 
@@ -221,8 +219,9 @@ def _row(
     alliance: AllianceRecord | None,
     organisations: Mapping[int, str],
     domain: str,
-) -> OutboxRecord:
-    """The notice's row as it will be written, before the recipient's preferences apply."""
+) -> dict[str, Any]:
+    """The column values of the notice's row, before the recipient's preferences apply (a
+    plain mapping: a model instance per row cost more than the rest of the fire)."""
     person = notice.to.person
     cycle = scope.cycle
     context = {
@@ -234,29 +233,40 @@ def _row(
     }
     visit_number = scope.visit.visit if scope.visit else None
     not_before = working_start(alliance, person.timezone, scope.now)
-    return OutboxRecord(
-        channel=EMAIL,
-        kind=notice.kind,
-        cycle_id=cycle.id,
-        stage=scope.stage,
-        visit=visit_number,
-        rule=notice.rule,
-        occurrence=notice.occurrence,
-        person_id=person.person_id,
-        recipient=person.email,
-        language=person.language,
-        dedupe_key=dedupe_key(
+    return {
+        "channel": EMAIL,
+        "kind": notice.kind,
+        "cycle_id": cycle.id,
+        "stage": scope.stage,
+        "visit": visit_number,
+        "rule": notice.rule,
+        "occurrence": notice.occurrence,
+        "person_id": person.person_id,
+        "recipient": person.email,
+        "language": person.language,
+        "dedupe_key": dedupe_key(
             cycle.id, scope.stage, visit_number, notice.rule, notice.occurrence, person.email
         ),
-        message_id=new_message_id(domain),
-        not_before=not_before,
-        next_attempt_at=not_before,
-        expires_at=email_expiry(
+        "message_id": new_message_id(domain),
+        "delivery": IMMEDIATE,
+        "not_before": not_before,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": not_before,
+        "first_due_at": None,
+        "expires_at": email_expiry(
             notice.kind, created=scope.now, deadline=scope.visit.due_at if scope.visit else None
         ),
-        context=context,
-        created_at=scope.now,
-    )
+        "lease_owner": None,
+        "lease_until": None,
+        "possible_duplicate": False,
+        "last_error": None,
+        "reply": None,
+        "sent_at": None,
+        "digest_id": None,
+        "context": context,
+        "created_at": scope.now,
+    }
 
 
 def _alliance_and_organisations(
@@ -330,23 +340,24 @@ def _snoozes(
 
 
 def apply_preferences(
-    row: OutboxRecord,
+    row: dict[str, Any],
     tz_name: str,
     prefs: Preferences | NotificationPreferenceRecord | None,
     snoozed_until: datetime | None,
 ) -> None:
     """Suppress unsubscribed kinds, hold snoozed reminders, route digest readers' mail."""
-    if prefs is not None and row.kind in prefs.unsubscribed:
-        row.status = SUPPRESSED
-        row.last_error = f"{row.kind} emails are switched off in the person's preferences"
+    kind = row["kind"]
+    if prefs is not None and kind in prefs.unsubscribed:
+        row["status"] = SUPPRESSED
+        row["last_error"] = f"{kind} emails are switched off in the person's preferences"
         return
-    if row.kind in SNOOZABLE and snoozed_until is not None and snoozed_until > row.next_attempt_at:
-        row.next_attempt_at = snoozed_until
-    if prefs is not None and prefs.mode == DIGEST and row.kind in DIGESTIBLE:
-        row.delivery = DIGEST
-        row.next_attempt_at = digest_time(row.next_attempt_at, tz_name, prefs.digest_hour)
+    if kind in SNOOZABLE and snoozed_until is not None and snoozed_until > row["next_attempt_at"]:
+        row["next_attempt_at"] = snoozed_until
+    if prefs is not None and prefs.mode == DIGEST and kind in DIGESTIBLE:
+        row["delivery"] = DIGEST
+        row["next_attempt_at"] = digest_time(row["next_attempt_at"], tz_name, prefs.digest_hour)
     else:
-        row.delivery = IMMEDIATE
+        row["delivery"] = IMMEDIATE
 
 
 def working_start(alliance: AllianceRecord | None, tz_name: str, moment: datetime) -> datetime:
@@ -400,15 +411,22 @@ def insert_ignoring_duplicate(session: Session, row: OutboxRecord) -> int | None
 def insert_all_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
     """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING for all rows at once; how many were new.
 
-    One statement per batch (SQLAlchemy's insertmanyvalues renders the rows into one INSERT
-    with RETURNING), so the count of returned ids is the count of rows actually written.
+    One prebuilt statement with every row. SQLite runs it as the driver's executemany and its
+    row count says how many rows were written (a skipped duplicate is not counted);
+    PostgreSQL renders the rows into one INSERT whose RETURNING lists the rows written.
     """
     if not rows:
         return 0
-    table = OutboxRecord.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    builder = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        builder(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
-    )
-    return len(core_connection(session).execute(statement, rows).all())
+    if session.get_bind().dialect.name == "postgresql":
+        return len(core_connection(session).execute(_INSERT_IGNORING_PG, rows).all())
+    return int(core_connection(session).execute(_INSERT_IGNORING_SQLITE, rows).rowcount)
+
+
+_OUTBOX = OutboxRecord.__table__  # type: ignore[attr-defined]
+#: The outbox inserts that skip a known dedupe key, prebuilt once.
+_INSERT_IGNORING_SQLITE = sqlite_insert(_OUTBOX).on_conflict_do_nothing(
+    index_elements=["dedupe_key"]
+)
+_INSERT_IGNORING_PG = (
+    pg_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_OUTBOX.c.id)
+)
