@@ -5,10 +5,11 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 CONSTRAINTS := constraints.txt
 # Test processes: the suite mostly waits on servers, processes and browsers, so three workers
-# keep two cores busy.
+# keep two cores busy; idle workers take queued tests from busy ones (worksteal), and the long
+# tests start first (tests/conftest.py).
 TEST_WORKERS ?= 3
 
-.PHONY: run test test-fast lint bench clean
+.PHONY: run test test-fast lint bench clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +39,7 @@ test: $(VENV)/.test-installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The quick loop while developing: no browser, no processes, no scale runs (about a minute).
 test-fast: $(VENV)/.test-installed
@@ -54,3 +55,18 @@ bench: $(VENV)/.test-installed
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+
+# The dashboard's and the email pages' words: extract what the code marks, then bring every
+# language's catalog up to date (new msgids arrive untranslated; removed ones are dropped).
+# Translate the new entries in the .po files; tests/i18n checks that nothing is left.
+BABEL_DOMAINS := dashboard:api/dashboard/locale pages:notifications/locale
+messages: $(VENV)/.test-installed
+	@for pair in $(BABEL_DOMAINS); do \
+	  domain=$${pair%%:*}; dir=$${pair#*:}; \
+	  $(BIN)/pybabel extract -F babel-$$domain.cfg -k N_ --no-location --sort-output -w 100 \
+	    --omit-header -o $$dir/$$domain.pot . && \
+	  for lang in es fr; do \
+	    $(BIN)/pybabel update -i $$dir/$$domain.pot -d $$dir -D $$domain -l $$lang \
+	      --init-missing --no-fuzzy-matching --ignore-obsolete -w 100 || exit 1; \
+	  done; \
+	done

@@ -16,6 +16,19 @@ from cycle_engine.testing_db import PostgresFactory, SqliteFactory
 
 POSTGRES_URL = os.environ.get("CYCLE_ENGINE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"]
+#: Collection order by marker: the longest kinds of test start first, so the parallel workers
+#: do not wait on one long run at the end (the suite's time is its longest worker's).
+START_FIRST = ("slow", "process", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Scale, process and browser tests first (a stable sort: files keep their own order)."""
+
+    def rank(item: pytest.Item) -> int:
+        marks = {mark.name for mark in item.iter_markers()}
+        return next((n for n, name in enumerate(START_FIRST) if name in marks), len(START_FIRST))
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")
