@@ -20,7 +20,7 @@ from cycle_engine.notifications.senders.base import TransientMailError
 from cycle_engine.notifications.service import build_outbox_sender
 from cycle_engine.notifications.settings import MailSettings, SmtpSettings
 from cycle_engine.outbox.claims import ClaimPolicy
-from cycle_engine.outbox.enqueue import Notice, Scope, enqueue
+from cycle_engine.outbox.enqueue import Notice, enqueue
 from cycle_engine.outbox.recipients import by_roles
 from cycle_engine.store.tables.outbox import DIGEST, FAILED, SENT, OutboxRecord
 from cycle_engine.testing import ManualClock
@@ -68,13 +68,7 @@ def add_notices(world: World, count: int, kind: str = "marked_done") -> None:
     """`count` extra notices per person of the first stage (real rows, real dedupe keys)."""
     engine = world.engine
     with engine.db.transaction() as session:
-        cycle = engine.get_cycle(world.cycle_id)
-        session.add(cycle)
-        spec = engine.templates.store.spec(session, cycle.template_id)
-        visit = engine.cycles.current_stage(world.cycle_id)
-        scope = Scope(
-            cycle=cycle, spec=spec, stage="question_workshop", visit=visit, now=world.clock.now()
-        )
+        scope = world.first_stage_scope(session)
         people = by_roles(session, world.cycle_id, "question_workshop", ["focal_point", "lead"])
         for n in range(count):
             for person in people:

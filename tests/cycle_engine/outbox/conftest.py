@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from sqlmodel import Session
 
 from cycle_engine import CycleEngine
 from cycle_engine.actors import Actor
+from cycle_engine.outbox.enqueue import Scope
 from cycle_engine.testing import ManualClock, WorldBuilder
 
 COORDINATOR = Actor(name="cora", role="coordinator")
@@ -30,6 +32,17 @@ class World:
 
     def person(self, name: str) -> int:
         return self.people[name]
+
+    def first_stage_scope(self, session: Session) -> Scope:
+        """The outbox's scope for the cycle's first stage, inside `session` (which now holds
+        the cycle), for tests that enqueue notices by hand."""
+        cycle = self.engine.get_cycle(self.cycle_id)
+        session.add(cycle)
+        spec = self.engine.templates.store.spec(session, cycle.template_id)
+        visit = self.engine.cycles.current_stage(self.cycle_id)
+        return Scope(
+            cycle=cycle, spec=spec, stage="question_workshop", visit=visit, now=self.clock.now()
+        )
 
 
 def build_world(engine: CycleEngine, clock: ManualClock, *, hostile: bool = False) -> World:

@@ -4,7 +4,7 @@ model's own defaults would give."""
 
 from __future__ import annotations
 
-from cycle_engine.outbox.enqueue import Notice, Scope, enqueue
+from cycle_engine.outbox.enqueue import Notice, enqueue
 from cycle_engine.outbox.recipients import by_roles
 from cycle_engine.store.tables.outbox import OutboxRecord
 from tests.cycle_engine.outbox.conftest import World
@@ -13,13 +13,7 @@ from tests.cycle_engine.outbox.conftest import World
 def test_a_row_has_every_column_and_the_models_defaults(world: World) -> None:
     engine = world.engine
     with engine.db.transaction() as session:
-        cycle = engine.get_cycle(world.cycle_id)
-        session.add(cycle)
-        spec = engine.templates.store.spec(session, cycle.template_id)
-        visit = engine.cycles.current_stage(world.cycle_id)
-        scope = Scope(
-            cycle=cycle, spec=spec, stage="question_workshop", visit=visit, now=world.clock.now()
-        )
+        scope = world.first_stage_scope(session)
         to = by_roles(session, world.cycle_id, "question_workshop", ["focal_point"])[0]
         assert enqueue(session, scope, Notice(kind="reminder", rule="nudge", occurrence=3, to=to))
     written = next(r for r in engine.outbox.messages(limit=1000) if r.rule == "nudge")
