@@ -78,16 +78,21 @@ from cycle_engine.plugins import load_extensions
 log = logging.getLogger("cycle_engine.api")
 
 
+#: The routers requests hit most, matched first: routes are matched one by one in order, and
+#: reading a cycle used to be tried against some 40 routes before its own. Moving them changes
+#: no answer: none of their paths overlaps another router's (`tests/api/test_route_order.py`).
+HOT_ROUTERS = (cycles, transitions)
+
+
 def api_router() -> APIRouter:
-    """Every resource router, to be mounted under /api/v1."""
+    """Every resource router, to be mounted under /api/v1 (the hot ones first)."""
     router = APIRouter()
     for module in (
+        *HOT_ROUTERS,
         templates,
         alliances,
         organisations,
         people,
-        cycles,
-        transitions,
         participation,
         workplan,
         products,

@@ -2,7 +2,8 @@
 
 engine error                      HTTP
 InputConflict, AlreadyExists      409  (conflicts with what is stored, e.g. a taken name; `field`)
-InvalidTemplate / InvalidInput    422  (`problems` / `field` name what was wrong and where)
+InvalidTemplate / InvalidInput    422  (`problems` / `field` name what was wrong and where;
+                                       a template's problems read in the Accept-Language)
 request validation                422  (`errors[].field` like "body.title")
 NotFound (any kind)               404  (also for objects outside the key's reach)
 TransitionNotAllowed              409  (`reasons` and the `allowed` triggers)
@@ -46,7 +47,9 @@ from cycle_engine.errors import (
     SchemaTooNew,
     TransitionNotAllowed,
 )
+from cycle_engine.i18n import accepted_language
 from cycle_engine.logs import request_id
+from cycle_engine.spec.messages import problem_message
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger("cycle_engine.api")
@@ -172,12 +175,15 @@ def problem_response(
 def engine_problem(request: Request, error: CycleEngineError) -> JSONResponse:
     """The answer for an engine error (see the table in the module docstring)."""
     if isinstance(error, InvalidTemplate):
+        language = accepted_language(request.headers.get("accept-language"))
         problems = [
-            {"source": p.source, "path": p.path, "message": p.message} for p in error.problems
+            {"source": p.source, "path": p.path, "message": problem_message(p, language)}
+            for p in error.problems
         ]
         return problem_response(
             422,
             f"template is invalid ({len(problems)} problems)",
+            {"Content-Language": language, "Vary": "Accept-Language"},
             problem="invalid-template",
             problems=problems,
         )

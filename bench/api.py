@@ -2,10 +2,12 @@
 trivial endpoint of the same app in the same run (the ceiling the framework allows here).
 
     python -m bench.api [--smoke] [--seconds S] [--concurrency C] [--rounds R] [--db URL]
+                        [--organisations N ...]
 
 Starts `cycle-engine serve` (uvicorn, no worker, no sender) in a subprocess on a free loopback
 port against a fresh SQLite database (or `--db`, e.g. a PostgreSQL URL of an empty database),
-seeds an alliance with one cycle per load worker and an admin key, then drives each endpoint
+seeds `bench.world`'s alliance (3, then 30 partners at every level of every stage, with focal
+points) with one learning cycle per load worker and an admin key, then drives each endpoint
 for S seconds with C keep-alive connections (a minimal asyncio HTTP/1.1 client sending
 pre-built requests, so the generator costs less than the cheapest endpoint). Firing alternates
 `pause` and `resume` on each worker's own cycle, so every request is a real transition (one write
@@ -30,8 +32,8 @@ from pathlib import Path
 
 import httpx
 
+from bench import world
 from cycle_engine import CycleEngine
-from cycle_engine.actors import Actor
 from cycle_engine.store.schema import upgrade
 
 #: The request bytes a load worker sends at a step: (worker index, step) -> bytes.
@@ -64,24 +66,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def seed(url: str, cycles: int) -> tuple[str, list[int]]:
-    """An alliance with `cycles` cycles and an admin key; returns (token, cycle ids)."""
+def seed(url: str, cycles: int, organisations: int) -> tuple[str, list[int]]:
+    """`bench.world`'s alliance (partners at every level, with focal points) with `cycles`
+    learning cycles, and an admin key; returns (token, cycle ids)."""
     with CycleEngine(url) as engine:
-        engine.publish_builtin_templates()
-        alliance = engine.alliances.create_alliance("Bench alliance", "Load")
-        assert alliance.id is not None
-        actor = Actor(name="bench", role="coordinator")
-        ids = []
-        for number in range(cycles):
-            cycle = engine.start_cycle(
-                "learning-cycle",
-                f"Bench cycle {number}",
-                alliance_id=alliance.id,
-                actor=actor,
-                questions=["Does it scale?"],
-            )
-            assert cycle.id is not None
-            ids.append(cycle.id)
+        ids = world.build(engine, cycles, organisations).cycles
         token = engine.alliances.credentials.create_key(name="bench", role="admin").token
     return token, ids
 
@@ -220,43 +209,30 @@ def start_server(
     raise RuntimeError("the API server did not become ready in 60 s")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="A short run for CI.")
-    parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--concurrency", type=int, default=None)
-    parser.add_argument("--db", default=None, help="Database URL (default: a fresh SQLite file).")
-    parser.add_argument(
-        "--rounds", type=int, default=None, help="Interleaved rounds the seconds are split into."
-    )
-    args = parser.parse_args()
-    seconds = args.seconds or (1.5 if args.smoke else 10.0)
-    concurrency = args.concurrency or (4 if args.smoke else 16)
-    rounds = args.rounds or (1 if args.smoke else 5)
-    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
-        workdir = Path(tmp)
-        url = args.db or f"sqlite:///{workdir / 'bench.db'}"
-        upgrade(url)
-        token, cycle_ids = seed(url, concurrency)
-        port = free_port()
-        server = start_server(url, port, workdir)
-        try:
-            requests = requests_for(token, cycle_ids)
-            figures = [Figure(name) for name in requests]
-            for _ in range(rounds):  # interleaved, so a change in the machine's load hits all
-                for figure in figures:
-                    asyncio.run(
-                        drive(figure, port, requests[figure.name], concurrency, seconds / rounds)
-                    )
-        finally:
-            server.terminate()
-            server.wait(30)
-    database = "postgresql" if url.startswith("postgresql") else "sqlite"
-    print(
-        f"API over HTTP on loopback: {database}, {concurrency} concurrent clients, "
-        f"{seconds:g} s each in {rounds} interleaved rounds, keep-alive asyncio load generator, "
-        "1 uvicorn process"
-    )
+def run(
+    url: str, workdir: Path, organisations: int, concurrency: int, seconds: float, rounds: int
+) -> list[Figure]:
+    """Seed `url`, serve it, and drive every endpoint; the figures in `requests_for`'s order."""
+    upgrade(url)
+    token, cycle_ids = seed(url, concurrency, organisations)
+    port = free_port()
+    server = start_server(url, port, workdir)
+    try:
+        requests = requests_for(token, cycle_ids)
+        figures = [Figure(name) for name in requests]
+        for _ in range(rounds):  # interleaved, so a change in the machine's load hits all
+            for figure in figures:
+                asyncio.run(
+                    drive(figure, port, requests[figure.name], concurrency, seconds / rounds)
+                )
+    finally:
+        server.terminate()
+        server.wait(30)
+    return figures
+
+
+def report(figures: list[Figure]) -> float:
+    """Print the table; returns GET cycle's rate over /healthz's."""
     print(f"{'endpoint':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for figure in figures:
         print(
@@ -266,7 +242,49 @@ def main() -> int:
     rates = {f.name: f.per_second for f in figures}
     ratio = rates[READ] / rates[HEALTHZ]
     print(f"GET cycle / GET /healthz: {ratio:.2f} (aim: at least 0.50)")
-    return 1 if any(f.errors for f in figures) else 0
+    return ratio
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="A short run for CI.")
+    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--concurrency", type=int, default=None)
+    parser.add_argument(
+        "--db", default=None, help="Database URL of an empty database (default: fresh SQLite)."
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=None, help="Interleaved rounds the seconds are split into."
+    )
+    parser.add_argument(
+        "--organisations",
+        type=int,
+        action="append",
+        help="Partners of the alliance (repeatable; default 3, and 30 unless --smoke).",
+    )
+    args = parser.parse_args()
+    seconds = args.seconds or (1.5 if args.smoke else 10.0)
+    concurrency = args.concurrency or (4 if args.smoke else 16)
+    rounds = args.rounds or (1 if args.smoke else 5)
+    sizes = args.organisations or ([3] if args.smoke else [3, 30])
+    if args.db and len(sizes) > 1:
+        parser.error("--db holds one world: pass one --organisations")
+    errors = 0
+    for organisations in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
+            workdir = Path(tmp)
+            url = args.db or f"sqlite:///{workdir / 'bench.db'}"
+            figures = run(url, workdir, organisations, concurrency, seconds, rounds)
+        database = "postgresql" if url.startswith("postgresql") else "sqlite"
+        print(
+            f"API over HTTP on loopback: {database}, learning cycles of an alliance with "
+            f"{organisations} partners at every level, {concurrency} concurrent clients, "
+            f"{seconds:g} s each in {rounds} interleaved rounds, keep-alive asyncio load "
+            "generator, 1 uvicorn process"
+        )
+        report(figures)
+        errors += sum(f.errors for f in figures)
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

@@ -32,16 +32,17 @@ import psycopg
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
-from cycle_engine import Actor, CycleEngine
+from bench import world
+from cycle_engine import CycleEngine
 from cycle_engine.store.schema import upgrade
 from cycle_engine.store.tables.outbox import OutboxRecord
 from cycle_engine.store.tables.timers import TimerRecord
-from cycle_engine.testing import ManualClock, WorldBuilder
+from cycle_engine.testing import ManualClock
 from cycle_engine.testing_db import PostgresFactory
 
 TRIGGERS = ("questions_agreed", "roles_assigned", "plan_approved")
 STAGES = ("question_workshop", "role_assignment", "work_plan", "good_practice_review")
-COORDINATOR = Actor(name="Ana Pérez", role="coordinator")
+COORDINATOR = world.COORDINATOR
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
@@ -54,23 +55,8 @@ class EngineRun:
 
 
 def seed(engine: CycleEngine, cycles: int, organisations: int) -> list[int]:
-    """An alliance with `organisations` partners at every level on `cycles` learning cycles."""
-    world = WorldBuilder(engine, actor=COORDINATOR)
-    world.alliance("alliance", "Alianza de aprendizaje", "Rural enterprise", timezone="UTC")
-    for n in range(organisations):
-        world.organisation(f"o{n}", f"Partner {n}", "ngo", "Honduras", member_of=["alliance"])
-        roles = {"alliance": "coordinator"} if n == 0 else {}
-        world.person(f"p{n}", f"Focal {n}", f"focal{n}@example.org", f"o{n}", roles=roles)
-    spec = engine.templates.spec("learning-cycle")
-    ids = []
-    for c in range(cycles):
-        cycle = world.cycle(f"c{c}", "learning-cycle", f"Cycle {c}", "alliance", questions=["Q?"])
-        for stage in spec.work_stages:
-            for n in range(organisations):
-                level = "lead" if n == 0 else "active" if n == 1 else "informed"
-                world.role(f"c{c}", stage.key, f"o{n}", level, focal_point=f"p{n}")
-        ids.append(cycle)
-    return ids
+    """`bench.world`'s alliance with `organisations` partners on `cycles` learning cycles."""
+    return world.build(engine, cycles, organisations).cycles
 
 
 def engine_run(url: str, cycles: int, organisations: int) -> EngineRun:

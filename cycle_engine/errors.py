@@ -18,21 +18,65 @@ HTTP status codes are mapped from these in `api/` only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 
 class CycleEngineError(Exception):
     """Root of every error the engine raises on purpose."""
 
 
+def _english(msgid: str) -> str:
+    return msgid
+
+
+@dataclass(frozen=True)
+class Message:
+    """Words to show a person: a gettext `msgid` with named placeholders and their values.
+
+    A value may itself be a `Message` (a did-you-mean inside a problem), rendered with the same
+    catalog. A translation whose placeholders do not fit the values reads in English.
+    """
+
+    msgid: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    def render(self, gettext: Callable[[str], str] = _english) -> str:
+        """The message through `gettext` (a catalog's), English by default."""
+        values = {
+            name: value.render(gettext) if isinstance(value, Message) else value
+            for name, value in self.params
+        }
+        try:
+            return gettext(self.msgid).format(**values)
+        except (KeyError, IndexError, ValueError, AttributeError):
+            return self.msgid.format(**values)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
 @dataclass(frozen=True)
 class TemplateProblem:
-    """One problem in a template: the file, the path inside it and what is wrong."""
+    """One problem in a template: the file, the path inside it and what is wrong.
+
+    `message` is English; `text` (when the validator made the problem) keeps it as a `Message`
+    so it can be rendered in another language (`cycle_engine.spec.messages.problem_message`).
+    """
 
     source: str
     path: str
     message: str
+    text: Message | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, source: str, path: str, text: Message) -> TemplateProblem:
+        """A problem whose English `message` is `text` rendered."""
+        return cls(source, path, text.render(), text)
+
+    def render(self, gettext: Callable[[str], str]) -> str:
+        """What is wrong through `gettext` (the English `message` when there is no `text`)."""
+        return self.text.render(gettext) if self.text is not None else self.message
 
     def __str__(self) -> str:
         where = f"{self.source}: {self.path}" if self.path else self.source

@@ -18,6 +18,7 @@ causes it. This package does the rest, and decides nobody's recipients:
     digest         folds a person's pending notices into one daily email at their local hour
     links          signed, expiring, per-action links (itsdangerous)
     actions        acknowledge / mark done / ask for more time / snooze, once, through the engine
+    level_page     the email link's page where a partner proposes its organisation's levels
     ics            calendar feed and attachments (RFC 5545)
     cli            `cycle-engine mail send|list|show|outbox` (send delivers every channel)
 

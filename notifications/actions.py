@@ -20,6 +20,7 @@ from cycle_engine.errors import (
     InvalidLink,
 )
 from cycle_engine.notifications.links import ActionClaim, LinkSigner
+from cycle_engine.notifications.template_texts import translate
 from cycle_engine.store.tables import CycleRecord, StageRecord
 from cycle_engine.store.tables.alliances import PersonRecord
 from cycle_engine.store.tables.outbox import ActionUseRecord
@@ -46,6 +47,8 @@ class ActionView:
     cycle_title: str = ""
     stage_title: str = ""
     message: str = ""
+    #: The language of the person the link was made for ("" when the link names nobody).
+    language: str = ""
 
     @property
     def status_code(self) -> int:
@@ -71,26 +74,26 @@ class EmailActions:
                 spec = self.engine.templates.store.spec(session, cycle.template_id)
                 if spec.has_stage(visit.stage):
                     stage_title = spec.stage(visit.stage).title
+        language = person.language if person else ""
         return ActionView(
+            language=language,
             state=state,
             action=claim.action,
             token=token,
             person_name=person.name if person else "",
             cycle_title=cycle.title if cycle else "",
-            stage_title=stage_title,
+            stage_title=translate(stage_title, language or "en") or stage_title,
             message=message,
         )
 
     def _read(self, action: str, token: str) -> ActionClaim | ActionView:
         try:
             return self.links.read_action(action, token)
-        except ExpiredLink:
-            return ActionView(
-                state=EXPIRED,
-                action=action,
-                token=token,
-                message="This link has expired. We can email you a fresh one.",
-            )
+        except ExpiredLink as expired:
+            try:  # the expired link still names its person: the page speaks their language
+                return self._describe(self.links.fresh_claim(expired, action), EXPIRED, token)
+            except InvalidLink:
+                return ActionView(state=EXPIRED, action=action, token=token)
         except InvalidLink as error:
             return ActionView(state=INVALID, action=action, message=error.message)
 
@@ -102,7 +105,7 @@ class EmailActions:
         with self.engine.db.read_session() as session:
             used = session.get(ActionUseRecord, claim.use_key)
         if used is not None:
-            return self._describe(claim, ALREADY, token, "This was already done.")
+            return self._describe(claim, ALREADY, token)
         return self._describe(claim, CONFIRM, token)
 
     def perform(self, action: str, token: str, form: dict[str, Any]) -> ActionView:
@@ -124,9 +127,7 @@ class EmailActions:
         except InvalidInput as error:
             return self._describe(claim, REJECTED, token, str(error))
         state = DONE if result.performed else ALREADY
-        return self._describe(
-            claim, state, token, "" if result.performed else "This was already done."
-        )
+        return self._describe(claim, state, token)
 
     def refresh(self, action: str, token: str) -> ActionView:
         """For an expired link: email its person a fresh one (at most one an hour)."""
@@ -147,4 +148,4 @@ class EmailActions:
             )
         except CycleEngineError as error:
             return self._describe(claim, CLOSED, "", str(error))
-        return self._describe(claim, REFRESHED, "", "A fresh link is on its way to your inbox.")
+        return self._describe(claim, REFRESHED, "")

@@ -27,9 +27,9 @@ from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTime
 
 from cycle_engine.clock import Clock
 from cycle_engine.errors import ExpiredLink, InvalidLink
-from cycle_engine.outbox.commands import ACTION_EVENTS
+from cycle_engine.outbox.commands import EMAIL_ACTIONS
 
-ACTIONS = tuple(ACTION_EVENTS)
+ACTIONS = EMAIL_ACTIONS
 ACTION_MAX_AGE = timedelta(days=30)
 PERSON_MAX_AGE = timedelta(days=365)
 #: The per-person pages an email's token opens (not product downloads: those sign their own).

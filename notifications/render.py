@@ -34,9 +34,13 @@ from jinja2.runtime import Context
 
 from cycle_engine.i18n import pick_language
 from cycle_engine.notifications.formatting import format_date, format_datetime
+from cycle_engine.notifications.reader import Words, install, speaking
 from cycle_engine.outbox.enqueue import EMAIL_KINDS
 
 TEMPLATES = Path(__file__).with_name("templates")
+#: The pages' words (`pages.po` per language); emails keep whole templates per language.
+LOCALE = Path(__file__).with_name("locale")
+PAGES_DOMAIN = "pages"
 
 #: Every kind of email the engine sends (each has text + HTML templates in every language).
 KINDS = EMAIL_KINDS
@@ -101,7 +105,7 @@ def build_environment(directory: Path = TEMPLATES) -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     # Words are marked with `_()`/`{% trans %}`; pages install the reader's catalog per render.
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    install(env)  # the pages render inside `speaking(...)`; emails read in English words
     env.filters["when"] = _when
     env.filters["day"] = _day
     env.filters["safe_url"] = safe_url
@@ -151,7 +155,8 @@ class Renderer:
     def page(self, name: str, /, **context: Any) -> str:
         """Render `templates/pages/<name>.html` (autoescaped) for the action-link pages."""
         language = pick_language(str(context.pop("language", "en")))
-        return self.env.get_template(f"pages/{name}.html").render(language=language, **context)
+        with speaking(Words.of(LOCALE, PAGES_DOMAIN, language)):
+            return self.env.get_template(f"pages/{name}.html").render(language=language, **context)
 
 
 def build_message(

@@ -50,7 +50,9 @@ def _register_signin(router: APIRouter) -> None:
                 status=422,
                 sent=False,
                 email=email[:254],
-                problem="Enter the email address you use in the alliance (like name@example.org).",
+                problem=visit.words.gettext(
+                    "Enter the email address you use in the alliance (like name@example.org)."
+                ),
             )
         request_link(
             visit.engine,
@@ -68,7 +70,7 @@ def _register_signin(router: APIRouter) -> None:
         return visit.page(
             "signin_confirm.html",
             token=token,
-            problem=None if token else "This sign-in link is incomplete.",
+            problem=None if token else visit.words.gettext("This sign-in link is incomplete."),
         )
 
     @router.post("/signin/confirm")

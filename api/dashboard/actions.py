@@ -10,6 +10,7 @@ the engine's reason, so nothing is lost and nothing changes.
     POST /dashboard/cycles/{id}/due-date                   stage, due (YYYY-MM-DD), reason
     POST /dashboard/cycles/{id}/products                   kind, title, link, organisation, form
     POST /dashboard/cycles/{id}/contexts/{cid}/results     rating, summary
+    POST /dashboard/cycles/{id}/follow                     follow (yes: follow, no: unfollow)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from cycle_engine.errors import (
     NotFound,
     TransitionNotAllowed,
 )
+from cycle_engine.notifications.reader import Words
 from cycle_engine.store.tables import CycleRecord
 
 
@@ -57,15 +59,21 @@ def _date(form: dict[str, str], field: str) -> date:
         raise InvalidInput(field, f"must be a date like 2026-05-31, got {value[:20]!r}") from None
 
 
-def _explain(error: CycleEngineError) -> str:
+def _explain(error: CycleEngineError, words: Words) -> str:
     if isinstance(error, TransitionNotAllowed):
-        return (
-            f"Cannot fire “{error.trigger}”: " + ("; ".join(error.reasons) or "not allowed") + "."
+        return words.gettext(
+            "Cannot fire “%(trigger)s”: %(reasons)s.",
+            trigger=error.trigger,
+            reasons="; ".join(error.reasons) or words.gettext("not allowed"),
         )
     if isinstance(error, ActionNotAllowed):
-        return f"Cannot {error.action}: {error.reason}."
+        return words.gettext(
+            "Cannot %(action)s: %(reason)s.", action=error.action, reason=error.reason
+        )
     if isinstance(error, ConflictError):
-        return "Someone changed this cycle while you were looking; the page shows it as it is now."
+        return words.gettext(
+            "Someone changed this cycle while you were looking; the page shows it as it is now."
+        )
     return str(error)
 
 
@@ -84,14 +92,14 @@ def _act(
         raise
     except CycleEngineError as error:
         status = refusal_status(error)
-        page = load_cycle_page(visit.engine, viewer, cycle_id)
+        page = load_cycle_page(visit.engine, viewer, cycle_id, visit.words)
         return visit.page(
             "cycle.html",
             status=status,
             p=page,
             event_summary=event_summary,
             notice=None,
-            problem=_explain(error),
+            problem=_explain(error, visit.words),
         )
     return visit.redirect(visit.url(f"/cycles/{cycle_id}?done={quote(done)}"))
 
@@ -115,7 +123,13 @@ def register(router: APIRouter) -> None:
             )
 
         trigger = form.get("trigger", "")
-        return _act(visit, cycle_id, form, f"Fired “{trigger[:100]}”.", command)
+        return _act(
+            visit,
+            cycle_id,
+            form,
+            visit.words.gettext("Fired “%(trigger)s”.", trigger=trigger[:100]),
+            command,
+        )
 
     @router.post("/cycles/{cycle_id}/participation")
     def assign(visit: VisitDep, cycle_id: IdPath, form: SignedInForm) -> Response:
@@ -135,7 +149,7 @@ def register(router: APIRouter) -> None:
                 reach=viewer.reach,
             )
 
-        return _act(visit, cycle_id, form, "Role assigned.", command)
+        return _act(visit, cycle_id, form, visit.words.gettext("Role assigned."), command)
 
     @router.post("/cycles/{cycle_id}/due-date")
     def move_due(visit: VisitDep, cycle_id: IdPath, form: SignedInForm) -> Response:
@@ -152,7 +166,7 @@ def register(router: APIRouter) -> None:
                 reach=viewer.reach,
             )
 
-        return _act(visit, cycle_id, form, "Due date moved.", command)
+        return _act(visit, cycle_id, form, visit.words.gettext("Due date moved."), command)
 
     @router.post("/cycles/{cycle_id}/products")
     def add_product(visit: VisitDep, cycle_id: IdPath, form: SignedInForm) -> Response:
@@ -173,7 +187,7 @@ def register(router: APIRouter) -> None:
                 reach=viewer.reach,
             )
 
-        return _act(visit, cycle_id, form, "Product added.", command)
+        return _act(visit, cycle_id, form, visit.words.gettext("Product added."), command)
 
     @router.post("/cycles/{cycle_id}/contexts/{context_id}/results")
     def report_context(
@@ -192,4 +206,31 @@ def register(router: APIRouter) -> None:
                 reach=viewer.reach,
             )
 
-        return _act(visit, cycle_id, form, "Context results recorded.", command)
+        return _act(
+            visit, cycle_id, form, visit.words.gettext("Context results recorded."), command
+        )
+
+    router.add_api_route("/cycles/{cycle_id}/follow", follow_cycle, methods=["POST"])
+
+
+def follow_cycle(visit: VisitDep, cycle_id: IdPath, form: SignedInForm) -> Response:
+    """A member with no role follows the cycle (its results reach them), or stops."""
+    wanted = form.get("follow", "")
+
+    def command(
+        viewer: Viewer, cycle: CycleRecord, form: dict[str, str], version: int | None
+    ) -> None:
+        if wanted not in ("yes", "no"):
+            raise InvalidInput("follow", f"must be yes or no, got {wanted[:20]!r}")
+        learning, actor = visit.engine.learning, viewer.actor(cycle.alliance_id)
+        if wanted == "yes":
+            learning.follow_cycle(cycle_id, viewer.person_id, actor=actor, reach=viewer.reach)
+        else:
+            learning.unfollow_cycle(cycle_id, viewer.person_id, actor=actor, reach=viewer.reach)
+
+    done = (
+        visit.words.gettext("You follow this cycle: its results will reach you by email.")
+        if wanted == "yes"
+        else visit.words.gettext("You no longer follow this cycle.")
+    )
+    return _act(visit, cycle_id, form, done, command)

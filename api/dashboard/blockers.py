@@ -16,7 +16,9 @@ module reads, from the engine's own queries:
 
 Nothing here changes anything or decides anything the engine does not: it only arranges the
 engine's answers for people. One `Directory` (people, organisations, coordinators) is read per
-page; each cycle adds its participation rows and its trigger options.
+page; each cycle adds its participation rows and its trigger options. The words are the
+reader's (`words`, English by default); names, organisations and the engine's own reasons are
+shown as they are.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from cycle_engine.api.dashboard.formatting import short_date
 from cycle_engine.engine import CycleEngine
+from cycle_engine.notifications.reader import ENGLISH, Words
+from cycle_engine.notifications.template_texts import translate
 from cycle_engine.spec.machine import TriggerOption
 from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.tables import ACTIVE, CycleRecord
@@ -111,6 +116,7 @@ class Directory:
                     self.people[person_id] = engine.alliances.get_person(person_id)
 
     def contact(self, person: PersonRecord, role: str) -> Contact:
+        """`person` as a list shows them, with `role` (already in the reader's words)."""
         organisation = self.organisations.get(person.organisation_id or 0)
         return Contact(
             name=person.name,
@@ -121,8 +127,9 @@ class Directory:
             left_on=person.left_on,
         )
 
-    def coordinator_contacts(self) -> tuple[Contact, ...]:
-        return tuple(self.contact(p, "coordinator") for p in self.coordinators if p.left_on is None)
+    def coordinator_contacts(self, words: Words = ENGLISH) -> tuple[Contact, ...]:
+        role = words.gettext("coordinator")
+        return tuple(self.contact(p, role) for p in self.coordinators if p.left_on is None)
 
 
 def _blocking_option(
@@ -156,41 +163,65 @@ def _trigger_title(trigger: str) -> str:
     return trigger.replace("_", " ").capitalize()
 
 
+def _stage_title(spec: TemplateSpec, state: str, language: str) -> str:
+    if not spec.has_stage(state):
+        return state
+    stage = spec.stage(state)
+    own = stage.text_in(language)
+    return (own.title if own and own.title else None) or translate(stage.title, language) or state
+
+
 def who_must_act(
-    engine: CycleEngine, directory: Directory, cycle: CycleRecord
+    engine: CycleEngine,
+    directory: Directory,
+    cycle: CycleRecord,
+    words: Words = ENGLISH,
+    *,
+    participants: list[ParticipationRecord] | None = None,
+    options: list[TriggerOption] | None = None,
 ) -> WhoMustAct | None:
-    """Who must act on `cycle`'s open stage and why; None for a finished or standalone cycle."""
+    """Who must act on `cycle`'s open stage and why, in `words`; None for a finished or
+    standalone cycle. `participants` (the cycle's rows) and `options` (its triggers) are
+    read here unless given (`blockers_for` reads them for a whole page at once)."""
     if cycle.status != ACTIVE or cycle.id is None or cycle.alliance_id is None:
         return None
+    _ = words.gettext
     spec = engine.templates.spec_of(cycle.template_id)
     state = cycle.state
-    title = spec.stage(state).title if spec.has_stage(state) else state
-    rows = [r for r in engine.work.participants(cycle.id) if r.stage == state]
+    title = _stage_title(spec, state, words.language)
+    if participants is None:
+        participants = engine.work.participants(cycle.id)
+    rows = [r for r in participants if r.stage == state]
     directory.complete(engine, rows)
-    coordinators = directory.coordinator_contacts()
-    options = engine.cycles.available_triggers(cycle.id)
+    coordinators = directory.coordinator_contacts(words)
+    if options is None:
+        options = engine.cycles.available_triggers(cycle.id)
     blocked, allowed = _blocking_option(options, spec)
     way = blocked or allowed
-    lead_problem = _lead_problem(directory, rows, title)
+    lead_problem = _lead_problem(directory, rows, title, words)
     if lead_problem is not None and (way is None or "lead" in way.roles):
         reason, departed = lead_problem
         return WhoMustAct(
             reason=reason,
-            action=f"name a lead organisation's focal point for {title}",
+            action=_("name a lead organisation's focal point for %(stage)s", stage=title),
             contacts=coordinators,
             fix="assign",
             departed=departed,
         )
-    leads = _lead_contacts(directory, rows)
+    leads = _lead_contacts(directory, rows, words)
     if blocked is not None:
         role_guard = bool(_guards_of(spec, state, blocked.trigger) & ROLE_GUARDS)
         by_lead = "lead" in blocked.roles and not role_guard and leads
         reason = "; ".join(blocked.reasons)
-        departed = _departed_in(directory, blocked.reasons)
+        departed = _departed_in(directory, blocked.reasons, words)
         if role_guard:
-            action = "give every later stage a lead organisation with an active focal point"
+            action = _("give every later stage a lead organisation with an active focal point")
         else:
-            action = f"do what “{_trigger_title(blocked.trigger)}” needs: {blocked.reasons[0]}"
+            action = _(
+                "do what “%(trigger)s” needs: %(reason)s",
+                trigger=_trigger_title(blocked.trigger),
+                reason=blocked.reasons[0],
+            )
         return WhoMustAct(
             reason=reason,
             action=action,
@@ -200,83 +231,122 @@ def who_must_act(
         )
     if allowed is not None:
         by_lead = "lead" in allowed.roles and leads
+        trigger = _trigger_title(allowed.trigger)
         return WhoMustAct(
-            reason=f"nothing blocks it: “{_trigger_title(allowed.trigger)}” can be marked now",
-            action=f"mark “{_trigger_title(allowed.trigger)}” when {title} is done",
+            reason=_("nothing blocks it: “%(trigger)s” can be marked now", trigger=trigger),
+            action=_("mark “%(trigger)s” when %(stage)s is done", trigger=trigger, stage=title),
             contacts=leads if by_lead else coordinators,
             fix="nudge",
         )
     return WhoMustAct(
-        reason=f"no way on from {title} is open", action="decide", contacts=coordinators
+        reason=_("no way on from %(stage)s is open", stage=title),
+        action=_("decide"),
+        contacts=coordinators,
     )
 
 
 def _lead_problem(
-    directory: Directory, rows: list[ParticipationRecord], title: str
+    directory: Directory, rows: list[ParticipationRecord], title: str, words: Words
 ) -> tuple[str, tuple[Contact, ...]] | None:
     """Why the stage's lead cannot carry it (no lead, no focal point, the focal point left)."""
+    _ = words.gettext
     leads = [r for r in rows if r.level == "lead"]
     if not leads:
-        return f"no organisation leads {title}", ()
+        return _("no organisation leads %(stage)s", stage=title), ()
     problems: list[str] = []
     departed: list[Contact] = []
     for row in leads:
         organisation = directory.organisations.get(row.organisation_id)
-        name = organisation.name if organisation else f"organisation {row.organisation_id}"
+        name = (
+            organisation.name if organisation else _("organisation %(id)s", id=row.organisation_id)
+        )
         person = directory.people.get(row.focal_point_id or 0)
         if person is None:
-            problems.append(f"{name} leads {title} but has named no focal point")
-        elif person.left_on is not None:
-            departed.append(directory.contact(person, f"focal point of {name}"))
             problems.append(
-                f"{name}'s focal point {person.name} left on {person.left_on:%d %b %Y};"
-                " a coordinator must name a new one"
+                _("%(org)s leads %(stage)s but has named no focal point", org=name, stage=title)
+            )
+        elif person.left_on is not None:
+            departed.append(directory.contact(person, _("focal point of %(org)s", org=name)))
+            problems.append(
+                _(
+                    "%(org)s's focal point %(person)s left on %(day)s;"
+                    " a coordinator must name a new one",
+                    org=name,
+                    person=person.name,
+                    day=short_date(person.left_on, words.language),
+                )
             )
         elif row.needs_focal_point:
             problems.append(
-                f"{name} left the alliance, so its focal point {person.name} no longer carries"
-                f" {title}; a coordinator must name a new lead or focal point"
+                _(
+                    "%(org)s left the alliance, so its focal point %(person)s no longer carries"
+                    " %(stage)s; a coordinator must name a new lead or focal point",
+                    org=name,
+                    person=person.name,
+                    stage=title,
+                )
             )
         else:
             return None  # one lead with an active focal point carries the stage
     return "; ".join(problems), tuple(departed)
 
 
-def _lead_contacts(directory: Directory, rows: list[ParticipationRecord]) -> tuple[Contact, ...]:
+def _lead_contacts(
+    directory: Directory, rows: list[ParticipationRecord], words: Words
+) -> tuple[Contact, ...]:
+    roles = (
+        words.gettext("focal point of the lead organisation"),
+        words.gettext("deputy of the lead organisation"),
+    )
     contacts: list[Contact] = []
     for row in rows:
         if row.level != "lead":
             continue
         if row.needs_focal_point:
             continue
-        for person_id, role in ((row.focal_point_id, "focal point"), (row.deputy_id, "deputy")):
+        for person_id, role in zip((row.focal_point_id, row.deputy_id), roles, strict=True):
             person = directory.people.get(person_id or 0)
             if person is not None and person.left_on is None:
-                contacts.append(directory.contact(person, f"{role} of the lead organisation"))
+                contacts.append(directory.contact(person, role))
     return tuple(contacts)
 
 
-def _departed_in(directory: Directory, reasons: Iterable[str]) -> tuple[Contact, ...]:
+def _departed_in(directory: Directory, reasons: Iterable[str], words: Words) -> tuple[Contact, ...]:
     """People who left and whom the reasons name (a focal point of a later stage)."""
     text = " ".join(reasons)
     return tuple(
-        directory.contact(person, "left")
+        directory.contact(person, words.gettext("left"))
         for person in directory.people.values()
         if person.left_on is not None and person.name in text
     )
 
 
-def blockers_for(engine: CycleEngine, cycles: Iterable[CycleRecord]) -> dict[int, WhoMustAct]:
-    """`who_must_act` for each active cycle of one alliance (or standalone), by cycle id."""
+def blockers_for(
+    engine: CycleEngine, cycles: Iterable[CycleRecord], words: Words = ENGLISH
+) -> dict[int, WhoMustAct]:
+    """`who_must_act` for each active cycle of one alliance (or standalone), by cycle id, in
+    `words` (the reader's)."""
     found: dict[int, WhoMustAct] = {}
     directories: dict[int | None, Directory] = {}
-    for cycle in cycles:
-        if cycle.id is None:
+    asked = [c for c in cycles if c.status == ACTIVE and c.alliance_id is not None]
+    stage_of = {cycle.id: cycle.state for cycle in asked if cycle.id is not None}
+    # the page's participation in one query and its triggers in one session, not per cycle
+    participants = engine.work.participants_of(list(stage_of), stage_of)
+    options = engine.cycles.triggers_of(list(stage_of))
+    for cycle in asked:
+        if cycle.id is None or cycle.id not in options:
             continue
         directory = directories.get(cycle.alliance_id)
         if directory is None:
             directory = directories[cycle.alliance_id] = Directory.of(engine, cycle.alliance_id)
-        answer = who_must_act(engine, directory, cycle)
+        answer = who_must_act(
+            engine,
+            directory,
+            cycle,
+            words,
+            participants=participants[cycle.id],
+            options=options[cycle.id],
+        )
         if answer is not None:
             found[cycle.id] = answer
     return found

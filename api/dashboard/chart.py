@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
-from cycle_engine.api.dashboard.formatting import local_time
+from cycle_engine.api.dashboard.formatting import local_time, template_text
+from cycle_engine.notifications.reader import current_words
 from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.tables import StageRecord
 from cycle_engine.store.tables.alliances import PlanRecord
@@ -65,7 +66,9 @@ def _bounds(lines: Sequence[StageLine], now: datetime) -> tuple[datetime, dateti
 
 
 def plan_chart_svg(lines: Sequence[StageLine], now: datetime, tz: str) -> str:
-    """The chart as an `<svg>`; dates in the tooltips are in the viewer's zone `tz`."""
+    """The chart as an `<svg>`; dates in the tooltips are in the viewer's zone `tz`, words and
+    stage titles in the language being spoken (`notifications.reader.speaking`)."""
+    words = current_words()
     start, end = _bounds(lines, now)
     total = (end - start).total_seconds()
 
@@ -76,8 +79,8 @@ def plan_chart_svg(lines: Sequence[StageLine], now: datetime, tz: str) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="ce-chart-title" '
         f'viewBox="0 0 {LABEL_W + PLOT_W + 10} {height}" font-family="system-ui, sans-serif" '
-        f'font-size="12"><title id="ce-chart-title">Planned and actual dates of each stage'
-        f"</title>",
+        f'font-size="12"><title id="ce-chart-title">'
+        f"{escape(words.gettext('Planned and actual dates of each stage'))}</title>",
         f'<text x="{LABEL_W}" y="14" fill="#52606d">'
         f"{escape(local_time(start, tz, with_time=False))}</text>"
         f'<text x="{LABEL_W + PLOT_W}" y="14" text-anchor="end" fill="#52606d">'
@@ -85,27 +88,30 @@ def plan_chart_svg(lines: Sequence[StageLine], now: datetime, tz: str) -> str:
     ]
     for index, line in enumerate(lines):
         y = TOP + index * ROW_H
+        title = template_text(line.title)
         parts.append(
-            f'<text x="{LABEL_W - 8}" y="{y + 21}" text-anchor="end">{escape(line.title)}</text>'
+            f'<text x="{LABEL_W - 8}" y="{y + 21}" text-anchor="end">{escape(title)}</text>'
         )
         if line.plan is not None:
             x1, x2 = x(line.plan.planned_start), x(line.plan.planned_due)
-            tip = (
-                f"{line.title} planned: {local_time(line.plan.planned_start, tz)} to "
-                f"{local_time(line.plan.planned_due, tz)}"
+            tip = words.gettext(
+                "%(stage)s planned: %(start)s to %(end)s",
+                stage=title,
+                start=local_time(line.plan.planned_start, tz),
+                end=local_time(line.plan.planned_due, tz),
             )
             parts.append(
                 f'<rect x="{x1:.1f}" y="{y + 4}" width="{max(x2 - x1, 2):.1f}" '
                 f'height="11" fill="#cbd2d9"><title>{escape(tip)}</title></rect>'
             )
         for visit in line.visits:
-            parts.extend(_visit_bars(line.title, visit, now, tz, x, y))
+            parts.extend(_visit_bars(title, visit, now, tz, x, y))
     now_x = x(now)
     parts.append(
         f'<line x1="{now_x:.1f}" y1="{TOP - 6}" x2="{now_x:.1f}" y2="{height - 14}" '
         f'stroke="#1d4ed8" stroke-dasharray="4 3"/>'
         f'<text x="{now_x:.1f}" y="{height - 1}" '
-        f'text-anchor="middle" fill="#1d4ed8">now</text>'
+        f'text-anchor="middle" fill="#1d4ed8">{escape(words.gettext("now"))}</text>'
     )
     parts.append("</svg>")
     return "".join(parts)
@@ -114,10 +120,14 @@ def plan_chart_svg(lines: Sequence[StageLine], now: datetime, tz: str) -> str:
 def _visit_bars(
     title: str, visit: StageRecord, now: datetime, tz: str, x: Callable[[datetime], float], y: int
 ) -> list[str]:
+    words = current_words()
     end = visit.left_at or now
-    tip = (
-        f"{title} visit {visit.visit}: {local_time(visit.entered_at, tz)} to "
-        f"{local_time(visit.left_at, tz) if visit.left_at else 'now (open)'}"
+    tip = words.gettext(
+        "%(stage)s visit %(visit)s: %(start)s to %(end)s",
+        stage=title,
+        visit=visit.visit,
+        start=local_time(visit.entered_at, tz),
+        end=local_time(visit.left_at, tz) if visit.left_at else words.gettext("now (open)"),
     )
     due = visit.due_at
     bars = []
@@ -131,7 +141,9 @@ def _visit_bars(
     if due is not None and end > due:
         late_start = max(due, visit.entered_at)
         x3, x4 = x(late_start), x(end)
-        late = f"{tip}; past its deadline by {_days(end - due)}"
+        late = words.gettext(
+            "%(tip)s; past its deadline by %(days)s", tip=tip, days=_days(end - due)
+        )
         bars.append(
             f'<rect x="{x3:.1f}" y="{y + 18}" width="{max(x4 - x3, 2):.1f}" height="11" '
             f'fill="#c53030"><title>{escape(late)}</title></rect>'
@@ -141,4 +153,4 @@ def _visit_bars(
 
 def _days(delta: timedelta) -> str:
     days = delta.total_seconds() / 86400
-    return f"{days:.1f} days"
+    return current_words().gettext("%(days)s days", days=f"{days:.1f}")

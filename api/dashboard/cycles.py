@@ -71,7 +71,7 @@ def register(router: APIRouter) -> None:
     @router.get("/cycles/{cycle_id}")
     def cycle_page(visit: VisitDep, cycle_id: IdPath) -> Response:
         viewer = visit.require_viewer()
-        page = load_cycle_page(visit.engine, viewer, cycle_id)
+        page = load_cycle_page(visit.engine, viewer, cycle_id, visit.words)
         notice = visit.request.query_params.get("done")
         return visit.page(
             "cycle.html",

@@ -24,6 +24,7 @@ from cycle_engine.api.dashboard.svg import state_diagram_svg
 from cycle_engine.cycles.listing import CycleFilter
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import CycleNotFound
+from cycle_engine.notifications.reader import ENGLISH, N_, Words, speaking
 from cycle_engine.spec.machine import TriggerOption
 from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.tables import CycleRecord, EventRecord
@@ -84,6 +85,9 @@ class CyclePage:
     product_forms: tuple[str, ...]
     who: WhoMustAct | None = None
     stage_titles: dict[str, str] | None = None
+    #: Whether the viewer follows the cycle; None when following is not offered (their
+    #: organisation has a role here, they manage, or the cycle is standalone).
+    following: bool | None = None
 
     @property
     def people_events(self) -> list[EventRecord]:
@@ -123,7 +127,9 @@ def _matrix(
     return cells
 
 
-def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> CyclePage:
+def load_cycle_page(
+    engine: CycleEngine, viewer: Viewer, cycle_id: int, words: Words = ENGLISH
+) -> CyclePage:
     """The cycle page's data; raises CycleNotFound outside the viewer's reach."""
     now = engine.clock.now()
     reach = viewer.reach
@@ -150,6 +156,11 @@ def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> Cycle
     results: dict[int, list[ContextResultRecord]] = {}
     for result in engine.work.context_results(cycle_id):
         results.setdefault(result.context_id, []).append(result)
+    with speaking(words):  # the chart's and the diagram's words in the reader's language
+        chart = plan_chart_svg(lines, now, viewer.timezone)
+        diagram = state_diagram_svg(
+            spec, current=cycle.state, visited=frozenset(v.stage for v in visits)
+        )
     return CyclePage(
         cycle=cycle,
         row=CycleRow(listed=listed[0], now=now),
@@ -159,10 +170,8 @@ def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> Cycle
         role=viewer.role_in(cycle.alliance_id),
         events=engine.cycles.latest_events(cycle_id, TIMELINE_LIMIT),
         lines=lines,
-        chart=plan_chart_svg(lines, now, viewer.timezone),
-        diagram=state_diagram_svg(
-            spec, current=cycle.state, visited=frozenset(v.stage for v in visits)
-        ),
+        chart=chart,
+        diagram=diagram,
         organisations=organisations if coordinates else involved,  # the forms' choices
         involved=involved,
         matrix=_matrix(participation, everyone),
@@ -180,9 +189,23 @@ def load_cycle_page(engine: CycleEngine, viewer: Viewer, cycle_id: int) -> Cycle
         ],
         product_kinds=dict(PRODUCT_KIND_TITLES),
         product_forms=PRODUCT_FORMS,
-        who=who_must_act(engine, Directory.of(engine, cycle.alliance_id), cycle),
+        who=who_must_act(engine, Directory.of(engine, cycle.alliance_id), cycle, words),
         stage_titles={stage.key: stage.title for stage in spec.stages},
+        following=_following(engine, viewer, cycle, taking_part),
     )
+
+
+def _following(
+    engine: CycleEngine, viewer: Viewer, cycle: CycleRecord, taking_part: set[int]
+) -> bool | None:
+    """Whether the viewer follows the cycle, for members whose organisation has no role on it
+    (None for the others: managers read, standalone cycles have no members)."""
+    if cycle.alliance_id is None or cycle.id is None or viewer.organisation_id in taking_part:
+        return None
+    if viewer.role_in(cycle.alliance_id) == "manager":
+        return None
+    followers = engine.learning.followers(cycle.id, reach=viewer.reach)
+    return any(f.person_id == viewer.person_id for f in followers)
 
 
 #: Event kinds a person often records many of at once; a run of them is told as one line.
@@ -214,10 +237,45 @@ def titled_reasons(option: TriggerOption) -> TriggerOption:
     return replace(option, reasons=reasons)
 
 
+#: Event kinds as a timeline names them (English msgids; the page translates them).
+EVENT_WORDS = {
+    "transition": N_("transition"),
+    "started": N_("started"),
+    "stage_started": N_("stage started"),
+    "nudged": N_("nudged"),
+    "fresh_link": N_("fresh link"),
+    "reminder_due": N_("reminder due"),
+    "stage_overdue": N_("stage overdue"),
+    "overdue_reminder": N_("overdue reminder"),
+    "escalated": N_("escalated"),
+    "stalled": N_("stalled"),
+    "timer_late": N_("timer late"),
+    "participation_changed": N_("participation changed"),
+    "question_added": N_("question added"),
+    "due_date_moved": N_("due date moved"),
+    "template_migrated": N_("template migrated"),
+    "product_added": N_("product added"),
+    "results_recorded": N_("results recorded"),
+    "acknowledged": N_("acknowledged"),
+    "marked_done": N_("marked done"),
+    "extension_requested": N_("extension requested"),
+    "snoozed": N_("snoozed"),
+}
+#: The engine's product kinds (`alliances.products.PRODUCT_KIND_TITLES`), marked for catalogs.
+PRODUCT_KIND_WORDS = (
+    N_("Learning questions"),
+    N_("Good-practice review"),
+    N_("Prototype"),
+    N_("Adapted version"),
+    N_("Documented results"),
+    N_("Answers to the learning questions"),
+)
+
+
 def event_summary(event: EventRecord) -> dict[str, Any]:
-    """A timeline line's parts, for the template."""
+    """A timeline line's parts, for the template (`kind` an English msgid)."""
     return {
-        "kind": event.kind.replace("_", " "),
+        "kind": EVENT_WORDS.get(event.kind, event.kind.replace("_", " ")),
         "trigger": event.trigger,
         "from": event.from_state,
         "to": event.to_state,

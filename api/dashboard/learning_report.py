@@ -4,7 +4,8 @@
     GET /dashboard/alliances/{alliance_id}/learning.md | .html  (the same report, to share)
 
 The report is the engine's (`engine.learning.alliance_report`), read with the viewer's reach:
-members of the alliance see it, anyone else gets the not-found page.
+members of the alliance see it, anyone else gets the not-found page. The page speaks the
+reader's language; the downloads are the engine's (English) documents.
 """
 
 from __future__ import annotations
@@ -15,6 +16,18 @@ from starlette.responses import Response
 
 from cycle_engine.api.dashboard.web import VisitDep
 from cycle_engine.api.deps import IdPath
+from cycle_engine.notifications.reader import N_
+
+#: The engine's titles of learning and outcome kinds (`alliances.learning`, `alliances.adoption`),
+#: marked for the dashboard's catalogs: the page shows them in the reader's language.
+REPORT_WORDS = (
+    N_("Organisational learning practices"),
+    N_("Development interventions"),
+    N_("Specific knowledge and capacity development"),
+    N_("Changes in an organisation's practice"),
+    N_("Policy dialogue"),
+    N_("Research needs"),
+)
 
 
 def register(router: APIRouter) -> None:

@@ -20,6 +20,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from cycle_engine.api.access import Viewer
+from cycle_engine.api.dashboard.formatting import word_in
 from cycle_engine.api.dashboard.web import SignedInForm, Visit, VisitDep, refusal_status
 from cycle_engine.api.deps import IdPath
 from cycle_engine.errors import ActionNotAllowed, CycleEngineError, NotFound
@@ -55,7 +56,9 @@ def _page(
 
 def _refused(visit: Visit, viewer: Viewer, cycle_id: int, error: CycleEngineError) -> Response:
     reason = (
-        f"Cannot {error.action}: {error.reason}."
+        visit.words.gettext(
+            "Cannot %(action)s: %(reason)s.", action=error.action, reason=error.reason
+        )
         if isinstance(error, ActionNotAllowed)
         else str(error)
     )
@@ -85,7 +88,11 @@ def register(router: APIRouter) -> None:
             raise
         except CycleEngineError as error:
             return _refused(visit, viewer, cycle_id, error)
-        done = quote("Your organisation's level was proposed; the coordinator will confirm it.")
+        done = quote(
+            visit.words.gettext(
+                "Your organisation's level was proposed; the coordinator will confirm it."
+            )
+        )
         return visit.redirect(visit.url(f"/cycles/{cycle_id}/levels?done={done}"))
 
     @router.post("/cycles/{cycle_id}/levels/{proposal_id}/decide")
@@ -108,5 +115,11 @@ def register(router: APIRouter) -> None:
             raise
         except CycleEngineError as error:
             return _refused(visit, viewer, cycle_id, error)
-        done = quote(f"Proposal {proposal_id}: {proposal.status}.")
+        done = quote(
+            visit.words.gettext(
+                "Proposal %(id)s: %(status)s.",
+                id=proposal_id,
+                status=word_in(proposal.status, visit.words),
+            )
+        )
         return visit.redirect(visit.url(f"/cycles/{cycle_id}/levels?done={done}"))

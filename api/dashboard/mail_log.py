@@ -26,6 +26,7 @@ from cycle_engine.api.deps import IdPath
 from cycle_engine.clock import as_utc
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import NotFound
+from cycle_engine.notifications.reader import N_
 from cycle_engine.notifications.senders.mailbox import list_mailbox, read_mailbox_message
 from cycle_engine.store.tables.outbox import DIGEST, PENDING, OutboxRecord
 
@@ -58,20 +59,23 @@ def _member_addresses(engine: CycleEngine, alliance_id: int) -> set[str]:
 def hold_reason(row: OutboxRecord, now: datetime) -> tuple[str, datetime | None] | None:
     """Why a message waits and until when (shown in the viewer's zone), or None.
 
-    Only pending rows wait; suppressed, expired and failed rows carry their own reason.
+    Only pending rows wait; suppressed, expired and failed rows carry their own reason. The
+    reason is an English msgid (marked with `N_`), which the page translates.
     """
     if row.status != PENDING:
         return None
     until = as_utc(row.next_attempt_at)
     if until <= now:
-        return "due now: the sender takes it on its next round", None
+        return N_("due now: the sender takes it on its next round"), None
     if row.delivery == DIGEST:
-        return "held for the recipient's daily digest, sent at", until
+        return N_("held for the recipient's daily digest, sent at"), until
     if row.attempts:
-        return "retrying after a failed attempt at", until
+        return N_("retrying after a failed attempt at"), until
     return (
-        "held to the recipient's working hours (the alliance's day, in their time zone)"
-        " or their snooze; it goes out at",
+        N_(
+            "held to the recipient's working hours (the alliance's day, in their time zone)"
+            " or their snooze; it goes out at"
+        ),
         until,
     )
 

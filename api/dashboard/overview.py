@@ -90,7 +90,7 @@ def register(router: APIRouter) -> None:
             on_time=OnTime.of(figures),
             stuck=shown,
             more_stuck=len(stuck) > SHOWN,
-            blockers=blockers_for(engine, [row.cycle for row in shown]),
+            blockers=blockers_for(engine, [row.cycle for row in shown], visit.words),
             can_nudge=viewer.manages(alliance_id),
             role=viewer.role_in(alliance_id),
         )

@@ -47,7 +47,7 @@ def register(router: APIRouter) -> None:
             "stalled.html",
             alliance=alliance,
             result=result,
-            blockers=blockers_for(engine, [row.cycle for row in result.rows]),
+            blockers=blockers_for(engine, [row.cycle for row in result.rows], visit.words),
             can_nudge=viewer.manages(alliance_id),
             notice=notice[:300] if notice else None,
             tone="warn" if tone == "warn" else "good",
@@ -68,21 +68,38 @@ def register(router: APIRouter) -> None:
                 reach=viewer.reach.within(alliance_id),
             )
             cycle = engine.cycles.get_cycle(cycle_id)
+            words = visit.words
             if sent:
                 tone = "good"
-                message = f"Nudged: {sent} email(s) queued for “{cycle.title}”."
+                message = words.ngettext(
+                    "Nudged: %(num)d email queued for “%(cycle)s”.",
+                    "Nudged: %(num)d emails queued for “%(cycle)s”.",
+                    sent,
+                    cycle=cycle.title,
+                )
             else:  # honest: nobody was told, and what would let someone be
                 tone = "warn"
-                blocker = who_must_act(engine, Directory.of(engine, cycle.alliance_id), cycle)
+                blocker = who_must_act(
+                    engine, Directory.of(engine, cycle.alliance_id), cycle, words
+                )
                 why = f" {blocker.reason[:1].upper()}{blocker.reason[1:]}." if blocker else ""
-                who = f" {blocker.who} must act." if blocker and blocker.contacts else ""
+                who = (
+                    " " + words.gettext("%(who)s must act.", who=blocker.who)
+                    if blocker and blocker.contacts
+                    else ""
+                )
                 message = (
-                    f"Nobody was emailed about “{cycle.title}”: its step has no one to tell"
-                    f" (no active focal point, lead or active organisation).{why}{who}"
+                    words.gettext(
+                        "Nobody was emailed about “%(cycle)s”: its step has no one to tell"
+                        " (no active focal point, lead or active organisation).",
+                        cycle=cycle.title,
+                    )
+                    + why
+                    + who
                 )
         except ActionNotAllowed as refused:
             tone = "warn"
-            message = f"Not nudged: {refused.reason}."
+            message = visit.words.gettext("Not nudged: %(reason)s.", reason=refused.reason)
         if visit.request.headers.get("hx-request"):
             return visit.page("partials/nudged.html", message=message, tone=tone)
         return visit.redirect(

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
 
+from cycle_engine.api.dashboard.formatting import template_text
+from cycle_engine.notifications.reader import current_words
 from cycle_engine.spec.specs import PREVIOUS, TemplateSpec
 
 NODE_W = 190
@@ -127,11 +129,13 @@ def layout(spec: TemplateSpec) -> Diagram:
     diagram = Diagram()
     for stage in spec.stages:
         kind = "final" if stage.final else "hold" if stage.hold else "stage"
-        diagram.nodes[stage.key] = _Node(stage.key, stage.title, kind)
+        diagram.nodes[stage.key] = _Node(stage.key, template_text(stage.title), kind)
     edges = _edges(spec)
     for edge in edges:
         if edge.source == ANY:
-            diagram.nodes.setdefault(ANY, _Node(ANY, "from any active stage", "marker"))
+            diagram.nodes.setdefault(
+                ANY, _Node(ANY, current_words().gettext("from any active stage"), "marker")
+            )
         if edge.dest.endswith("__back"):
             diagram.nodes[edge.dest] = _Node(edge.dest, "back where it paused", "marker")
     diagram.edges = edges
@@ -285,11 +289,12 @@ def state_diagram_svg(
 
     The markup is safe to embed as-is: every title and trigger name is escaped.
     """
+    words = current_words()
     diagram = layout(spec)
     current_title = spec.stage(current).title if current and spec.has_stage(current) else None
-    summary = f"Stages of {spec.title}" + (
-        f"; the cycle is in {current_title}" if current_title else ""
-    )
+    summary = words.gettext("Stages of %(template)s", template=template_text(spec.title))
+    if current_title:
+        summary += words.gettext("; the cycle is in %(stage)s", stage=template_text(current_title))
     loops: dict[str, int] = {}
     edges: list[str] = []
     for edge in diagram.edges:
@@ -315,4 +320,8 @@ def state_diagram_svg(
 def _describe(spec: TemplateSpec, flagged: Mapping[str, str]) -> str:
     steps = [f"{t.trigger}: {', '.join(t.sources)} to {t.dest}" for t in spec.transitions]
     marks = [f"{key}: {reason}" for key, reason in flagged.items()]
-    return "Transitions: " + "; ".join(steps) + (". Problems: " + "; ".join(marks) if marks else "")
+    words = current_words()
+    text = words.gettext("Transitions: %(steps)s", steps="; ".join(steps))
+    if marks:
+        text += words.gettext(". Problems: %(problems)s", problems="; ".join(marks))
+    return text

@@ -42,10 +42,6 @@ def _number(form: dict[str, str], field: str) -> int | None:
     return int(value)
 
 
-def cycles(count: int) -> str:
-    return f"{count} cycle" if count == 1 else f"{count} cycles"
-
-
 def parse_mapping(text: str) -> dict[str, str]:
     """Lines like `prototype: prototyping` (or `=`); raises InvalidInput naming the line."""
     mapping: dict[str, str] = {}
@@ -134,9 +130,16 @@ def register(router: APIRouter) -> None:
         report = visit.engine.migrations.apply(
             plan_id, actor=viewer.actor(alliance_id), reach=viewer.reach
         )
-        done = f"Migrated {cycles(len(report.migrated))} to {report.target}."
+        done = visit.words.ngettext(
+            "Migrated %(num)d cycle to %(target)s.",
+            "Migrated %(num)d cycles to %(target)s.",
+            len(report.migrated),
+            target=report.target,
+        )
         if report.skipped:
-            done += f" Skipped {len(report.skipped)} (see below)."
+            done += " " + visit.words.gettext(
+                "Skipped %(count)s (see below).", count=len(report.skipped)
+            )
         url = f"/alliances/{alliance_id}/migrations/{plan_id}?done={quote(done)}"
         return visit.redirect(visit.url(url))
 
@@ -177,7 +180,11 @@ def _copy(visit: Visit, alliance_id: int, form: dict[str, str]) -> Response:
         actor=viewer.actor(alliance_id),
         reach=viewer.reach,
     )
-    done = f"Copied as {published.key} v{published.version}: yours to change."
+    done = visit.words.gettext(
+        "Copied as %(key)s v%(version)s: yours to change.",
+        key=published.key,
+        version=published.version,
+    )
     return visit.redirect(visit.url(f"/alliances/{alliance_id}/templates?done={quote(done)}"))
 
 

@@ -11,6 +11,10 @@ redirect to the sign-in form; the API's JSON problem answers stay the API's.
 Every link, form action, asset and redirect is built from `dashboard_path(request, ...)` (in
 templates: `prefix`), which starts with the ASGI `root_path`: mounted by a host under `/ce`, the
 dashboard's links start with `/ce/dashboard/`.
+
+Pages speak the reader's language (`language_of`): a choice made with the language switch
+(`?lang=es`, remembered in a cookie), else the signed-in person's preference, else the browser's
+`Accept-Language`; English by default. Python texts a page shows go through `visit.words`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import re
 import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -53,7 +57,9 @@ from cycle_engine.errors import (
     NotFound,
     NotPermitted,
 )
+from cycle_engine.i18n import LANGUAGES, accepted_language, pick_language
 from cycle_engine.logs import request_id
+from cycle_engine.notifications.reader import LANGUAGE_NAMES, N_, Words, speaking
 
 PREFIX = "/dashboard"
 TEMPLATES = Path(__file__).with_name("templates")
@@ -67,6 +73,47 @@ _log = logging.getLogger("cycle_engine.dashboard")
 R = TypeVar("R", bound=Response)
 _STYLE_BLOCK = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL | re.IGNORECASE)
 _ENV = build_environment(TEMPLATES)
+LOCALE = Path(__file__).with_name("locale")
+DOMAIN = "dashboard"
+#: The language switch's choice (plain, not signed: it only picks words).
+LANGUAGE_COOKIE = "ce_lang"
+LANGUAGE_LIFETIME = timedelta(days=365)
+
+
+def language_of(request: Request, preference: str | None = None) -> tuple[str, bool]:
+    """The language of the page for `request`, and whether `?lang=` chose it just now.
+
+    The switch (`?lang=`, then its cookie) overrides the person's `preference`, which
+    overrides the browser's `Accept-Language`."""
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        return str(asked), True
+    remembered = request.cookies.get(LANGUAGE_COOKIE)
+    if remembered in LANGUAGES:
+        return str(remembered), False
+    preferred = pick_language(preference) if preference in LANGUAGES else None
+    return preferred or accepted_language(request.headers.get("accept-language")), False
+
+
+def words_for(language: str) -> Words:
+    """The dashboard's words in `language`."""
+    return Words.of(LOCALE, DOMAIN, language)
+
+
+def language_links(request: Request, current: str) -> list[dict[str, str | bool]]:
+    """The language switch: this page in each language (its other query parameters kept)."""
+    links: list[dict[str, str | bool]] = []
+    for code in LANGUAGES:
+        url = request.url.include_query_params(lang=code)
+        links.append(
+            {
+                "code": code,
+                "name": LANGUAGE_NAMES[code],
+                "url": f"{url.path}?{url.query}",
+                "current": code == current,
+            }
+        )
+    return links
 
 
 def dashboard_path(request: Request, path: str = "/") -> str:
@@ -102,6 +149,13 @@ class Visit:
     visitor_nonce: str | None = None
     fresh_visitor: bool = False
     extra_cookies: list[tuple[str, str | None]] = field(default_factory=list)
+    language: str = "en"
+    language_chosen: bool = False
+
+    @property
+    def words(self) -> Words:
+        """The page's words (`visit.words.gettext(...)` for texts Python builds)."""
+        return words_for(self.language)
 
     @property
     def now(self) -> datetime:
@@ -141,18 +195,25 @@ class Visit:
         return self.viewer
 
     def page(self, template: str, status: int = 200, **context: Any) -> Response:
-        """Render `template` with the shared context (viewer, CSRF token, time zone, now)."""
-        html = _ENV.get_template(template).render(
-            visit=self,
-            viewer=self.viewer,
-            csrf=self.csrf,
-            tz=self.timezone,
-            now=self.now,
-            prefix=self.prefix,
-            path=self.request.url.path,
-            **context,
-        )
-        return self.finish(HTMLResponse(html, status_code=status))
+        """Render `template` with the shared context (viewer, CSRF token, time zone, now), in
+        the visit's language."""
+        return self.finish(HTMLResponse(self.render(template, **context), status_code=status))
+
+    def render(self, template: str, **context: Any) -> str:
+        """`template` (a page or a part of one) as HTML in the visit's language."""
+        with speaking(self.words):
+            return _ENV.get_template(template).render(
+                visit=self,
+                viewer=self.viewer,
+                csrf=self.csrf,
+                tz=self.timezone,
+                now=self.now,
+                prefix=self.prefix,
+                path=self.request.url.path,
+                language=self.language,
+                language_switch=language_links(self.request, self.language),
+                **context,
+            )
 
     def redirect(self, url: str) -> Response:
         """A 303 to `url`, which the caller builds with `visit.url(...)`."""
@@ -161,6 +222,16 @@ class Visit:
     def finish(self, response: Response) -> Response:
         """Set the cookies this visit decided on; never cache a personal page."""
         path = self.prefix or "/"  # the dashboard's cookies stay under its mount prefix
+        if self.language_chosen:
+            response.set_cookie(
+                LANGUAGE_COOKIE,
+                self.language,
+                max_age=int(LANGUAGE_LIFETIME.total_seconds()),
+                path=path,
+                httponly=True,
+                samesite="lax",
+                secure=self.cookies.secure,
+            )
         if self.fresh_visitor and self.visitor_nonce:
             self.cookies.set(
                 response, VISITOR_COOKIE, self.visitor_nonce, VISITOR_LIFETIME, path=path
@@ -224,6 +295,8 @@ def get_visit(request: Request, engine: EngineDep, settings: SettingsDep) -> Vis
         if nonce is None:
             nonce, visit.fresh_visitor = secrets.token_urlsafe(24), True
         visit.visitor_nonce = nonce
+    preference = visit.viewer.language if visit.viewer else None
+    visit.language, visit.language_chosen = language_of(request, preference)
     return visit
 
 
@@ -255,19 +328,26 @@ SignedInForm = Annotated[dict[str, str], Depends(signed_in_form)]
 
 
 def _error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
-    html = _ENV.get_template("error.html").render(
-        visit=None,
-        viewer=None,
-        csrf="",
-        tz="UTC",
-        now=None,
-        prefix=dashboard_path(request, ""),
-        path=request.url.path,
-        title=title,
-        message=message,
-        status=status,
-        request_id=request_id(),
-    )
+    """An error page in the language of the request (the switch's choice or the browser's);
+    `title` is an English msgid, translated here."""
+    language, _ = language_of(request)
+    words = words_for(language)
+    with speaking(words):
+        html = _ENV.get_template("error.html").render(
+            visit=None,
+            viewer=None,
+            csrf="",
+            tz="UTC",
+            now=None,
+            prefix=dashboard_path(request, ""),
+            path=request.url.path,
+            language=language,
+            language_switch=language_links(request, language),
+            title=words.gettext(title),
+            message=message,
+            status=status,
+            request_id=request_id(),
+        )
     return secure(HTMLResponse(html, status_code=status))
 
 
@@ -289,19 +369,24 @@ class DashboardRoute(APIRoute):
                     dashboard_path(request, f"/signin?next={target}"), status_code=303
                 )
             except CsrfRefused as error:
-                return _error_page(request, 403, "Form expired", str(error))
+                return _error_page(request, 403, N_("Form expired"), str(error))
             except NotFound as error:
+                words = words_for(language_of(request)[0])
                 return _error_page(
                     request,
                     404,
-                    "Not found",
-                    f"There is no {error.kind} {error.ident} that you can see.",
+                    N_("Not found"),
+                    words.gettext(
+                        "There is no %(kind)s %(ident)s that you can see.",
+                        kind=error.kind,
+                        ident=error.ident,
+                    ),
                 )
             except InvalidInput as error:
-                return _error_page(request, 422, "Invalid input", str(error))
+                return _error_page(request, 422, N_("Invalid input"), str(error))
             except NotPermitted as error:
-                return _error_page(request, 403, "Not allowed", str(error))
+                return _error_page(request, 403, N_("Not allowed"), str(error))
             except CycleEngineError as error:
-                return _error_page(request, 409, "Not possible now", str(error))
+                return _error_page(request, 409, N_("Not possible now"), str(error))
 
         return handler

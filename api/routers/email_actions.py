@@ -4,6 +4,8 @@ No API key here: the signed token in the link is the credential (see `notificati
 Every GET only shows a page (mail scanners fetch links); POSTs act. Pages are sent with
 `Cache-Control: no-store` and `Referrer-Policy: no-referrer`, since their URLs carry tokens.
 
+    GET  /email/actions/level?t=...             the stages, a level choice each (partners)
+    POST /email/actions/level                   propose the chosen levels once (t, level.<stage>)
     GET  /email/actions/{action}?t=...          confirmation page
     POST /email/actions/{action}                act once (form: t + the action's fields)
     POST /email/actions/{action}/refresh        expired link: email a fresh one
@@ -33,9 +35,12 @@ from cycle_engine.api.deps import EngineDep
 from cycle_engine.api.fields import refuse_unstorable
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import CycleEngineError, InvalidInput, InvalidLink
+from cycle_engine.i18n import accepted_language
 from cycle_engine.notifications.actions import ActionView, EmailActions
 from cycle_engine.notifications.ics import calendar, stage_entry
+from cycle_engine.notifications.level_page import LevelPage, LevelView
 from cycle_engine.notifications.links import LinkSigner
+from cycle_engine.notifications.reader import N_
 from cycle_engine.notifications.render import Renderer
 from cycle_engine.outbox.preferences import OPTIONAL_KINDS
 
@@ -45,18 +50,19 @@ PAGE_HEADERS = {
     "X-Robots-Tag": "noindex",
     "X-Content-Type-Options": "nosniff",
 }
+#: English msgids (the pages translate them into the person's language).
 KIND_TITLES = {
-    "reminder": "Reminders",
-    "due_today": "Due-today notices",
-    "overdue": "Overdue notices",
-    "escalation": "Escalations",
-    "stage_started": "Stage started",
-    "stage_completed": "Stage results",
-    "stage_results": "Shared results (products, context results)",
-    "stalled": "Stall alerts",
-    "extension_requested": "Extension requests",
-    "marked_done": "Steps marked done",
-    "digest": "Daily summaries",
+    "reminder": N_("Reminders"),
+    "due_today": N_("Due-today notices"),
+    "overdue": N_("Overdue notices"),
+    "escalation": N_("Escalations"),
+    "stage_started": N_("Stage started"),
+    "stage_completed": N_("Stage results"),
+    "stage_results": N_("Shared results (products, context results)"),
+    "stalled": N_("Stall alerts"),
+    "extension_requested": N_("Extension requests"),
+    "marked_done": N_("Steps marked done"),
+    "digest": N_("Daily summaries"),
 }
 TokenQuery = Annotated[str, Query(alias="t", max_length=2000)]
 
@@ -103,39 +109,90 @@ def _page(pages: Renderer, template: str, status: int = 200, **context: object) 
     return HTMLResponse(pages.page(template, **context), status_code=status, headers=PAGE_HEADERS)
 
 
-def _action_page(pages: Renderer, links: LinkSigner, action: str, view: ActionView) -> HTMLResponse:
+def browser_language(request: Request) -> str:
+    """The language the browser asks for, for a page whose link names nobody."""
+    return accepted_language(request.headers.get("accept-language"))
+
+
+def _action_page(
+    request: Request, pages: Renderer, links: LinkSigner, action: str, view: ActionView
+) -> HTMLResponse:
+    """The action page in the language of the person the link was made for (else the
+    browser's)."""
     return _page(
         pages,
         "action",
         view.status_code,
         view=view,
+        language=view.language or browser_language(request),
         post_url=f"{links.base_url}/email/actions/{action}",
         refresh_url=f"{links.base_url}/email/actions/{action}/refresh",
     )
 
 
 def confirm_action(
-    action: str, t: TokenQuery, engine: EngineDep, links: LinksDep, pages: PagesDep
+    request: Request,
+    action: str,
+    t: TokenQuery,
+    engine: EngineDep,
+    links: LinksDep,
+    pages: PagesDep,
 ) -> HTMLResponse:
     """Show what the link would do; changes nothing."""
-    return _action_page(pages, links, action, EmailActions(engine, links).inspect(action, t))
+    view = EmailActions(engine, links).inspect(action, t)
+    return _action_page(request, pages, links, action, view)
 
 
 def perform_action(
-    action: str, form: FormDep, engine: EngineDep, links: LinksDep, pages: PagesDep
+    request: Request,
+    action: str,
+    form: FormDep,
+    engine: EngineDep,
+    links: LinksDep,
+    pages: PagesDep,
 ) -> HTMLResponse:
     """Act once; a replay says it was already done."""
     fields = {k: v for k, v in form.items() if k != "t" and isinstance(v, str)}
     view = EmailActions(engine, links).perform(action, str(form.get("t", "")), fields)
-    return _action_page(pages, links, action, view)
+    return _action_page(request, pages, links, action, view)
 
 
 def refresh_action(
-    action: str, form: FormDep, engine: EngineDep, links: LinksDep, pages: PagesDep
+    request: Request,
+    action: str,
+    form: FormDep,
+    engine: EngineDep,
+    links: LinksDep,
+    pages: PagesDep,
 ) -> HTMLResponse:
     """An expired link: email its person a fresh one."""
     view = EmailActions(engine, links).refresh(action, str(form.get("t", "")))
-    return _action_page(pages, links, action, view)
+    return _action_page(request, pages, links, action, view)
+
+
+def _level_page(pages: Renderer, links: LinkSigner, view: LevelView) -> HTMLResponse:
+    return _page(
+        pages,
+        "levels",
+        view.status_code,
+        view=view,
+        language=view.language,
+        post_url=f"{links.base_url}/email/actions/level",
+    )
+
+
+def show_levels(t: TokenQuery, engine: EngineDep, links: LinksDep, pages: PagesDep) -> HTMLResponse:
+    """The stages and a level choice each; changes nothing."""
+    return _level_page(pages, links, LevelPage(engine, links).inspect(t))
+
+
+def propose_levels(
+    form: FormDep, engine: EngineDep, links: LinksDep, pages: PagesDep
+) -> HTMLResponse:
+    """Propose the chosen levels once; a replay says it was already done."""
+    fields = {k: v for k, v in form.items() if k != "t" and isinstance(v, str)}
+    view = LevelPage(engine, links).perform(str(form.get("t", "")), fields)
+    return _level_page(pages, links, view)
 
 
 def _preferences_page(
@@ -164,6 +221,7 @@ def _preferences_page(
         token=token,
         person_name=person.name,
         timezone=person.timezone,
+        language=person.language,
         error=error,
         saved=saved,
         kinds=[(k, KIND_TITLES[k]) for k in OPTIONAL_KINDS],
@@ -224,8 +282,9 @@ def confirm_unsubscribe(
         pages,
         "unsubscribe",
         state="confirm",
-        kind_title=KIND_TITLES[kind].lower(),
+        kind_title=KIND_TITLES[kind],
         person_name=person.name,
+        language=person.language,
         post_url=links.unsubscribe_url(person_id, kind),
         preferences_url=links.preferences_url(person_id),
     )
@@ -244,7 +303,7 @@ def one_click_unsubscribe(
         pages,
         "unsubscribe",
         state="done",
-        kind_title=KIND_TITLES[kind].lower(),
+        kind_title=KIND_TITLES[kind],
         preferences_url=links.preferences_url(person_id),
     )
 
@@ -273,6 +332,8 @@ def email_actions_router() -> APIRouter:
     """The router for email links; include it without a prefix (paths start with /email)."""
     router = APIRouter(prefix="/email", tags=["email links"], include_in_schema=False)
     routes: list[tuple[str, Callable[..., Any], str]] = [
+        ("/actions/level", show_levels, "GET"),  # before /actions/{action}, which it shadows
+        ("/actions/level", propose_levels, "POST"),
         ("/actions/{action}", confirm_action, "GET"),
         ("/actions/{action}", perform_action, "POST"),
         ("/actions/{action}/refresh", refresh_action, "POST"),

@@ -69,7 +69,21 @@ _BODY_DOC: dict[str, Any] = {
             "application/yaml": {"schema": {"type": "string"}},
             "application/json": {"schema": {"type": "object"}},
         },
-    }
+    },
+    "parameters": [
+        {
+            "name": "Accept-Language",
+            "in": "header",
+            "required": False,
+            "description": (
+                "The language of the problems' `message` when the template is invalid (422):"
+                " en, es or fr, as in `Accept-Language: fr, es;q=0.8`; English by default."
+                " Paths, sources and the problem document's structure are the same in every"
+                " language."
+            ),
+            "schema": {"type": "string", "maxLength": 200},
+        }
+    ],
 }
 
 
@@ -145,7 +159,9 @@ def validate_template(
     _key: CurrentKey,
     source_name: SourceName = "upload.yaml",
 ) -> TemplateValidation:
-    """Check a template; 422 lists every problem with its path inside the document."""
+    """Check a template; 422 lists every problem with its path inside the document, each
+    `message` in the language the `Accept-Language` header prefers (en, es, fr; English when
+    none fits), with a did-you-mean where a name is close to a known one."""
     spec = engine.templates.validate(text, source_name)
     return TemplateValidation(
         valid=True,
@@ -172,7 +188,8 @@ def publish_template(
     alliance_id: AllianceQuery = None,
 ) -> JSONResponse:
     """Publish into your alliance (or, with an admin key and no alliance, as built-in); changed
-    content gets the next version (201), the same content answers 200."""
+    content gets the next version (201), the same content answers 200. An invalid template
+    answers 422 with its problems in the `Accept-Language` (en, es, fr; English by default)."""
     owner = own_alliance(key, alliance_id)
     require_role(key, "coordinator", alliance_id=owner)
     published = engine.templates.publish(

@@ -25,6 +25,7 @@ from typing import Any
 import aiosmtplib
 from aiosmtpd.controller import Controller
 
+from bench import world
 from cycle_engine import CycleEngine
 from cycle_engine.outbox.enqueue import new_message_id
 from cycle_engine.store.tables.alliances import PersonRecord
@@ -105,54 +106,55 @@ def _context(n: int, now: datetime) -> dict[str, Any]:
 
 
 def seed(url: str, count: int, now: datetime = NOW) -> None:
-    """`count` reminder rows due at `now`, one per person of a real cycle, languages rotating
-    en/es/fr."""
+    """`bench.world`'s alliance (three partners at every level, with focal points) with one
+    learning cycle, and `count` reminder rows due at `now` (`add_emails`)."""
     with CycleEngine(url, clock=ManualClock(now)) as engine:
-        engine.publish_builtin_templates()
-        alliance = engine.alliances.create_alliance("Mail bench alliance", "Rural enterprise")
-        cycle = engine.start_cycle(
-            "learning-cycle", "Market access for smallholders", alliance_id=alliance.id
-        )
-        organisation = engine.alliances.add_organisation(
-            "Farmers Network", "local", "Colombia", timezone="America/Bogota"
-        )
-        assert cycle.id is not None and organisation.id is not None
-        with engine.db.transaction() as session:
-            people = [
-                PersonRecord(
-                    name=f"Partner {n}",
-                    email=f"partner{n}@example.org",
-                    organisation_id=organisation.id,
-                    language=("en", "es", "fr")[n % 3],
-                    timezone="America/Bogota",
-                    joined_on=now.date(),
-                )
-                for n in range(count)
-            ]
-            session.add_all(people)
-            session.flush()
-            session.add_all(
-                [
-                    OutboxRecord(
-                        kind="reminder",
-                        cycle_id=cycle.id,
-                        stage="prototype",
-                        visit=1,
-                        rule="week_before",
-                        occurrence=1,
-                        person_id=person.id,
-                        recipient=person.email,
-                        language=person.language,
-                        dedupe_key=f"{cycle.id}:prototype(1):week_before:1:{person.email}",
-                        message_id=new_message_id(),
-                        not_before=now,
-                        next_attempt_at=now,
-                        created_at=now,
-                        context=_context(n, now),
-                    )
-                    for n, person in enumerate(people)
-                ]
+        add_emails(engine, world.build(engine, 1, 3), count, now)
+
+
+def add_emails(
+    engine: CycleEngine, built: world.World, count: int, now: datetime, batch: str = ""
+) -> None:
+    """`count` reminder rows due at `now` on `built`'s first cycle, one per person (so none
+    supersedes another), the people spread over its organisations, languages rotating
+    en/es/fr; `batch` keeps the addresses of a further call apart."""
+    cycle = built.cycles[0]
+    with engine.db.transaction() as session:
+        people = [
+            PersonRecord(
+                name=f"Partner {n}",
+                email=f"partner{batch}{n}@example.org",
+                organisation_id=built.organisations[n % len(built.organisations)],
+                language=("en", "es", "fr")[n % 3],
+                timezone="America/Bogota",
+                joined_on=now.date(),
             )
+            for n in range(count)
+        ]
+        session.add_all(people)
+        session.flush()
+        session.add_all(
+            [
+                OutboxRecord(
+                    kind="reminder",
+                    cycle_id=cycle,
+                    stage="prototype",
+                    visit=1,
+                    rule="week_before",
+                    occurrence=1,
+                    person_id=person.id,
+                    recipient=person.email,
+                    language=person.language,
+                    dedupe_key=f"{cycle}:prototype(1):week_before:1:{person.email}",
+                    message_id=new_message_id(),
+                    not_before=now,
+                    next_attempt_at=now,
+                    created_at=now,
+                    context=_context(n, now),
+                )
+                for n, person in enumerate(people)
+            ]
+        )
 
 
 def bare_message(n: int) -> bytes:

@@ -17,8 +17,8 @@ from cycle_engine.alliances.contexts import (
 )
 from cycle_engine.alliances.distinct import DISTINCT_GUARDS
 from cycle_engine.alliances.participation import lacking_focal_point
-from cycle_engine.alliances.products import PRODUCT_KIND_TITLES, PRODUCT_KINDS, products_of
-from cycle_engine.alliances.questions import questions_of
+from cycle_engine.alliances.products import PRODUCT_KIND_TITLES, PRODUCT_KINDS, has_product
+from cycle_engine.alliances.questions import count_questions
 from cycle_engine.alliances.reach import ACTING_LEVELS
 from cycle_engine.spec.guards import CORE_GUARDS, GuardContext, GuardDefinition, GuardRegistry
 from cycle_engine.spec.specs import GuardArg
@@ -52,7 +52,7 @@ def _cycle(ctx: GuardContext) -> CycleRecord:
 
 def _product(ctx: GuardContext, arg: GuardArg) -> list[str]:
     kind = str(arg)
-    if products_of(ctx.session, _cycle_id(ctx), kind):
+    if has_product(ctx.session, _cycle_id(ctx), kind):
         return []
     known = (
         "" if kind in PRODUCT_KINDS else f" (not a known product kind: {', '.join(PRODUCT_KINDS)})"
@@ -112,7 +112,9 @@ def _title(ctx: GuardContext, stage: str) -> str:
 
 def _learning_questions(ctx: GuardContext, arg: GuardArg) -> list[str]:
     needed = int(arg or 0)
-    have = len(questions_of(ctx.session, _cycle_id(ctx)))
+    if not needed:
+        return []
+    have = count_questions(ctx.session, _cycle_id(ctx))
     if have >= needed:
         return []
     return [f"at least {needed} learning question(s) needed; {have} recorded"]

@@ -7,6 +7,8 @@ through participation, and who should hear about a stage (the notifications).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from sqlmodel import Session, col, select
 
 from cycle_engine.actors import Actor
@@ -147,6 +149,26 @@ def participation_rows(session: Session, cycle_id: int) -> list[ParticipationRec
             .order_by(col(ParticipationRecord.stage), col(ParticipationRecord.organisation_id))
         )
     )
+
+
+def participation_rows_of(
+    session: Session, cycle_ids: Sequence[int], stage_of: Mapping[int, str] | None = None
+) -> dict[int, list[ParticipationRecord]]:
+    """`participation_rows` of several cycles in one query, by cycle id (with `stage_of`, only
+    each cycle's rows of that stage)."""
+    found: dict[int, list[ParticipationRecord]] = {cycle_id: [] for cycle_id in cycle_ids}
+    if not found:
+        return found
+    query = select(ParticipationRecord).where(col(ParticipationRecord.cycle_id).in_(list(found)))
+    if stage_of is not None:
+        query = query.where(col(ParticipationRecord.stage).in_(set(stage_of.values())))
+    ordered = query.order_by(
+        col(ParticipationRecord.stage), col(ParticipationRecord.organisation_id)
+    )
+    for row in session.exec(ordered):
+        if stage_of is None or stage_of.get(row.cycle_id) == row.stage:
+            found[row.cycle_id].append(row)
+    return found
 
 
 def lacking_focal_point(session: Session, cycle_id: int, stages: list[str]) -> dict[str, str]:

@@ -5,6 +5,7 @@ the learning questions. Each has a link, a stored file, or both.
 
 from __future__ import annotations
 
+from sqlalchemy import Integer, String, bindparam, exists
 from sqlmodel import Session, col, select
 
 from cycle_engine.alliances.common import (
@@ -115,3 +116,18 @@ def products_of(session: Session, cycle_id: int, kind: str | None = None) -> lis
     if kind is not None:
         query = query.where(ProductRecord.kind == kind)
     return list(session.exec(query.order_by(col(ProductRecord.id))))
+
+
+#: Whether a cycle has a product of a kind (through `ix_products_cycle_id`): one statement built
+#: once, so the product guard on every read of a cycle does not load the products.
+_HAS_KIND = select(
+    exists().where(
+        col(ProductRecord.cycle_id) == bindparam("cycle_id", type_=Integer()),
+        col(ProductRecord.kind) == bindparam("kind", type_=String()),
+    )
+)
+
+
+def has_product(session: Session, cycle_id: int, kind: str) -> bool:
+    found = session.connection().execute(_HAS_KIND, {"cycle_id": cycle_id, "kind": kind})
+    return bool(found.scalar_one())

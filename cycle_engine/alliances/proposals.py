@@ -29,9 +29,16 @@ PROPOSED = "proposed"
 
 
 def propose_level(
-    op: CycleOp, *, stage: str, organisation_id: int, level: str, note: str | None = None
+    op: CycleOp,
+    *,
+    stage: str,
+    organisation_id: int,
+    level: str,
+    note: str | None = None,
+    source: str = "partner",
 ) -> LevelProposalRecord:
-    """Propose `organisation_id`'s level on `stage` (a work stage not yet finished).
+    """Propose `organisation_id`'s level on `stage` (a work stage not yet finished); `source`
+    says where it came from ("partner": the API or the dashboard; "email": a signed link).
 
     Raises InvalidInput (unknown level, stage or non-member), ActionNotAllowed (finished stage
     or cycle).
@@ -55,7 +62,7 @@ def propose_level(
         organisation_id=organisation_id,
         level=level,
         status=PROPOSED,
-        source="partner",
+        source=source,
         proposed_at=op.now,
         proposed_by=op.actor.name,
         decision_note=None,
@@ -70,6 +77,7 @@ def propose_level(
             "organisation_id": organisation_id,
             "organisation": organisation.name,
             "level": level,
+            "source": source,
         },
         note=note,
     )

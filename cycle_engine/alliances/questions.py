@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from sqlalchemy import Integer, bindparam
 from sqlmodel import Session, col, func, select
 
 from cycle_engine.alliances.common import CycleOp, require_text
@@ -102,6 +103,17 @@ def questions_of(session: Session, cycle_id: int) -> list[QuestionRecord]:
             .order_by(col(QuestionRecord.position))
         )
     )
+
+
+#: How many learning questions a cycle has (through `ix_learning_questions_cycle_id`): one
+#: statement built once, so a guard on every read of a cycle does not load the questions.
+_COUNT = select(func.count()).where(
+    col(QuestionRecord.cycle_id) == bindparam("cycle_id", type_=Integer())
+)
+
+
+def count_questions(session: Session, cycle_id: int) -> int:
+    return int(session.connection().execute(_COUNT, {"cycle_id": cycle_id}).scalar_one())
 
 
 def unanswered_questions(session: Session, cycle_id: int) -> list[QuestionRecord]:

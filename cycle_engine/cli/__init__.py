@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-import cycle_engine.cli.cycle_domain  # noqa: F401  (adds domain commands to `cycle`)
+import cycle_engine.cli.cycle_domain  # adds domain commands to `cycle`
+import cycle_engine.cli.following  # noqa: F401  (adds follow commands to `cycle`)
 from cycle_engine.cli import alliances, backups, cycles, learning, templates, transfer, worker
 from cycle_engine.cli.common import DbOption, database_url, reports_errors
 from cycle_engine.cli.failures import DEBUG_SETTING

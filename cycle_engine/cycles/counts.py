@@ -5,6 +5,10 @@ alliance, read from `alliance_counts` and `alliance_due_days` (kept by triggers 
 writing transaction, see `store.tables.counters`): one row, plus the days before today, plus
 today's open visits already due (an index range of one day). The figures mean what the one
 list of cycles means (`cycles.listing`): a stage is overdue at its deadline instant.
+
+The on-time figure reads `alliance_closed_days` (kept by triggers too): the stage visits with a
+deadline closed on each UTC day of the window, and how many by their deadline. Its window is
+whole UTC days, from the day `since` falls on through today.
 """
 
 from __future__ import annotations
@@ -15,14 +19,20 @@ from datetime import UTC, datetime, time
 from sqlalchemy import BindParameter, Integer, bindparam, func, select
 from sqlmodel import Session
 
+from cycle_engine.cycles.listing import OnTimeRecord
 from cycle_engine.store.tables import CycleRecord, StageRecord
-from cycle_engine.store.tables.counters import AllianceCountsRecord, AllianceDueDayRecord
+from cycle_engine.store.tables.counters import (
+    AllianceClosedDayRecord,
+    AllianceCountsRecord,
+    AllianceDueDayRecord,
+)
 from cycle_engine.store.tables.types import UTCDateTime
 
 _COUNTS = AllianceCountsRecord.__table__  # type: ignore[attr-defined]
 _DAYS = AllianceDueDayRecord.__table__  # type: ignore[attr-defined]
 _VISITS = StageRecord.__table__  # type: ignore[attr-defined]
 _CYCLES = CycleRecord.__table__  # type: ignore[attr-defined]
+_CLOSED = AllianceClosedDayRecord.__table__  # type: ignore[attr-defined]
 
 _ALLIANCE: BindParameter[int] = bindparam("alliance_id", type_=Integer())
 #: One statement: the alliance's counters row, the open visits due on earlier days, and the
@@ -79,3 +89,23 @@ def alliance_figures(session: Session, alliance_id: int, now: datetime) -> Allia
         overdue=int(earlier or 0) + int(today or 0),
         stalled=int(stalled or 0),
     )
+
+
+#: The closed visits and those closed on time over the days of a window (its days' rows).
+_ON_TIME = select(func.sum(_CLOSED.c.closed), func.sum(_CLOSED.c.on_time)).where(
+    _CLOSED.c.alliance_id == _ALLIANCE, _CLOSED.c.day >= bindparam("since_day")
+)
+
+
+def alliance_on_time(session: Session, alliance_id: int, since: datetime) -> OnTimeRecord:
+    """Stage visits with a deadline the alliance closed from `since`'s UTC day on, and how many
+    of them by their deadline, from its counters (one row per day of the window)."""
+    closed, on_time = (
+        session.connection()
+        .execute(
+            _ON_TIME,
+            {"alliance_id": alliance_id, "since_day": since.astimezone(UTC).date().isoformat()},
+        )
+        .one()
+    )
+    return OnTimeRecord(closed=int(closed or 0), on_time=int(on_time or 0))

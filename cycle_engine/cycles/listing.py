@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from cycle_engine.alliances.reach import Reach
@@ -165,8 +166,57 @@ def _ordered(query: Any, order: CycleOrder) -> Any:
 
 
 def cycles_query(filters: CycleFilter, now: datetime, order: CycleOrder = "id") -> Any:
-    """SELECT (cycle, open visit or None, overdue) for the filtered list, in `order`."""
+    """SELECT (cycle, open visit or None, overdue) for the filtered list, in `order`.
+
+    Two lists run from an index instead of from every cycle of the alliance, so a short page
+    of them reads about that many rows however many cycles there are: by deadline, when every
+    row has an open visit with a deadline (overdue, or due before some time), from the open
+    visits' deadline index; longest stalled first, of stalled cycles, from the active stall
+    flags' index (each cycle by its first active flag). Rows and order are the same.
+    """
     overdue = case((overdue_at(now), True), else_=False).label("overdue")
+    if order == "due" and (filters.overdue is True or filters.due_before is not None):
+        query = (
+            select(CycleRecord, StageRecord, overdue)
+            .select_from(StageRecord)
+            .join(
+                CycleRecord,
+                and_(col(CycleRecord.id) == StageRecord.cycle_id, open_current_visit()),
+            )
+        )
+        if filters.overdue is False and filters.status == ACTIVE:  # the same rows, said so
+            query = query.where(col(StageRecord.due_at) > now)  # the index range starts now
+        return _where(query, filters, now).order_by(
+            col(StageRecord.due_at), col(StageRecord.cycle_id)
+        )
+    if order == "stalled_since" and filters.stalled is True:
+        first, earlier = aliased(StallRecord), aliased(StallRecord)
+        query = (
+            select(CycleRecord, StageRecord, overdue)
+            .select_from(first)
+            .join(
+                CycleRecord,
+                and_(
+                    col(CycleRecord.id) == first.cycle_id,
+                    col(CycleRecord.current_stage_id) == first.stage_visit_id,
+                ),
+            )
+            .outerjoin(StageRecord, open_current_visit())
+            .where(
+                col(first.cleared_at).is_(None),
+                ~exists()  # the visit's first active flag only: one row per cycle
+                .where(
+                    col(earlier.stage_visit_id) == first.stage_visit_id,
+                    col(earlier.cleared_at).is_(None),
+                    or_(
+                        col(earlier.since) < first.since,
+                        and_(col(earlier.since) == first.since, col(earlier.id) < first.id),
+                    ),
+                )
+                .correlate(first),
+            )
+        )
+        return _where(query, filters, now).order_by(col(first.since), col(first.cycle_id))
     query = select(CycleRecord, StageRecord, overdue).outerjoin(StageRecord, open_current_visit())
     return _ordered(_where(query, filters, now), order)
 

@@ -30,7 +30,7 @@ from cycle_engine.alliances.workplan import build_plan
 from cycle_engine.changes import Change, Changes, Refusal
 from cycle_engine.clock import Clock
 from cycle_engine.cycles import listing
-from cycle_engine.cycles.counts import AllianceFigures, alliance_figures
+from cycle_engine.cycles.counts import AllianceFigures, alliance_figures, alliance_on_time
 from cycle_engine.cycles.firing import (
     FireResult,
     ParticipationRoles,
@@ -364,6 +364,21 @@ class CycleService:
                 triggers=self._options(session, cycle, actor, None, reach),
             )
 
+    def triggers_of(
+        self, cycle_ids: Sequence[int], *, actor: Actor = SYSTEM
+    ) -> dict[int, list[TriggerOption]]:
+        """`available_triggers` of several cycles (no reach), read in one session, by cycle id
+        (a page of fifty stuck cycles asks); a missing cycle is left out."""
+        with self.db.read_session() as session:
+            cycles = session.exec(
+                select(CycleRecord).where(col(CycleRecord.id).in_(list(cycle_ids)))
+            ).all()
+            return {
+                cycle.id: self._options(session, cycle, actor, None, None)
+                for cycle in cycles
+                if cycle.id is not None
+            }
+
     def _options(
         self,
         session: Session,
@@ -459,6 +474,13 @@ class CycleService:
         its counters (O(alliances), not O(cycles)); for a caller who sees the whole alliance."""
         with self.db.read_session() as session:
             return alliance_figures(session, alliance_id, self.clock.now())
+
+    def alliance_on_time(self, alliance_id: int, since: datetime) -> OnTimeRecord:
+        """Stage visits with a deadline the alliance closed from `since`'s UTC day on, and how
+        many by their deadline, from its counters (O(days)); for a caller who sees the whole
+        alliance. `on_time` counts the same visits one by one, from the instant `since`."""
+        with self.db.read_session() as session:
+            return alliance_on_time(session, alliance_id, since)
 
     def on_time(
         self, since: datetime, *, alliance_id: int | None = None, reach: Reach | None = None

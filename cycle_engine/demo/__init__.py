@@ -132,7 +132,10 @@ def _walk(engine: CycleEngine, clock: ManualClock, seed: Seed, echo: Echo) -> in
             f"{len(blocked.reasons) - 1} more)"
         )
     _assign_all(engine, cid, seed, [p[0], p[3], p[15], p[4], p[6], p[1]], from_stage=2)
+    for runner in (p[3], p[5]):  # with the lead (p[4]), they run the three testing contexts
+        engine.work.assign(cid, "multi_context_testing", runner, "active", actor=COORDINATOR)
     echo("  every remaining stage now has a lead with a focal point")
+    echo("  the agencies that will run the testing contexts chose an active part in testing")
     _fire(engine, cid, "roles_assigned", echo)
     _near_due(engine, clock, cid, "work_plan", days_before=5)
     plan = engine.work.move_due_date(

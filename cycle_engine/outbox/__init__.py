@@ -15,6 +15,8 @@ transaction; nothing outside this package chooses recipients.
     claims       claiming rows with a lease, renewing and giving it back, recording outcomes
     commands     OutboxService (`engine.outbox`): outbox queries, preferences, email actions,
                  nudges
+    level_choice partners choose their organisation's level from an email link (the proposal
+                 command of `alliances.proposals`, once per link)
 
 Rendering, signing and sending (SMTP, development mailbox, webhook POSTs) live in the
 `notifications` package, which depends on this one.

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, or_, select
 from cycle_engine.actors import Actor
 from cycle_engine.alliances.common import get_person
 from cycle_engine.alliances.credentials import current_person
+from cycle_engine.alliances.learning_checks import LearningChecks
 from cycle_engine.alliances.reach import Reach, check_cycle_command
 from cycle_engine.alliances.roster import Recipient
 from cycle_engine.changes import Change, Changes
@@ -32,6 +33,13 @@ from cycle_engine.outbox import nudges
 from cycle_engine.outbox.engagement import Engagement, engagement
 from cycle_engine.outbox.enqueue import Notice, Scope, enqueue
 from cycle_engine.outbox.health import ChannelHealth, outbox_health
+from cycle_engine.outbox.level_choice import (
+    LEVEL_ACTION,
+    LevelChoices,
+    LevelsProposed,
+    level_choices,
+    propose_levels,
+)
 from cycle_engine.outbox.preferences import replan_person, validate_preferences
 from cycle_engine.outbox.recipients import Addressee
 from cycle_engine.outbox.signin import SignInLink, queue_signin_email
@@ -55,6 +63,9 @@ ACTION_EVENTS = {
     "extend": "extension_requested",
     "snooze": "snoozed",
 }
+#: Every action an email's token may offer: the ones above, and choosing the organisation's
+#: level on the cycle's stages (`outbox.level_choice`).
+EMAIL_ACTIONS = (*ACTION_EVENTS, LEVEL_ACTION)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -310,6 +321,42 @@ class OutboxService:
         self.changes.record(change)
         session.flush()
         return ActionResult(action=action, performed=True, at=now, event_id=event.id)
+
+    def action_used(self, use_key: str) -> bool:
+        """Whether an email link with this single-use key was already used."""
+        with self.db.read_session() as session:
+            return session.get(ActionUseRecord, use_key) is not None
+
+    def level_choices(self, person_id: int, cycle_id: int) -> LevelChoices:
+        """What a level link's page shows: the person's organisation's levels and waiting
+        proposals on the cycle's stages not yet finished."""
+        with self.db.read_session() as session:
+            return level_choices(session, self.templates.spec, person_id, cycle_id)
+
+    def propose_levels_by_email(
+        self,
+        *,
+        person_id: int,
+        cycle_id: int,
+        stage_visit_id: int,
+        use_key: str,
+        levels: dict[str, str],
+        note: str | None = None,
+    ) -> LevelsProposed:
+        """Propose the person's organisation's levels from an email link, once per `use_key`
+        (see `outbox.level_choice`); the coordinator decides them as any other proposal."""
+        checks = LearningChecks(
+            db=self.db, clock=self.clock, templates=self.templates, changes=self.changes
+        )
+        return propose_levels(
+            checks,
+            person_id=person_id,
+            cycle_id=cycle_id,
+            stage_visit_id=stage_visit_id,
+            use_key=use_key,
+            levels=levels,
+            note=note,
+        )
 
     def request_fresh_link(
         self, *, person_id: int, cycle_id: int, stage_visit_id: int, action: str

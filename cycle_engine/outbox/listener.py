@@ -1,6 +1,8 @@
 """The outbox's `ChangeListener`: decides, inside each command's transaction, who is emailed.
 
-    started / transition   stage started (to the people who carry it) and, for a completed
+    started / transition   stage started (to the people who carry it; when the cycle starts
+                           and at role assignment with a link to choose their organisation's
+                           level, `outbox.level_choice`) and, for a completed
                            stage, its results to every participating organisation, informed
                            ones included
     reminder_due           reminder (a zero-offset entry reminder is the "stage started"
@@ -36,6 +38,7 @@ from cycle_engine.outbox.enqueue import (
     enqueue_all,
     stage_translations,
 )
+from cycle_engine.outbox.level_choice import LEVEL_ACTION, PROPOSERS, offers_level_choice
 from cycle_engine.outbox.recipients import (
     RESPONSIBLE,
     Addressee,
@@ -97,6 +100,11 @@ class OutboxListener:
         scope = Scope(
             cycle=change.cycle, spec=change.spec, stage=stage, visit=visit, now=change.now
         )
+        choose = (
+            kind == "stage_started"
+            and visit is not None
+            and offers_level_choice(change.spec, stage)
+        )
         notices = [
             Notice(
                 kind=kind,
@@ -104,9 +112,12 @@ class OutboxListener:
                 occurrence=occurrence,
                 to=addressee,
                 details=details or {},
-                actions=tuple(actions)
-                if actions is not None
-                else (ACTIONS if addressee.role in RESPONSIBLE and visit is not None else ()),
+                actions=(
+                    tuple(actions)
+                    if actions is not None
+                    else (ACTIONS if addressee.role in RESPONSIBLE and visit is not None else ())
+                )
+                + ((LEVEL_ACTION,) if choose and addressee.role in PROPOSERS else ()),
             )
             for addressee in people
         ]

@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from cycle_engine.errors import Message
+from cycle_engine.spec.messages import N_
+
 #: Ten years: the longest any duration in a template (and a template's stages together) may be.
 MAX_DURATION = timedelta(days=3653)
 _DURATION = re.compile(
@@ -19,36 +22,55 @@ _DURATION = re.compile(
 )
 
 
+class DurationError(ValueError):
+    """A text that is not a duration a template may use; `text` says why, for translation."""
+
+    def __init__(self, text: Message) -> None:
+        self.text = text
+        super().__init__(text.render())
+
+
 def parse_duration(text: str) -> timedelta:
     """Parse an ISO 8601 duration of weeks, days, hours, minutes and seconds.
 
     Raises:
-        ValueError: the text is not such a duration (the message says what is accepted), or it
-            is longer than MAX_DURATION.
+        DurationError: (a ValueError) the text is not such a duration (the message says what is
+            accepted), or it is longer than MAX_DURATION.
     """
     if not isinstance(text, str):
-        raise ValueError(f"expected an ISO 8601 duration such as 'P3W', got {_shown(text)}")
+        raise DurationError(
+            _error(N_("expected an ISO 8601 duration such as 'P3W', got {value}"), text)
+        )
     match = _DURATION.match(text.strip())
     if not match or text.strip() in {"P", "PT"} or text.strip().endswith("T"):
         date_part = text.split("T")[0]
         if "Y" in date_part or "M" in date_part:
-            raise ValueError(
-                f"{_shown(text)}: months and years have no fixed length; write weeks or days "
-                "(e.g. 'P4W')"
+            raise DurationError(
+                _error(
+                    N_(
+                        "{value}: months and years have no fixed length; write weeks or days"
+                        " (e.g. 'P4W')"
+                    ),
+                    text,
+                )
             )
-        raise ValueError(
-            f"expected an ISO 8601 duration such as 'P3W' or 'P10D', got {_shown(text)}"
+        raise DurationError(
+            _error(N_("expected an ISO 8601 duration such as 'P3W' or 'P10D', got {value}"), text)
         )
     values = {name: value for name, value in match.groupdict().items() if value}
     if any(len(value) > 12 for value in values.values()):
-        raise ValueError(_too_long(text))
+        raise DurationError(_too_long(text))
     try:
         delta = timedelta(**{name: int(value) for name, value in values.items()})
     except OverflowError:
         delta = MAX_DURATION * 2
     if delta > MAX_DURATION:
-        raise ValueError(_too_long(text))
+        raise DurationError(_too_long(text))
     return delta
+
+
+def _error(msgid: str, text: object) -> Message:
+    return Message(msgid, (("value", _shown(text)),))
 
 
 def _shown(text: object) -> str:
@@ -56,8 +78,11 @@ def _shown(text: object) -> str:
     return shown if len(shown) <= 40 else shown[:36] + "...'"
 
 
-def _too_long(text: str) -> str:
-    return f"{_shown(text)} is longer than ten years ({format_duration(MAX_DURATION)})"
+def _too_long(text: str) -> Message:
+    return Message(
+        N_("{value} is longer than ten years ({limit})"),
+        (("value", _shown(text)), ("limit", format_duration(MAX_DURATION))),
+    )
 
 
 def format_duration(delta: timedelta) -> str:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from cycle_engine.errors import Message
+from cycle_engine.spec.messages import N_, message
 from cycle_engine.spec.specs import GuardArg, TemplateSpec
 from cycle_engine.spec.vocabulary import Vocabulary
 
@@ -68,12 +70,16 @@ class GuardDefinition:
     check: GuardCheck
     arg_choices: str | None = None
 
-    def argument_problem(self, arg: GuardArg) -> str | None:
+    def argument_problem(self, arg: GuardArg) -> Message | None:
         """Why `arg` is not a valid argument for this guard, or None when it is."""
-        if isinstance(arg, bool) and bool not in _as_tuple(self.arg_type):
-            return f"guard {self.name!r} expects {_type_names(self.arg_type)}, got {arg!r}"
-        if not isinstance(arg, self.arg_type):
-            return f"guard {self.name!r} expects {_type_names(self.arg_type)}, got {arg!r}"
+        wrong = isinstance(arg, bool) and bool not in _as_tuple(self.arg_type)
+        if wrong or not isinstance(arg, self.arg_type):
+            return message(
+                N_("guard {guard!r} expects {types}, got {value!r}"),
+                guard=self.name,
+                types=_type_names(self.arg_type),
+                value=arg,
+            )
         return None
 
 

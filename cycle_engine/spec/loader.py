@@ -24,9 +24,10 @@ from typing import Any
 
 import yaml
 
-from cycle_engine.errors import InvalidTemplate, TemplateProblem
+from cycle_engine.errors import InvalidTemplate, Message, TemplateProblem
 from cycle_engine.spec.durations import MAX_DURATION, format_duration
 from cycle_engine.spec.guards import GuardDefinition, GuardRegistry
+from cycle_engine.spec.messages import N_, message
 from cycle_engine.spec.specs import (
     ANY_ACTIVE,
     PREVIOUS,
@@ -55,11 +56,11 @@ TEMPLATE_KEYS = ("key", "title", "description", "initial", "defaults", "stages",
 TRANSITION_KEYS = ("trigger", "from", "to", "roles", "requires", "description")
 
 _NAME_TAGS = {
-    "tag:yaml.org,2002:bool": "a boolean",
-    "tag:yaml.org,2002:null": "null",
-    "tag:yaml.org,2002:int": "a number",
-    "tag:yaml.org,2002:float": "a number",
-    "tag:yaml.org,2002:timestamp": "a date",
+    "tag:yaml.org,2002:bool": N_("a boolean"),
+    "tag:yaml.org,2002:null": N_("null"),
+    "tag:yaml.org,2002:int": N_("a number"),
+    "tag:yaml.org,2002:float": N_("a number"),
+    "tag:yaml.org,2002:timestamp": N_("a date"),
 }
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 #: Far larger than any real template (the built-in ones are about 6 KB).
@@ -107,24 +108,37 @@ def read_template_file(path: str | Path) -> str:
             size = os.fstat(handle.fileno()).st_size
             data = b"" if size > MAX_TEMPLATE_BYTES else handle.read(MAX_TEMPLATE_BYTES + 1)
     except OSError as exc:
-        problem = TemplateProblem(name, "", f"cannot read the file: {exc.strerror or exc}")
+        reason = exc.strerror or str(exc)
+        problem = TemplateProblem.of(
+            name, "", message(N_("cannot read the file: {reason}"), reason=reason)
+        )
         raise InvalidTemplate([problem]) from exc
     if size > MAX_TEMPLATE_BYTES or len(data) > MAX_TEMPLATE_BYTES:
         raise InvalidTemplate([_too_large(name, max(size, len(data)))])
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problem = TemplateProblem(
-            name, "", f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        problem = TemplateProblem.of(
+            name,
+            "",
+            message(
+                N_("the file is not UTF-8 text ({reason} at byte {position})"),
+                reason=exc.reason,
+                position=exc.start,
+            ),
         )
         raise InvalidTemplate([problem]) from None
 
 
 def _too_large(source_name: str, size: int) -> TemplateProblem:
-    return TemplateProblem(
+    return TemplateProblem.of(
         source_name,
         "",
-        f"the template is {size} bytes; a template is at most {MAX_TEMPLATE_BYTES} bytes",
+        message(
+            N_("the template is {size} bytes; a template is at most {limit} bytes"),
+            size=size,
+            limit=MAX_TEMPLATE_BYTES,
+        ),
     )
 
 
@@ -175,10 +189,12 @@ class _TemplateLoader(yaml.SafeLoader):
         self._budget -= 1
         if self._budget < 0:
             if self._budget == -1:  # report once, then stop walking
-                problems.add(path, "the document is too large (aliases expand too far)", fatal=True)
+                problems.add(
+                    path, N_("the document is too large (aliases expand too far)"), fatal=True
+                )
             return
         if id(node) in self._open:
-            problems.add(path, "an alias refers to a node that contains it", fatal=True)
+            problems.add(path, N_("an alias refers to a node that contains it"), fatal=True)
             return
         self._open.add(id(node))
         try:
@@ -203,18 +219,25 @@ class _TemplateLoader(yaml.SafeLoader):
             if key_node.tag == _MERGE_TAG:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.add(path, "a key must be a plain name", line=line)
+                problems.add(path, N_("a key must be a plain name"), line=line)
                 continue
             key = key_node.value
             child = f"{path}.{key}" if path else key
             if key_node.tag in _NAME_TAGS:
-                kind = _NAME_TAGS[key_node.tag]
                 problems.add(
-                    path, f"key {key!r}: YAML reads bare {key!r} as {kind}; quote it", line=line
+                    path,
+                    N_("key {key!r}: YAML reads bare {key!r} as {kind}; quote it"),
+                    line=line,
+                    key=key,
+                    kind=Message(_NAME_TAGS[key_node.tag]),
                 )
             elif key in first_line:
                 problems.add(
-                    child, f"duplicate key {key!r} (first at line {first_line[key]})", line=line
+                    child,
+                    N_("duplicate key {key!r} (first at line {first})"),
+                    line=line,
+                    key=key,
+                    first=first_line[key],
                 )
                 continue
             first_line[key] = line
@@ -231,7 +254,7 @@ def read_document(text: str, problems: Problems) -> Any:
             return None
         node = loader.get_single_node()
         if node is None:
-            problems.add("", "the file is empty", fatal=True)
+            problems.add("", N_("the file is empty"), fatal=True)
             return None
         loader.inspect_node(node, "", problems)
         return None if problems.fatal else loader.construct_document(node)
@@ -239,9 +262,9 @@ def read_document(text: str, problems: Problems) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         what = " ".join(p for p in (exc.context, exc.problem) if p)
-        problems.add("", f"not valid YAML: {what}", line=line, fatal=True)
+        problems.add("", N_("not valid YAML: {reason}"), line=line, fatal=True, reason=what)
     except yaml.YAMLError as exc:
-        problems.add("", f"not valid YAML: {exc}", fatal=True)
+        problems.add("", N_("not valid YAML: {reason}"), fatal=True, reason=str(exc))
     finally:
         loader.dispose()
     return None
@@ -258,13 +281,19 @@ def _bounded(text: str, problems: Problems) -> bool:
             if depth > MAX_DEPTH:
                 line = event.start_mark.line + 1 if event.start_mark else None
                 problems.add(
-                    "", f"the document nests deeper than {MAX_DEPTH} levels", line=line, fatal=True
+                    "",
+                    N_("the document nests deeper than {limit} levels"),
+                    line=line,
+                    fatal=True,
+                    limit=MAX_DEPTH,
                 )
                 return False
         elif isinstance(event, _CLOSING):
             depth -= 1
         if nodes > MAX_NODES:
-            problems.add("", f"the document has more than {MAX_NODES} nodes", fatal=True)
+            problems.add(
+                "", N_("the document has more than {limit} nodes"), fatal=True, limit=MAX_NODES
+            )
             return False
     return True
 
@@ -273,19 +302,21 @@ def _convert(
     document: Any, problems: Problems, guards: Mapping[str, GuardDefinition]
 ) -> TemplateSpec | None:
     if not isinstance(document, dict):
-        problems.add("", f"a template is a mapping with keys {', '.join(TEMPLATE_KEYS)}")
+        problems.add(
+            "", N_("a template is a mapping with keys {keys}"), keys=", ".join(TEMPLATE_KEYS)
+        )
         return None
     required = ("key", "title", "stages", "transitions")
     check_keys(problems, document, "", TEMPLATE_KEYS, required=required)
     key = expect_name(
-        problems, document.get("key"), "key", what="a template key", pattern=TEMPLATE_KEY
+        problems, document.get("key"), "key", what=N_("a template key"), pattern=TEMPLATE_KEY
     )
     title = expect_text(problems, document.get("title", ""), "title")
     description = expect_text(problems, document.get("description", ""), "description")
     initial = None
     if "initial" in document:
         initial = expect_name(
-            problems, document["initial"], "initial", what="a stage key", pattern=SNAKE_NAME
+            problems, document["initial"], "initial", what=N_("a stage key"), pattern=SNAKE_NAME
         )
     defaults = convert_defaults(problems, document.get("defaults"))
     stages = [
@@ -301,7 +332,7 @@ def _convert(
         if (draft := _convert_transition(problems, raw, index, guards)) is not None
     ]
     if document.get("transitions") == []:
-        problems.add("transitions", "a template needs at least one transition")
+        problems.add("transitions", N_("a template needs at least one transition"))
     _check_total_duration(problems, [stage for _, stage in stages])
     check_graph(problems, initial, stages, drafts)
     if len(problems) or key is None or initial is None:
@@ -323,15 +354,19 @@ def _check_total_duration(problems: Problems, stages: list[StageSpec]) -> None:
     if total > MAX_DURATION:
         problems.add(
             "stages",
-            f"the stages last {format_duration(total)} together; a template's stages last at "
-            f"most ten years ({format_duration(MAX_DURATION)})",
+            N_(
+                "the stages last {total} together; a template's stages last at most ten years"
+                " ({limit})"
+            ),
+            total=format_duration(total),
+            limit=format_duration(MAX_DURATION),
         )
 
 
 def _as_list(problems: Problems, value: object, path: str) -> list[Any]:
     if isinstance(value, list):
         return value
-    problems.add(path, f"expected a list, got {value!r}")
+    problems.add(path, N_("expected a list, got {value!r}"), value=value)
     return []
 
 
@@ -340,20 +375,28 @@ def _convert_transition(
 ) -> TransitionDraft | None:
     path = f"transitions[{index}]"
     if not isinstance(raw, dict):
-        problems.add(path, f"a transition is a mapping with keys {', '.join(TRANSITION_KEYS)}")
+        problems.add(
+            path, N_("a transition is a mapping with keys {keys}"), keys=", ".join(TRANSITION_KEYS)
+        )
         return None
     check_keys(problems, raw, path, TRANSITION_KEYS, required=("trigger", "from", "to"))
     trigger = None
     if "trigger" in raw:
         trigger = expect_name(
-            problems, raw["trigger"], f"{path}.trigger", what="a trigger name", pattern=SNAKE_NAME
+            problems,
+            raw["trigger"],
+            f"{path}.trigger",
+            what=N_("a trigger name"),
+            pattern=SNAKE_NAME,
         )
     sources, source_paths = _convert_sources(problems, raw.get("from"), f"{path}.from")
     dest = None
     if "to" in raw:
         dest = raw["to"]
         if dest != PREVIOUS:
-            dest = expect_name(problems, dest, f"{path}.to", what="a stage key", pattern=SNAKE_NAME)
+            dest = expect_name(
+                problems, dest, f"{path}.to", what=N_("a stage key"), pattern=SNAKE_NAME
+            )
     return TransitionDraft(
         index=index,
         trigger=trigger,
@@ -375,7 +418,7 @@ def _convert_sources(
         return (), ()  # missing: reported by check_keys
     items = value if isinstance(value, list) else [value]
     if not items:
-        problems.add(path, "needs at least one source stage (or '*')")
+        problems.add(path, N_("needs at least one source stage (or '*')"))
     names: list[str] = []
     paths: list[str] = []
     for position, item in enumerate(items):
@@ -383,7 +426,7 @@ def _convert_sources(
         name = (
             item
             if item == ANY_ACTIVE
-            else expect_name(problems, item, where, what="a stage key", pattern=SNAKE_NAME)
+            else expect_name(problems, item, where, what=N_("a stage key"), pattern=SNAKE_NAME)
         )
         if name is not None:
             names.append(name)
@@ -398,13 +441,19 @@ def _convert_guards(
     for position, item in enumerate(_as_list(problems, value, path)):
         where = f"{path}[{position}]"
         if not isinstance(item, dict) or len(item) != 1:
-            problems.add(where, f"a requirement is one 'guard: argument' pair, got {item!r}")
+            problems.add(
+                where, N_("a requirement is one 'guard: argument' pair, got {value!r}"), value=item
+            )
             continue
         ((name, arg),) = item.items()
         if not isinstance(name, str):
             continue  # YAML turned the key into a boolean or number: reported while reading
         if not is_guard_arg(arg):
-            problems.add(f"{where}.{name}", f"a guard argument is a single value, got {arg!r}")
+            problems.add(
+                f"{where}.{name}",
+                N_("a guard argument is a single value, got {value!r}"),
+                value=arg,
+            )
             continue
         guard = GuardSpec(name=name, arg=arg)
         check_guard(problems, guards, guard, where)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from cycle_engine.spec.messages import N_
 from cycle_engine.spec.specs import LatePolicy, OverdueSpec, ReminderSpec, StageSpec, StallSpec
 from cycle_engine.spec.translations import convert_translations
 from cycle_engine.spec.validate import (
@@ -64,7 +65,9 @@ def convert_defaults(problems: Problems, raw: object) -> StageDefaults:
     if raw is None:
         return StageDefaults()
     if not isinstance(raw, dict):
-        problems.add("defaults", f"expected a mapping with keys {', '.join(DEFAULTS_KEYS)}")
+        problems.add(
+            "defaults", N_("expected a mapping with keys {keys}"), keys=", ".join(DEFAULTS_KEYS)
+        )
         return StageDefaults()
     check_keys(problems, raw, "defaults", DEFAULTS_KEYS)
     return StageDefaults(
@@ -79,13 +82,13 @@ def convert_stage(
 ) -> StageSpec | None:
     """One stage, or None (reported) when it has no usable key."""
     if not isinstance(raw, dict):
-        problems.add(path, f"a stage is a mapping with keys {', '.join(STAGE_KEYS)}")
+        problems.add(path, N_("a stage is a mapping with keys {keys}"), keys=", ".join(STAGE_KEYS))
         return None
     check_keys(problems, raw, path, STAGE_KEYS, required=("key", "title"))
     key = None
     if "key" in raw:
         key = expect_name(
-            problems, raw["key"], f"{path}.key", what="a stage key", pattern=SNAKE_NAME
+            problems, raw["key"], f"{path}.key", what=N_("a stage key"), pattern=SNAKE_NAME
         )
     final = expect_flag(problems, raw.get("final", False), f"{path}.final")
     hold = expect_flag(problems, raw.get("hold", False), f"{path}.hold")
@@ -98,7 +101,7 @@ def convert_stage(
         stage = _convert_rest_stage(problems, raw, path, key, title, description, final=final)
         return replace(stage, translations=translations)
     if "duration" not in raw:
-        problems.add(path, "missing required key 'duration' (a work stage needs a due date)")
+        problems.add(path, N_("missing required key 'duration' (a work stage needs a due date)"))
     duration = expect_duration(problems, raw.get("duration", "P1D"), f"{path}.duration")
     reminders = defaults.reminders
     if "reminders" in raw:
@@ -131,19 +134,21 @@ def _convert_rest_stage(
     final: bool,
 ) -> StageSpec:
     """A final or hold stage: no due date and no reminders, so no timers while a cycle rests."""
-    kind = "final" if final else "hold"
+    takes_no = (
+        N_("a final stage takes no {name!r}") if final else N_("a hold stage takes no {name!r}")
+    )
     if final and raw.get("hold") is True:
-        problems.add(f"{path}.hold", "a stage cannot be both final and hold")
+        problems.add(f"{path}.hold", N_("a stage cannot be both final and hold"))
     for name in ("duration", "reminders", "overdue", "stall"):
         if name in raw:
-            problems.add(f"{path}.{name}", f"a {kind} stage takes no {name!r}")
+            problems.add(f"{path}.{name}", takes_no, name=name)
     return StageSpec(key=key, title=title, description=description, final=final, hold=not final)
 
 
 def convert_reminders(problems: Problems, raw: object, path: str) -> tuple[ReminderSpec, ...]:
     """A list of reminder rules; names must be unique within the list."""
     if not isinstance(raw, list):
-        problems.add(path, f"expected a list of reminder rules, got {raw!r}")
+        problems.add(path, N_("expected a list of reminder rules, got {value!r}"), value=raw)
         return ()
     rules: list[ReminderSpec] = []
     for index, item in enumerate(raw):
@@ -151,31 +156,48 @@ def convert_reminders(problems: Problems, raw: object, path: str) -> tuple[Remin
         if rule is None:
             continue
         if any(r.name == rule.name for r in rules):
-            problems.add(f"{path}[{index}].name", f"duplicate reminder name {rule.name!r}")
+            problems.add(
+                f"{path}[{index}].name", N_("duplicate reminder name {name!r}"), name=rule.name
+            )
         rules.append(rule)
     return tuple(rules)
 
 
 def _convert_reminder(problems: Problems, raw: object, path: str) -> ReminderSpec | None:
     if not isinstance(raw, dict):
-        problems.add(path, f"a reminder rule is a mapping with keys {', '.join(REMINDER_KEYS)}")
+        problems.add(
+            path, N_("a reminder rule is a mapping with keys {keys}"), keys=", ".join(REMINDER_KEYS)
+        )
         return None
     check_keys(problems, raw, path, REMINDER_KEYS, required=("name",))
     name = None
     if "name" in raw:
         name = expect_name(
-            problems, raw["name"], f"{path}.name", what="a reminder name", pattern=SNAKE_NAME
+            problems, raw["name"], f"{path}.name", what=N_("a reminder name"), pattern=SNAKE_NAME
         )
     given = [key for key in _ANCHORS if key in raw]
     if len(given) != 1:
-        found = f" (found {', '.join(given)})" if given else ""
-        problems.add(path, f"a reminder needs exactly one of {', '.join(_ANCHORS)}{found}")
+        anchors = ", ".join(_ANCHORS)
+        if given:
+            problems.add(
+                path,
+                N_("a reminder needs exactly one of {anchors} (found {found})"),
+                anchors=anchors,
+                found=", ".join(given),
+            )
+        else:
+            problems.add(path, N_("a reminder needs exactly one of {anchors}"), anchors=anchors)
         return None
     (when,) = given
     offset = expect_duration(problems, raw[when], f"{path}.{when}", allow_zero=True)
     late = raw.get("late", "drop_stale")
     if late not in LATE_POLICIES:
-        problems.add(f"{path}.late", f"expected one of {', '.join(LATE_POLICIES)}, got {late!r}")
+        problems.add(
+            f"{path}.late",
+            N_("expected one of {choices}, got {value!r}"),
+            choices=", ".join(LATE_POLICIES),
+            value=late,
+        )
         late = "drop_stale"
     to = REMINDER_TO
     if "to" in raw:
@@ -197,13 +219,17 @@ def convert_overdue(problems: Problems, raw: object, path: str) -> OverdueSpec |
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        problems.add(path, f"expected a mapping with keys {', '.join(OVERDUE_KEYS)}")
+        problems.add(path, N_("expected a mapping with keys {keys}"), keys=", ".join(OVERDUE_KEYS))
         return None
     check_keys(problems, raw, path, OVERDUE_KEYS, required=("every", "escalate_after"))
     every = expect_duration(problems, raw.get("every", "P1D"), f"{path}.every")
     escalate = raw.get("escalate_after", 1)
     if isinstance(escalate, bool) or not isinstance(escalate, int) or escalate < 1:
-        problems.add(f"{path}.escalate_after", f"expected a whole number >= 1, got {escalate!r}")
+        problems.add(
+            f"{path}.escalate_after",
+            N_("expected a whole number >= 1, got {value!r}"),
+            value=escalate,
+        )
         escalate = 1
     to = OVERDUE_TO
     if "to" in raw:
@@ -218,7 +244,7 @@ def convert_stall(problems: Problems, raw: object, path: str) -> StallSpec | Non
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        problems.add(path, f"expected a mapping with keys {', '.join(STALL_KEYS)}")
+        problems.add(path, N_("expected a mapping with keys {keys}"), keys=", ".join(STALL_KEYS))
         return None
     check_keys(problems, raw, path, STALL_KEYS, required=("after",))
     after = expect_duration(problems, raw.get("after", "P1D"), f"{path}.after")

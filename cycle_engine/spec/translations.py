@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import difflib
 
+from cycle_engine.errors import Message
+from cycle_engine.spec.messages import N_, message, suggest
 from cycle_engine.spec.specs import StageText
 from cycle_engine.spec.validate import Problems, check_keys, describe_bad_name, expect_text
 
@@ -31,13 +33,17 @@ def convert_translations(problems: Problems, raw: object, path: str) -> tuple[St
         return ()
     languages = problems.vocabulary.languages
     if not isinstance(raw, dict):
-        problems.add(path, f"expected a mapping of language codes ({', '.join(languages)})")
+        problems.add(
+            path,
+            N_("expected a mapping of language codes ({languages})"),
+            languages=", ".join(languages),
+        )
         return ()
     texts: list[StageText] = []
     for code, item in raw.items():
         where = f"{path}.{code}"
         if not isinstance(code, str):
-            problems.add(where, describe_bad_name(problems, where, code, "a language code"))
+            problems.add(where, describe_bad_name(problems, where, code, N_("a language code")))
             continue
         if code not in languages:
             problems.add(where, _unknown(code, languages))
@@ -48,18 +54,21 @@ def convert_translations(problems: Problems, raw: object, path: str) -> tuple[St
     return tuple(texts)
 
 
-def _unknown(code: str, languages: tuple[str, ...]) -> str:
+def _unknown(code: str, languages: tuple[str, ...]) -> Message:
     lowered = code.lower()
     close = [c for c in languages if lowered.startswith(c)]
     close = close or difflib.get_close_matches(lowered, languages, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    known = ", ".join(repr(c) for c in languages) if languages else "none"
-    return f"unknown language {code!r} ({hint}expected one of {known})"
+    return message(
+        N_("unknown language {code!r} ({hint}expected one of {choices})"),
+        code=code,
+        hint=suggest(close[0]) if close else "",
+        choices=", ".join(repr(c) for c in languages) if languages else message(N_("none")),
+    )
 
 
 def _convert_text(problems: Problems, code: str, raw: object, path: str) -> StageText | None:
     if not isinstance(raw, dict):
-        problems.add(path, "expected a mapping with keys title, description")
+        problems.add(path, N_("expected a mapping with keys title, description"))
         return None
     check_keys(problems, raw, path, TRANSLATION_KEYS)
     values: dict[str, str] = {}
@@ -68,10 +77,15 @@ def _convert_text(problems: Problems, code: str, raw: object, path: str) -> Stag
             continue
         value = expect_text(problems, raw[name], f"{path}.{name}").strip()
         if len(value) > limit:
-            problems.add(f"{path}.{name}", f"is {len(value)} characters; at most {limit}")
+            problems.add(
+                f"{path}.{name}",
+                N_("is {length} characters; at most {limit}"),
+                length=len(value),
+                limit=limit,
+            )
             value = value[:limit]
         values[name] = value
     if not any(values.values()):
-        problems.add(path, "give a title or a description (or leave the language out)")
+        problems.add(path, N_("give a title or a description (or leave the language out)"))
         return None
     return StageText(language=code, **values)

@@ -10,16 +10,16 @@ and the loader raises one `InvalidTemplate` listing them all.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from cycle_engine.errors import InvalidTemplate, TemplateProblem
-from cycle_engine.spec.durations import parse_duration
+from cycle_engine.errors import InvalidTemplate, Message, TemplateProblem
+from cycle_engine.spec.durations import DurationError, parse_duration
 from cycle_engine.spec.guards import GuardDefinition
+from cycle_engine.spec.messages import N_, did_you_mean, message
 from cycle_engine.spec.specs import ANY_ACTIVE, PREVIOUS, GuardSpec, StageSpec
 from cycle_engine.spec.vocabulary import Vocabulary
 
@@ -38,6 +38,8 @@ class Problems:
     `lines` maps a path (`stages[3].duration`) to its 1-based line; `scalars` maps the path of a
     value YAML turned into a boolean or null to the text the author wrote (`on`, `no`, `~`).
     `vocabulary` holds the domain's words the checks compare against (roles, product kinds).
+    Each problem keeps its words as a `Message` (a msgid marked with `N_` and its values), so it
+    reads in English as before and in the coordinator's language from the `validator` catalog.
     """
 
     def __init__(self, source: str, vocabulary: Vocabulary | None = None) -> None:
@@ -49,11 +51,23 @@ class Problems:
         #: Set by a problem after which nothing else can be checked (the file is not YAML).
         self.fatal = False
 
-    def add(self, path: str, message: str, *, line: int | None = None, fatal: bool = False) -> None:
+    def add(
+        self,
+        path: str,
+        text: str | Message,
+        *,
+        line: int | None = None,
+        fatal: bool = False,
+        **params: object,
+    ) -> None:
+        """Add the problem `text` (a msgid marked with `N_`, filled from `params`, or a
+        `Message`) at `path`, with the line of `path` when the document has one."""
         self.fatal = self.fatal or fatal
         line = line if line is not None else self.line_for(path)
-        suffix = f" (line {line})" if line is not None else ""
-        self._items.append(TemplateProblem(self.source, path, message + suffix))
+        words = text if isinstance(text, Message) else message(text, **params)
+        if line is not None:
+            words = message(N_("{problem} (line {line})"), problem=words, line=line)
+        self._items.append(TemplateProblem.of(self.source, path, words))
 
     def line_for(self, path: str) -> int | None:
         """The line of `path`, or of its nearest enclosing path the document has."""
@@ -79,21 +93,17 @@ def _choices(options: Iterable[str]) -> str:
     return ", ".join(repr(o) for o in options)
 
 
-def _did_you_mean(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f"did you mean {close[0]!r}? " if close else ""
-
-
-def describe_bad_name(problems: Problems, path: str, value: object, what: str) -> str:
-    """Why `value` at `path` is not a `what`, naming YAML's boolean trap when it sprang."""
+def describe_bad_name(problems: Problems, path: str, value: object, what: str) -> Message:
+    """Why `value` at `path` is not a `what` (a msgid marked with `N_`: "a stage key"),
+    naming YAML's boolean trap when it sprang."""
     raw = problems.scalars.get(path)
     if isinstance(value, bool) and raw is not None:
-        return f"YAML reads bare {raw!r} as a boolean; quote it"
+        return message(N_("YAML reads bare {raw!r} as a boolean; quote it"), raw=raw)
     if value is None:
         if raw:
-            return f"YAML reads bare {raw!r} as null; quote it"
-        return f"missing {what}"
-    return f"expected {what}, got {value!r}"
+            return message(N_("YAML reads bare {raw!r} as null; quote it"), raw=raw)
+        return message(N_("missing {what}"), what=Message(what))
+    return message(N_("expected {what}, got {value!r}"), what=Message(what), value=value)
 
 
 def check_keys(
@@ -106,19 +116,28 @@ def check_keys(
     """Report keys of `mapping` that are not `allowed` and `required` keys that are missing."""
     for key in mapping:
         if isinstance(key, str) and key not in allowed:
-            hint = _did_you_mean(key, allowed)
             problems.add(
-                _join(path, key), f"unknown key {key!r} ({hint}expected one of {_choices(allowed)})"
+                _join(path, key),
+                N_("unknown key {key!r} ({hint}expected one of {choices})"),
+                key=key,
+                hint=did_you_mean(key, allowed),
+                choices=_choices(allowed),
             )
     for key in required:
         if key not in mapping:
-            problems.add(path, f"missing required key {key!r}")
+            problems.add(path, N_("missing required key {key!r}"), key=key)
 
 
 def expect_name(
-    problems: Problems, value: object, path: str, *, what: str = "a name", pattern: re.Pattern[str]
+    problems: Problems,
+    value: object,
+    path: str,
+    *,
+    what: str = N_("a name"),
+    pattern: re.Pattern[str],
 ) -> str | None:
     """`value` as a name; reports a non-string or a name that does not match `pattern`.
+    `what` is a msgid marked with `N_` ("a stage key").
 
     Returns the string even when it breaks the naming rule, so later checks still see it.
     """
@@ -127,7 +146,12 @@ def expect_name(
         return None
     if not pattern.match(value):
         style = "kebab-case or lower_snake_case" if pattern is TEMPLATE_KEY else "lower_snake_case"
-        problems.add(path, f"{value!r} is not a {style} name (a-z, 0-9, '_'; starts with a letter)")
+        problems.add(
+            path,
+            N_("{value!r} is not a {style} name (a-z, 0-9, '_'; starts with a letter)"),
+            value=value,
+            style=style,
+        )
     return value
 
 
@@ -137,9 +161,11 @@ def expect_text(problems: Problems, value: object, path: str) -> str:
     if isinstance(value, str):
         bad = _CONTROL.search(value)
         if bad is not None:
-            problems.add(path, f"contains the control character {bad.group()!r}")
+            problems.add(
+                path, N_("contains the control character {character!r}"), character=bad.group()
+            )
         return value
-    problems.add(path, describe_bad_name(problems, path, value, "text"))
+    problems.add(path, describe_bad_name(problems, path, value, N_("text")))
     return ""
 
 
@@ -147,7 +173,7 @@ def expect_flag(problems: Problems, value: object, path: str) -> bool:
     """`value` as true/false; reports anything else."""
     if isinstance(value, bool):
         return value
-    problems.add(path, f"expected true or false, got {value!r}")
+    problems.add(path, N_("expected true or false, got {value!r}"), value=value)
     return False
 
 
@@ -156,15 +182,19 @@ def expect_duration(
 ) -> timedelta | None:
     """`value` parsed as an ISO 8601 duration; reports bad text and (unless allowed) zero."""
     if not isinstance(value, str):
-        problems.add(path, f"expected an ISO 8601 duration such as 'P3W' or 'P10D', got {value!r}")
+        problems.add(
+            path,
+            N_("expected an ISO 8601 duration such as 'P3W' or 'P10D', got {value!r}"),
+            value=value,
+        )
         return None
     try:
         delta = parse_duration(value)
-    except ValueError as exc:
-        problems.add(path, str(exc))
+    except DurationError as exc:
+        problems.add(path, exc.text)
         return None
     if not delta and not allow_zero:
-        problems.add(path, f"{value!r} must be longer than zero")
+        problems.add(path, N_("{value!r} must be longer than zero"), value=value)
         return None
     return delta
 
@@ -178,17 +208,21 @@ def expect_roles(
     """
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
-        problems.add(path, f"expected a list of roles, got {value!r}")
+        problems.add(path, N_("expected a list of roles, got {value!r}"), value=value)
         return ()
     roles: list[str] = []
     for index, role in enumerate(items):
         where = path if isinstance(value, str) else f"{path}[{index}]"
         if not isinstance(role, str):
-            problems.add(where, describe_bad_name(problems, where, role, "a role"))
+            problems.add(where, describe_bad_name(problems, where, role, N_("a role")))
         elif role not in allowed:
-            hint = _did_you_mean(role, allowed)
-            expected = _choices(allowed)
-            problems.add(where, f"unknown role {role!r} ({hint}expected one of {expected})")
+            problems.add(
+                where,
+                N_("unknown role {role!r} ({hint}expected one of {choices})"),
+                role=role,
+                hint=did_you_mean(role, allowed),
+                choices=_choices(allowed),
+            )
         else:
             roles.append(role)
     return tuple(roles)
@@ -200,9 +234,12 @@ def check_guard(
     """Report a guard name the registry does not know, or an argument the guard refuses."""
     definition = guards.get(guard.name)
     if definition is None:
-        hint = _did_you_mean(guard.name, guards)
         problems.add(
-            path, f"unknown guard {guard.name!r} ({hint}known guards: {_choices(sorted(guards))})"
+            path,
+            N_("unknown guard {guard!r} ({hint}known guards: {choices})"),
+            guard=guard.name,
+            hint=did_you_mean(guard.name, guards),
+            choices=_choices(sorted(guards)),
         )
         return
     problem = definition.argument_problem(guard.arg)
@@ -211,14 +248,31 @@ def check_guard(
     elif definition.arg_choices is not None:
         allowed = problems.vocabulary.choices(definition.arg_choices)
         if guard.arg not in allowed:
-            hint = _did_you_mean(str(guard.arg), allowed)
             what = definition.arg_choices.replace("_", " ").removesuffix("s")
-            known = _choices(allowed) if allowed else "none (the domain defines no such words)"
             problems.add(
                 _join(path, guard.name),
-                f"unknown {what} {guard.arg!r} for guard {guard.name!r}"
-                f" ({hint}expected one of {known})",
+                _UNKNOWN_CHOICE.get(definition.arg_choices, _UNKNOWN_WORD),
+                what=what,
+                value=guard.arg,
+                guard=guard.name,
+                hint=did_you_mean(str(guard.arg), allowed),
+                choices=_choices(allowed) if allowed else message(_NO_WORDS),
             )
+
+
+#: A guard argument the domain does not know, per vocabulary list (so each reads naturally).
+_UNKNOWN_CHOICE = {
+    "product_kinds": N_(
+        "unknown product kind {value!r} for guard {guard!r} ({hint}expected one of {choices})"
+    ),
+    "ratings": N_("unknown rating {value!r} for guard {guard!r} ({hint}expected one of {choices})"),
+    "participation_levels": N_(
+        "unknown participation level {value!r} for guard {guard!r}"
+        " ({hint}expected one of {choices})"
+    ),
+}
+_UNKNOWN_WORD = N_("unknown {what} {value!r} for guard {guard!r} ({hint}expected one of {choices})")
+_NO_WORDS = N_("none (the domain defines no such words)")
 
 
 def is_guard_arg(value: object) -> bool:
@@ -269,12 +323,14 @@ def check_graph(
         if first != index:
             problems.add(
                 f"stages[{index}].key",
-                f"duplicate stage key {stage.key!r} (first declared at stages[{first}])",
+                N_("duplicate stage key {key!r} (first declared at stages[{first}])"),
+                key=stage.key,
+                first=first,
             )
         by_key.setdefault(stage.key, stage)
     _check_initial(problems, initial, by_key)
     if stages and not any(s.final for s in by_key.values()):
-        problems.add("stages", "no final stage: mark at least one stage 'final: true'")
+        problems.add("stages", N_("no final stage: mark at least one stage 'final: true'"))
     before = len(problems)
     edges = _check_transitions(problems, by_key, transitions)
     _check_conflicts(problems, transitions, edges)
@@ -288,19 +344,31 @@ def check_graph(
             if stage.key not in reached:
                 problems.add(
                     f"stages[{index}]",
-                    f"stage {stage.key!r} cannot be reached from the initial stage {initial!r}",
+                    N_("stage {stage!r} cannot be reached from the initial stage {initial!r}"),
+                    stage=stage.key,
+                    initial=initial,
                 )
 
 
 def _check_initial(problems: Problems, initial: str | None, by_key: dict[str, StageSpec]) -> None:
     if initial is None:
         if not any(p.path == "initial" for p in problems):  # not already refused as a name
-            problems.add("initial", "no initial stage: add 'initial: <stage key>'")
+            problems.add("initial", N_("no initial stage: add 'initial: <stage key>'"))
     elif initial not in by_key:
-        hint = _did_you_mean(initial, by_key)
-        problems.add("initial", f"unknown stage {initial!r} ({hint}stages: {_choices(by_key)})")
+        problems.add("initial", _unknown_stage(initial, by_key))
     elif by_key[initial].final or by_key[initial].hold:
-        problems.add("initial", f"the initial stage {initial!r} must be a work stage")
+        problems.add(
+            "initial", N_("the initial stage {stage!r} must be a work stage"), stage=initial
+        )
+
+
+def _unknown_stage(name: str, by_key: Mapping[str, StageSpec]) -> Message:
+    return message(
+        N_("unknown stage {stage!r} ({hint}stages: {choices})"),
+        stage=name,
+        hint=did_you_mean(name, by_key),
+        choices=_choices(by_key),
+    )
 
 
 #: Expanded edges: (transition index, source, dest) with dest possibly `@previous`.
@@ -315,10 +383,11 @@ def _check_transitions(
     for draft in transitions:
         for name, path in zip(draft.sources, draft.source_paths, strict=True):
             if name != ANY_ACTIVE and name not in by_key:
-                hint = _did_you_mean(name, by_key)
-                problems.add(path, f"unknown stage {name!r} ({hint}stages: {_choices(by_key)})")
+                problems.add(path, _unknown_stage(name, by_key))
             elif name in by_key and by_key[name].final:
-                problems.add(path, f"final stage {name!r} cannot have outgoing transitions")
+                problems.add(
+                    path, N_("final stage {stage!r} cannot have outgoing transitions"), stage=name
+                )
         dest, to_path = draft.dest, f"{draft.path}.to"
         if dest is None:
             continue
@@ -327,12 +396,14 @@ def _check_transitions(
                 if name == ANY_ACTIVE or (name in by_key and not by_key[name].hold):
                     problems.add(
                         to_path,
-                        f"'@previous' returns from a hold stage, but {name!r} is not one"
-                        " (mark the stage 'hold: true')",
+                        N_(
+                            "'@previous' returns from a hold stage, but {stage!r} is not one"
+                            " (mark the stage 'hold: true')"
+                        ),
+                        stage=name,
                     )
         elif dest not in by_key:
-            hint = _did_you_mean(dest, by_key)
-            problems.add(to_path, f"unknown stage {dest!r} ({hint}stages: {_choices(by_key)})")
+            problems.add(to_path, _unknown_stage(dest, by_key))
             continue
         for source in expand_sources(draft.sources, stages):
             if source in by_key and not by_key[source].final:
@@ -355,8 +426,15 @@ def _check_conflicts(
         dests = {i: d for i, _, d in edges if i in (earlier, later)}
         problems.add(
             f"transitions[{later}].to",
-            f"trigger {triggers[later]!r} from {_choices(sources)} already goes to "
-            f"{dests[earlier]!r} (transitions[{earlier}]); it cannot also go to {dests[later]!r}",
+            N_(
+                "trigger {trigger!r} from {sources} already goes to {first!r}"
+                " (transitions[{earlier}]); it cannot also go to {dest!r}"
+            ),
+            trigger=triggers[later],
+            sources=_choices(sources),
+            first=dests[earlier],
+            earlier=earlier,
+            dest=dests[later],
         )
 
 
@@ -376,19 +454,27 @@ def _check_exits(
         if stage.hold and stage.key not in resumes:
             problems.add(
                 path,
-                f"hold stage {stage.key!r} has no transition to '@previous'"
-                " (add one, e.g. 'trigger: resume')",
+                N_(
+                    "hold stage {stage!r} has no transition to '@previous'"
+                    " (add one, e.g. 'trigger: resume')"
+                ),
+                stage=stage.key,
             )
         elif stage.final or stage.hold:
             continue
         elif stage.key not in leaving:
             problems.add(
                 path,
-                f"stage {stage.key!r} has no way out: add a transition from it"
-                " or mark it 'final: true'",
+                N_(
+                    "stage {stage!r} has no way out: add a transition from it"
+                    " or mark it 'final: true'"
+                ),
+                stage=stage.key,
             )
         elif finals and stage.key not in can_finish:
-            problems.add(path, f"no path leads from stage {stage.key!r} to a final stage")
+            problems.add(
+                path, N_("no path leads from stage {stage!r} to a final stage"), stage=stage.key
+            )
 
 
 def _reachable(initial: str, edges: Sequence[Edge]) -> set[str]:

@@ -5,12 +5,20 @@ caller's own people (partners) or the alliance's members (coordinators); manager
 
 from __future__ import annotations
 
+import email
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from email.message import EmailMessage
+from email.policy import default
 
 from cycle_engine import CycleEngine
 from cycle_engine.alliances.reach import Reach
-from tests.api.conftest import COORDINATOR, World
+from cycle_engine.notifications.delivery import EmailChannel
+from cycle_engine.notifications.links import LinkSigner
+from cycle_engine.notifications.render import Renderer
+from cycle_engine.store.tables.outbox import OutboxRecord
+from cycle_engine.testing import ManualClock
+from tests.api.conftest import COORDINATOR, SECRET, World
 from tests.cycle_engine.alliances.conftest import LATER_STAGES
 
 
@@ -27,8 +35,26 @@ def _member(world: World, engine: CycleEngine) -> tuple[int, int]:
     return o4.id, p4.id
 
 
+#: What a follower's results email says of why it comes, per language (not "participant").
+FOLLOWER_WORDS = {
+    "en": ("You follow this cycle", "You receive this email as follower in"),
+    "es": ("Usted sigue este ciclo", "Recibe este correo como seguidor(a) en"),
+    "fr": ("Vous suivez ce cycle", "Vous recevez ce message en tant que abonné·e dans"),
+}
+
+
+def _text(row: OutboxRecord, world: World, clock: ManualClock) -> str:
+    links = LinkSigner(SECRET, world.url, clock)
+    channel = EmailChannel(None, Renderer(), links, "ciclos@example.org")  # type: ignore[arg-type]
+    message = email.message_from_bytes(channel.compose(row, clock.now()), policy=default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
 def test_a_member_follows_a_cycle_and_gets_its_results(
-    world: World, seed_engine: CycleEngine
+    world: World, seed_engine: CycleEngine, clock: ManualClock
 ) -> None:
     cycle = world.ids["cycle_a"]
     o4, p4 = _member(world, seed_engine)
@@ -67,6 +93,11 @@ def test_a_member_follows_a_cycle_and_gets_its_results(
     ]
     assert [(r.kind, r.stage) for r in mine] == [("stage_results", "good_practice_review")]
     assert [p["title"] for p in mine[0].context["details"]["products"]] == ["Market review"]
+    assert mine[0].context["role"] == "follower"
+    for language, words in FOLLOWER_WORDS.items():  # greeted as a follower in each language
+        text = _text(mine[0].model_copy(update={"language": language}), world, clock)
+        assert all(w in text for w in words), text
+        assert "participa" not in text.split("--")[-1]  # the footer names no other role
     assert product.id is not None  # the signed download link's reach: a member reads the file
     assert seed_engine.work.product(product.id, reach=Reach(organisation_id=o4)).id == product.id
 

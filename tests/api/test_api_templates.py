@@ -125,3 +125,40 @@ def test_a_migration_plan_is_created_previewed_and_applied(world: World) -> None
         again = client.post(f"{url}/apply").json()
         assert (again["migrated"], again["skipped"]) == (0, 1)
         assert client.get(url).json()["status"] == "applied"
+
+
+def test_validation_problems_follow_accept_language(world: World) -> None:
+    """Over HTTP, an invalid template's problems read in French when the client asks for it,
+    with the same paths and document shape as in English; English stays the default."""
+    bad = LEARNING_CYCLE.replace("product: good_practice_review", "product: good_practise_review")
+    assert bad != LEARNING_CYCLE
+    with world.client("coord_a") as client:
+        english = client.post(
+            "/api/v1/templates/validate", content=bad, headers={"Content-Type": "application/yaml"}
+        )
+        french = client.post(
+            "/api/v1/templates/validate",
+            content=bad,
+            headers={"Content-Type": "application/yaml", "Accept-Language": "fr-CA, en;q=0.5"},
+        )
+        unknown = client.post(
+            "/api/v1/templates/validate",
+            content=bad,
+            headers={"Content-Type": "application/yaml", "Accept-Language": "de"},
+        )
+    assert english.status_code == french.status_code == 422
+    assert french.headers["content-language"] == "fr"
+    (en_problem,) = english.json()["problems"]
+    (fr_problem,) = french.json()["problems"]
+    assert {k: v for k, v in fr_problem.items() if k != "message"} == {
+        k: v for k, v in en_problem.items() if k != "message"
+    }
+    assert en_problem["message"].startswith(
+        "unknown product kind 'good_practise_review' for guard 'product' (did you mean "
+    )
+    assert fr_problem["message"].startswith(
+        "type de produit 'good_practise_review' inconnu pour la condition 'product'"
+        " (vouliez-vous dire 'good_practice_review' ? attendu : un parmi "
+    )
+    assert set(french.json()) == set(english.json())
+    assert unknown.json()["problems"] == english.json()["problems"]

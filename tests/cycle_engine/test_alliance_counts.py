@@ -5,7 +5,8 @@ transaction; here they are checked against `count_cycles` (which counts the cycl
 with the one meaning of overdue and stalled) after each kind of change: starting cycles,
 fires, a pause and a resume, a cancellation, a moved due date, timers that fire overdue and
 stall flags, a focal point leaving (turnover flags) and activity clearing them, and the clock
-passing deadlines with nothing written at all.
+passing deadlines with nothing written at all. The on-time figure's counters (stage visits
+closed per day, and on time) are checked against counting the closed visits the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from cycle_engine import Actor, CycleEngine
 from cycle_engine.cycles.listing import CycleFilter
@@ -109,3 +111,67 @@ def test_counters_agree_with_counting_after_every_kind_of_change(
     engine.fire(cycles[1], "plan_approved", actor=COORDINATOR)  # activity clears its flags
     agree()
     assert checks >= 13
+
+
+def on_time_counted(engine: CycleEngine, alliance_id: int, day: datetime) -> tuple[int, int]:
+    """The visits closed since the start of `day` (UTC), counted one by one."""
+    start = datetime.combine(day.astimezone(UTC).date(), datetime.min.time(), UTC)
+    got = engine.cycles.on_time(start, alliance_id=alliance_id)
+    return (got.closed, got.on_time)
+
+
+def on_time_kept(engine: CycleEngine, alliance_id: int, day: datetime) -> tuple[int, int]:
+    got = engine.cycles.alliance_on_time(alliance_id, day)
+    return (got.closed, got.on_time)
+
+
+def test_on_time_counters_agree_with_counting_the_closed_visits(
+    engine: CycleEngine, clock: ManualClock, db_url: str
+) -> None:
+    """Stage visits closed on time and late, on several days, in two alliances; a correction of
+    a closed visit's deadline; then the window's first day moving: the kept figures always say
+    what counting the closed visits says."""
+    world = WorldBuilder(engine, actor=COORDINATOR)
+    alliance = world.alliance("a", "Alianza", "Rural enterprise", timezone="UTC")
+    other = world.alliance("b", "Other", "Water", timezone="UTC")
+    world.organisation("o", "Partner", "ngo", "Honduras", member_of=["a", "b"])
+    world.person("p", "Focal", "focal@example.org", "o", roles={"a": "coordinator"})
+    keys = [f"c{n}" for n in range(3)]
+    for key in keys:
+        world.cycle(key, "learning-cycle", key, "a", questions=["Q?"])
+    world.cycle("elsewhere", "learning-cycle", "Elsewhere", "b", questions=["Q?"])
+    for stage in engine.templates.spec("learning-cycle").work_stages:
+        for key in [*keys, "elsewhere"]:
+            world.role(key, stage.key, "o", "lead", focal_point="p")
+    first_day = clock.now()
+
+    def agree(day: datetime = first_day) -> None:
+        for group in (alliance, other):
+            assert on_time_kept(engine, group, day) == on_time_counted(engine, group, day)
+
+    agree()
+    assert on_time_kept(engine, alliance, first_day) == (0, 0)
+    engine.fire(world["c0"], "questions_agreed", actor=COORDINATOR)  # on time
+    engine.fire(world["elsewhere"], "questions_agreed", actor=COORDINATOR)
+    agree()
+    clock.advance(timedelta(days=60))  # past every first deadline: closed late
+    engine.fire(world["c1"], "questions_agreed", actor=COORDINATOR)
+    engine.fire(world["c0"], "roles_assigned", actor=COORDINATOR)
+    agree()
+    clock.advance(timedelta(days=1, hours=3))
+    engine.fire(world["c2"], "questions_agreed", actor=COORDINATOR)
+    agree()
+    closed, on_time = on_time_kept(engine, alliance, first_day)
+    assert (closed, on_time) == (4, 1)
+    with CycleEngine(db_url) as writer, writer.db.transaction() as session:  # a correction
+        session.execute(
+            text(
+                "UPDATE stage_visits SET due_at = left_at WHERE left_at IS NOT NULL "
+                "AND cycle_id = :cycle AND stage = 'question_workshop'"
+            ),
+            {"cycle": world["c1"]},
+        )
+    agree()
+    assert on_time_kept(engine, alliance, first_day) == (4, 2)  # at its deadline: on time
+    agree(clock.now())  # a window of today only
+    assert on_time_kept(engine, alliance, clock.now()) == (1, 0)

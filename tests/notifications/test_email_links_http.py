@@ -68,10 +68,10 @@ def test_get_shows_post_acts_once_and_replay_changes_nothing(site: Site) -> None
     assert site.events() == before
     token = site.links.action_token(site.claim("acknowledge"))
     done = httpx.post(f"{site.base}/email/actions/acknowledge", data={"t": token})
-    assert done.status_code == 200 and "Done, thank you" in done.text
+    assert done.status_code == 200 and "Hecho, gracias" in done.text  # Ana reads Spanish
     again = httpx.post(f"{site.base}/email/actions/acknowledge", data={"t": token})
-    assert again.status_code == 200 and "already done" in again.text
-    assert "already done" in httpx.get(url).text
+    assert again.status_code == 200 and "ya estaba hecho" in again.text
+    assert "ya estaba hecho" in httpx.get(url).text
     assert site.events() - before == Counter({"action_acknowledged": 1})
 
 
@@ -94,10 +94,10 @@ def test_expired_link_offers_a_fresh_one_by_email(site: Site) -> None:
     site.world.clock.advance(timedelta(days=31))
     before = site.events()
     posted = httpx.post(f"{site.base}/email/actions/done", data={"t": token})
-    assert posted.status_code == 410 and "Email me a fresh link" in posted.text
+    assert posted.status_code == 410 and "Enviarme un nuevo enlace" in posted.text
     assert site.events() == before
     fresh = httpx.post(f"{site.base}/email/actions/done/refresh", data={"t": token})
-    assert fresh.status_code == 200 and "on its way" in fresh.text
+    assert fresh.status_code == 200 and "va en camino" in fresh.text
     [row] = [r for r in site.world.engine.outbox.messages() if r.kind == "fresh_link"]
     assert row.recipient == "ana@research.example.org" and row.context["actions"] == ["done"]
 
@@ -144,13 +144,13 @@ def test_unsubscribe_needs_a_post_and_preferences_save(site: Site) -> None:
     assert posted.status_code == 200
     assert engine.outbox.notification_preferences(ana).unsubscribed == ["reminder"]
     prefs_url = site.links.preferences_url(ana)
-    assert "Notification preferences" in httpx.get(prefs_url).text
+    assert "Preferencias de notificación" in httpx.get(prefs_url).text
     token = site.links.person_token("preferences", ana)
     saved = httpx.post(
         f"{site.base}/email/preferences",
         data={"t": token, "mode": "digest", "digest_hour": "6", "receive": ["reminder", "overdue"]},
     )
-    assert saved.status_code == 200 and "Saved." in saved.text
+    assert saved.status_code == 200 and "Guardado." in saved.text
     prefs = engine.outbox.notification_preferences(ana)
     assert (prefs.mode, prefs.digest_hour) == ("digest", 6)
     assert "reminder" not in prefs.unsubscribed and "stalled" in prefs.unsubscribed

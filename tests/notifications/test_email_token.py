@@ -73,7 +73,7 @@ def test_action_pages_act_once_through_the_email_token(site: Site) -> None:
     for _ in range(2):
         posted = httpx.post(f"{site.base}/email/actions/acknowledge", data={"t": token})
         assert posted.status_code == 200
-    assert "already done" in posted.text
+    assert "ya estaba hecho" in posted.text  # in Ana's language
     done = httpx.post(f"{site.base}/email/actions/done", data={"t": token})
     assert done.status_code == 200
     assert site.events() - before == Counter({"action_acknowledged": 1, "marked_done": 1})
@@ -85,9 +85,9 @@ def test_actions_expire_after_30_days_person_pages_after_a_year(site: Site) -> N
     ana, token = _email(site)
     site.world.clock.advance(timedelta(days=31))
     posted = httpx.post(f"{site.base}/email/actions/done", data={"t": token})
-    assert posted.status_code == 410 and "Email me a fresh link" in posted.text
+    assert posted.status_code == 410 and "Enviarme un nuevo enlace" in posted.text
     fresh = httpx.post(f"{site.base}/email/actions/done/refresh", data={"t": token})
-    assert fresh.status_code == 200 and "on its way" in fresh.text
+    assert fresh.status_code == 200 and "va en camino" in fresh.text
     assert site.links.read_person("preferences", token) == (ana, "reminder")
     site.world.clock.advance(timedelta(days=340))
     with pytest.raises(ExpiredLink):

@@ -101,14 +101,15 @@ def test_learning_cycle_follows_the_seven_ciat_stages() -> None:
 
 
 def test_learning_cycle_triggers_require_the_method_products() -> None:
-    """Moving on needs the method's evidence: questions, roles, products, three contexts."""
+    """Moving on needs the method's evidence: questions, roles, products, three contexts in
+    three distinct communities (run by organisations with a testing role: the guard's rule)."""
     spec = _spec("learning_cycle.yaml")
     guards = {t.trigger: {(g.name, g.arg) for g in t.guards} for t in spec.transitions}
     assert ("learning_questions", 1) in guards["questions_agreed"]
     assert ("roles_assigned", True) in guards["roles_assigned"]
     assert ("product", "good_practice_review") in guards["review_completed"]
     assert ("product", "prototype") in guards["prototypes_ready"]
-    assert ("contexts_reported", 3) in guards["testing_completed"]
+    assert {("contexts_reported", 3), ("distinct_communities", 3)} <= guards["testing_completed"]
     assert guards["cycle_documented"] == {
         ("product", "documented_results"),
         ("questions_answered", True),

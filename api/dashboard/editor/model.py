@@ -16,20 +16,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cycle_engine.notifications.reader import N_
 from cycle_engine.spec.guards import GuardRegistry
 from cycle_engine.spec.specs import PREVIOUS
 
-#: Units of the duration control; `iso` keeps an ISO 8601 text the others cannot show.
-UNITS = {"D": "days", "W": "weeks", "H": "hours", "iso": "ISO 8601 text"}
+#: Units of the duration control; `iso` keeps an ISO 8601 text the others cannot show. The
+#: words of these choices are English msgids (`N_`): the form shows them in the reader's language.
+UNITS = {"D": N_("days"), "W": N_("weeks"), "H": N_("hours"), "iso": N_("ISO 8601 text")}
 ANCHORS = {
-    "before_due": "before the deadline",
-    "after_due": "after the deadline",
-    "after_entry": "after the stage starts",
+    "before_due": N_("before the deadline"),
+    "after_due": N_("after the deadline"),
+    "after_entry": N_("after the stage starts"),
 }
-LATE = {"": "default (skip if late)", "send_latest": "send even if late", "drop_stale": "skip"}
-KINDS = {"work": "work stage", "hold": "hold (pause) stage", "final": "final stage"}
+LATE = {
+    "": N_("default (skip if late)"),
+    "send_latest": N_("send even if late"),
+    "drop_stale": N_("skip"),
+}
+KINDS = {"work": N_("work stage"), "hold": N_("hold (pause) stage"), "final": N_("final stage")}
 #: Per stage: use the defaults, turn the rule off, or give the stage its own.
-MODES = {"inherit": "use the defaults", "off": "none", "own": "its own"}
+MODES = {"inherit": N_("use the defaults"), "off": N_("none"), "own": N_("its own")}
 _SIMPLE = re.compile(r"^P(\d{1,6})([DW])$|^PT(\d{1,6})H$")
 
 

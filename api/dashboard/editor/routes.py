@@ -137,7 +137,7 @@ def register(router: APIRouter) -> None:
             actor=viewer.actor(alliance_id),
             reach=viewer.reach,
         )
-        done = quote("Draft discarded.")
+        done = quote(visit.words.gettext("Draft discarded."))
         return visit.redirect(visit.url(f"/alliances/{alliance_id}/editor?done={done}"))
 
     @router.get("/alliances/{alliance_id}/editor/{draft_id}/publish")
@@ -171,14 +171,17 @@ def _submit(visit: Visit, alliance_id: int, draft_id: int, form: dict[str, str])
         return render_editor(session, problem=str(refused), status=422)
     if op == "publish":
         return visit.redirect(_base(visit, alliance_id, draft_id) + "/publish")
-    done = quote(f"Saved revision {session.draft.revision}.")
+    done = quote(
+        visit.words.gettext("Saved revision %(revision)s.", revision=session.draft.revision)
+    )
     return visit.redirect(_base(visit, alliance_id, draft_id) + f"?done={done}")
 
 
 async def _import(visit: Visit, alliance_id: int, draft_id: int, form: dict[str, str]) -> Response:
     """A YAML file into the editor (not saved: the coordinator checks it, then saves)."""
     upload = (await visit.request.form()).get("file")
-    text, problem, data = None, "choose a file to import", None
+    words = visit.words
+    text, problem, data = None, words.gettext("choose a file to import"), None
     if isinstance(upload, UploadFile):
         try:
             data = await upload.read(MAX_TEMPLATE_BYTES + 1) if upload.filename else None
@@ -186,19 +189,24 @@ async def _import(visit: Visit, alliance_id: int, draft_id: int, form: dict[str,
             await upload.close()
     if data is not None:
         if len(data) > MAX_TEMPLATE_BYTES:
-            problem = f"the file is larger than {MAX_TEMPLATE_BYTES // 1024} KiB"
+            problem = words.gettext(
+                "the file is larger than %(size)s KiB", size=MAX_TEMPLATE_BYTES // 1024
+            )
         else:
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
-                problem = "the file is not UTF-8 text"
+                problem = words.gettext("the file is not UTF-8 text")
 
     def render() -> Response:
         session = EditorSession.open(visit, alliance_id, draft_id)
         if text is None:
-            return render_editor(session, problem=f"Not imported: {problem}.", status=422)
+            refused = words.gettext("Not imported: %(problem)s.", problem=problem)
+            return render_editor(session, problem=refused, status=422)
         session.take({**form, "yaml": text}, source="yaml", op="refresh")
-        notice = "Imported into the editor (not saved yet): check it, then save the draft."
+        notice = words.gettext(
+            "Imported into the editor (not saved yet): check it, then save the draft."
+        )
         return render_editor(session, notice=notice)
 
     return await run_in_threadpool(render)
@@ -216,7 +224,9 @@ def _publish(visit: Visit, alliance_id: int, draft_id: int, form: dict[str, str]
         )
     except (DraftConflict, InvalidTemplate, InvalidInput) as refused:
         return _preview(visit, alliance_id, draft_id, str(refused), status=409)
-    done = f"Published {published.key} v{published.version}."
+    done = visit.words.gettext(
+        "Published %(key)s v%(version)s.", key=published.key, version=published.version
+    )
     url = f"/alliances/{alliance_id}/editor?done={quote(done)}&published={quote(published.key)}"
     return visit.redirect(visit.url(url))
 

@@ -30,16 +30,15 @@ from cycle_engine.api.dashboard.editor.model import (
 )
 from cycle_engine.api.dashboard.editor.ops import apply_op
 from cycle_engine.api.dashboard.editor.text import form_text, read_text, same_template
-from cycle_engine.api.dashboard.formatting import build_environment
-from cycle_engine.api.dashboard.web import TEMPLATES, Visit
+from cycle_engine.api.dashboard.web import Visit
 from cycle_engine.errors import RecordNotFound
 from cycle_engine.i18n import DEFAULT_LANGUAGE
+from cycle_engine.notifications.reader import current_words, speaking
 from cycle_engine.spec.guards import GuardRegistry
 from cycle_engine.spec.loader import MAX_TEMPLATE_BYTES
 from cycle_engine.store.tables.alliances import AllianceRecord
 from cycle_engine.templates.drafts import Draft
 
-_ENV = build_environment(TEMPLATES)
 #: Used when the guard registry carries no vocabulary (a host's bare registry).
 _ROLES = ("admin", "coordinator", "manager", "lead", "active", "system")
 _RECIPIENTS = ("focal_point", "deputy", "lead", "active", "informed", "coordinator", "manager")
@@ -175,7 +174,7 @@ class EditorSession:
         )
         if sent is not None and sent != before:
             if form_changed:
-                self.notice = (
+                self.notice = self.visit.words.gettext(
                     "You changed both the form and the text: the text was kept and your "
                     "form changes since were not applied."
                 )
@@ -230,9 +229,10 @@ class EditorSession:
 
 
 def language_name(code: str) -> str:
-    """`Spanish` for `es` (Babel's English name); the code itself when Babel knows none."""
+    """`Spanish` for `es` in an English page, `español` in a Spanish one (Babel's names); the
+    code itself when Babel knows none."""
     try:
-        return str(Locale.parse(code).get_display_name("en") or code)
+        return str(Locale.parse(code).get_display_name(current_words().language) or code)
     except (ValueError, TypeError, UnknownLocaleError):
         return code
 
@@ -245,32 +245,26 @@ def render_editor(
     status: int = 200,
 ) -> Response:
     """The whole editor page."""
+    with speaking(session.visit.words):  # the diagram is drawn in the reader's language
+        context = session.context()
     return session.visit.page(
         "editor/edit.html",
         status=status,
         notice=notice or session.notice,
         problem=problem,
-        **session.context(),
+        **context,
     )
 
 
 def _render(visit: Visit, template: str, context: dict[str, Any]) -> str:
-    return _ENV.get_template(template).render(
-        visit=visit,
-        viewer=visit.viewer,
-        csrf=visit.csrf,
-        tz=visit.timezone,
-        now=visit.now,
-        prefix=visit.prefix,
-        path=visit.request.url.path,
-        **context,
-    )
+    return visit.render(template, **context)
 
 
 def render_parts(session: EditorSession, *, with_text: bool) -> dict[str, str]:
     """The parts a live check replaces: the form's fields, the check and diagram, the text's
     state, and (when the form was edited) the text itself."""
-    context = session.context()
+    with speaking(session.visit.words):
+        context = session.context()
     parts = {
         "form-fields": _render(session.visit, "editor/fields.html", context),
         "live": _render(session.visit, "editor/live.html", context),

@@ -7,6 +7,9 @@ step with `cycles`, `stage_visits` and `stall_flags` inside the transaction that
 whatever code path writes those rows (a fire, a timer, a due-date move, an import). Overdue
 is "due at or before now", which moves with the clock, so it is read as the open visits of every
 day before today plus today's visits due by now (an index range of one day).
+`alliance_closed_days` counts the stage visits closed each UTC day and those closed by their
+deadline (revision `0016_dashboard_counters`), so the on-time figure reads the days of its
+window, not every closed visit.
 """
 
 from __future__ import annotations
@@ -38,3 +41,17 @@ class AllianceDueDayRecord(SQLModel, table=True):
     )
     day: str = Field(primary_key=True, max_length=10)
     open_visits: int = Field(default=0)
+
+
+class AllianceClosedDayRecord(SQLModel, table=True):
+    """How many stage visits with a deadline an alliance closed on one UTC day (`YYYY-MM-DD`),
+    and how many of them by their deadline (triggers of revision `0016_dashboard_counters`)."""
+
+    __tablename__ = "alliance_closed_days"
+
+    alliance_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("alliances.id", ondelete="CASCADE"), primary_key=True)
+    )
+    day: str = Field(primary_key=True, max_length=10)
+    closed: int = Field(default=0)
+    on_time: int = Field(default=0)

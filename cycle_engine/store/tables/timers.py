@@ -116,6 +116,14 @@ class StallRecord(SQLModel, table=True):
             sqlite_where=text("cleared_at IS NULL"),
             postgresql_where=text("cleared_at IS NULL"),
         ),
+        # the stalled lists, longest stalled first: a page of them is an index range
+        Index(
+            "ix_stall_flags_active_since",
+            "since",
+            "cycle_id",
+            sqlite_where=text("cleared_at IS NULL"),
+            postgresql_where=text("cleared_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -128,10 +136,12 @@ class StallRecord(SQLModel, table=True):
     cleared_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-#: Open stage visits by deadline, for `overdue()`; the core table gains only this index.
+#: Open stage visits by deadline (then cycle), for `overdue()` and the lists of cycles by
+#: deadline (a page of them is an index range, in order); the core table gains only this index.
 OPEN_VISITS_BY_DUE = Index(
     "ix_stage_visits_open_due",
     StageRecord.__table__.c.due_at,  # type: ignore[attr-defined]
+    StageRecord.__table__.c.cycle_id,  # type: ignore[attr-defined]
     sqlite_where=text("left_at IS NULL"),
     postgresql_where=text("left_at IS NULL"),
 )

@@ -32,9 +32,11 @@ PEOPLE = {  # key: (email, organisation, alliance roles)
 CALLERS = ("manager", "informed", "outsider")
 NUDGE = "/dashboard/alliances/{alliance_id}/stalled/{cycle_id}/nudge"
 PROPOSE = "/dashboard/cycles/{cycle_id}/levels/propose"
+FOLLOW = "/dashboard/cycles/{cycle_id}/follow"
 #: Forms these callers may submit: managers nudge (the cycle is not stalled: nothing is sent);
-#: a partner proposes its own organisation's level (the method lets each organisation choose).
-ALLOWED = {("manager", NUDGE), ("informed", PROPOSE)}
+#: a partner proposes its own organisation's level (the method lets each organisation choose)
+#: and follows a cycle of its alliance itself.
+ALLOWED = {("manager", NUDGE), ("informed", PROPOSE), ("informed", FOLLOW)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,6 +152,11 @@ def _forms(ids: dict[str, int], author: int) -> dict[str, tuple[dict[str, str], 
             {"stage": "work_plan", "level": "active"},
             f"/api/v1/cycles/{cycle}/level-proposals",
             {"stage": "work_plan", "organisation_id": ids["seedbank"], "level": "active"},
+        ),
+        FOLLOW: (
+            {"follow": "yes"},
+            f"/api/v1/cycles/{cycle}/followers",
+            {"person_id": ids["informed"]},
         ),
         "/dashboard/cycles/{cycle_id}/levels/{proposal_id}/decide": (
             {"level": "active"},

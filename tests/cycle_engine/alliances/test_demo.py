@@ -36,12 +36,26 @@ def test_demo_seeds_alliance_walks_cycle_and_is_rerunnable(db_url: str, tmp_path
         walked = next(c for c in engine.cycles.list_cycles() if c.state == "completed")
         report = engine.work.cycle_report(walked.id or 0)
         assert report.complete and len(report.contexts) == 3
+        _check_contexts_follow_the_rule(engine, walked.id or 0)
         assert engine.work.stages_lacking_focal_point(
             next(c.id or 0 for c in engine.cycles.list_cycles() if c.state == "role_assignment")
         )
     again: list[str] = []
     run_demo(db_url, again.append, data_dir=tmp_path / "data")
     assert again[0].startswith("demo alliance already seeded")
+
+
+def _check_contexts_follow_the_rule(engine: CycleEngine, cycle_id: int) -> None:
+    """The walked cycle's contexts are three distinct communities, each run by an organisation
+    leading or taking active part in multi-context testing (the template's rule)."""
+    contexts = engine.work.testing_contexts(cycle_id)
+    testing = {
+        p.organisation_id: p.level
+        for p in engine.work.participants(cycle_id)
+        if p.stage == "multi_context_testing"
+    }
+    assert len({(c.community, c.country) for c in contexts}) == 3
+    assert all(testing.get(c.organisation_id) in ("lead", "active") for c in contexts)
 
 
 def _check_learning_story(engine: CycleEngine, alliance_id: int) -> None:

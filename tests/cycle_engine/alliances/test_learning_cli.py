@@ -55,3 +55,30 @@ def test_learning_commands_write_records_the_report_counts(world: World, db_url:
     assert "- Fundación Tierra left on 2025-04-01: Merged" in report
     agenda = _run(db_url, "learning", "agenda", alliance)
     assert "[open] Who pays?" in agenda
+
+
+def test_cycle_follow_unfollow_and_followers_from_a_shell(world: World, db_url: str) -> None:
+    """A member with no role follows (by email or id), is listed, and stops; a person of
+    another alliance is refused with the reason, and a manager may not add followers."""
+    cycle = str(world.start())
+    assert "nobody follows" in _run(db_url, "cycle", "followers", cycle)
+    out = _run(db_url, "cycle", "follow", cycle, "dora@example.org")
+    assert out.strip() == f"Dora Cruz follows cycle {cycle}"
+    _run(db_url, "cycle", "follow", cycle, str(world.carla), "--person", "carla@example.org")
+    listed = _run(db_url, "cycle", "followers", cycle)
+    assert "Dora Cruz <dora@example.org>" in listed and "(by cli)" in listed
+    assert "Carla Zelaya <carla@example.org>" in listed and "(by Carla Zelaya)" in listed
+    refused = _run(db_url, "cycle", "follow", cycle, "omar@example.org", code=1)
+    assert "not a member of alliance" in refused
+    manager = _run(
+        db_url, "cycle", "follow", cycle, "bruno@example.org", "--role", "manager", code=1
+    )
+    assert "managers read" in manager
+    unknown = _run(db_url, "cycle", "follow", cycle, "nobody@example.org", code=1)
+    assert "PERSON: no current person has the address 'nobody@example.org'" in unknown
+    out = _run(db_url, "cycle", "unfollow", cycle, "dora@example.org")
+    assert out.strip() == f"Dora Cruz no longer follows cycle {cycle}"
+    again = _run(db_url, "cycle", "unfollow", cycle, "dora@example.org")
+    assert again.strip() == f"Dora Cruz did not follow cycle {cycle}"
+    people = [f.person_id for f in world.engine.learning.followers(int(cycle))]
+    assert people == [world.carla]

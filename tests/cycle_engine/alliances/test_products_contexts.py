@@ -43,6 +43,10 @@ def _to_testing(world: World) -> int:
         link="https://docs.example.org/tool",
         actor=COORDINATOR,
     )
+    for organisation in (world.ngo, world.farmers):  # they run testing contexts (distinct rule)
+        world.engine.work.assign(
+            cycle, "multi_context_testing", organisation, "active", actor=COORDINATOR
+        )
     world.fire(cycle, "prototypes_ready")
     return cycle
 
@@ -167,7 +171,11 @@ def test_testing_needs_three_reported_contexts(world: World) -> None:
     e.work.report_context(cycle, ids[1], "Useful, needs translation.", "mixed", actor=COORDINATOR)
     with pytest.raises(TransitionNotAllowed) as blocked:
         world.fire(cycle, "testing_completed")
-    assert blocked.value.reasons == ("3 contexts must report results; 2 have: Intibucá, Quiché",)
+    assert blocked.value.reasons == (
+        "3 contexts must report results; 2 have: Intibucá, Quiché",
+        "contexts in 3 distinct communities must report; 2 did: "
+        "la esperanza (honduras), santa cruz del quiché (guatemala)",
+    )
     e.work.report_context(cycle, ids[2], "Women's group adopted it.", "strong", actor=COORDINATOR)
     world.fire(cycle, "testing_completed")
     assert [c.status for c in e.work.testing_contexts(cycle)] == ["reported"] * 3
@@ -227,7 +235,10 @@ def test_a_pause_is_not_a_testing_round_but_a_loop_back_is(world: World) -> None
     world.fire(cycle, "resume")
     with pytest.raises(TransitionNotAllowed) as blocked:
         world.fire(cycle, "testing_completed")
-    assert blocked.value.reasons == ("3 contexts must report results; 1 have: Site 0",)
+    assert blocked.value.reasons == (
+        "3 contexts must report results; 1 have: Site 0",
+        "contexts in 3 distinct communities must report; 1 did: community 0 (honduras)",
+    )
     for context_id in ids[1:]:
         e.work.report_context(cycle, context_id, "After the pause.", "weak")
     world.fire(cycle, "results_weak", note="Too long for field use")

@@ -24,6 +24,7 @@ def _to_documentation(world: World) -> int:
     )
     world.fire(cycle, "review_completed")
     e.work.add_product(cycle, "prototype", "P", world.research, link="https://p.example.org")
+    e.work.assign(cycle, "multi_context_testing", world.farmers, "active", actor=COORDINATOR)
     world.fire(cycle, "prototypes_ready")
     for i in range(3):
         context = e.work.add_context(cycle, f"Site {i}", "Guatemala", f"Village {i}", world.farmers)

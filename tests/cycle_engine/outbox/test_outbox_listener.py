@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from cycle_engine.actors import Actor
-from cycle_engine.outbox.enqueue import Notice, Scope, enqueue
+from cycle_engine.outbox.enqueue import Notice, enqueue
 from cycle_engine.outbox.recipients import by_roles
 from cycle_engine.outbox.signin import MAX_LINKS_PER_WINDOW, SignInLink, queue_signin_email
 from cycle_engine.store.tables.alliances import PersonRecord
@@ -44,8 +44,10 @@ def test_kickoff_reminder_is_the_stage_started_email_to_each_role_once(world: Wo
     assert by_name["ana"].dedupe_key == (
         f"{world.cycle_id}:question_workshop(1):kickoff:1:ana@research.example.org"
     )
-    assert by_name["ana"].context["actions"] == ["acknowledge", "done", "extend", "snooze"]
-    assert by_name["eve"].context["actions"] == []  # informed: nothing to act on
+    # the cycle starts: every organisation's people may also choose its level (issue 12)
+    steps = ["acknowledge", "done", "extend", "snooze"]
+    assert by_name["ana"].context["actions"] == [*steps, "level"]
+    assert by_name["eve"].context["actions"] == ["level"]  # informed: no step to act on
     assert all(r.message_id.startswith("<") and r.message_id.endswith(">") for r in rows)
 
 
@@ -53,13 +55,7 @@ def test_second_insert_with_the_same_key_is_ignored(world: World) -> None:
     """Enqueuing the same notice twice leaves one row (the unique dedupe key decides)."""
     engine = world.engine
     with engine.db.transaction() as session:
-        cycle = engine.get_cycle(world.cycle_id)
-        session.add(cycle)
-        spec = engine.templates.store.spec(session, cycle.template_id)
-        visit = engine.cycles.current_stage(world.cycle_id)
-        scope = Scope(
-            cycle=cycle, spec=spec, stage="question_workshop", visit=visit, now=world.clock.now()
-        )
+        scope = world.first_stage_scope(session)
         ana = next(
             a
             for a in by_roles(session, world.cycle_id, "question_workshop", ["focal_point"])

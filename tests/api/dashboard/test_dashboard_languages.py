@@ -1,0 +1,183 @@
+"""The dashboard speaks the reader's language over real HTTP: the browser's Accept-Language for a
+visitor, the signed-in person's own language, and above both the language switch (`?lang=`,
+remembered in a cookie). Pages read in Spanish carry no English chrome: none of the dashboard
+catalog's English sentences is left in them, only partners' own words and the engine's."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+from babel.messages.pofile import read_po
+
+from cycle_engine import CycleEngine
+from cycle_engine.alliances.reach import EVERYTHING
+from tests.api.dashboard.conftest import COORDINATOR, DashboardServer, World, csrf_of, sign_in
+
+LOCALE = Path(__file__).resolve().parents[3] / "api" / "dashboard" / "locale"
+SPANISH_GUATEMALA = "es-GT,es;q=0.9,en;q=0.5"
+_PIECES = re.compile(r"%\(\w+\)[sd]|<[^>]+>")
+
+
+def english_sentences(language: str) -> list[str]:
+    """Runs of at least 12 characters of the catalog's English msgids that `language` renders
+    differently (placeholders and markup cut out), as a page would show them."""
+    with (LOCALE / language / "LC_MESSAGES" / "dashboard.po").open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    pieces = set()
+    for message in catalog:
+        if not message.id or not message.string or message.string == message.id:
+            continue
+        sources = [message.id] if isinstance(message.id, str) else list(message.id)
+        for source in sources:
+            for piece in _PIECES.split(source):
+                piece = piece.strip(" .,:;()—·")
+                if len(piece) >= 12:
+                    pieces.add(piece)
+    return sorted(pieces)
+
+
+def visible_text(page: str) -> str:
+    """The page's text as read (markup gone, entities decoded, blanks folded)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def english_left(page: str, language: str = "es") -> list[str]:
+    text = visible_text(page)
+    return [piece for piece in english_sentences(language) if piece in text]
+
+
+def speak(db_url: str, email: str, language: str) -> None:
+    """Set the language of the person with `email`, as a correction through the engine does."""
+    with CycleEngine(db_url) as engine:
+        [person] = [p for p in engine.alliances.list_people() if p.email == email]
+        assert person.id is not None
+        engine.alliances.corrections.update_person(
+            person.id, {"language": language}, actor=COORDINATOR, reach=EVERYTHING
+        )
+
+
+def test_visitor_gets_the_browsers_language(dashboard: DashboardServer) -> None:
+    """The sign-in page answers Accept-Language (es-GT reads Spanish, fr French) and says so in
+    `<html lang>`; without the header it stays English."""
+    client = dashboard.client()
+    spanish = client.get("/dashboard/signin", headers={"Accept-Language": SPANISH_GUATEMALA})
+    assert spanish.status_code == 200
+    assert '<html lang="es">' in spanish.text
+    assert "Enviarme un enlace de acceso" in spanish.text and "Correo electrónico" in spanish.text
+    assert english_left(spanish.text) == []
+    french = client.get("/dashboard/signin", headers={"Accept-Language": "fr-SN, en;q=0.3"})
+    assert '<html lang="fr">' in french.text and "M'envoyer un lien de connexion" in html.unescape(
+        french.text
+    )
+    english = client.get("/dashboard/signin")
+    assert '<html lang="en">' in english.text and "Email me a sign-in link" in english.text
+
+
+@pytest.fixture
+def spanish_coordinator(
+    dashboard: DashboardServer, dashboard_world: World, db_url: str
+) -> httpx.Client:
+    """The coordinator, whose language is Spanish, signed in from an English browser."""
+    speak(db_url, dashboard_world.coordinator, "es")
+    client = sign_in(dashboard, dashboard_world.coordinator)
+    client.headers["Accept-Language"] = "en-US,en;q=0.9"
+    return client
+
+
+def test_spanish_coordinator_reads_the_pages_in_spanish(
+    spanish_coordinator: httpx.Client, dashboard_world: World
+) -> None:
+    """The person's language beats the browser's: the overview, stalled steps, cycle list, cycle
+    page, my steps, templates and the template editor read in Spanish, stage titles included,
+    with no English chrome left."""
+    client = spanish_coordinator
+    alliance = f"/dashboard/alliances/{dashboard_world.alliance_id}"
+    expected = {
+        alliance: ["Ciclos detenidos: quién debe actuar", "Resumen", "Pasos estancados"],
+        f"{alliance}/stalled": ["Nada está estancado. Bien.", "Quién debe actuar y por qué"],
+        f"{alliance}/cycles": ["Filtrar", "Taller de preguntas"],
+        f"/dashboard/cycles/{dashboard_world.cycle_id}": [
+            "Avanzar el ciclo",
+            "Diagrama de estados",
+            "Quién lidera cada etapa",
+            "Taller de preguntas",
+            "Cronología",
+        ],
+        "/dashboard/my-steps": ["Mis pasos", "Abiertos ahora"],
+        f"{alliance}/templates": ["Mover los ciclos en curso a una nueva versión"],
+        f"{alliance}/editor": ["Editor de plantillas", "Empezar una plantilla"],
+    }
+    for path, words in expected.items():
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert '<html lang="es">' in page.text, path
+        text = visible_text(page.text)
+        for word in words:
+            assert word in text, (path, word)
+        assert english_left(page.text) == [], path
+        assert "Sign out" not in text and "Salir" in text, path
+
+
+def test_editor_and_flash_messages_speak_spanish(
+    spanish_coordinator: httpx.Client, dashboard_world: World
+) -> None:
+    """A draft opened in the editor shows its form in Spanish, and the notices Python writes
+    after a form (a fired trigger) are Spanish too."""
+    client = spanish_coordinator
+    alliance = f"/dashboard/alliances/{dashboard_world.alliance_id}"
+    index = client.get(f"{alliance}/editor")
+    started = client.post(
+        f"{alliance}/editor",
+        data={"csrf_token": csrf_of(index.text), "key": "nuestro-ciclo", "from_key": ""},
+    )
+    assert started.status_code == 303, started.text
+    editor = client.get(started.headers["location"])
+    assert editor.status_code == 200
+    text = visible_text(editor.text)
+    assert "Editar la plantilla nuestro-ciclo" in text and "Añadir una etapa" in text
+    assert "Guardar borrador" in text
+    assert english_left(editor.text) == []
+
+    cycle = f"/dashboard/cycles/{dashboard_world.cycle_id}"
+    page = client.get(cycle)
+    fired = client.post(
+        f"{cycle}/fire",
+        data={"csrf_token": csrf_of(page.text), "trigger": "questions_agreed", "note": "listo"},
+    )
+    assert fired.status_code == 303
+    after = visible_text(client.get(fired.headers["location"]).text)
+    assert "Se ejecutó «questions_agreed»." in after
+
+
+def test_language_switch_overrides_and_is_remembered(
+    spanish_coordinator: httpx.Client, dashboard_world: World
+) -> None:
+    """`?lang=fr` turns the Spanish person's overview French, a cookie keeps it French on the
+    next page, and `?lang=en` brings English back; the switch is plain links."""
+    client = spanish_coordinator
+    overview = f"/dashboard/alliances/{dashboard_world.alliance_id}"
+    spanish = client.get(overview)
+    assert f'href="{overview}?lang=fr"' in spanish.text and 'hreflang="fr"' in spanish.text
+    french = client.get(overview, params={"lang": "fr"})
+    assert '<html lang="fr">' in french.text
+    assert "Cycles bloqués : qui doit agir" in visible_text(french.text)
+    assert english_left(french.text, "fr") == []
+    assert "ce_lang=fr" in french.headers["set-cookie"]
+    later = client.get(f"/dashboard/cycles/{dashboard_world.cycle_id}")
+    assert '<html lang="fr">' in later.text and "Faire avancer le cycle" in later.text
+    english = client.get(overview, params={"lang": "en"})
+    assert '<html lang="en">' in english.text and "Stuck cycles: who must act" in english.text
+    assert '<html lang="en">' in client.get(overview).text
+
+
+def test_error_pages_follow_the_visitors_language(dashboard: DashboardServer) -> None:
+    """A refused form (no CSRF token) is explained in the browser's language."""
+    answer = dashboard.client().post(
+        "/dashboard/signin", data={"email": "x@example.org"}, headers={"Accept-Language": "fr"}
+    )
+    assert answer.status_code == 403
+    assert '<html lang="fr">' in answer.text and "Formulaire expiré" in answer.text
