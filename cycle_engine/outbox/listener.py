@@ -26,7 +26,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select, update
+from sqlalchemy import bindparam, select
+from sqlmodel import Session, col, update
 
 from cycle_engine.changes import Change
 from cycle_engine.clock import as_utc
@@ -48,10 +49,18 @@ from cycle_engine.outbox.recipients import (
     ladder_rung,
     responsible_person,
 )
+from cycle_engine.store.events import core_connection
 from cycle_engine.store.tables import StageRecord
 from cycle_engine.store.tables.alliances import ProductRecord
 from cycle_engine.store.tables.outbox import EMAIL, PENDING, OutboxRecord
 
+_PRODUCT = ProductRecord.__table__  # type: ignore[attr-defined]
+#: The products a completed stage's email lists, prebuilt (it runs on every completing fire).
+_STAGE_PRODUCTS = (
+    select(_PRODUCT.c.title, _PRODUCT.c.link)
+    .where(_PRODUCT.c.cycle_id == bindparam("cycle_id"), _PRODUCT.c.stage == bindparam("stage"))
+    .order_by(_PRODUCT.c.id)
+)
 ACTIONS = ("acknowledge", "done", "extend", "snooze")
 STARTED_TO = ("focal_point", "deputy", "lead", "active")
 COMPLETED_TO = ("lead", "active", "informed")
@@ -177,18 +186,16 @@ class OutboxListener:
         return not target.hold and (not target.final or dest == spec.final_stages[0])
 
     def _completed(self, change: Change, left: StageRecord) -> None:
-        products = change.session.exec(
-            select(ProductRecord)
-            .where(ProductRecord.cycle_id == change.cycle.id, ProductRecord.stage == left.stage)
-            .order_by(col(ProductRecord.id))
-        ).all()
+        products = core_connection(change.session).execute(
+            _STAGE_PRODUCTS, {"cycle_id": change.cycle.id, "stage": left.stage}
+        )
         dest = change.event.to_state
         next_stage = None
         if dest and change.spec.has_stage(dest) and not change.spec.stage(dest).final:
             following = change.spec.stage(dest)
             next_stage = {"key": dest, "title": following.title, **stage_translations(following)}
         details = {
-            "products": [{"title": p.title, "url": p.link} for p in products],
+            "products": [{"title": title, "url": link} for title, link in products],
             "next_stage": next_stage,
         }
         self._send(
