@@ -58,7 +58,7 @@ clean:
 
 # The dashboard's and the email pages' words: extract what the code marks, then bring every
 # language's catalog up to date (new msgids arrive untranslated; removed ones are dropped).
-# Translate the new entries in the .po files; tests/i18n checks that nothing is left.
+# Translate the new entries in the .po files; tests/api/dashboard/test_page_catalogs.py checks.
 BABEL_DOMAINS := dashboard:api/dashboard/locale pages:notifications/locale \
   validator:cycle_engine/spec/locale
 messages: $(VENV)/.test-installed

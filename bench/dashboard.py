@@ -23,7 +23,8 @@ import statistics
 import tempfile
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 import httpx
@@ -82,9 +83,13 @@ def check_counters(engine: CycleEngine, world: World) -> None:
     seconds = time.perf_counter() - started
     kept = engine.cycles.alliance_figures(world.alliance_id)
     assert counted == (kept.active, kept.finished, kept.overdue, kept.stalled), (counted, kept)
+    since = datetime.combine(engine.clock.now().date() - timedelta(days=90), dt_time(), UTC)
+    closed = engine.cycles.on_time(since, alliance_id=world.alliance_id)
+    assert engine.cycles.alliance_on_time(world.alliance_id, since) == closed, closed
     print(
         f"  counters agree with counting: {kept.active:,} active, {kept.overdue:,} overdue, "
-        f"{kept.stalled:,} stalled (counting them took {seconds * 1000:,.0f} ms)"
+        f"{kept.stalled:,} stalled, {closed.on_time:,} of {closed.closed:,} closed on time "
+        f"(counting them took {seconds * 1000:,.0f} ms)"
     )
 
 

@@ -6,8 +6,9 @@ LC_MESSAGES/templates.po`, keyed by the template's own text (the msgid). A text 
 such as an alliance's own template, stays as the template gives it: the template's default.
 Emails apply this when they are composed (`localize_context`), so "Resultados: Work plan ha
 concluido" reads "Resultados: Plan de trabajo ha concluido". A template may also give a stage's
-texts per language itself (`translations:` in its YAML, carried in the email's context): those
-come first, then the catalog, then the template's default text.
+texts per language itself (`translations:` in its YAML, carried in the email's context), and so
+may the template for its own title and description: those come first, then the catalog, then the
+template's default text.
 """
 
 from __future__ import annotations
@@ -68,13 +69,14 @@ def _localize_stage(stage: Mapping[str, Any], language: str) -> dict[str, Any]:
 
 
 def localize_context(context: dict[str, Any], language: str) -> dict[str, Any]:
-    """An email's context with its stage's (and next stage's) title and description in
-    `language`, and those of each digest item; the rest (cycle titles, people, products:
-    partners' own words) unchanged."""
+    """An email's context with its template's and its stage's (and next stage's) title and
+    description in `language`, and those of each digest item; the rest (cycle titles, people,
+    products: partners' own words) unchanged."""
     localized = dict(context)
-    stage = context.get("stage")
-    if isinstance(stage, Mapping):
-        localized["stage"] = _localize_stage(stage, language)
+    for name in ("template", "stage"):
+        node = context.get(name)
+        if isinstance(node, Mapping):
+            localized[name] = _localize_stage(node, language)
     details = context.get("details")
     if isinstance(details, Mapping) and isinstance(details.get("next_stage"), Mapping):
         localized["details"] = {

@@ -172,6 +172,20 @@ VOCABULARY: dict[str, str] = {
     "fresh_link": N_("fresh link"),
     "digest": N_("digest"),
     "signin": N_("sign-in link"),
+    # what a not-found page names
+    "cycle": N_("cycle"),
+    "alliance": N_("alliance"),
+    "organisation": N_("organisation"),
+    "person": N_("person"),
+    "template": N_("template"),
+    "product": N_("product"),
+    "question": N_("question"),
+    "context": N_("context"),
+    "migration plan": N_("migration plan"),
+    "template draft": N_("template draft"),
+    "level proposal": N_("level proposal"),
+    "message": N_("message"),
+    "file": N_("file"),
 }
 
 

@@ -137,7 +137,8 @@ def layout(spec: TemplateSpec) -> Diagram:
                 ANY, _Node(ANY, current_words().gettext("from any active stage"), "marker")
             )
         if edge.dest.endswith("__back"):
-            diagram.nodes[edge.dest] = _Node(edge.dest, "back where it paused", "marker")
+            label = current_words().gettext("back where it paused")
+            diagram.nodes[edge.dest] = _Node(edge.dest, label, "marker")
     diagram.edges = edges
     back = _back_edges(spec.initial, edges)
     forward = [e for e in edges if e not in back and e.source != ANY]

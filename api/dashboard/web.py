@@ -37,7 +37,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from cycle_engine.api.access import Viewer, load_viewer
 from cycle_engine.api.dashboard.csrf import CsrfRefused, check_csrf, csrf_token
-from cycle_engine.api.dashboard.formatting import build_environment
+from cycle_engine.api.dashboard.formatting import build_environment, word_in
 from cycle_engine.api.dashboard.sessions import (
     SEEN_RESOLUTION,
     SESSION_COOKIE,
@@ -101,17 +101,17 @@ def words_for(language: str) -> Words:
 
 
 def language_links(request: Request, current: str) -> list[dict[str, str | bool]]:
-    """The language switch: this page in each language (its other query parameters kept)."""
+    """The language switch: this page in each language (its other query parameters kept); a
+    page answering a form (a POST) links to the dashboard's home instead, which a GET reaches."""
     links: list[dict[str, str | bool]] = []
     for code in LANGUAGES:
-        url = request.url.include_query_params(lang=code)
+        if request.method in ("GET", "HEAD"):
+            url = request.url.include_query_params(lang=code)
+            target = f"{url.path}?{url.query}"
+        else:
+            target = f"{dashboard_path(request, '/')}?lang={code}"
         links.append(
-            {
-                "code": code,
-                "name": LANGUAGE_NAMES[code],
-                "url": f"{url.path}?{url.query}",
-                "current": code == current,
-            }
+            {"code": code, "name": LANGUAGE_NAMES[code], "url": target, "current": code == current}
         )
     return links
 
@@ -378,7 +378,7 @@ class DashboardRoute(APIRoute):
                     N_("Not found"),
                     words.gettext(
                         "There is no %(kind)s %(ident)s that you can see.",
-                        kind=error.kind,
+                        kind=word_in(error.kind, words),
                         ident=error.ident,
                     ),
                 )

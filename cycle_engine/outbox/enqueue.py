@@ -123,10 +123,10 @@ def new_message_id(domain: str = MESSAGE_ID_DOMAIN) -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
-def stage_translations(spec_stage: StageSpec | None) -> dict[str, Any]:
+def stage_translations(spec_stage: StageSpec | TemplateSpec | None) -> dict[str, Any]:
     """`{"translations": {language: {title, description}}}` when the template gives the stage's
-    texts in other languages (read when the email is composed, in the reader's language), else
-    nothing, so contexts of untranslated templates stay as they were."""
+    (or its own) texts in other languages (read when the email is composed, in the reader's
+    language), else nothing, so contexts of untranslated templates stay as they were."""
     if spec_stage is None or not spec_stage.translations:
         return {}
     return {
@@ -143,6 +143,11 @@ def stage_context(session: Session, scope: Scope) -> dict[str, Any]:
     visit = scope.visit
     return {
         "cycle": {"id": scope.cycle.id, "title": scope.cycle.title},
+        "template": {
+            "key": scope.spec.key,
+            "title": scope.spec.title,
+            **stage_translations(scope.spec),
+        },
         "stage": {
             "key": scope.stage,
             "title": spec_stage.title if spec_stage else scope.stage,

@@ -37,6 +37,7 @@ from cycle_engine.spec.specs import (
     TransitionSpec,
 )
 from cycle_engine.spec.stages import convert_defaults, convert_stage
+from cycle_engine.spec.translations import convert_translations
 from cycle_engine.spec.validate import (
     SNAKE_NAME,
     TEMPLATE_KEY,
@@ -52,7 +53,16 @@ from cycle_engine.spec.validate import (
     is_guard_arg,
 )
 
-TEMPLATE_KEYS = ("key", "title", "description", "initial", "defaults", "stages", "transitions")
+TEMPLATE_KEYS = (
+    "key",
+    "title",
+    "description",
+    "translations",
+    "initial",
+    "defaults",
+    "stages",
+    "transitions",
+)
 TRANSITION_KEYS = ("trigger", "from", "to", "roles", "requires", "description")
 
 _NAME_TAGS = {
@@ -302,9 +312,7 @@ def _convert(
     document: Any, problems: Problems, guards: Mapping[str, GuardDefinition]
 ) -> TemplateSpec | None:
     if not isinstance(document, dict):
-        problems.add(
-            "", N_("a template is a mapping with keys {keys}"), keys=", ".join(TEMPLATE_KEYS)
-        )
+        problems.add("", not_a_template())
         return None
     required = ("key", "title", "stages", "transitions")
     check_keys(problems, document, "", TEMPLATE_KEYS, required=required)
@@ -313,6 +321,7 @@ def _convert(
     )
     title = expect_text(problems, document.get("title", ""), "title")
     description = expect_text(problems, document.get("description", ""), "description")
+    translations = convert_translations(problems, document.get("translations"), "translations")
     initial = None
     if "initial" in document:
         initial = expect_name(
@@ -345,7 +354,13 @@ def _convert(
         initial=initial,
         stages=specs,
         transitions=tuple(_finish(draft, specs) for draft in drafts),
+        translations=translations,
     )
+
+
+def not_a_template() -> Message:
+    """What is wrong with a document that is not a mapping (also the editor's words for it)."""
+    return message(N_("a template is a mapping with keys {keys}"), keys=", ".join(TEMPLATE_KEYS))
 
 
 def _check_total_duration(problems: Problems, stages: list[StageSpec]) -> None:

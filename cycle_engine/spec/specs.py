@@ -104,7 +104,8 @@ class TransitionSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class TemplateSpec:
-    """A validated cycle template."""
+    """A validated cycle template; `translations` gives its title and description in other
+    languages (as a stage's do)."""
 
     key: str
     title: str
@@ -112,12 +113,17 @@ class TemplateSpec:
     initial: str
     stages: tuple[StageSpec, ...]
     transitions: tuple[TransitionSpec, ...]
+    translations: tuple[StageText, ...] = ()
     source: str = "<memory>"
     content_hash: str = ""
     _by_key: dict[str, StageSpec] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_key.update({stage.key: stage for stage in self.stages})
+
+    def text_in(self, language: str) -> StageText | None:
+        """The template's own title and description in `language`, or None when it gives none."""
+        return next((t for t in self.translations if t.language == language), None)
 
     def stage(self, key: str) -> StageSpec:
         """The stage named `key`; raises KeyError when the template has none."""

@@ -1,6 +1,7 @@
-"""Convert a stage's `translations:` (its title and description per language) into `StageText`s.
+"""Convert `translations:` (a title and description per language) into `StageText`s.
 
-A template keeps its plain `title:` and `description:` as the default texts; a stage may add
+A template keeps its plain `title:` and `description:` as the default texts; the template itself
+and each stage may add
 
     translations:
       es: {title: Plan de trabajo, description: ...}

@@ -83,7 +83,7 @@ def readme_section(registry: GuardRegistry) -> str:
         ("participation levels (an organisation on a stage)", vocabulary.participation_levels),
         ("product kinds (`product:` guard, `product add`)", vocabulary.product_kinds),
         ("context ratings (`context_rated:` guard, `context report --rating`)", vocabulary.ratings),
-        ("languages of a stage's `translations:`", vocabulary.languages),
+        ("languages of `translations:` (the template's and each stage's)", vocabulary.languages),
     ]
     lines = ["| where | allowed values |", "|---|---|"]
     lines += [f"| {where} | {words(values)} |" for where, values in rows]

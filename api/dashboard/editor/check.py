@@ -1,12 +1,13 @@
 """Validating the editor's template and placing each problem beside its field; the diagram.
 
 Validation is the engine's own (`engine.drafts.validate`, the loader and validator the CLI
-uses), run on the text the form produces. Each problem's path (`stages[2].duration`) is mapped to
-the slot of the form field it concerns (`stage-2-duration`), or to the nearest enclosing row,
-or, when the form has no such place, to the list above the form. The diagram is the cycle
-page's SVG (`dashboard.svg`), drawn from whatever part of the template is usable even while it
-has problems, with stages that cannot be reached from the first stage, or cannot reach a final
-stage, outlined and named.
+uses), run on the text the form produces; each problem is worded in the coordinator's language
+(the `validator` catalog, `cycle_engine.spec.messages`). Each problem's path
+(`stages[2].duration`) is mapped to the slot of the form field it concerns (`stage-2-duration`),
+or to the nearest enclosing row, or, when the form has no such place, to the list above the form.
+The diagram is the cycle page's SVG (`dashboard.svg`), drawn from whatever part of the template
+is usable even while it has problems, with stages that cannot be reached from the first stage,
+or cannot reach a final stage, outlined and named.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from cycle_engine.api.dashboard.editor.model import TemplateForm
 from cycle_engine.api.dashboard.svg import state_diagram_svg
 from cycle_engine.errors import InvalidTemplate, TemplateProblem
+from cycle_engine.i18n import DEFAULT_LANGUAGE
+from cycle_engine.spec.messages import problem_message
 from cycle_engine.spec.specs import ANY_ACTIVE, PREVIOUS, StageSpec, TemplateSpec, TransitionSpec
 
 _MISSING = re.compile(r"^missing required key '(\w+)'")
@@ -39,8 +42,21 @@ _PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
         re.compile(r"^transitions\[(?P<i>\d+)\](?:\.(?P<f>\w+))?(?:\[(?P<g>\d+)\])?"),
         lambda m: _transition_slot(m),
     ),
+    (
+        re.compile(r"^translations(?:\.(?P<code>[^.]+))?(?:\.(?P<f>\w+))?"),
+        lambda m: _template_text_slot(m),
+    ),
     (re.compile(r"^(?P<f>key|title|description|initial)$"), lambda m: m["f"]),
 )
+
+
+def _template_text_slot(match: re.Match[str]) -> str:
+    """A problem of the template's own text in one language: beside that language's field."""
+    if match["code"] is None:
+        return "translations"  # no such field: listed above the form
+    if match["f"] in ("title", "description"):
+        return f"tr-{match['code']}-{match['f']}"
+    return f"tr-{match['code']}"
 
 
 def _rule_slot(prefix: str, match: re.Match[str]) -> str:
@@ -99,6 +115,8 @@ def slot_of(path: str) -> str | None:
 def form_slots(form: TemplateForm) -> list[str]:
     """Every slot the form shows a problem in (so a live update can clear them all)."""
     slots = ["key", "title", "description", "initial", "defaults-reminders"]
+    for code in form.translations:
+        slots += [f"tr-{code}", f"tr-{code}-title", f"tr-{code}-description"]
     slots += ["defaults-overdue", "defaults-stall"]
     slots += [f"defaults-reminder-{j}" for j in range(len(form.defaults.reminders))]
     for i, stage in enumerate(form.stages):
@@ -129,7 +147,22 @@ class Checked:
         return self.spec is not None and not self.problems
 
 
-def place(problems: tuple[TemplateProblem, ...], form: TemplateForm | None) -> Checked:
+def in_language(
+    problems: tuple[TemplateProblem, ...], language: str
+) -> tuple[TemplateProblem, ...]:
+    """The same problems with `message` worded in `language` (for pages that list them)."""
+    return tuple(
+        TemplateProblem(p.source, p.path, problem_message(p, language), p.text) for p in problems
+    )
+
+
+def place(
+    problems: tuple[TemplateProblem, ...],
+    form: TemplateForm | None,
+    language: str = DEFAULT_LANGUAGE,
+) -> Checked:
+    """Each problem, worded in `language`, beside the form field its path names (or in the
+    general list when the form has no such field)."""
     slots = set(form_slots(form)) if form is not None else set()
     by_slot: dict[str, list[str]] = {}
     general: list[str] = []
@@ -144,7 +177,7 @@ def place(problems: tuple[TemplateProblem, ...], form: TemplateForm | None) -> C
                 if not slot.rsplit("-", 1)[1].isdigit()
                 else (slot.rsplit("-", 2)[0])
             )
-        message = problem.message
+        message = problem_message(problem, language)
         if slot in slots:
             by_slot.setdefault(slot, []).append(message)
         else:
@@ -153,12 +186,18 @@ def place(problems: tuple[TemplateProblem, ...], form: TemplateForm | None) -> C
     return Checked(spec=None, problems=problems, by_slot=by_slot, general=general)
 
 
-def check(text: str, form: TemplateForm | None, validate: Callable[[str], TemplateSpec]) -> Checked:
-    """Validate `text` (the form's, or the hand-written one) and place its problems."""
+def check(
+    text: str,
+    form: TemplateForm | None,
+    validate: Callable[[str], TemplateSpec],
+    language: str = DEFAULT_LANGUAGE,
+) -> Checked:
+    """Validate `text` (the form's, or the hand-written one) and place its problems, worded in
+    `language`."""
     try:
         spec = validate(text)
     except InvalidTemplate as invalid:
-        return place(invalid.problems, form)
+        return place(invalid.problems, form, language)
     return Checked(spec=spec, problems=())
 
 

@@ -7,7 +7,7 @@ row (`stage:2`), not its key: renaming a stage in the form carries every referen
 reference the form cannot resolve to a row (a name typed in the YAML) travels as `name:<text>`.
 Checkbox lists (roles, sources) are one field per choice, because the form arrives as one value
 per name. A stage's title and description per language are `stage-<i>-tr-<code>-title` and
-`...-description`.
+`...-description`; the template's own are `tr-<code>-title` and `tr-<code>-description`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ Fields = Mapping[str, str]
 _TEXT_FIELD = re.compile(
     r"^stage-(?P<i>\d{1,3})-tr-(?P<code>[^\s]{1,20})-(?P<field>title|description)$"
 )
+
+
+#: The template's own text in one language: `tr-es-title`.
+_TEMPLATE_TEXT_FIELD = re.compile(r"^tr-(?P<code>[^\s]{1,20})-(?P<field>title|description)$")
 
 
 def ref_value(name: str, keys: Sequence[str]) -> str:
@@ -117,6 +121,17 @@ def _texts_by_stage(fields: Fields) -> dict[int, dict[str, TextForm]]:
     return texts
 
 
+def _template_texts(fields: Fields) -> dict[str, TextForm]:
+    """Every `tr-<code>-title|description` sent, by language; at most MAX_ITEMS languages."""
+    texts: dict[str, TextForm] = {}
+    for name, value in fields.items():
+        match = _TEMPLATE_TEXT_FIELD.match(name)
+        if match is None or (match["code"] not in texts and len(texts) >= MAX_ITEMS):
+            continue
+        setattr(texts.setdefault(match["code"], TextForm()), match["field"], value)
+    return texts
+
+
 def parse_form(fields: Fields, *, roles: Sequence[str], recipients: Sequence[str]) -> TemplateForm:
     """The form as sent; `roles` and `recipients` are the checkbox choices the page offered."""
     stages: list[StageForm] = []
@@ -174,4 +189,5 @@ def parse_form(fields: Fields, *, roles: Sequence[str], recipients: Sequence[str
         defaults=_rules(fields, "defaults-", recipients, "off"),
         stages=stages,
         transitions=transitions,
+        translations=_template_texts(fields),
     )

@@ -145,6 +145,15 @@ class TemplateForm:
     )
     stages: list[StageForm] = field(default_factory=list)
     transitions: list[TransitionForm] = field(default_factory=list)
+    #: The template's own title and description per language code (`translations:`).
+    translations: dict[str, TextForm] = field(default_factory=dict)
+
+    def languages(self, offered: Sequence[str]) -> list[str]:
+        """The languages the form shows the template's texts in (as a stage's)."""
+        return [*offered, *(code for code in self.translations if code not in offered)]
+
+    def text_in(self, language: str) -> TextForm:
+        return self.translations.get(language) or TextForm()
 
     def stage_keys(self) -> list[str]:
         return [stage.key for stage in self.stages]
@@ -264,6 +273,7 @@ def form_from_document(document: dict[str, Any]) -> TemplateForm:
         defaults=rules_from(_mapping(document.get("defaults")), defaults=True),
         stages=[_stage(s) for s in stages] if isinstance(stages, list) else [],
         transitions=[_transition(t) for t in transitions] if isinstance(transitions, list) else [],
+        translations=_translations(document.get("translations")),
     )
 
 
@@ -366,6 +376,9 @@ def form_to_document(form: TemplateForm, registry: GuardRegistry) -> dict[str, A
     document: dict[str, Any] = {"key": form.key.strip(), "title": form.title.strip()}
     if form.description.strip():
         document["description"] = form.description.strip()
+    translations = translations_document(form.translations)
+    if translations:
+        document["translations"] = translations
     if form.initial:
         document["initial"] = form.initial
     defaults = rules_document(form.defaults, defaults=True)

@@ -22,6 +22,7 @@ the CSRF token; every page works without JavaScript.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 from urllib.parse import quote
 
@@ -30,11 +31,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import JSONResponse, Response
 
+from cycle_engine.api.dashboard.editor.check import in_language
 from cycle_engine.api.dashboard.editor.session import EditorSession, render_editor, render_parts
 from cycle_engine.api.dashboard.web import SignedInForm, Visit, VisitDep, secure
 from cycle_engine.api.deps import IdPath
 from cycle_engine.errors import InvalidInput, InvalidTemplate, NotPermitted
 from cycle_engine.spec.loader import MAX_TEMPLATE_BYTES
+from cycle_engine.spec.messages import problem_text
 from cycle_engine.templates.drafts import DraftConflict
 
 
@@ -222,7 +225,10 @@ def _publish(visit: Visit, alliance_id: int, draft_id: int, form: dict[str, str]
             actor=viewer.actor(alliance_id),
             reach=viewer.reach,
         )
-    except (DraftConflict, InvalidTemplate, InvalidInput) as refused:
+    except InvalidTemplate as invalid:
+        words = "\n".join(problem_text(p, visit.language) for p in invalid.problems)
+        return _preview(visit, alliance_id, draft_id, words, status=409)
+    except (DraftConflict, InvalidInput) as refused:
         return _preview(visit, alliance_id, draft_id, str(refused), status=409)
     done = visit.words.gettext(
         "Published %(key)s v%(version)s.", key=published.key, version=published.version
@@ -279,7 +285,7 @@ def _preview(
         status=status if problem else 200,
         alliance=session.alliance,
         draft=session.draft,
-        preview=preview,
+        preview=replace(preview, problems=in_language(preview.problems, visit.language)),
         base=_base(visit, alliance_id, draft_id),
         problem=problem,
     )

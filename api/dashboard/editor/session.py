@@ -36,6 +36,7 @@ from cycle_engine.i18n import DEFAULT_LANGUAGE
 from cycle_engine.notifications.reader import current_words, speaking
 from cycle_engine.spec.guards import GuardRegistry
 from cycle_engine.spec.loader import MAX_TEMPLATE_BYTES
+from cycle_engine.spec.messages import problem_message
 from cycle_engine.store.tables.alliances import AllianceRecord
 from cycle_engine.templates.drafts import Draft
 
@@ -134,7 +135,8 @@ class EditorSession:
         read = read_text(text, self.registry)
         self.comments, self.lossy = read.comments, read.lossy
         if read.form is None:
-            self.unreadable = "; ".join(p.message for p in read.problems)[:500]
+            language = self.visit.language
+            self.unreadable = "; ".join(problem_message(p, language) for p in read.problems)[:500]
         else:
             self.form, self.unreadable = read.form, None
 
@@ -194,7 +196,7 @@ class EditorSession:
         )
 
     def checked(self) -> Checked:
-        return check(self.text, self.form, self.visit.engine.drafts.validate)
+        return check(self.text, self.form, self.visit.engine.drafts.validate, self.visit.language)
 
     def context(self) -> dict[str, Any]:
         checked = self.checked()

@@ -22,7 +22,7 @@ from cycle_engine.api.dashboard.editor.model import (
 )
 from cycle_engine.errors import TemplateProblem
 from cycle_engine.spec.guards import GuardRegistry
-from cycle_engine.spec.loader import read_document
+from cycle_engine.spec.loader import not_a_template, read_document
 from cycle_engine.spec.validate import Problems
 
 
@@ -72,7 +72,7 @@ def read_text(text: str, registry: GuardRegistry) -> ReadText:
     document = read_document(text, problems)
     if problems.fatal or not isinstance(document, dict):
         found = tuple(problems) or (
-            TemplateProblem("<text>", "", "a template is a YAML mapping (key: value lines)"),
+            TemplateProblem.of("<text>", "", not_a_template()),  # the loader's words for it
         )
         return ReadText(form=None, problems=found)
     form = form_from_document(document)

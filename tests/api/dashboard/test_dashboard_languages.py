@@ -181,3 +181,21 @@ def test_error_pages_follow_the_visitors_language(dashboard: DashboardServer) ->
     )
     assert answer.status_code == 403
     assert '<html lang="fr">' in answer.text and "Formulaire expiré" in answer.text
+
+
+def test_a_page_answering_a_form_switches_language_through_a_get(
+    dashboard: DashboardServer,
+) -> None:
+    """A page rendered as the answer to a POST (a refused sign-in form) offers the switch as
+    links to the dashboard's home, which a GET reaches, not to the form's POST-only address."""
+    client = dashboard.client()
+    form = client.get("/dashboard/signin", headers={"Accept-Language": "es"})
+    refused = client.post(
+        "/dashboard/signin",
+        data={"csrf_token": csrf_of(form.text), "email": "not-an-address"},
+        headers={"Accept-Language": "es"},
+    )
+    assert refused.status_code == 422
+    assert "Escriba el correo electrónico que usa en la alianza" in refused.text
+    assert 'href="/dashboard/?lang=fr"' in refused.text
+    assert client.get("/dashboard/?lang=fr").status_code in (200, 303)

@@ -28,7 +28,8 @@ def test_spanish_overview_and_the_language_switch_in_chromium(
     browser: Any, dashboard: DashboardServer, dashboard_world: World, db_url: str
 ) -> None:
     """The sign-in confirmation follows the browser (es-GT), the overview the coordinator's
-    Spanish, and the "Français" link turns the page French; no console errors."""
+    Spanish (and the cycle page), and the "Français" link turns the page French; no console
+    errors."""
     speak(db_url, dashboard_world.coordinator, "es")
     errors: list[str] = []
     context = browser.new_context(
@@ -49,6 +50,10 @@ def test_spanish_overview_and_the_language_switch_in_chromium(
     assert page.get_by_role("link", name="Pasos estancados").first.is_visible()
     assert page.get_by_role("button", name="Salir").is_visible()
     shot(page, "21-overview-es")
+    page.goto(f"{dashboard.url}/dashboard/cycles/{dashboard_world.cycle_id}")
+    assert page.get_by_role("heading", name="Avanzar el ciclo").is_visible()
+    shot(page, "23-cycle-es-full")
+    page.goto(f"{dashboard.url}/dashboard/alliances/{dashboard_world.alliance_id}")
     page.get_by_role("navigation", name="Idioma").get_by_role("link", name="Français").click()
     page.wait_for_load_state()
     assert page.get_attribute("html", "lang") == "fr"

@@ -53,7 +53,7 @@ def _only(problems: list[TemplateProblem], path: str) -> TemplateProblem:
 
 
 def test_unknown_product_kind_reads_in_each_language_with_did_you_mean() -> None:
-    """The guard's argument names a product kind the domain lacks: a suggestion in every language."""
+    """A guard names a product kind the domain lacks: a suggestion in every language."""
     problem = _only(_problems(kind="good_practise_review"), "transitions[0].requires[0].product")
     assert problem.message.startswith(
         "unknown product kind 'good_practise_review' for guard 'product'"
