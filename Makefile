@@ -68,6 +68,7 @@ messages: $(VENV)/.test-installed
 	    --omit-header -o $$dir/$$domain.pot . && \
 	  for lang in es fr; do \
 	    $(BIN)/pybabel update -i $$dir/$$domain.pot -d $$dir -D $$domain -l $$lang \
-	      --init-missing --no-fuzzy-matching --ignore-obsolete -w 100 || exit 1; \
+	      --init-missing --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date \
+	      -w 100 || exit 1; \
 	  done; \
 	done

@@ -12,6 +12,7 @@ BENCHMARKS = [
     ["bench.mail", "--mode", "slow"],
     ["bench.api"],
     ["bench.dashboard"],
+    ["bench.event_loop"],
 ]
 
 

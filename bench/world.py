@@ -200,5 +200,6 @@ def bulk(engine: CycleEngine, world: World, count: int, now: datetime) -> None:
             session.execute(text("SET LOCAL session_replication_role = origin"))
             for statement in _RECOUNT:
                 session.execute(text(statement), params)
-    with engine.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))  # fresh planner statistics, as autovacuum would give
+        # fresh planner statistics, as autovacuum would give (SQLite keeps them only when
+        # ANALYZE runs in a transaction that commits; without them it reads every cycle)
+        session.execute(text("ANALYZE"))
