@@ -216,6 +216,7 @@ def _lifespan(
         # pooled connection (one session at a time), so requests never wait for a connection.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         services = BackgroundServices(running, settings, metrics)
+        await anyio.to_thread.run_sync(_refresh_statistics, running)
         app.state.engine = running
         app.state.services = services
         try:
@@ -230,6 +231,14 @@ def _lifespan(
             log.info("cycle engine API stopped")
 
     return lifespan
+
+
+def _refresh_statistics(engine: CycleEngine) -> None:
+    """Fresh planner statistics as the server starts (a failure only costs speed: logged)."""
+    try:
+        engine.db.refresh_statistics()
+    except Exception:  # a read-only or busy database still serves
+        log.warning("could not refresh the database's planner statistics", exc_info=True)
 
 
 def _open_engine(settings: Settings, clock: Clock | None, metrics: EngineMetrics) -> CycleEngine:

@@ -72,7 +72,7 @@ def read_listing(
         if connection is not None:
             try:
                 return _read(connection, filters, limit, offset)
-            except Exception:
+            except Exception:  # an old or empty schema: the store's read names the cause
                 pass
             finally:
                 connection.close()

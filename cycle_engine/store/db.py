@@ -26,6 +26,8 @@ from cycle_engine.errors import InvalidInput
 from cycle_engine.store.turns import WriterTurns
 
 _READONLY = "cycle_engine_readonly"
+#: Rows of each index ANALYZE samples: enough for the planner to choose, bounded at any size.
+_ANALYSIS_ROWS = 1000
 _AFTER_COMMIT = "cycle_engine.after_commit"
 _BEGIN_WRITE = "BEGIN IMMEDIATE"
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -199,6 +201,19 @@ class Database:
             return
         with Session(self._read_engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    def refresh_statistics(self) -> None:
+        """Give SQLite's query planner statistics of the tables as they are now: a bounded
+        ANALYZE (each index sampled, a few milliseconds even at a million cycles). Without
+        them SQLite plans the dashboard's deadline and stall lists as a scan of every cycle
+        (1.4 s at 100,000 cycles, about 2 ms with them). PostgreSQL's autovacuum keeps its own.
+        """
+        if not self.is_sqlite:
+            return
+        with self.transaction() as session:
+            connection = session.connection()
+            connection.exec_driver_sql(f"PRAGMA analysis_limit={_ANALYSIS_ROWS}")
+            connection.exec_driver_sql("ANALYZE")
 
     def dispose(self) -> None:
         self.engine.dispose()
