@@ -1,4 +1,5 @@
-"""Template texts (titles and descriptions of templates and stages) in the reader's language.
+"""Template texts (titles and descriptions of templates, stages and transitions, and the
+titles of triggers) in the reader's language.
 
 A template is written in one language (the built-ins in English); its texts are translated
 through gettext catalogs, one per language, read with Babel: `workflows/locale/<language>/
@@ -46,6 +47,17 @@ def translate(text: str | None, language: str) -> str | None:
     if not text:
         return text
     return catalog(language).get(text, text)
+
+
+def trigger_title(trigger: str) -> str:
+    """A trigger key as people read it: `questions_agreed` -> `Questions agreed` (English)."""
+    return trigger.replace("_", " ").capitalize()
+
+
+def trigger_label(trigger: str, language: str) -> str:
+    """A trigger's title in `language` when the catalog has it (`Preguntas acordadas`), else
+    its English title: built-in triggers are translated like the templates' other texts."""
+    return translate(trigger_title(trigger), language) or trigger
 
 
 def text_in(node: Mapping[str, Any], name: str, language: str) -> str | None:

@@ -31,7 +31,7 @@ from typing import Literal
 from cycle_engine.api.dashboard.formatting import short_date
 from cycle_engine.engine import CycleEngine
 from cycle_engine.notifications.reader import ENGLISH, Words
-from cycle_engine.notifications.template_texts import translate
+from cycle_engine.notifications.template_texts import translate, trigger_label
 from cycle_engine.spec.machine import TriggerOption
 from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.tables import ACTIVE, CycleRecord
@@ -159,10 +159,6 @@ def _guards_of(spec: TemplateSpec, state: str, trigger: str) -> set[str]:
     }
 
 
-def _trigger_title(trigger: str) -> str:
-    return trigger.replace("_", " ").capitalize()
-
-
 def _stage_title(spec: TemplateSpec, state: str, language: str) -> str:
     if not spec.has_stage(state):
         return state
@@ -219,7 +215,7 @@ def who_must_act(
         else:
             action = _(
                 "do what “%(trigger)s” needs: %(reason)s",
-                trigger=_trigger_title(blocked.trigger),
+                trigger=trigger_label(blocked.trigger, words.language),
                 reason=blocked.reasons[0],
             )
         return WhoMustAct(
@@ -231,7 +227,7 @@ def who_must_act(
         )
     if allowed is not None:
         by_lead = "lead" in allowed.roles and leads
-        trigger = _trigger_title(allowed.trigger)
+        trigger = trigger_label(allowed.trigger, words.language)
         return WhoMustAct(
             reason=_("nothing blocks it: “%(trigger)s” can be marked now", trigger=trigger),
             action=_("mark “%(trigger)s” when %(stage)s is done", trigger=trigger, stage=title),

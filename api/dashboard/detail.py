@@ -25,6 +25,7 @@ from cycle_engine.cycles.listing import CycleFilter
 from cycle_engine.engine import CycleEngine
 from cycle_engine.errors import CycleNotFound
 from cycle_engine.notifications.reader import ENGLISH, N_, Words, speaking
+from cycle_engine.notifications.template_texts import trigger_label
 from cycle_engine.spec.machine import TriggerOption
 from cycle_engine.spec.specs import TemplateSpec
 from cycle_engine.store.tables import CycleRecord, EventRecord
@@ -182,7 +183,7 @@ def load_cycle_page(
         learning=engine.work.learning_log(cycle_id),
         questions=engine.work.learning_questions(cycle_id),
         triggers=[
-            titled_reasons(option)
+            titled_reasons(option, words.language)
             for option in engine.cycles.available_triggers(
                 cycle_id, actor=viewer.actor(cycle.alliance_id), reach=reach
             )
@@ -229,10 +230,10 @@ def group_runs(events: list[EventRecord]) -> list[tuple[EventRecord, int]]:
     return runs
 
 
-def titled_reasons(option: TriggerOption) -> TriggerOption:
-    """`option` with its reasons naming the trigger as people read it (“Roles assigned”), not
-    as its key in quotes ('roles_assigned')."""
-    title = f"“{option.trigger.replace('_', ' ').capitalize()}”"
+def titled_reasons(option: TriggerOption, language: str) -> TriggerOption:
+    """`option` with its reasons naming the trigger as people read it in `language` (“Roles
+    assigned”, “Roles asignados”), not as its key in quotes ('roles_assigned')."""
+    title = f"“{trigger_label(option.trigger, language)}”"
     reasons = tuple(r.replace(f"'{option.trigger}'", title) for r in option.reasons)
     return replace(option, reasons=reasons)
 

@@ -22,7 +22,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from cycle_engine.notifications.reader import N_, Words, current_words, install
-from cycle_engine.notifications.template_texts import translate
+from cycle_engine.notifications.template_texts import translate, trigger_label
 
 
 def _zone(name: str | None) -> ZoneInfo:
@@ -110,7 +110,7 @@ def _label(key: str | None) -> str:
     page's language when the template texts' catalog knows it."""
     if not key:
         return ""
-    return translate(key.replace("_", " ").capitalize(), current_words().language) or ""
+    return trigger_label(key, current_words().language)
 
 
 def short_date(day: date | None, language: str | None = None) -> str:

@@ -18,6 +18,7 @@ from html import escape
 
 from cycle_engine.api.dashboard.formatting import template_text
 from cycle_engine.notifications.reader import current_words
+from cycle_engine.notifications.template_texts import catalog, trigger_title
 from cycle_engine.spec.specs import PREVIOUS, TemplateSpec
 
 NODE_W = 190
@@ -67,6 +68,12 @@ class Diagram:
     height: float = 0.0
 
 
+def _trigger_word(trigger: str) -> str:
+    """An edge's label: the trigger's key, as the text diagrams name it, or its title in the
+    page's language when the template texts' catalog translates it (`Preguntas acordadas`)."""
+    return catalog(current_words().language).get(trigger_title(trigger)) or trigger
+
+
 def _global_sources(spec: TemplateSpec) -> frozenset[str]:
     return frozenset(stage.key for stage in spec.work_stages)
 
@@ -80,11 +87,12 @@ def _edges(spec: TemplateSpec) -> list[_Edge]:
         sources = list(transition.sources)
         if len(everywhere) > 2 and everywhere <= set(sources):
             sources = [ANY, *(s for s in sources if s not in everywhere)]
+        label = _trigger_word(transition.trigger)
         for source in sources:
             if transition.dest == PREVIOUS:
-                edges.append(_Edge(source, f"{source}__back", transition.trigger, dashed=True))
+                edges.append(_Edge(source, f"{source}__back", label, dashed=True))
             else:
-                edges.append(_Edge(source, transition.dest, transition.trigger, source == ANY))
+                edges.append(_Edge(source, transition.dest, label, source == ANY))
     return edges
 
 

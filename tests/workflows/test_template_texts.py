@@ -1,6 +1,7 @@
 """Template texts in several languages (issue 12): every title and description of a built-in
-template has a Spanish and a French translation in the gettext catalogs, and a text no catalog
-knows falls back to the template's own."""
+template and its stages, every transition's description and every trigger's title has a Spanish
+and a French translation in the gettext catalogs, and a text no catalog knows falls back to the
+template's own."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cycle_engine.notifications.template_texts import catalog, localize_context, translate
+from cycle_engine.notifications.template_texts import (
+    catalog,
+    localize_context,
+    translate,
+    trigger_label,
+    trigger_title,
+)
 
 BUILTINS = sorted(Path(__file__).parents[2].joinpath("workflows").glob("*.yaml"))
 
@@ -19,6 +26,8 @@ def _texts(path: Path) -> list[str]:
     texts = [document["title"], document["description"]]
     for stage in document["stages"]:
         texts += [stage["title"], stage.get("description") or ""]
+    for transition in document["transitions"]:  # the cycle page's buttons, forms and timeline
+        texts += [trigger_title(transition["trigger"]), transition.get("description") or ""]
     return [t for t in texts if t]
 
 
@@ -37,6 +46,10 @@ def test_translation_and_fallback() -> None:
     assert translate("Work plan", "en") == "Work plan"
     assert translate("Our own stage", "es") == "Our own stage"
     assert translate("Work plan", "../../etc") == "Work plan"
+    assert trigger_label("questions_agreed", "es") == "Preguntas acordadas"
+    assert trigger_label("questions_agreed", "fr") == "Questions convenues"
+    assert trigger_label("questions_agreed", "en") == "Questions agreed"
+    assert trigger_label("our_own_step", "es") == "Our own step"
     context = {
         "stage": {"title": "Prototype", "description": None},
         "details": {"next_stage": {"key": "work_plan", "title": "Work plan"}},

@@ -199,3 +199,46 @@ def test_a_page_answering_a_form_switches_language_through_a_get(
     assert "Escriba el correo electrónico que usa en la alianza" in refused.text
     assert 'href="/dashboard/?lang=fr"' in refused.text
     assert client.get("/dashboard/?lang=fr").status_code in (200, 303)
+
+
+def test_trigger_words_and_transition_descriptions_follow_the_reader(
+    spanish_coordinator: httpx.Client, dashboard_world: World
+) -> None:
+    """The cycle page's trigger buttons, forms, diagram and timeline name a built-in trigger and
+    describe its transition through the template texts' catalog, in the reader's language;
+    English reads as before (the diagram keeps the trigger's key)."""
+    client = spanish_coordinator
+    cycle = f"/dashboard/cycles/{dashboard_world.cycle_id}"
+    page = client.get(cycle)
+    assert page.status_code == 200
+    text = visible_text(page.text)
+    assert "Nota para «Preguntas acordadas» (hacia Asignación de roles)" in text
+    assert "Los socios acordaron las preguntas de aprendizaje." in text
+    assert '<button type="submit" data-trigger="questions_agreed">Preguntas acordadas</button>' in (
+        page.text
+    )
+    assert "Poner el ciclo en espera (por ejemplo, durante una falta de financiamiento)" in text
+    assert ">Preguntas acordadas</text>" in page.text  # the diagram's edge
+    for english in ("Questions agreed", "The partners agreed the learning questions", "on hold"):
+        assert english not in text, english
+
+    fired = client.post(
+        f"{cycle}/fire",
+        data={"csrf_token": csrf_of(page.text), "trigger": "questions_agreed", "note": "listo"},
+    )
+    assert fired.status_code == 303
+    after = client.get(cycle)
+    timeline = after.text[after.text.index('id="timeline-h"') :]
+    assert "“Preguntas acordadas”" in visible_text(timeline)
+    assert 'aria-describedby="why-roles_assigned">Roles asignados</button>' in after.text
+
+    french = visible_text(client.get(cycle, params={"lang": "fr"}).text)
+    assert "“Questions convenues”" in french and "Rôles attribués" in french
+    assert "Mettre le cycle en attente (par exemple pendant un manque de financement)" in french
+
+    english = client.get(cycle, params={"lang": "en"})
+    words = visible_text(english.text)
+    assert "Note for “Pause” (to Paused): Put the cycle on hold (for example during a" in words
+    assert "“Questions agreed”: Question workshop → Role assignment" in words
+    assert 'aria-describedby="why-roles_assigned">Roles assigned</button>' in english.text
+    assert ">questions_agreed</text>" in english.text  # the diagram names the key, as before
