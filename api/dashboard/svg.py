@@ -18,7 +18,7 @@ from html import escape
 
 from cycle_engine.api.dashboard.formatting import template_text
 from cycle_engine.notifications.reader import current_words
-from cycle_engine.notifications.template_texts import catalog, trigger_title
+from cycle_engine.notifications.template_texts import trigger_label
 from cycle_engine.spec.specs import PREVIOUS, TemplateSpec
 
 NODE_W = 190
@@ -69,9 +69,9 @@ class Diagram:
 
 
 def _trigger_word(trigger: str) -> str:
-    """An edge's label: the trigger's key, as the text diagrams name it, or its title in the
-    page's language when the template texts' catalog translates it (`Preguntas acordadas`)."""
-    return catalog(current_words().language).get(trigger_title(trigger)) or trigger
+    """An edge's label: the trigger's title, as the page's buttons and timeline name it
+    (`Questions agreed`), in the page's language when the catalog translates it."""
+    return trigger_label(trigger, current_words().language)
 
 
 def _global_sources(spec: TemplateSpec) -> frozenset[str]:
@@ -327,7 +327,9 @@ def state_diagram_svg(
 
 
 def _describe(spec: TemplateSpec, flagged: Mapping[str, str]) -> str:
-    steps = [f"{t.trigger}: {', '.join(t.sources)} to {t.dest}" for t in spec.transitions]
+    steps = [
+        f"{_trigger_word(t.trigger)}: {', '.join(t.sources)} to {t.dest}" for t in spec.transitions
+    ]
     marks = [f"{key}: {reason}" for key, reason in flagged.items()]
     words = current_words()
     text = words.gettext("Transitions: %(steps)s", steps="; ".join(steps))

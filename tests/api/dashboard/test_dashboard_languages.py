@@ -241,4 +241,5 @@ def test_trigger_words_and_transition_descriptions_follow_the_reader(
     assert "Note for “Pause” (to Paused): Put the cycle on hold (for example during a" in words
     assert "“Questions agreed”: Question workshop → Role assignment" in words
     assert 'aria-describedby="why-roles_assigned">Roles assigned</button>' in english.text
-    assert ">questions_agreed</text>" in english.text  # the diagram names the key, as before
+    assert ">Questions agreed</text>" in english.text  # the diagram names it as buttons do
+    assert ">questions_agreed</text>" not in english.text
