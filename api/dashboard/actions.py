@@ -36,6 +36,7 @@ from cycle_engine.errors import (
     TransitionNotAllowed,
 )
 from cycle_engine.notifications.reader import Words
+from cycle_engine.notifications.template_texts import trigger_label
 from cycle_engine.store.tables import CycleRecord
 
 
@@ -63,7 +64,7 @@ def _explain(error: CycleEngineError, words: Words) -> str:
     if isinstance(error, TransitionNotAllowed):
         return words.gettext(
             "Cannot fire “%(trigger)s”: %(reasons)s.",
-            trigger=error.trigger,
+            trigger=trigger_label(error.trigger, words.language),
             reasons="; ".join(error.reasons) or words.gettext("not allowed"),
         )
     if isinstance(error, ActionNotAllowed):
@@ -127,7 +128,9 @@ def register(router: APIRouter) -> None:
             visit,
             cycle_id,
             form,
-            visit.words.gettext("Fired “%(trigger)s”.", trigger=trigger[:100]),
+            visit.words.gettext(
+                "Fired “%(trigger)s”.", trigger=trigger_label(trigger[:100], visit.words.language)
+            ),
             command,
         )
 

@@ -113,7 +113,7 @@ def test_manager_signs_in_by_email_and_coordinator_moves_a_cycle(
     shot(phone, "06-cycle-phone")
     phone.get_by_label("Note for “Questions agreed”").fill("Agreed in the March workshop")
     phone.locator('button[data-trigger="questions_agreed"]').click()
-    phone.get_by_text("Fired “questions_agreed”.").wait_for()
+    phone.get_by_text("Fired “Questions agreed”.").wait_for()
     assert phone.locator('svg g[aria-current="step"][data-stage="role_assignment"]').count() == 1
     assert phone.get_by_text("Agreed in the March workshop").first.is_visible()
     shot(phone, "07-cycle-after-fire-phone-full")

@@ -150,7 +150,7 @@ def test_editor_and_flash_messages_speak_spanish(
     )
     assert fired.status_code == 303
     after = visible_text(client.get(fired.headers["location"]).text)
-    assert "Se ejecutó «questions_agreed»." in after
+    assert "Se ejecutó «Preguntas acordadas»." in after
 
 
 def test_language_switch_overrides_and_is_remembered(
