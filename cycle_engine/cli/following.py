@@ -4,6 +4,7 @@ no role in, and hears its results (issue 12, item 5), added to the `cycle` group
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -21,8 +22,16 @@ from cycle_engine.cli.cycles import app
 from cycle_engine.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from cycle_engine.actors import Actor
     from cycle_engine.engine import CycleEngine
     from cycle_engine.store.tables.alliances import PersonRecord
+
+
+@dataclass(frozen=True)
+class _Follower:
+    id: int
+    name: str
+
 
 FollowerArgument = Annotated[
     str, typer.Argument(help="The person who follows: their email address or id.")
@@ -38,6 +47,22 @@ def _follower(engine: CycleEngine, reference: str) -> PersonRecord:
     return found
 
 
+def _who_and_follower(
+    engine: CycleEngine,
+    cycle_id: int,
+    actor: str,
+    role: str,
+    acting_person: str | None,
+    reference: str,
+) -> tuple[Actor, _Follower]:
+    """Who acts (within the cycle's alliance) and the person they make follow or stop."""
+    alliance_id = engine.get_cycle(cycle_id).alliance_id
+    who = acting(engine, actor, role, acting_person, alliance_id=alliance_id)
+    person = _follower(engine, reference)
+    assert person.id is not None
+    return who, _Follower(id=person.id, name=person.name)
+
+
 @app.command()
 @reports_errors
 def follow(
@@ -50,10 +75,7 @@ def follow(
 ) -> None:
     """Make a person of a member organisation follow the cycle: its results reach them."""
     with open_engine(db) as engine:
-        alliance_id = engine.get_cycle(cycle_id).alliance_id
-        who = acting(engine, actor, role, acting_person, alliance_id=alliance_id)
-        follower = _follower(engine, person)
-        assert follower.id is not None
+        who, follower = _who_and_follower(engine, cycle_id, actor, role, acting_person, person)
         engine.learning.follow_cycle(cycle_id, follower.id, actor=who)
     typer.echo(f"{follower.name} follows cycle {cycle_id}")
 
@@ -70,10 +92,7 @@ def unfollow(
 ) -> None:
     """Stop a person following the cycle (nothing changes when they did not follow it)."""
     with open_engine(db) as engine:
-        alliance_id = engine.get_cycle(cycle_id).alliance_id
-        who = acting(engine, actor, role, acting_person, alliance_id=alliance_id)
-        follower = _follower(engine, person)
-        assert follower.id is not None
+        who, follower = _who_and_follower(engine, cycle_id, actor, role, acting_person, person)
         stopped = engine.learning.unfollow_cycle(cycle_id, follower.id, actor=who)
     done = "no longer follows" if stopped else "did not follow"
     typer.echo(f"{follower.name} {done} cycle {cycle_id}")
