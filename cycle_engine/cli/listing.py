@@ -63,20 +63,27 @@ def read_listing(
     in id order; each row holds the cycle's columns and its template's label (`template`)."""
     url, schema = database_url(db), database_schema()
     filters = {"state": state, "status": status, "template_key": template_key}
+    rows = _read_quickly(url, schema, filters, limit, offset)
+    return rows if rows is not None else _read_through_store(url, schema, filters, limit, offset)
+
+
+def _read_quickly(
+    url: str, schema: str | None, filters: dict[str, str | None], limit: int, offset: int
+) -> list[Row] | None:
+    """The page through the driver, or None when only the store's read can say why not."""
     connect = _driver(url, schema)
-    if connect is not None:
-        try:
-            connection = connect()  # a server that does not answer is the reason given
-        except sqlite3.Error:
-            connection = None  # no such file: the store's read says what to do
-        if connection is not None:
-            try:
-                return _read(connection, filters, limit, offset)
-            except Exception:  # an old or empty schema: the store's read names the cause
-                pass
-            finally:
-                connection.close()
-    return _read_through_store(url, schema, filters, limit, offset)
+    if connect is None:
+        return None
+    try:
+        connection = connect()  # a server that does not answer is the reason given
+    except sqlite3.Error:
+        return None  # no such file: the store's read says what to do
+    try:
+        return _read(connection, filters, limit, offset)
+    except Exception:  # an old or empty schema: the store's read names the cause
+        return None
+    finally:
+        connection.close()
 
 
 def _driver(url: str, schema: str | None) -> Callable[[], Any] | None:

@@ -15,7 +15,7 @@ cycle). `ix_stage_visits_left_at` keeps only closed visits: holding the open one
 taken for "left_at IS NULL" in place of the deadline index, and a short list read them all.
 
 Revision ID: 0016_dashboard_counters
-Revises: 0015_learning_links
+Revises: 0014_template_drafts
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from alembic import op
 from sqlmodel.sql.sqltypes import AutoString
 
 revision = "0016_dashboard_counters"
-down_revision = "0015_learning_links"
+down_revision = "0014_template_drafts"
 branch_labels = None
 depends_on = None
 
