@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bench import world
 from cycle_engine import CycleEngine
+from cycle_engine.store.prepared import watch
 from cycle_engine.store.schema import upgrade
 from cycle_engine.store.tables.outbox import OutboxRecord
 from cycle_engine.store.tables.timers import TimerRecord
@@ -59,25 +60,29 @@ def seed(engine: CycleEngine, cycles: int, organisations: int) -> list[int]:
     return world.build(engine, cycles, organisations).cycles
 
 
-def engine_run(url: str, cycles: int, organisations: int) -> EngineRun:
+def seeded(url: str, cycles: int, organisations: int) -> list[int]:
+    """Seed `url` through the engine; the ids of its cycles."""
     with CycleEngine(url, clock=ManualClock(NOW)) as engine:
         engine.publish_builtin_templates()
-        ids = seed(engine, cycles, organisations)
+        return seed(engine, cycles, organisations)
+
+
+def engine_run(url: str, ids: Sequence[int]) -> EngineRun:
+    with CycleEngine(url, clock=ManualClock(NOW)) as engine:
         counted = [0]
 
-        def count(*_: Any) -> None:
+        def count(_sql: str) -> None:
             counted[0] += 1
 
         rows_before = _rows(engine)
-        event.listen(engine.db.engine, "before_cursor_execute", count)
-        started = time.perf_counter()
-        for trigger in TRIGGERS:
-            for cycle_id in ids:
-                engine.fire(cycle_id, trigger, actor=COORDINATOR)
-        elapsed = time.perf_counter() - started
-        event.remove(engine.db.engine, "before_cursor_execute", count)
+        with watch(engine.db.engine, count):
+            started = time.perf_counter()
+            for trigger in TRIGGERS:
+                for cycle_id in ids:
+                    engine.fire(cycle_id, trigger, actor=COORDINATOR)
+            elapsed = time.perf_counter() - started
         rows_after = _rows(engine)
-    fires = cycles * len(TRIGGERS)
+    fires = len(ids) * len(TRIGGERS)
     return EngineRun(
         rate=fires / elapsed,
         statements=counted[0] / fires,
@@ -237,10 +242,18 @@ def compare(
     cycles: int,
     organisations: int,
 ) -> None:
-    run = engine_run(engine_url, cycles, organisations)
-    with CycleEngine(floor_url, clock=ManualClock(NOW)) as engine:  # the same records to read
-        engine.publish_builtin_templates()
-        ids = seed(engine, cycles, organisations)
+    """Seed both databases with the same records (SQLite: one seeded file copied with the
+    driver's backup; PostgreSQL: seeded twice), then time the engine and the floor."""
+    ids = seeded(engine_url, cycles, organisations)
+    if make_url(engine_url).get_backend_name() == "sqlite":
+        source = sqlite3.connect(make_url(engine_url).database or "")
+        target = sqlite3.connect(make_url(floor_url).database or "")
+        source.backup(target)
+        source.close()
+        target.close()
+    elif seeded(floor_url, cycles, organisations) != ids:
+        raise RuntimeError("the floor's database was seeded with other ids")
+    run = engine_run(engine_url, ids)
     floor_rate = floor(floor_url).run(ids, run.timers, run.outbox)
     print(
         f"{label:<10} {organisations:>3} orgs: engine {run.rate:7.0f} fires/s, "

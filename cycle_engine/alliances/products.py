@@ -18,6 +18,7 @@ from cycle_engine.alliances.common import (
 )
 from cycle_engine.alliances.files import StoredFile
 from cycle_engine.errors import InvalidInput
+from cycle_engine.store.prepared import Prepared, fetch
 from cycle_engine.store.tables.alliances import ProductRecord
 
 PRODUCT_KINDS = (
@@ -120,14 +121,16 @@ def products_of(session: Session, cycle_id: int, kind: str | None = None) -> lis
 
 #: Whether a cycle has a product of a kind (through `ix_products_cycle_id`): one statement built
 #: once, so the product guard on every read of a cycle does not load the products.
-_HAS_KIND = select(
-    exists().where(
-        col(ProductRecord.cycle_id) == bindparam("cycle_id", type_=Integer()),
-        col(ProductRecord.kind) == bindparam("kind", type_=String()),
+_HAS_KIND = Prepared(
+    select(
+        exists().where(
+            col(ProductRecord.cycle_id) == bindparam("cycle_id", type_=Integer()),
+            col(ProductRecord.kind) == bindparam("kind", type_=String()),
+        )
     )
 )
 
 
 def has_product(session: Session, cycle_id: int, kind: str) -> bool:
-    found = session.connection().execute(_HAS_KIND, {"cycle_id": cycle_id, "kind": kind})
-    return bool(found.scalar_one())
+    ((found,),) = fetch(session, _HAS_KIND, {"cycle_id": cycle_id, "kind": kind})
+    return bool(found)

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 from cycle_engine.alliances.common import CycleOp, require_text
 from cycle_engine.errors import ActionNotAllowed, InvalidInput, RecordNotFound
 from cycle_engine.spec.specs import TemplateSpec
+from cycle_engine.store.prepared import Prepared, fetch
 from cycle_engine.store.tables.alliances import QuestionRecord
 
 
@@ -107,13 +108,16 @@ def questions_of(session: Session, cycle_id: int) -> list[QuestionRecord]:
 
 #: How many learning questions a cycle has (through `ix_learning_questions_cycle_id`): one
 #: statement built once, so a guard on every read of a cycle does not load the questions.
-_COUNT = select(func.count()).where(
-    col(QuestionRecord.cycle_id) == bindparam("cycle_id", type_=Integer())
+_COUNT = Prepared(
+    select(func.count()).where(
+        col(QuestionRecord.cycle_id) == bindparam("cycle_id", type_=Integer())
+    )
 )
 
 
 def count_questions(session: Session, cycle_id: int) -> int:
-    return int(session.connection().execute(_COUNT, {"cycle_id": cycle_id}).scalar_one())
+    ((count,),) = fetch(session, _COUNT, {"cycle_id": cycle_id})
+    return int(count)
 
 
 def unanswered_questions(session: Session, cycle_id: int) -> list[QuestionRecord]:

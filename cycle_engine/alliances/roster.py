@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session
 
-from cycle_engine.store.events import core_connection
+from cycle_engine.store.prepared import Prepared, fetch
 from cycle_engine.store.tables import CycleRecord
 from cycle_engine.store.tables.alliances import (
     AllianceRoleRecord,
@@ -369,7 +369,7 @@ def _query() -> Any:
     return union_all(participants, role_holders, following)
 
 
-_ROSTER = _query()
+_ROSTER = Prepared(_query())
 
 
 def _kept(session: Session) -> dict[int, Roster]:
@@ -384,11 +384,11 @@ def _kept(session: Session) -> dict[int, Roster]:
 
 def roster(session: Session, cycle_id: int) -> Roster:
     """The cycle's roster: read once per transaction (one statement), then kept."""
-    connection = core_connection(session)  # flushes first, which may forget a stale roster
+    session.flush()  # first, as it may forget a stale roster
     kept = _kept(session)
     found = kept.get(cycle_id)
     if found is None:
-        found = kept[cycle_id] = Roster(connection.execute(_ROSTER, {"cycle_id": cycle_id}))
+        found = kept[cycle_id] = Roster(fetch(session, _ROSTER, {"cycle_id": cycle_id}))
     return found
 
 

@@ -35,7 +35,8 @@ from cycle_engine.scheduler.working_hours import (
     zone,
 )
 from cycle_engine.spec.specs import StageSpec, TemplateSpec
-from cycle_engine.store.events import core_connection, loaded
+from cycle_engine.store.events import loaded
+from cycle_engine.store.prepared import Prepared, run_many
 from cycle_engine.store.tables import CycleRecord, StageRecord
 from cycle_engine.store.tables.alliances import AllianceRecord, OrganisationRecord
 from cycle_engine.store.tables.outbox import (
@@ -416,22 +417,19 @@ def insert_ignoring_duplicate(session: Session, row: OutboxRecord) -> int | None
 def insert_all_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
     """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING for all rows at once; how many were new.
 
-    One prebuilt statement with every row. SQLite runs it as the driver's executemany and its
-    row count says how many rows were written (a skipped duplicate is not counted);
-    PostgreSQL renders the rows into one INSERT whose RETURNING lists the rows written.
+    One prepared statement with every row, in one executemany of the driver (sqlite3, or
+    psycopg's pipeline); the driver's row count says how many rows were written (a skipped
+    duplicate is not counted).
     """
-    if not rows:
-        return 0
-    if session.get_bind().dialect.name == "postgresql":
-        return len(core_connection(session).execute(_INSERT_IGNORING_PG, rows).all())
-    return int(core_connection(session).execute(_INSERT_IGNORING_SQLITE, rows).rowcount)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    return run_many(session, _INSERT_IGNORING_PG if postgres else _INSERT_IGNORING_SQLITE, rows)
 
 
 _OUTBOX = OutboxRecord.__table__  # type: ignore[attr-defined]
 #: The outbox inserts that skip a known dedupe key, prebuilt once.
-_INSERT_IGNORING_SQLITE = sqlite_insert(_OUTBOX).on_conflict_do_nothing(
-    index_elements=["dedupe_key"]
+_INSERT_IGNORING_SQLITE = Prepared(
+    sqlite_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
 )
-_INSERT_IGNORING_PG = (
-    pg_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_OUTBOX.c.id)
+_INSERT_IGNORING_PG = Prepared(
+    pg_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedupe_key"])
 )

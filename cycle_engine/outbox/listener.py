@@ -49,14 +49,14 @@ from cycle_engine.outbox.recipients import (
     ladder_rung,
     responsible_person,
 )
-from cycle_engine.store.events import core_connection
+from cycle_engine.store.prepared import Prepared, fetch
 from cycle_engine.store.tables import StageRecord
 from cycle_engine.store.tables.alliances import ProductRecord
 from cycle_engine.store.tables.outbox import EMAIL, PENDING, OutboxRecord
 
 _PRODUCT = ProductRecord.__table__  # type: ignore[attr-defined]
 #: The products a completed stage's email lists, prebuilt (it runs on every completing fire).
-_STAGE_PRODUCTS = (
+_STAGE_PRODUCTS = Prepared(
     select(_PRODUCT.c.title, _PRODUCT.c.link)
     .where(_PRODUCT.c.cycle_id == bindparam("cycle_id"), _PRODUCT.c.stage == bindparam("stage"))
     .order_by(_PRODUCT.c.id)
@@ -186,8 +186,8 @@ class OutboxListener:
         return not target.hold and (not target.final or dest == spec.final_stages[0])
 
     def _completed(self, change: Change, left: StageRecord) -> None:
-        products = core_connection(change.session).execute(
-            _STAGE_PRODUCTS, {"cycle_id": change.cycle.id, "stage": left.stage}
+        products = fetch(
+            change.session, _STAGE_PRODUCTS, {"cycle_id": change.cycle.id, "stage": left.stage}
         )
         dest = change.event.to_state
         next_stage = None

@@ -25,7 +25,7 @@ from cycle_engine.cycles.listing import (
     open_current_visit,
     overdue_at,
 )
-from cycle_engine.store.events import core_connection
+from cycle_engine.store.prepared import Prepared, run
 from cycle_engine.store.tables import ACTIVE, CycleRecord, StageRecord
 from cycle_engine.store.tables.timers import (
     FIRED,
@@ -97,7 +97,7 @@ def set_flag(
     return flag
 
 
-_CLEAR = (
+_CLEAR = Prepared(
     update(StallRecord)
     .where(
         col(StallRecord.stage_visit_id) == bindparam("visit_id"),
@@ -109,7 +109,7 @@ _CLEAR = (
 
 def clear_flags(session: Session, visit_id: int, now: datetime) -> None:
     """Activity on the stage (or leaving it) clears every reason."""
-    core_connection(session).execute(_CLEAR, {"visit_id": visit_id, "now": now})
+    run(session, _CLEAR, {"visit_id": visit_id, "now": now})
 
 
 def turnover_reason(session: Session, cycle: CycleRecord, stage: str) -> str | None:

@@ -19,13 +19,14 @@ from sqlmodel import Session, col, select
 
 from cycle_engine.scheduler.rules import PlannedTimer
 from cycle_engine.store.events import core_connection
+from cycle_engine.store.prepared import Prepared, run, run_many
 from cycle_engine.store.tables import StageRecord
 from cycle_engine.store.tables.timers import CANCELLED, CLAIMED, PENDING, REMINDER, TimerRecord
 
 OPEN_STATUSES = (PENDING, CLAIMED)
 
 _TIMERS: Table = TimerRecord.__table__  # type: ignore[attr-defined]
-_INSERT = insert(_TIMERS)
+_INSERT = Prepared(insert(_TIMERS))
 _CANCEL_VALUES = {"status": CANCELLED, "lease_owner": None, "lease_until": None}
 _CANCEL_VISIT = (
     update(_TIMERS)
@@ -35,6 +36,7 @@ _CANCEL_VISIT = (
     )
     .values(**_CANCEL_VALUES)
 )
+_CANCEL_VISIT_PREPARED = Prepared(_CANCEL_VISIT)
 
 
 def dedupe_key(
@@ -100,8 +102,7 @@ def new_timer(
 
 def insert_timers(session: Session, rows: list[dict[str, Any]]) -> None:
     """INSERT rows made by `timer_row` in one statement (no ORM objects)."""
-    if rows:
-        core_connection(session).execute(_INSERT, rows)
+    run_many(session, _INSERT, rows)
 
 
 def move_timer(timer: TimerRecord, planned: PlannedTimer) -> None:
@@ -209,15 +210,14 @@ def cancel_visit_timers(session: Session, visit_id: int) -> int:
 
     Timer objects of the visit already in the session get the same values.
     """
-    connection = core_connection(session)
     loaded = [
         obj
         for obj in session.identity_map.values()
         if isinstance(obj, TimerRecord) and obj.stage_visit_id == visit_id
     ]
     if not loaded:
-        result = connection.execute(_CANCEL_VISIT, {"visit_id": visit_id})
-        return int(result.rowcount)
+        return run(session, _CANCEL_VISIT_PREPARED, {"visit_id": visit_id})
+    connection = core_connection(session)
     ids = set(
         connection.execute(_CANCEL_VISIT.returning(_TIMERS.c.id), {"visit_id": visit_id}).scalars()
     )

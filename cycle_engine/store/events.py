@@ -34,14 +34,15 @@ from sqlmodel import Session, SQLModel
 
 from cycle_engine.actors import Actor
 from cycle_engine.errors import CycleNotFound
+from cycle_engine.store.prepared import Prepared, fetch, fetch_one, run
 from cycle_engine.store.tables import CycleRecord, EventRecord, StageRecord
 from cycle_engine.store.tables.access import WebhookSubscriptionRecord
 from cycle_engine.store.tables.alliances import AllianceRecord, PlanRecord
 from cycle_engine.store.tables.types import UTCDateTime
 
 _EVENTS: Table = EventRecord.__table__  # type: ignore[attr-defined]
-_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
-_UPDATES: dict[str, Any] = {}
+_INSERT_EVENT = Prepared(insert(_EVENTS).returning(_EVENTS.c.id))
+_UPDATES: dict[str, Prepared] = {}
 _mappers: dict[type[Any], Any] = {}
 R = TypeVar("R", bound=SQLModel)
 
@@ -99,9 +100,9 @@ def save_columns(session: Session, record: SQLModel, values: dict[str, Any]) -> 
     table: Table = record.__table__  # type: ignore[attr-defined]
     statement = _UPDATES.get(table.name)
     if statement is None:
-        statement = update(table).where(table.c.id == bindparam("record_id"))
+        statement = Prepared(update(table).where(table.c.id == bindparam("record_id")))
         _UPDATES[table.name] = statement
-    core_connection(session).execute(statement, {**values, "record_id": record.id})  # type: ignore[attr-defined]
+    run(session, statement, {**values, "record_id": record.id})  # type: ignore[attr-defined]
     for name, value in values.items():
         set_committed_value(record, name, value)
     if record not in session:
@@ -110,7 +111,7 @@ def save_columns(session: Session, record: SQLModel, values: dict[str, Any]) -> 
 
 def store_event(session: Session, row: dict[str, Any]) -> EventRecord:
     """INSERT an event row (all columns but the id); returns it as a persistent object."""
-    event_id = core_connection(session).execute(_INSERT_EVENT, row).scalar_one()
+    ((event_id,),) = fetch(session, _INSERT_EVENT, row)
     return adopt(session, EventRecord, {"id": event_id, **row})
 
 
@@ -175,19 +176,19 @@ _LOCKED_FROM = _CYCLES.outerjoin(_ALLIANCES, _ALLIANCES.c.id == _CYCLES.c.allian
 #: a cycle reads first. On SQLite its current stage visit comes in the same round trip;
 #: PostgreSQL re-reads only the locked row after waiting for a lock, so there the visit is read
 #: (or, leaving it, updated with RETURNING) after.
-_LOCK = (
+_LOCK = Prepared(
     select(*_CYCLES.columns, *_ALLIANCES.columns, _HAS_WEBHOOKS)
     .select_from(_LOCKED_FROM)
     .where(_CYCLES.c.id == bindparam("cycle_id"))
     .with_for_update(of=_CYCLES)
 )
-_LOCK_WITH_VISIT = (
+_LOCK_WITH_VISIT = Prepared(
     select(*_CYCLES.columns, *_ALLIANCES.columns, _HAS_WEBHOOKS, *_VISITS.columns)
     .select_from(_LOCKED_FROM.outerjoin(_VISITS, _VISITS.c.id == _CYCLES.c.current_stage_id))
     .where(_CYCLES.c.id == bindparam("cycle_id"))
 )
-_VISIT = select(*_VISITS.columns).where(_VISITS.c.id == bindparam("visit_id"))
-_LEAVE_VISIT = (
+_VISIT = Prepared(select(*_VISITS.columns).where(_VISITS.c.id == bindparam("visit_id")))
+_LEAVE_VISIT = Prepared(
     update(_VISITS)
     .where(_VISITS.c.id == bindparam("visit_id"))
     .values(left_at=bindparam("leaving_at", type_=UTCDateTime()))
@@ -228,6 +229,8 @@ _INSERT_PLANNED_VISIT = _INSERT_VISIT.values(
         bindparam("fallback_due", type_=UTCDateTime()),
     )
 )
+#: By whether the work plan dates the visit.
+_INSERTS_VISIT = {False: Prepared(_INSERT_VISIT), True: Prepared(_INSERT_PLANNED_VISIT)}
 _NEW_VISITS = "cycle_engine.new_visits"
 _LOADED = "cycle_engine.loaded_visits"
 _WEBHOOKS = "cycle_engine.alliance_webhooks"
@@ -239,9 +242,8 @@ def lock_cycle(session: Session, cycle_id: int) -> CycleRecord:
     Its alliance (when it has one) comes in the same statement and stays in the session, so
     `session.get(AllianceRecord, id)` later costs no query; so does its current visit on SQLite.
     """
-    connection = core_connection(session)
-    joined = connection.dialect.name == "sqlite"
-    row = connection.execute(_LOCK_WITH_VISIT if joined else _LOCK, {"cycle_id": cycle_id}).first()
+    joined = session.get_bind().dialect.name == "sqlite"
+    row = fetch_one(session, _LOCK_WITH_VISIT if joined else _LOCK, {"cycle_id": cycle_id})
     if row is None:
         raise CycleNotFound(cycle_id)
     cycle_end = len(_CYCLE_COLUMNS)
@@ -282,10 +284,11 @@ def current_visit(session: Session, cycle: CycleRecord) -> StageRecord | None:
     visit = loaded(session, StageRecord, visit_id)
     if visit is not None:
         return visit
-    row = core_connection(session).execute(_VISIT, {"visit_id": visit_id}).first()
+    row = fetch_one(session, _VISIT, {"visit_id": visit_id})
     if row is None:
         return None
-    return keep_loaded(session, adopt(session, StageRecord, row._asdict()))
+    values = dict(zip(_VISIT_COLUMNS, row, strict=True))
+    return keep_loaded(session, adopt(session, StageRecord, values))
 
 
 def keep_loaded(session: Session, record: R) -> R:
@@ -308,14 +311,11 @@ def leave_visit(session: Session, cycle: CycleRecord, now: datetime) -> StageRec
     if visit is not None:
         save_columns(session, visit, {"left_at": now})
         return visit
-    row = (
-        core_connection(session)
-        .execute(_LEAVE_VISIT, {"visit_id": visit_id, "leaving_at": now})
-        .first()
-    )
+    row = fetch_one(session, _LEAVE_VISIT, {"visit_id": visit_id, "leaving_at": now})
     if row is None:
         return None
-    return keep_loaded(session, adopt(session, StageRecord, row._asdict(), refresh=True))
+    values = dict(zip(_VISIT_COLUMNS, row, strict=True))
+    return keep_loaded(session, adopt(session, StageRecord, values, refresh=True))
 
 
 def new_visit_ids(session: Session) -> set[int]:
@@ -357,11 +357,9 @@ def insert_visit(
         "last_activity_at": now,
     }
     params: dict[str, Any] = {**row, "visit_cycle_id": cycle.id, "visit_stage": stage}
-    statement = _INSERT_VISIT
     if planned:
-        statement = _INSERT_PLANNED_VISIT
         params["fallback_due"] = params.pop("due_at")
-    visit_id, number, due = core_connection(session).execute(statement, params).one()
+    ((visit_id, number, due),) = fetch(session, _INSERTS_VISIT[planned], params)
     visit = adopt(session, StageRecord, {**row, "id": visit_id, "visit": number, "due_at": due})
     new_visit_ids(session).add(visit_id)
     return visit

@@ -4,9 +4,10 @@ organisations take part (issue 16, item 2).
 The built-in `learning-cycle` in an alliance whose organisations take part in every stage at
 every level (one lead, one active, the rest informed, each with a focal point), as
 `bench.fire_rate` seeds it. Each of the first three transitions is fired and its statements
-counted at the driver (`before_cursor_execute`): a deterministic count, not a timing. The
-count must be the same with 3 and with 30 organisations, so nothing is looked up one person or
-one organisation at a time.
+counted at the driver (`store.prepared.watch`: SQLAlchemy's `before_cursor_execute` and the
+statements the store's prepared fast path sends to the driver itself): a deterministic count,
+not a timing. The count must be the same with 3 and with 30 organisations, so nothing is looked
+up one person or one organisation at a time.
 
 Achieved (it was 32 with 3 organisations and 167 with 30, then 19): 12 statements for a fire
 that completes a stage and enters the next, 11 when the trigger's guard reads nothing of its
@@ -28,12 +29,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from cycle_engine import Actor, CycleEngine
+from cycle_engine.store.prepared import watch
 from cycle_engine.testing import ManualClock, WorldBuilder
 
 TRIGGERS = ("questions_agreed", "roles_assigned", "plan_approved")
@@ -68,16 +68,13 @@ def seed(engine: CycleEngine, organisations: int) -> int:
 def statements_per_fire(engine: CycleEngine, cycle_id: int) -> tuple[int, ...]:
     counted: list[int] = []
 
-    def count(*_: Any) -> None:
+    def count(_sql: str) -> None:
         counted[-1] += 1
 
     for trigger in TRIGGERS:
         counted.append(0)
-        event.listen(engine.db.engine, "before_cursor_execute", count)
-        try:
+        with watch(engine.db.engine, count):
             engine.fire(cycle_id, trigger, actor=COORDINATOR)
-        finally:
-            event.remove(engine.db.engine, "before_cursor_execute", count)
     return tuple(counted)
 
 
