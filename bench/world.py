@@ -194,7 +194,10 @@ def bulk(engine: CycleEngine, world: World, count: int, now: datetime) -> None:
     with engine.db.transaction() as session:
         if not sqlite:  # PostgreSQL: no row triggers for the load; the counters recounted after
             session.execute(text("SET LOCAL session_replication_role = replica"))
-        for statement in [*statements, *parts]:
+        for number, statement in enumerate([*statements, *parts]):
+            if number == 3 and not sqlite:  # statistics of the new rows before the join below
+                session.execute(text("ANALYZE cycles"))  # (without: a nested loop, quadratic)
+                session.execute(text("ANALYZE stage_visits"))
             session.execute(text(statement), params)
         if not sqlite:
             session.execute(text("SET LOCAL session_replication_role = origin"))

@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from cycle_engine.alliances.roster import Preferences, kept_roster
-from cycle_engine.clock import as_utc
 from cycle_engine.errors import InvalidInput
 from cycle_engine.outbox.expiry import email_expiry
 from cycle_engine.outbox.recipients import Addressee
@@ -36,7 +35,7 @@ from cycle_engine.scheduler.working_hours import (
 )
 from cycle_engine.spec.specs import StageSpec, TemplateSpec
 from cycle_engine.store.events import loaded
-from cycle_engine.store.prepared import Prepared, run_many
+from cycle_engine.store.prepared import Prepared, fetch, run_many
 from cycle_engine.store.tables import CycleRecord, StageRecord
 from cycle_engine.store.tables.alliances import AllianceRecord, OrganisationRecord
 from cycle_engine.store.tables.outbox import (
@@ -324,24 +323,26 @@ def _preferences(
     return {row.person_id: row for row in found}
 
 
+#: The end of each person's latest snooze on a stage visit (few rows: only snoozes).
+_SNOOZES = Prepared(
+    select(col(ActionUseRecord.person_id), func.max(ActionUseRecord.snoozed_until))
+    .where(
+        col(ActionUseRecord.stage_visit_id) == bindparam("visit_id"),
+        col(ActionUseRecord.snoozed_until).is_not(None),
+    )
+    .group_by(col(ActionUseRecord.person_id))
+)
+
+
 def _snoozes(
     session: Session, people: set[int], stage_visit_id: int, now: datetime
 ) -> dict[int, datetime]:
-    """The end of each person's latest snooze on the stage visit still running, in one query."""
-    latest = func.max(ActionUseRecord.snoozed_until)
-    found = session.exec(
-        select(col(ActionUseRecord.person_id), latest)
-        .where(
-            col(ActionUseRecord.person_id).in_(people),
-            ActionUseRecord.stage_visit_id == stage_visit_id,
-            col(ActionUseRecord.snoozed_until).is_not(None),
-        )
-        .group_by(col(ActionUseRecord.person_id))
-    ).all()
+    """The end of each person's latest snooze on the stage visit still running, in one
+    prepared query (the people kept here, so the statement never changes)."""
     return {
-        person_id: as_utc(until)
-        for person_id, until in found
-        if person_id is not None and until is not None and as_utc(until) > now
+        person_id: until
+        for person_id, until in fetch(session, _SNOOZES, {"visit_id": stage_visit_id})
+        if person_id in people and until is not None and until > now
     }
 
 

@@ -1,16 +1,16 @@
 """Claiming due timers with leases, so any number of workers share one table safely.
 
 A claim works on `timer_queue`, the narrow due-queue (one short row per open timer: when to
-look at it next, and who holds its lease), never on the wide `timers` row: one prebuilt
-`UPDATE timer_queue ... FROM (picked) RETURNING` picks and leases a batch, moving each row's
-`due_at` to the end of its lease. So a lease that ends without the timer firing (its worker
-died) makes the row due again by itself, and the next claim takes it over. PostgreSQL: the
-picking `SELECT ... FOR UPDATE SKIP LOCKED` skips rows another worker is claiming. SQLite: the
-write transaction begins with `BEGIN IMMEDIATE` (see `cycle_engine.store.db`), which serialises
-claimers. A lease that ends implausibly far in the future (more than two lease lengths ahead:
-the claimer's clock was ahead, or ours jumped back) is taken over too once the timer is due by
-our clock (found through the small partial index of leased rows), so a clock jump neither
-hangs a timer nor fires it early.
+look at it next, who holds its lease, and the timer's own due time), never on the wide
+`timers` row, not even to read it: one prebuilt `UPDATE timer_queue ... RETURNING` picks and
+leases a batch, moving each row's `due_at` to the end of its lease. So a lease that ends
+without the timer firing (its worker died) makes the row due again by itself, and the next
+claim takes it over. PostgreSQL: the picking `SELECT ... FOR UPDATE SKIP LOCKED` skips rows
+another worker is claiming. SQLite: the write transaction begins with `BEGIN IMMEDIATE` (see
+`cycle_engine.store.db`), which serialises claimers. A lease that ends implausibly far in the
+future (more than two lease lengths ahead: the claimer's clock was ahead, or ours jumped back)
+is taken over too once the timer is due by our clock (found through the small partial index of
+leased rows), so a clock jump neither hangs a timer nor fires it early.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from typing import Any, NamedTuple
 from sqlalchemy import Integer, Select, any_, bindparam, func, select, union_all, update
 
 from cycle_engine.store.db import Database
-from cycle_engine.store.tables.timers import TimerQueueRecord, TimerRecord
+from cycle_engine.store.prepared import Prepared, fetch
+from cycle_engine.store.tables.timers import TimerQueueRecord
 from cycle_engine.store.tables.types import UTCDateTime
 
 DEFAULT_LEASE = timedelta(minutes=5)
 
 _Q = TimerQueueRecord.__table__  # type: ignore[attr-defined]
-_T = TimerRecord.__table__  # type: ignore[attr-defined]
 
 
 def due_query(now: datetime | Any, limit: int | Any, *, lock: bool) -> Select[Any]:
@@ -50,12 +50,15 @@ def implausible_query(
     (`ix_timer_queue_leased` holds only the few leased rows)."""
     query = (
         select(_Q.c.timer_id, _Q.c.due_at)
-        .join(_T, _T.c.id == _Q.c.timer_id)
-        .where(_Q.c.lease_owner.is_not(None), _Q.c.due_at > implausible_after, _T.c.due_at <= now)
+        .where(
+            _Q.c.lease_owner.is_not(None),
+            _Q.c.due_at > implausible_after,
+            _Q.c.timer_due_at <= now,
+        )
         .order_by(_Q.c.due_at)
         .limit(limit)
     )
-    return query.with_for_update(of=_Q, skip_locked=True) if lock else query
+    return query.with_for_update(skip_locked=True) if lock else query
 
 
 def claim_query(
@@ -79,12 +82,11 @@ def claim_query(
     implausible = implausible_query(now, limit, implausible_after, lock=lock).subquery()
     both = union_all(select(due.c.timer_id), select(implausible.c.timer_id)).subquery()
     picked = select(both.c.timer_id).limit(limit).scalar_subquery()
-    timer_due = select(_T.c.due_at).where(_T.c.id == _Q.c.timer_id).scalar_subquery()
     return (
         update(_Q)
         .where(_Q.c.timer_id == any_(func.array(picked)) if lock else _Q.c.timer_id.in_(picked))
         .values(due_at=now if until is None else until, lease_owner=owner)
-        .returning(_Q.c.timer_id, _Q.c.cycle_id, timer_due)
+        .returning(_Q.c.timer_id, _Q.c.cycle_id, _Q.c.timer_due_at)
     )
 
 
@@ -102,6 +104,8 @@ def _prepared(lock: bool) -> Any:
 
 #: The prebuilt claim, by whether rows are locked (PostgreSQL).
 CLAIM = {lock: _prepared(lock) for lock in (False, True)}
+#: The same, run on the driver's cursor (compiled once per dialect; see `store.prepared`).
+_CLAIM = {lock: Prepared(statement) for lock, statement in CLAIM.items()}
 
 
 class Claim(NamedTuple):
@@ -134,7 +138,7 @@ def claim_due(
         "implausible": now + 2 * lease,
     }
     with db.transaction() as session:
-        rows = list(session.connection().execute(CLAIM[db.is_postgresql], params))
+        rows = fetch(session, _CLAIM[db.is_postgresql], params)
     rows.sort(key=lambda row: (row[2], row[0]))
     return [Claim(row[0], row[1]) for row in rows]
 
@@ -156,10 +160,7 @@ _RELEASE = (
     .where(
         _Q.c.timer_id.in_(bindparam("ids", expanding=True)), _Q.c.lease_owner == bindparam("owner")
     )
-    .values(
-        lease_owner=None,
-        due_at=select(_T.c.due_at).where(_T.c.id == _Q.c.timer_id).scalar_subquery(),
-    )
+    .values(lease_owner=None, due_at=_Q.c.timer_due_at)
 )
 
 

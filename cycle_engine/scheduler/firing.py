@@ -30,12 +30,12 @@ from cycle_engine.store.db import Database
 from cycle_engine.store.events import (
     adopt,
     append_event,
-    core_connection,
     current_visit,
     keep_loaded,
     lock_cycle,
     save_columns,
 )
+from cycle_engine.store.prepared import Prepared, fetch_one, run
 from cycle_engine.store.tables import CycleRecord, EventRecord, StageRecord
 from cycle_engine.store.tables.timers import (
     CLAIMED,
@@ -72,6 +72,7 @@ _LOCK_TIMER = (
     .with_for_update(of=_TIMERS)
     .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
 )
+_LOCK_TIMER_PREPARED = Prepared(_LOCK_TIMER)
 
 
 class FiringHost(Protocol):
@@ -259,7 +260,7 @@ def _lock_timer(session: Session, timer_id: int) -> tuple[TimerRecord, str | Non
     The cycle is already locked, and every change to a stage visit holds its cycle's lock, so
     the visit read here is current even if this query waited for the timer's lock.
     """
-    row = core_connection(session).execute(_LOCK_TIMER, {"timer_id": timer_id}).first()
+    row = fetch_one(session, _LOCK_TIMER_PREPARED, {"timer_id": timer_id})
     if row is None:
         return None
     width = len(_TIMER_COLUMNS)
@@ -301,12 +302,12 @@ def record_failure(
             timer.lease_until = None
         else:  # still leased to `owner` until the back-off ends, then due again
             retry_at = now + retry_after * min(2 ** (timer.attempts - 1), 8)
-            core_connection(session).execute(_BACK_OFF, {"queued_id": timer_id, "due": retry_at})
+            run(session, _BACK_OFF, {"queued_id": timer_id, "due": retry_at})
         session.add(timer)
         return dropped
 
 
-_BACK_OFF = (
+_BACK_OFF = Prepared(
     update(_QUEUE)
     .where(_QUEUE.c.timer_id == bindparam("queued_id"))
     .values(due_at=bindparam("due", type_=UTCDateTime()))

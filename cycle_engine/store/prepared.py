@@ -33,6 +33,8 @@ from sqlmodel import Session
 from cycle_engine.store.tables.types import UTCDateTime
 
 Convert = Callable[[Any], Any]
+#: The session's transaction and the DB-API connection, dialect and engine it runs on.
+_CONNECTION = "cycle_engine.prepared_connection"
 #: Per engine, callbacks told of every statement sent through this module (its SQL text).
 _watchers: dict[Engine, list[Callable[[str], None]]] = {}
 
@@ -180,12 +182,18 @@ def _cursor(
     """A DB-API cursor in the session's transaction (pending ORM changes flushed first, as
     autoflush would before a query) and `prepared` in its dialect, told to any watcher."""
     session.flush()  # returns at once when nothing is pending
-    connection = session.connection()
-    compiled = prepared.compiled(connection.dialect, params)
+    transaction = session.get_transaction()
+    held = session.info.get(_CONNECTION)
+    if held is None or held[0] is not transaction:  # asking the session costs more than SQLite
+        connection = session.connection()
+        held = (transaction, connection.connection, connection.dialect, connection.engine)
+        session.info[_CONNECTION] = held
+    _transaction, dbapi_connection, dialect, engine = held
+    compiled = prepared.compiled(dialect, params)
     if _watchers:
-        for watcher in _watchers.get(connection.engine, ()):
+        for watcher in _watchers.get(engine, ()):
             watcher(compiled.sql)
-    return connection.connection.cursor(), compiled
+    return dbapi_connection.cursor(), compiled
 
 
 def fetch(session: Session, prepared: Prepared, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:

@@ -79,8 +79,9 @@ class TimerQueueRecord(SQLModel, table=True):
 
     `due_at` is when to look at the timer next: its due time while pending, the end of its
     lease (or of a retry's back-off) while leased, so an expired lease falls due again by
-    itself. Triggers insert the row with the timer, move it with the timer's due time, and
-    delete it when the timer fires, is cancelled or dropped.
+    itself; `timer_due_at` is the timer's own due time. Triggers insert the row with the
+    timer, move it with the timer's due time, and delete it when the timer fires, is
+    cancelled or dropped (revisions `0011_fast_path`, `0017_timer_queue`).
     """
 
     __tablename__ = "timer_queue"
@@ -102,6 +103,8 @@ class TimerQueueRecord(SQLModel, table=True):
     )
     due_at: datetime = Field(sa_type=UTCDateTime)
     lease_owner: str | None = Field(default=None, max_length=200)
+    #: The timer's own due time (its `timers.due_at`), so a claim never reads the wide row.
+    timer_due_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class StallRecord(SQLModel, table=True):

@@ -43,7 +43,7 @@ NOT_REFERENCES = {("outbox", "message_id"), ("dashboard_signin_uses", "token_id"
 def test_history_has_one_head_and_is_linear_after_the_merge() -> None:
     """The five branches meet in one merge revision; every later revision has one parent."""
     scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    assert scripts.get_heads() == ["0016_dashboard_counters"] == sorted(head_revisions())
+    assert scripts.get_heads() == ["0017_timer_queue"] == sorted(head_revisions())
     merge = scripts.get_revision("0007_one_history")
     assert merge is not None
     assert sorted(merge.down_revision or ()) == sorted(OLD_HEADS)
