@@ -41,7 +41,7 @@ def postgres_factory() -> Iterator[PostgresFactory | None]:
     if not POSTGRES_URL:
         yield None
         return
-    factory = PostgresFactory(POSTGRES_URL)
+    factory = PostgresFactory(POSTGRES_URL, ahead=1)  # the next test's clone waits ready
     yield factory
     factory.close()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,16 @@ from babel.messages.pofile import read_po
 
 from cycle_engine import CycleEngine
 from cycle_engine.alliances.reach import EVERYTHING
-from tests.api.dashboard.conftest import COORDINATOR, DashboardServer, World, csrf_of, sign_in
+from cycle_engine.testing import ManualClock
+from cycle_engine.testing_db import PostgresFactory, SqliteFactory
+from tests.api.dashboard.conftest import (
+    COORDINATOR,
+    DashboardServer,
+    World,
+    csrf_of,
+    seed_world,
+    sign_in,
+)
 
 LOCALE = Path(__file__).resolve().parents[3] / "api" / "dashboard" / "locale"
 SPANISH_GUATEMALA = "es-GT,es;q=0.9,en;q=0.5"
@@ -60,10 +70,40 @@ def speak(db_url: str, email: str, language: str) -> None:
         )
 
 
-def test_visitor_gets_the_browsers_language(dashboard: DashboardServer) -> None:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def reading_room(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_factory: SqliteFactory,
+    postgres_factory: PostgresFactory | None,
+) -> Iterator[tuple[DashboardServer, World]]:
+    """One server and seeded world per backend for this module's tests that change nothing on
+    the server (they read pages, sign in with their own client, or have a form refused), with
+    the coordinator's language set to Spanish; tests that fire or edit get their own."""
+    if request.param == "sqlite":
+        url = sqlite_factory.new(tmp_path_factory.mktemp("languages"))
+    elif postgres_factory is None:
+        pytest.skip("set CYCLE_ENGINE_TEST_POSTGRES_URL to run on PostgreSQL")
+    else:
+        url = postgres_factory.new()
+    clock = ManualClock()
+    try:
+        with CycleEngine(url, clock=clock) as engine:
+            world = seed_world(engine)
+        speak(url, world.coordinator, "es")
+        with DashboardServer(url, clock, tmp_path_factory.mktemp("languages-data")) as server:
+            yield server, world
+    finally:
+        if postgres_factory is not None and request.param == "postgresql":
+            postgres_factory.drop(url)
+
+
+def test_visitor_gets_the_browsers_language(
+    reading_room: tuple[DashboardServer, World],
+) -> None:
     """The sign-in page answers Accept-Language (es-GT reads Spanish, fr French) and says so in
     `<html lang>`; without the header it stays English."""
-    client = dashboard.client()
+    client = reading_room[0].client()
     spanish = client.get("/dashboard/signin", headers={"Accept-Language": SPANISH_GUATEMALA})
     assert spanish.status_code == 200
     assert '<html lang="es">' in spanish.text
@@ -81,20 +121,31 @@ def test_visitor_gets_the_browsers_language(dashboard: DashboardServer) -> None:
 def spanish_coordinator(
     dashboard: DashboardServer, dashboard_world: World, db_url: str
 ) -> httpx.Client:
-    """The coordinator, whose language is Spanish, signed in from an English browser."""
+    """The coordinator, whose language is Spanish, signed in from an English browser (on a
+    server of the test's own, for tests that change something)."""
     speak(db_url, dashboard_world.coordinator, "es")
     client = sign_in(dashboard, dashboard_world.coordinator)
     client.headers["Accept-Language"] = "en-US,en;q=0.9"
     return client
 
 
+@pytest.fixture
+def reading_coordinator(reading_room: tuple[DashboardServer, World]) -> httpx.Client:
+    """The Spanish-speaking coordinator signed in from an English browser on the shared server."""
+    server, world = reading_room
+    client = sign_in(server, world.coordinator)
+    client.headers["Accept-Language"] = "en-US,en;q=0.9"
+    return client
+
+
 def test_spanish_coordinator_reads_the_pages_in_spanish(
-    spanish_coordinator: httpx.Client, dashboard_world: World
+    reading_coordinator: httpx.Client, reading_room: tuple[DashboardServer, World]
 ) -> None:
     """The person's language beats the browser's: the overview, stalled steps, cycle list, cycle
     page, my steps, templates and the template editor read in Spanish, stage titles included,
     with no English chrome left."""
-    client = spanish_coordinator
+    client = reading_coordinator
+    dashboard_world = reading_room[1]
     alliance = f"/dashboard/alliances/{dashboard_world.alliance_id}"
     expected = {
         alliance: ["Ciclos detenidos: quién debe actuar", "Resumen", "Pasos estancados"],
@@ -154,11 +205,12 @@ def test_editor_and_flash_messages_speak_spanish(
 
 
 def test_language_switch_overrides_and_is_remembered(
-    spanish_coordinator: httpx.Client, dashboard_world: World
+    reading_coordinator: httpx.Client, reading_room: tuple[DashboardServer, World]
 ) -> None:
     """`?lang=fr` turns the Spanish person's overview French, a cookie keeps it French on the
     next page, and `?lang=en` brings English back; the switch is plain links."""
-    client = spanish_coordinator
+    client = reading_coordinator
+    dashboard_world = reading_room[1]
     overview = f"/dashboard/alliances/{dashboard_world.alliance_id}"
     spanish = client.get(overview)
     assert f'href="{overview}?lang=fr"' in spanish.text and 'hreflang="fr"' in spanish.text
@@ -174,21 +226,27 @@ def test_language_switch_overrides_and_is_remembered(
     assert '<html lang="en">' in client.get(overview).text
 
 
-def test_error_pages_follow_the_visitors_language(dashboard: DashboardServer) -> None:
+def test_error_pages_follow_the_visitors_language(
+    reading_room: tuple[DashboardServer, World],
+) -> None:
     """A refused form (no CSRF token) is explained in the browser's language."""
-    answer = dashboard.client().post(
-        "/dashboard/signin", data={"email": "x@example.org"}, headers={"Accept-Language": "fr"}
+    answer = (
+        reading_room[0]
+        .client()
+        .post(
+            "/dashboard/signin", data={"email": "x@example.org"}, headers={"Accept-Language": "fr"}
+        )
     )
     assert answer.status_code == 403
     assert '<html lang="fr">' in answer.text and "Formulaire expiré" in answer.text
 
 
 def test_a_page_answering_a_form_switches_language_through_a_get(
-    dashboard: DashboardServer,
+    reading_room: tuple[DashboardServer, World],
 ) -> None:
     """A page rendered as the answer to a POST (a refused sign-in form) offers the switch as
     links to the dashboard's home, which a GET reaches, not to the form's POST-only address."""
-    client = dashboard.client()
+    client = reading_room[0].client()
     form = client.get("/dashboard/signin", headers={"Accept-Language": "es"})
     refused = client.post(
         "/dashboard/signin",
