@@ -17,6 +17,7 @@ from cycle_engine.api.settings import Settings
 from cycle_engine.engine import CycleEngine
 from cycle_engine.metrics import EngineMetrics
 from cycle_engine.notifications.metrics import instrument
+from cycle_engine.notifications.process import SenderProcess, SenderProcessSettings
 from cycle_engine.notifications.service import SenderService, build_outbox_sender
 from cycle_engine.notifications.settings import load_mail_settings
 from cycle_engine.notifications.webhooks import WebhookChannel
@@ -97,7 +98,23 @@ def sender_services(
 ) -> list[Service]:
     """The outbox sender (email and webhooks, the loop `cycle-engine mail send` runs too),
     signing links with the app's secret and posting webhooks only where the app's address policy
-    allows (CYCLE_ENGINE_WEBHOOK_ALLOW); its deliveries count in the app's `metrics`."""
+    allows (CYCLE_ENGINE_WEBHOOK_ALLOW); its deliveries count in the app's `metrics`.
+
+    With `settings.sender_process` (what `serve` does) it runs in a child process on the same
+    database (`notifications.process`: the API's event loop never waits for its work);
+    otherwise in this process, on `engine` (a host's engine, with its clock).
+    """
+    if settings.sender_process:
+        child = SenderProcessSettings(
+            database_url=settings.database_url,
+            database_schema=settings.database_schema,
+            data_dir=settings.data_dir,
+            secret_key=settings.secret_key,
+            base_url=settings.base_url,
+            webhook_allow=settings.webhook_allow,
+            log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower(),
+        )
+        return [SenderProcess(child, metrics)]
     mail = load_mail_settings(
         secret_key=settings.secret_key, base_url=settings.base_url, data_dir=settings.data_dir
     )

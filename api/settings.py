@@ -38,6 +38,9 @@ class Settings:
     default_timezone: str = "UTC"
     run_worker: bool = True
     run_sender: bool = True
+    #: The sender in a child process of its own rather than beside the requests (`serve`
+    #: sets it; `notifications.process` says why).
+    sender_process: bool = False
     max_body_bytes: int = 1_048_576
     max_upload_bytes: int = 26_214_400
     data_dir: str = "data"
@@ -85,10 +88,10 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
         """Settings from `CYCLE_ENGINE_*` variables (DATABASE_URL, DATABASE_SCHEMA, SECRET_KEY,
-        BASE_URL, DEFAULT_TIMEZONE, RUN_WORKER, RUN_SENDER, MAX_BODY_BYTES, MAX_UPLOAD_BYTES,
-        DATA_DIR, DEV_MODE, WEBHOOK_ALLOW, METRICS_TOKEN, KEY_CACHE_SECONDS, REQUEST_THREADS);
-        keyword `overrides` win over the environment. An empty DATABASE_SCHEMA means none (the
-        tables follow the database's search path).
+        BASE_URL, DEFAULT_TIMEZONE, RUN_WORKER, RUN_SENDER, SENDER_PROCESS, MAX_BODY_BYTES,
+        MAX_UPLOAD_BYTES, DATA_DIR, DEV_MODE, WEBHOOK_ALLOW, METRICS_TOKEN, KEY_CACHE_SECONDS,
+        REQUEST_THREADS); keyword `overrides` win over the environment. An empty DATABASE_SCHEMA
+        means none (the tables follow the database's search path).
 
         Raises:
             InvalidInput: a variable has a bad value (named in the error).
@@ -111,6 +114,7 @@ _FIELDS: dict[str, type] = {
     "default_timezone": str,
     "run_worker": bool,
     "run_sender": bool,
+    "sender_process": bool,
     "max_body_bytes": int,
     "max_upload_bytes": int,
     "data_dir": str,

@@ -1,18 +1,21 @@
 """Does anything block the event loop? `/healthz` latency alone, while dashboard pages load,
-while the outbox sends mail, and while both run, in one `cycle-engine serve` process.
+while the outbox sends mail, and while both run, against one `cycle-engine serve`.
 
     python -m bench.event_loop [--smoke] [--seconds S] [--emails N] [--pages P]
+                               [--sender-in-process]
 
 Starts an SMTP sink (aiosmtpd on loopback, its own process) and `cycle-engine serve` with the
 outbox sender on (no scheduler) against a fresh SQLite database holding `bench.world`'s
 alliance (three partners at every level of every stage, with focal points) with learning
-cycles, its coordinator signed in to the dashboard. Then four phases of S seconds each, one
-client asking `/healthz` every 10 ms throughout: alone; while P clients reload the alliance's
-overview and cycle list as fast as they can; while the sender delivers N due emails added just
-before the phase; and while both run. `/healthz` does no I/O, so its latency is how long the
-event loop was held by other work (database calls, rendering, signing); alone is its floor.
-Prints `/healthz` p50/p99/max per phase, the pages served and the emails the sink received per
-second (aim: p99 under 10 ms with pages and mail); printed, not asserted.
+cycles, its coordinator signed in to the dashboard. The sender runs in serve's child process,
+as `serve` runs it by default, or with `--sender-in-process` in serve's own process (to compare
+the two). Then four phases of S seconds each, one client asking `/healthz` every 10 ms
+throughout: alone; while P clients reload the alliance's overview and cycle list as fast as
+they can; while the sender delivers N due emails added just before the phase; and while both
+run. `/healthz` does no I/O, so its latency is how long the event loop was held by other work
+(database calls, rendering, signing, other threads holding the interpreter lock); alone is its
+floor. Prints `/healthz` p50/p99/max per phase, the pages served and the emails the sink
+received per second (aim: p99 under 10 ms with pages and mail); printed, not asserted.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -105,7 +109,14 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=None, help="per phase")
     parser.add_argument("--emails", type=int, default=None, help="per phase that sends mail")
     parser.add_argument("--pages", type=int, default=2, help="clients reloading pages")
+    parser.add_argument(
+        "--sender-in-process",
+        action="store_true",
+        help="send mail in serve's own process instead of its child process",
+    )
     args = parser.parse_args()
+    if args.sender_in_process:  # read by `serve` (the server inherits this environment)
+        os.environ["CYCLE_ENGINE_SENDER_PROCESS"] = "false"
     seconds = args.seconds or (1.5 if args.smoke else 10.0)
     emails = args.emails or (200 if args.smoke else 5000)
     phases = [
@@ -155,7 +166,8 @@ def main() -> int:
         sink.terminate()
         sink.join()
     print(
-        f"one `serve` process, SQLite, `bench.world`'s alliance (3 partners at every level); "
+        f"`serve` (mail sent {'in its own process' if args.sender_in_process else 'by its child'}"
+        f"), SQLite, `bench.world`'s alliance (3 partners at every level); "
         f"{seconds:g} s per phase; GET /healthz every 10 ms (aim: p99 < 10 ms under load)"
     )
     print(

@@ -280,10 +280,15 @@ class OutboxSender:
         ).run()
         return report
 
-    async def run_until_idle(self, *, max_passes: int = 10_000) -> DeliveryReport:
-        """Repeat `run_once` until nothing is due (or `max_passes`)."""
+    async def run_until_idle(
+        self, *, max_passes: int = 10_000, stop: asyncio.Event | None = None
+    ) -> DeliveryReport:
+        """Repeat `run_once` until nothing is due (or `max_passes`, or `stop` is set: checked
+        between passes, so a stop waits for at most one pass, `policy.batch` rows)."""
         total = DeliveryReport()
         for _ in range(max_passes):
+            if stop is not None and stop.is_set():
+                break
             report = await self.run_once()
             total.add(report)
             if report.claimed == 0 and report.settled == 0:
@@ -291,9 +296,11 @@ class OutboxSender:
         return total
 
     async def run_forever(self, stop: asyncio.Event, *, interval: float = 5.0) -> None:
-        """Deliver until `stop` is set, sleeping `interval` seconds when idle."""
+        """Deliver until `stop` is set, sleeping `interval` seconds when idle. A stop lets the
+        pass under way finish (its rows sent and recorded) and starts no other, however many
+        rows are still due: they wait in the outbox for the next start."""
         while not stop.is_set():
-            report = await self.run_until_idle()
+            report = await self.run_until_idle(stop=stop)
             if report.claimed == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=interval)

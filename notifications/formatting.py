@@ -8,6 +8,7 @@ the languages the templates ship (no locale database needed).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cycle_engine.clock import as_utc
@@ -84,6 +85,12 @@ def parse_moment(value: datetime | str) -> datetime:
     return as_utc(value)
 
 
+#: Formatted moments kept: the emails of one batch mostly share a few due dates per zone and
+#: language, and each email formats several (a pure function of its arguments).
+FORMATS_KEPT = 4096
+
+
+@lru_cache(maxsize=FORMATS_KEPT)
 def format_date(value: datetime | str, tz_name: str | None, language: str) -> str:
     """The local calendar date, e.g. "Friday 6 March 2026"."""
     local = parse_moment(value).astimezone(zone(tz_name))
@@ -96,6 +103,7 @@ def format_date(value: datetime | str, tz_name: str | None, language: str) -> st
     )
 
 
+@lru_cache(maxsize=FORMATS_KEPT)
 def format_datetime(value: datetime | str, tz_name: str | None, language: str) -> str:
     """The local date and time with the zone named.
 

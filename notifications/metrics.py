@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from cycle_engine.logs import log_context
-from cycle_engine.metrics import EngineMetrics
 from cycle_engine.notifications.delivery import EmailChannel, OutboxSender
 from cycle_engine.notifications.pipeline import ChannelHandler
 from cycle_engine.notifications.senders.base import MailError, MailSender, SendResult
@@ -25,10 +25,19 @@ from cycle_engine.store.tables.outbox import OutboxRecord
 log = logging.getLogger("cycle_engine.notifications")
 
 
+class DeliveryCounts(Protocol):
+    """Where deliveries are counted: the process's `EngineMetrics`, or a sender process's link
+    to the API process that started it (`notifications.process`)."""
+
+    def record_delivery(self, channel: str, outcome: str) -> None: ...
+
+    def record_smtp_reply(self, code: int | None) -> None: ...
+
+
 class CountingMailSender:
     """A MailSender that counts the SMTP reply to each recipient of each message it hands on."""
 
-    def __init__(self, inner: MailSender, metrics: EngineMetrics) -> None:
+    def __init__(self, inner: MailSender, metrics: DeliveryCounts) -> None:
         self.inner = inner
         self.metrics = metrics
 
@@ -59,7 +68,7 @@ def _alliance(row: OutboxRecord) -> object:
 class CountingChannel:
     """A ChannelHandler that counts each outcome of the channel it wraps, per channel."""
 
-    def __init__(self, inner: ChannelHandler, channel: str, metrics: EngineMetrics) -> None:
+    def __init__(self, inner: ChannelHandler, channel: str, metrics: DeliveryCounts) -> None:
         self.inner = inner
         self.channel = channel
         self.metrics = metrics
@@ -87,7 +96,7 @@ class CountingChannel:
         await self.inner.close()
 
 
-def instrument(sender: OutboxSender, metrics: EngineMetrics, *, smtp: bool) -> OutboxSender:
+def instrument(sender: OutboxSender, metrics: DeliveryCounts, *, smtp: bool) -> OutboxSender:
     """Count `sender`'s deliveries into `metrics` (and, with `smtp`, the SMTP replies)."""
     for name, handler in list(sender.channels.items()):
         if smtp and isinstance(handler, EmailChannel):

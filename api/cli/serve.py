@@ -1,5 +1,6 @@
-"""`cycle-engine serve`: run the REST API on uvicorn, with the scheduler and the outbox sender
-in the same process unless told not to. The app's engine carries the installed host plugins'
+"""`cycle-engine serve`: run the REST API on uvicorn, with the scheduler in the same process and
+the outbox sender in a child process of its own (`--sender-in-process` keeps it in this one),
+unless told not to. The app's engine carries the installed host plugins'
 guards, listeners and subscribers (`cycle_engine.plugins`, limited by `CYCLE_ENGINE_PLUGINS`),
 like the CLI's and the worker's. Its metrics are at `/metrics` (behind the metrics token) and, with
 `--metrics-port`, on a listener of their own bound to `--metrics-host`. The web modules are
@@ -8,6 +9,7 @@ imported only inside the command, so the rest of the CLI starts without FastAPI.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,6 +23,12 @@ if TYPE_CHECKING:
     from cycle_engine.metrics.collector import Section
 
 ALL_SECTIONS: tuple[Section, ...] = ("timers", "outbox", "cycles")
+#: Seconds a thread running Python may keep the interpreter lock while another waits for it
+#: (CPython's default is 0.005). Dashboard pages and the scheduler's work run in threads beside
+#: the event loop, which gives the lock up at every read and write and must win it back each
+#: time: at 5 ms a turn a busy page thread made `/healthz` wait tens of milliseconds. A tenth
+#: of that keeps the loop's waits short at the cost of more, cheap, hand-overs.
+SWITCH_INTERVAL = 0.0005
 
 
 @reports_errors
@@ -30,6 +38,15 @@ def serve(
     db: DbOption = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Do not run timers here.")] = False,
     no_sender: Annotated[bool, typer.Option("--no-sender", help="Do not send mail here.")] = False,
+    sender_process: Annotated[
+        bool | None,
+        typer.Option(
+            "--sender-process/--sender-in-process",
+            help="Send mail from a child process (the default; CYCLE_ENGINE_SENDER_PROCESS) "
+            "or in the API's own process.",
+            show_default=False,
+        ),
+    ] = None,
     secret_file: Annotated[
         Path | None,
         typer.Option(
@@ -57,6 +74,12 @@ def serve(
         overrides["run_worker"] = False
     if no_sender:
         overrides["run_sender"] = False
+    if sender_process is not None:
+        overrides["sender_process"] = sender_process
+    elif "CYCLE_ENGINE_SENDER_PROCESS" not in os.environ:
+        # Its own process by default: the sender's Python work then never holds the
+        # interpreter lock the API's event loop needs (`notifications.process`).
+        overrides["sender_process"] = True
     url = f"http://{host}:{port}"
     if "CYCLE_ENGINE_BASE_URL" not in os.environ:
         overrides["base_url"] = url
@@ -81,6 +104,7 @@ def serve(
         if refusal is not None:  # one clear line, before anything says the server is ready
             raise fail(refusal)
         typer.echo(f"Cycle Engine: {url}/dashboard/  API: {url}/api/v1  (docs: {url}/docs)")
+        sys.setswitchinterval(SWITCH_INTERVAL)
         uvicorn.run(
             app, host=host, port=port, log_level=log_level, access_log=False, log_config=None
         )
