@@ -9,10 +9,8 @@ the stage) run inside it, on the locked cycle; each query reads without taking t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -41,6 +39,7 @@ from cycle_engine.cycles.firing import (
 )
 from cycle_engine.cycles.listing import CycleFilter, CycleOrder, ListedCycle, OnTimeRecord
 from cycle_engine.cycles.steps import OrganisationSteps, organisation_steps
+from cycle_engine.cycles.view import CycleView, read_cycle
 from cycle_engine.errors import (
     AllianceNotFound,
     ConflictError,
@@ -61,34 +60,7 @@ from cycle_engine.store.tables import (
 )
 from cycle_engine.store.templates import TemplateStore
 
-__all__ = ["CycleFilter", "CycleService"]
-
-
-#: A cycle and its open stage visit in one round trip (the template is the store's cache).
-_CYCLE_WITH_VISIT = (
-    select(CycleRecord, StageRecord)
-    .outerjoin(StageRecord, col(StageRecord.id) == col(CycleRecord.current_stage_id))
-    .where(col(CycleRecord.id) == bindparam("cycle_id"))
-)
-
-
-def read_cycle_with_visit(
-    session: Session, cycle_id: int
-) -> tuple[CycleRecord | None, StageRecord | None]:
-    """The cycle's row and its current stage visit (None when finished), in one query."""
-    row = session.exec(_CYCLE_WITH_VISIT, params={"cycle_id": cycle_id}).first()
-    return (None, None) if row is None else (row[0], row[1])
-
-
-@dataclass(frozen=True, kw_only=True)
-class CycleView:
-    """A cycle as its page shows it: the row, the template version, the open stage visit (None
-    when finished) and every trigger from its stage with the reasons it is blocked."""
-
-    cycle: CycleRecord
-    template_version: int
-    stage: StageRecord | None
-    triggers: list[TriggerOption]
+__all__ = ["CycleFilter", "CycleService", "CycleView"]
 
 
 class CycleService:
@@ -352,14 +324,18 @@ class CycleService:
         self, cycle_id: int, *, actor: Actor = SYSTEM, reach: Reach | None = None
     ) -> CycleView:
         """The cycle, its template version, its open stage visit and the triggers as `actor`
-        sees them, read in one session (what a cycle page or `GET /cycles/{id}` shows)."""
+        sees them, read in one session (what a cycle page or `GET /cycles/{id}` shows); the
+        cycle, its template and its visit in one statement (`cycles.view`)."""
         with self.db.read_session() as session:
-            cycle, stage = read_cycle_with_visit(session, cycle_id)
-            if cycle is None or (reach is not None and not sees_cycle(session, reach, cycle)):
+            found = read_cycle(session, cycle_id)
+            if found is None:
+                raise CycleNotFound(cycle_id)
+            cycle, template_version, stage = found
+            if reach is not None and not sees_cycle(session, reach, cycle):
                 raise CycleNotFound(cycle_id)
             return CycleView(
                 cycle=cycle,
-                template_version=self.templates.version_number(session, cycle.template_id),
+                template_version=template_version,
                 stage=stage,
                 triggers=self._options(session, cycle, actor, None, reach),
             )

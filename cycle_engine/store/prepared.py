@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, event
+from sqlalchemy import JSON, Boolean, Date, event, exc
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
@@ -176,34 +176,44 @@ class Prepared:
         return found
 
 
-def _cursor(
-    session: Session, prepared: Prepared, params: Mapping[str, Any]
-) -> tuple[Any, _Compiled]:
-    """A DB-API cursor in the session's transaction (pending ORM changes flushed first, as
-    autoflush would before a query) and `prepared` in its dialect, told to any watcher."""
-    session.flush()  # returns at once when nothing is pending
-    transaction = session.get_transaction()
-    held = session.info.get(_CONNECTION)
-    if held is None or held[0] is not transaction:  # asking the session costs more than SQLite
-        connection = session.connection()
-        held = (transaction, connection.connection, connection.dialect, connection.engine)
-        session.info[_CONNECTION] = held
-    _transaction, dbapi_connection, dialect, engine = held
-    compiled = prepared.compiled(dialect, params)
-    if _watchers:
-        for watcher in _watchers.get(engine, ()):
-            watcher(compiled.sql)
-    return dbapi_connection.cursor(), compiled
+class _Cursor:
+    """A DB-API cursor in a session's transaction, for one prepared statement."""
+
+    def __init__(self, session: Session, prepared: Prepared, params: Mapping[str, Any]) -> None:
+        session.flush()  # pending ORM changes first, as autoflush would before a query
+        transaction = session.get_transaction()
+        held = session.info.get(_CONNECTION)
+        if held is None or held[0] is not transaction:  # asking the session costs more than SQLite
+            connection = session.connection()
+            held = (transaction, connection.connection, connection.dialect, connection.engine)
+            session.info[_CONNECTION] = held
+        _transaction, dbapi_connection, dialect, engine = held
+        self.dialect: Dialect = dialect
+        self.compiled = prepared.compiled(self.dialect, params)
+        if _watchers:
+            for watcher in _watchers.get(engine, ()):
+                watcher(self.compiled.sql)
+        self.cursor = dbapi_connection.cursor()
+
+    def __enter__(self) -> _Cursor:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, _trace: object) -> None:
+        """Close the cursor; a driver's error leaves as SQLAlchemy's (IntegrityError,
+        OperationalError, ...), as every other statement's would."""
+        self.cursor.close()
+        driver_error = self.dialect.loaded_dbapi.Error
+        if isinstance(error, driver_error):
+            raise exc.DBAPIError.instance(
+                self.compiled.sql, None, error, driver_error, dialect=self.dialect
+            ) from error
 
 
 def fetch(session: Session, prepared: Prepared, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """Every row `prepared` returns (a SELECT, or a statement with RETURNING)."""
-    cursor, compiled = _cursor(session, prepared, params)
-    try:
-        cursor.execute(compiled.sql, compiled.values(params))
-        return [compiled.row(raw) for raw in cursor.fetchall()]
-    finally:
-        cursor.close()
+    with _Cursor(session, prepared, params) as sent:
+        sent.cursor.execute(sent.compiled.sql, sent.compiled.values(params))
+        return [sent.compiled.row(raw) for raw in sent.cursor.fetchall()]
 
 
 def fetch_one(
@@ -216,12 +226,9 @@ def fetch_one(
 
 def run(session: Session, prepared: Prepared, params: Mapping[str, Any]) -> int:
     """Run `prepared` once; how many rows it changed."""
-    cursor, compiled = _cursor(session, prepared, params)
-    try:
-        cursor.execute(compiled.sql, compiled.values(params))
-        return int(cursor.rowcount)
-    finally:
-        cursor.close()
+    with _Cursor(session, prepared, params) as sent:
+        sent.cursor.execute(sent.compiled.sql, sent.compiled.values(params))
+        return int(sent.cursor.rowcount)
 
 
 def run_many(session: Session, prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -229,12 +236,9 @@ def run_many(session: Session, prepared: Prepared, rows: Sequence[Mapping[str, A
     rows it changed in all (an INSERT that skips a conflict does not count that row)."""
     if not rows:
         return 0
-    cursor, compiled = _cursor(session, prepared, rows[0])
-    try:
-        cursor.executemany(compiled.sql, [compiled.values(row) for row in rows])
-        return int(cursor.rowcount)
-    finally:
-        cursor.close()
+    with _Cursor(session, prepared, rows[0]) as sent:
+        sent.cursor.executemany(sent.compiled.sql, [sent.compiled.values(row) for row in rows])
+        return int(sent.cursor.rowcount)
 
 
 @contextmanager

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from cycle_engine import CycleEngine
+from cycle_engine.api.schemas import CycleDetail, CyclePublic, StagePublic
 from cycle_engine.testing import ManualClock
 from tests.api.conftest import World
 
@@ -192,3 +194,27 @@ def test_idempotency_key_on_start_replays_and_refuses_other_body(world: World) -
         assert other.status_code == 422
         titles = [c["title"] for c in client.get("/api/v1/cycles").json()["items"]]
         assert titles.count("Once") == 1 and "Twice" not in titles
+
+
+def test_read_answers_the_cycle_detail_of_the_engines_rows(
+    world: World, seed_engine: CycleEngine
+) -> None:
+    """GET cycle answers exactly what `CycleDetail` makes of the cycle's row, its open visit and
+    the triggers as the caller sees them (one who may act, one who may only read)."""
+    cycle_id = world.ids["cycle_a"]
+    record = seed_engine.cycles.get_cycle(cycle_id)
+    stage = seed_engine.cycles.current_stage(cycle_id)
+    assert stage is not None
+    for who in ("coord_a", "partner_o2"):
+        with world.client(who) as client:
+            response = client.get(f"/api/v1/cycles/{cycle_id}")
+            triggers = client.get(f"/api/v1/cycles/{cycle_id}/triggers").json()
+        assert response.status_code == 200, response.text
+        detail = CycleDetail.model_validate_json(response.content)
+        assert detail.model_dump_json().encode() == response.content
+        assert CyclePublic.model_validate(detail.model_dump()) == CyclePublic.of(record)
+        assert detail.template_version == 1
+        assert detail.stage == StagePublic.of(stage)
+        assert [t.model_dump() for t in detail.triggers] == triggers
+        assert response.headers["etag"] == f'"{record.version}"'
+    assert any(t["allowed"] for t in triggers) is False  # partner_o2 only reads this stage

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from cycle_engine import CycleEngine
 from cycle_engine.store.prepared import Prepared, fetch, fetch_one, run, run_many, watch
@@ -108,3 +109,10 @@ def test_watch_counts_prepared_statements_beside_sqlalchemys(engine: CycleEngine
     with engine.db.transaction() as session:
         run(session, CANCEL, {"key": "a"})
     assert len(seen) == 2  # no longer watching
+
+
+def test_a_driver_error_leaves_as_sqlalchemys_and_changes_nothing(engine: CycleEngine) -> None:
+    with pytest.raises(IntegrityError), engine.db.transaction() as session:
+        run_many(session, INSERT, [row("a"), row("a")])  # the same dedupe key twice
+    with engine.db.read_session() as session:
+        assert fetch_one(session, READ, {"key": "a"}) is None
