@@ -46,6 +46,25 @@ def postgres_factory() -> Iterator[PostgresFactory | None]:
     factory.close()
 
 
+def _database(
+    backend: str,
+    tmp_path: Path,
+    sqlite_factory: SqliteFactory,
+    postgres_factory: PostgresFactory | None,
+    *,
+    empty: bool,
+) -> Iterator[str]:
+    """A fresh database on `backend` (migrated unless `empty`), dropped after the test."""
+    if backend == "sqlite":
+        yield sqlite_factory.new(tmp_path, empty=empty)
+        return
+    if postgres_factory is None:
+        pytest.skip("set CYCLE_ENGINE_TEST_POSTGRES_URL to run on PostgreSQL")
+    url = postgres_factory.new(empty=empty)
+    yield url
+    postgres_factory.drop(url)
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(
     request: pytest.FixtureRequest,
@@ -54,14 +73,18 @@ def db_url(
     postgres_factory: PostgresFactory | None,
 ) -> Iterator[str]:
     """A fresh, migrated database URL on each backend."""
-    if request.param == "sqlite":
-        yield sqlite_factory.new(tmp_path)
-        return
-    if postgres_factory is None:
-        pytest.skip("set CYCLE_ENGINE_TEST_POSTGRES_URL to run on PostgreSQL")
-    url = postgres_factory.new()
-    yield url
-    postgres_factory.drop(url)
+    yield from _database(request.param, tmp_path, sqlite_factory, postgres_factory, empty=False)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_factory: SqliteFactory,
+    postgres_factory: PostgresFactory | None,
+) -> Iterator[str]:
+    """A database with no tables at all, on each backend (for the migrations)."""
+    yield from _database(request.param, tmp_path, sqlite_factory, postgres_factory, empty=True)
 
 
 @pytest.fixture

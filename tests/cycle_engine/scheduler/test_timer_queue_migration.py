@@ -3,9 +3,7 @@ timers already there, and the triggers keep it in step afterwards (issue 16, ite
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -14,7 +12,6 @@ from sqlalchemy.engine import Engine
 
 from cycle_engine.store.schema import alembic_config, upgrade
 from cycle_engine.store.tables.timers import TimerQueueRecord, TimerRecord
-from cycle_engine.testing_db import PostgresFactory, SqliteFactory
 
 BEFORE = "0016_dashboard_counters"
 DUE = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -23,24 +20,11 @@ TIMERS = TimerRecord.__table__  # type: ignore[attr-defined]
 QUEUE = TimerQueueRecord.__table__  # type: ignore[attr-defined]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def old_database(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    sqlite_factory: SqliteFactory,
-    postgres_factory: PostgresFactory | None,
-) -> Iterator[str]:
+@pytest.fixture
+def old_database(empty_db_url: str) -> str:
     """An empty database brought up to the revision before `0017_timer_queue`."""
-    if request.param == "sqlite":
-        url = sqlite_factory.new(tmp_path, empty=True)
-    elif postgres_factory is None:
-        pytest.skip("set CYCLE_ENGINE_TEST_POSTGRES_URL to run on PostgreSQL")
-    else:
-        url = postgres_factory.new(empty=True)
-    upgrade(url, BEFORE)
-    yield url
-    if request.param == "postgresql" and postgres_factory is not None:
-        postgres_factory.drop(url)
+    upgrade(empty_db_url, BEFORE)
+    return empty_db_url
 
 
 def timer(key: str, status: str, **values: object) -> dict[str, object]:

@@ -1,5 +1,6 @@
-"""Fixtures of the store contract suite: empty databases on each backend (for the migrations),
-and, on PostgreSQL, a database a host application already migrated with its own Alembic."""
+"""Fixtures of the store contract suite: an empty PostgreSQL database (schemas and hosts), and
+one a host application already migrated with its own Alembic (`empty_db_url`, on each backend,
+is the whole suite's)."""
 
 from __future__ import annotations
 
@@ -10,27 +11,9 @@ import pytest
 from alembic import command
 from alembic.config import Config
 
-from cycle_engine.testing_db import PostgresFactory, SqliteFactory
+from cycle_engine.testing_db import PostgresFactory
 
 from .host import host_config
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_db_url(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    sqlite_factory: SqliteFactory,
-    postgres_factory: PostgresFactory | None,
-) -> Iterator[str]:
-    """A database with no tables at all, on each backend."""
-    if request.param == "sqlite":
-        yield sqlite_factory.new(tmp_path, empty=True)
-        return
-    if postgres_factory is None:
-        pytest.skip("set CYCLE_ENGINE_TEST_POSTGRES_URL to run on PostgreSQL")
-    url = postgres_factory.new(empty=True)
-    yield url
-    postgres_factory.drop(url)
 
 
 @pytest.fixture
