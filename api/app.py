@@ -74,6 +74,7 @@ from cycle_engine.errors import InvalidInput
 from cycle_engine.logs import register_secret
 from cycle_engine.metrics import EngineMetrics
 from cycle_engine.plugins import load_extensions
+from cycle_engine.store.reads import Readers
 
 log = logging.getLogger("cycle_engine.api")
 
@@ -231,6 +232,10 @@ def _lifespan(
             yield
         finally:
             await services.stop()
+            readers: Readers | None = getattr(app.state, "readers", None)
+            if readers is not None:
+                del app.state.readers
+                await anyio.to_thread.run_sync(readers.close)
             if engine is None:
                 del app.state.engine
                 running.close()

@@ -8,16 +8,26 @@ The list is the engine's one list of cycles (`engine.cycles.list_cycles`), so "o
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic_core import to_json
+from sqlmodel import Session
 
 from cycle_engine.api.access import Access, require_role
 from cycle_engine.api.cycle_commands import etag_of
-from cycle_engine.api.deps import CurrentKey, EngineDep, IdPath, PageDep
+from cycle_engine.api.deps import (
+    KEY_SECURITY,
+    CurrentKey,
+    EngineDep,
+    IdPath,
+    PageDep,
+    readers,
+    request_key,
+)
 from cycle_engine.api.fields import KEY_PATTERN, MAX_ID
 from cycle_engine.api.idempotency import IdempotencyKey, fingerprint, run_once
 from cycle_engine.api.schemas import (
@@ -158,16 +168,24 @@ def start_cycle(
     summary="A cycle with its available triggers",
     response_model=CycleDetail,
     responses={200: {"headers": {"ETag": {"schema": {"type": "string"}}}}},
+    openapi_extra=KEY_SECURITY,
 )
-def get_cycle(cycle_id: IdPath, engine: EngineDep, key: CurrentKey) -> Response:
-    """Serialized here, once, from plain values (FastAPI would validate a returned model
-    again); the body is what `CycleDetail` would give (`tests/api/test_api_cycles.py`)."""
-    view = engine.cycles.view(cycle_id, actor=key.actor(), reach=key.reach)
-    return Response(
-        to_json(cycle_document(view)),
-        media_type="application/json",
-        headers={"ETag": etag_of(view.cycle.version)},
-    )
+async def get_cycle(cycle_id: IdPath, request: Request) -> Response:
+    """The cycle with its current stage visit and the triggers as the caller sees them."""
+    # The request clients make most, so: the key is checked without FastAPI's dependency
+    # solving (`deps.request_key`); the cycle is read and serialized in one of the app's
+    # reader threads (`store.reads`: a held session, a cheaper hop than the thread pool's),
+    # once, from plain values (FastAPI would validate a returned model again). The body is
+    # what `CycleDetail` gives (`tests/api/test_api_cycles.py`).
+    key = await request_key(request)
+    engine: CycleEngine = request.app.state.engine
+
+    def read(session: Session) -> tuple[int, bytes]:
+        view = engine.cycles.view_in(session, cycle_id, actor=key.actor(), reach=key.reach)
+        return view.cycle.version, to_json(cycle_document(view))
+
+    version, body = await asyncio.wrap_future(readers(request).submit(read))
+    return Response(body, media_type="application/json", headers={"ETag": etag_of(version)})
 
 
 @router.get("/{cycle_id}/triggers", summary="Triggers from the cycle's stage, with reasons")

@@ -327,18 +327,24 @@ class CycleService:
         sees them, read in one session (what a cycle page or `GET /cycles/{id}` shows); the
         cycle, its template and its visit in one statement (`cycles.view`)."""
         with self.db.read_session() as session:
-            found = read_cycle(session, cycle_id)
-            if found is None:
-                raise CycleNotFound(cycle_id)
-            cycle, template_version, stage = found
-            if reach is not None and not sees_cycle(session, reach, cycle):
-                raise CycleNotFound(cycle_id)
-            return CycleView(
-                cycle=cycle,
-                template_version=template_version,
-                stage=stage,
-                triggers=self._options(session, cycle, actor, None, reach),
-            )
+            return self.view_in(session, cycle_id, actor=actor, reach=reach)
+
+    def view_in(
+        self, session: Session, cycle_id: int, *, actor: Actor = SYSTEM, reach: Reach | None = None
+    ) -> CycleView:
+        """`view` in a read session the caller holds (the API's `store.reads.Readers`)."""
+        found = read_cycle(session, cycle_id)
+        if found is None:
+            raise CycleNotFound(cycle_id)
+        cycle, template_version, stage = found
+        if reach is not None and not sees_cycle(session, reach, cycle):
+            raise CycleNotFound(cycle_id)
+        return CycleView(
+            cycle=cycle,
+            template_version=template_version,
+            stage=stage,
+            triggers=self._options(session, cycle, actor, None, reach),
+        )
 
     def triggers_of(
         self, cycle_ids: Sequence[int], *, actor: Actor = SYSTEM
