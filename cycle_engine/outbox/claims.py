@@ -30,14 +30,16 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Text, and_, bindparam, func, or_, update
+from sqlalchemy import Integer, Text, and_, bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from cycle_engine.outbox.enqueue import DIGESTIBLE, SNOOZABLE, digest_time
 from cycle_engine.outbox.expiry import expiry_reason
 from cycle_engine.store.db import Database
+from cycle_engine.store.prepared import Prepared, fetch, run_many
 from cycle_engine.store.tables.outbox import (
     CLAIMED,
     DIGEST,
@@ -152,77 +154,156 @@ def claim(
     """Claim up to `limit` (default `policy.batch`) due rows of `channels` for `owner`.
 
     Rows past their expiry become `expired` instead; rows whose lease ran out are taken over as
-    the same attempt, marked `possible_duplicate`.
+    the same attempt, marked `possible_duplicate`. The rows are read and claimed with prebuilt
+    statements on the driver's cursor (`store.prepared`); the rows handed back are detached,
+    read-only copies (`OutboxRecord.model_construct`, no ORM state: assigning to one fails).
     """
     limit = policy.batch if limit is None else limit
     result = Claim()
     if limit <= 0:
         return result
     with db.transaction() as session:
-        rows = _due(session, db, channels, now, limit)
+        rows = _due(session, db, tuple(sorted(channels)), now, limit)
         result.more = len(rows) == limit
         live = []
         for row in rows:
-            if row.expires_at is not None and row.expires_at <= now:
-                expire(session, row, maybe_sent=row.status == CLAIMED)
+            if row["expires_at"] is not None and row["expires_at"] <= now:
+                record = session.get(OutboxRecord, row["id"])
+                assert record is not None
+                expire(session, record, maybe_sent=row["status"] == CLAIMED)
                 result.settled += 1
             else:
                 live.append(row)
-        fresh = [r for r in live if r.status == PENDING and r.channel == EMAIL]
-        held = _supersede(session, fresh, now) | _over_cap(session, fresh, now, policy)
-        result.settled += len(held)
+        fresh = [r for r in live if r["status"] == PENDING and r["channel"] == EMAIL]
+        superseded = _supersede(session, fresh, now)
+        waiting = _over_cap(session, [r for r in fresh if r["id"] not in superseded], now, policy)
+        run_many(session, _SUPPRESS, [{"row_id": i, "error": e} for i, e in superseded.items()])
+        run_many(
+            session,
+            _TO_DIGEST,
+            [{"row_id": i, "at": at, "error": e} for i, (at, e) in waiting.items()],
+        )
+        result.settled += len(superseded) + len(waiting)
+        until = now + policy.lease
+        counted, taken = [], []
         for row in live:
-            if row.id in held:
-                session.add(row)
+            if row["id"] in superseded or row["id"] in waiting:
                 continue
-            if row.status == CLAIMED:  # its sender vanished: the same attempt, maybe sent
-                row.possible_duplicate = True
-                assert row.id is not None
-                result.taken_over.add(row.id)
+            if row["status"] == CLAIMED:  # its sender vanished: the same attempt, maybe sent
+                row["possible_duplicate"] = True
+                result.taken_over.add(row["id"])
+                taken.append({"row_id": row["id"], "owner": owner, "until": until})
             else:
-                row.attempts += 1
-                row.first_due_at = row.first_due_at or row.next_attempt_at
-            row.status = CLAIMED
-            row.lease_owner = owner
-            row.lease_until = now + policy.lease
-            session.add(row)
-            result.rows.append(row)
+                row["attempts"] += 1
+                row["first_due_at"] = row["first_due_at"] or row["next_attempt_at"]
+                counted.append(
+                    {
+                        "row_id": row["id"],
+                        "owner": owner,
+                        "until": until,
+                        "attempts": row["attempts"],
+                        "first_due": row["first_due_at"],
+                    }
+                )
+            row.update(status=CLAIMED, lease_owner=owner, lease_until=until)
+            result.rows.append(OutboxRecord.model_construct(**row))
+        run_many(session, _CLAIM_COUNTED, counted)
+        run_many(session, _TAKE_OVER, taken)
         return result
 
 
+_OUTBOX = OutboxRecord.__table__  # type: ignore[attr-defined]
+_COLUMNS = [column.key for column in _OUTBOX.c]
+_DUE: dict[tuple[tuple[str, ...], bool], tuple[Prepared, Prepared]] = {}
+
+
+def _due_statements(channels: tuple[str, ...], lock: bool) -> tuple[Prepared, Prepared]:
+    """The two reads of `_due` for `channels` (each channel a fixed value in the SQL), built
+    once per channel set and locking."""
+    found = _DUE.get((channels, lock))
+    if found is None:
+        t = _OUTBOX.c
+        channel = or_(*(t.channel == name for name in channels))
+        limit = bindparam("limit", type_=Integer())
+        now = bindparam("now", type_=UTCDateTime())
+        queries = [
+            sa_select(*_OUTBOX.c)
+            .where(t.status == CLAIMED, t.lease_until < now, channel)
+            .order_by(t.lease_until, t.id)
+            .limit(limit),
+            sa_select(*_OUTBOX.c)
+            .where(
+                t.status == PENDING,
+                t.delivery == IMMEDIATE,
+                t.next_attempt_at <= now,
+                channel,
+            )
+            .order_by(t.next_attempt_at, t.id)
+            .limit(limit),
+        ]
+        if lock:
+            queries = [query.with_for_update(skip_locked=True) for query in queries]
+        found = _DUE[(channels, lock)] = (Prepared(queries[0]), Prepared(queries[1]))
+    return found
+
+
 def _due(
-    session: Session, db: Database, channels: Collection[str], now: datetime, limit: int
-) -> list[OutboxRecord]:
-    """Up to `limit` rows to take: leases that ran out first, then pending rows by due time.
+    session: Session, db: Database, channels: tuple[str, ...], now: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` rows to take (as column values): leases that ran out first, then pending
+    rows by due time.
 
     Two statements, each walking `ix_outbox_due` in order, rather than one with OR (which
     would collect and sort every due row for each claim).
     """
-    queries = [
-        select(OutboxRecord)
-        .where(
-            col(OutboxRecord.status) == CLAIMED,
-            col(OutboxRecord.lease_until) < now,
-            col(OutboxRecord.channel).in_(list(channels)),
-        )
-        .order_by(col(OutboxRecord.lease_until), col(OutboxRecord.id)),
-        select(OutboxRecord)
-        .where(
-            col(OutboxRecord.status) == PENDING,
-            col(OutboxRecord.delivery) == IMMEDIATE,
-            col(OutboxRecord.next_attempt_at) <= now,
-            col(OutboxRecord.channel).in_(list(channels)),
-        )
-        .order_by(col(OutboxRecord.next_attempt_at), col(OutboxRecord.id)),
-    ]
-    rows: list[OutboxRecord] = []
-    for query in queries:
+    rows: list[dict[str, Any]] = []
+    if not channels:
+        return rows
+    for statement in _due_statements(channels, db.is_postgresql):
         if len(rows) < limit:
-            query = query.limit(limit - len(rows))
-            if db.is_postgresql:
-                query = query.with_for_update(skip_locked=True)
-            rows.extend(session.exec(query))
+            found = fetch(session, statement, {"now": now, "limit": limit - len(rows)})
+            rows.extend(dict(zip(_COLUMNS, values, strict=True)) for values in found)
     return rows
+
+
+#: A fresh claim: the next attempt, leased to its sender.
+_CLAIM_COUNTED = Prepared(
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        status=CLAIMED,
+        lease_owner=bindparam("owner"),
+        lease_until=bindparam("until", type_=UTCDateTime()),
+        attempts=bindparam("attempts", type_=Integer()),
+        first_due_at=bindparam("first_due", type_=UTCDateTime()),
+    )
+)
+#: A row whose sender vanished, taken over as the same attempt.
+_TAKE_OVER = Prepared(
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        possible_duplicate=True,
+        lease_owner=bindparam("owner"),
+        lease_until=bindparam("until", type_=UTCDateTime()),
+    )
+)
+#: A reminder superseded by a newer one for the same step.
+_SUPPRESS = Prepared(
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(status=SUPPRESSED, last_error=bindparam("error", type_=Text()))
+)
+#: A row over the person's hourly cap, waiting for their digest.
+_TO_DIGEST = Prepared(
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        delivery=DIGEST,
+        next_attempt_at=bindparam("at", type_=UTCDateTime()),
+        last_error=bindparam("error", type_=Text()),
+    )
+)
 
 
 def renew(
@@ -294,24 +375,26 @@ def expire(session: Session, row: OutboxRecord, *, maybe_sent: bool = False) -> 
         _settle_folded(session, row, EXPIRED, f"its digest {row.message_id} expired undelivered")
 
 
-def _supersede(session: Session, rows: Sequence[OutboxRecord], now: datetime) -> set[int]:
-    """Suppress reminders to a person for a step when a newer one for that step is sent, on its
-    way, or due now: after downtime only the newest reminder is worth reading."""
-    candidates = [r for r in rows if r.kind in SNOOZABLE and r.cycle_id is not None]
+def _supersede(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> dict[int, str]:
+    """Reminders to suppress (by id, with the reason): those to a person for a step when a
+    newer one for that step is sent, on its way, or due now: after downtime only the newest
+    reminder is worth reading."""
+    candidates = [r for r in rows if r["kind"] in SNOOZABLE and r["cycle_id"] is not None]
     if not candidates:
-        return set()
-    entries = [
-        ((r.person_id, r.cycle_id, r.stage, r.visit), r.created_at, r.id or 0, r.message_id)
-        for r in candidates
-    ]
+        return {}
+
+    def step(r: Any) -> tuple[object, ...]:
+        return (r["person_id"], r["cycle_id"], r["stage"], r["visit"])
+
+    entries = [(step(r), r["created_at"], r["id"], r["message_id"]) for r in candidates]
     keys = {key for key, *_ in entries}
     t = _OUTBOX.c
     siblings = (  # by person (ix_outbox_person_status), only the columns needed
         sa_select(
             t.person_id, t.cycle_id, t.stage, t.visit, t.created_at, t.id, t.message_id
         ).where(
-            t.person_id.in_({r.person_id for r in candidates}),
-            t.id.not_in([r.id for r in candidates]),
+            t.person_id.in_({r["person_id"] for r in candidates}),
+            t.id.not_in([r["id"] for r in candidates]),
             t.channel == EMAIL,
             t.kind.in_(SNOOZABLE),
             or_(
@@ -321,41 +404,34 @@ def _supersede(session: Session, rows: Sequence[OutboxRecord], now: datetime) ->
         )
     )
     for found in session.connection().execute(siblings):
-        key = (found.person_id, found.cycle_id, found.stage, found.visit)
-        if key in keys:
-            entries.append((key, found.created_at, found.id, found.message_id))
+        found_key: tuple[object, ...] = (found.person_id, found.cycle_id, found.stage, found.visit)
+        if found_key in keys:
+            entries.append((found_key, found.created_at, found.id, found.message_id))
     newest: dict[tuple[object, ...], tuple[datetime, int, str]] = {}
     for key, created_at, row_id, message_id in entries:
         if key not in newest or (created_at, row_id) > newest[key][:2]:
             newest[key] = (created_at, row_id, message_id)
-    held = set()
+    held = {}
     for row in candidates:
-        _, winner, message_id = newest[(row.person_id, row.cycle_id, row.stage, row.visit)]
-        if winner != row.id:
-            row.status = SUPPRESSED
-            row.last_error = f"superseded by the newer reminder {message_id}"
-            assert row.id is not None
-            held.add(row.id)
+        _, winner, message_id = newest[step(row)]
+        if winner != row["id"]:
+            held[row["id"]] = f"superseded by the newer reminder {message_id}"
     return held
 
 
 def _over_cap(
-    session: Session, rows: Sequence[OutboxRecord], now: datetime, policy: ClaimPolicy
-) -> set[int]:
-    """Rows past the person's hourly cap (sent in the last hour or on their way) go to their
-    next digest instead."""
-    people = {
-        r.person_id
-        for r in rows
-        if r.person_id is not None and r.kind in DIGESTIBLE and r.status == PENDING
-    }
-    if not people:
-        return set()
+    session: Session, rows: Sequence[dict[str, Any]], now: datetime, policy: ClaimPolicy
+) -> dict[int, tuple[datetime, str]]:
+    """Rows past the person's hourly cap (sent in the last hour or on their way), by id, with
+    when their digest is due and why: they go to that digest instead."""
+    digestible = [r for r in rows if r["person_id"] is not None and r["kind"] in DIGESTIBLE]
+    if not digestible:
+        return {}
     counts: Counter[int] = Counter()
     for person_id, count in session.exec(
         select(OutboxRecord.person_id, func.count())
         .where(
-            col(OutboxRecord.person_id).in_(people),
+            col(OutboxRecord.person_id).in_({r["person_id"] for r in digestible}),
             or_(
                 and_(
                     col(OutboxRecord.status) == SENT,
@@ -368,20 +444,16 @@ def _over_cap(
     ):
         if person_id is not None:
             counts[person_id] = count
-    held = set()
-    for row in rows:
-        if row.status != PENDING or row.person_id is None or row.kind not in DIGESTIBLE:
-            continue
-        if counts[row.person_id] >= policy.hourly_cap:
-            prefs = session.get(NotificationPreferenceRecord, row.person_id)
+    held = {}
+    reason = f"held for the digest: over {policy.hourly_cap} emails in an hour"
+    for row in digestible:
+        if counts[row["person_id"]] >= policy.hourly_cap:
+            prefs = session.get(NotificationPreferenceRecord, row["person_id"])
             hour = prefs.digest_hour if prefs is not None else 8
-            row.delivery = DIGEST
-            row.next_attempt_at = digest_time(now, str(row.context.get("timezone", "UTC")), hour)
-            row.last_error = f"held for the digest: over {policy.hourly_cap} emails in an hour"
-            assert row.id is not None
-            held.add(row.id)
+            zone = str(row["context"].get("timezone", "UTC"))
+            held[row["id"]] = (digest_time(now, zone, hour), reason)
         else:
-            counts[row.person_id] += 1
+            counts[row["person_id"]] += 1
     return held
 
 
@@ -413,16 +485,13 @@ def complete(
     with db.transaction() as session:
         recorded = 0
         if plain:
-            recorded += (
-                session.connection()
-                .execute(
-                    _SENT,
-                    [
-                        {"row_id": row_id, "owner": owner, "now": now, "answer": o.response[:2000]}
-                        for row_id, o in plain.items()
-                    ],
-                )
-                .rowcount
+            recorded += run_many(
+                session,
+                _SENT,
+                [
+                    {"row_id": row_id, "owner": owner, "now": now, "answer": o.response[:2000]}
+                    for row_id, o in plain.items()
+                ],
             )
         if not outcomes:
             return recorded
@@ -437,9 +506,8 @@ def complete(
         return recorded
 
 
-_OUTBOX = OutboxRecord.__table__  # type: ignore[attr-defined]
 #: A plain delivery recorded, only while its sender still holds the row.
-_SENT = (
+_SENT = Prepared(
     update(_OUTBOX)
     .where(
         _OUTBOX.c.id == bindparam("row_id"),
