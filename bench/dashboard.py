@@ -1,7 +1,7 @@
 """How fast the dashboard's pages answer with 1,000,000 cycles in the database, beside a page
 that reads nothing, over HTTP from one `cycle-engine serve` process.
 
-    python -m bench.dashboard [--smoke] [--cycles N]
+    python -m bench.dashboard [--smoke] [--cycles N] [--url URL]
 
 Builds `bench.world`'s alliance (three partners at every level, with focal points) and adds N
 learning cycles by set-based SQL (`bench.world.bulk`, not through the engine: a third overdue,
@@ -10,7 +10,9 @@ the planner's statistics. It checks once that the overview's counters agree with
 cycles, starts the server on the database and, as the alliance's coordinator signed in, times
 sequential GETs of the overview, the stalled steps and the cycle list (first page, overdue and
 stalled filters) beside the sign-in page (the floor: the same server and layout, no query at
-scale). On SQLite and, when CYCLE_ENGINE_TEST_POSTGRES_URL is set, on PostgreSQL.
+scale). On SQLite and, when CYCLE_ENGINE_TEST_POSTGRES_URL is set, on PostgreSQL; or only on
+the database `--url` names, which it keeps (seeded once: a second run times the pages again on
+the same rows, for query plans and before/after comparisons).
 Prints the median and the worst of a few runs and the ratio to the floor (aim: every page
 under 200 ms); printed, not asserted.
 """
@@ -28,6 +30,7 @@ from datetime import time as dt_time
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
 from bench import world
 from bench.api import free_port, start_server
@@ -93,14 +96,37 @@ def check_counters(engine: CycleEngine, world: World) -> None:
     )
 
 
+def seeded(engine: CycleEngine) -> World | None:
+    """The world an earlier run seeded in this database, if any (its ids; no cycle list)."""
+    with engine.db.read_session() as session:
+        alliance = session.execute(
+            text("SELECT id FROM alliances WHERE name = :name"), {"name": world.ALLIANCE_NAME}
+        ).scalar()
+        if alliance is None:
+            return None
+        people = session.execute(
+            text("SELECT id, organisation_id FROM people WHERE email LIKE 'focal%' ORDER BY id")
+        ).all()
+    return World(
+        alliance_id=alliance,
+        organisations=[row[1] for row in people],
+        people=[row[0] for row in people],
+        cycles=[],
+    )
+
+
 def measure(url: str, count: int, runs: int, label: str) -> None:
     upgrade(url)
     now = datetime.now(UTC)  # the server runs on the real clock
     with CycleEngine(url) as engine:
         started = time.perf_counter()
-        built = world.build(engine, 0, 3)
-        world.bulk(engine, built, count, now)
-        print(f"{label}: seeded {count:,} cycles in {time.perf_counter() - started:.1f} s")
+        built = seeded(engine)
+        if built is None:
+            built = world.build(engine, 0, 3)
+            world.bulk(engine, built, count, now)
+            print(f"{label}: seeded {count:,} cycles in {time.perf_counter() - started:.1f} s")
+        else:
+            print(f"{label}: reusing the cycles an earlier run seeded")
         check_counters(engine, built)
         cookie = session_cookie(engine, built.coordinator)
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
@@ -136,9 +162,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="2,000 cycles so CI runs it fast")
     parser.add_argument("--cycles", type=int, default=None)
+    parser.add_argument("--url", help="only this database, kept (seeded on the first run)")
     args = parser.parse_args()
     count = args.cycles or (2_000 if args.smoke else 1_000_000)
     runs = 3 if args.smoke else 7
+    if args.url:
+        measure(args.url, count, runs, args.url.split(":", 1)[0])
+        return
     with tempfile.TemporaryDirectory() as directory:
         measure(f"sqlite:///{Path(directory) / 'bench.db'}", count, runs, "sqlite")
     postgres = os.environ.get("CYCLE_ENGINE_TEST_POSTGRES_URL")

@@ -29,6 +29,7 @@ from cycle_engine.testing import WorldBuilder
 
 COORDINATOR = Actor(name="Ana Pérez", role="coordinator")
 TEMPLATE = "learning-cycle"
+ALLIANCE_NAME = "Alianza de aprendizaje"
 #: The level of the n-th organisation in every stage.
 LEVELS = ("lead", "active")
 
@@ -59,7 +60,7 @@ def build(
     `cycles` learning cycles, through the engine (publishes the built-in templates)."""
     engine.publish_builtin_templates()
     world = WorldBuilder(engine, actor=COORDINATOR)
-    world.alliance("alliance", "Alianza de aprendizaje", "Rural enterprise", timezone="UTC")
+    world.alliance("alliance", ALLIANCE_NAME, "Rural enterprise", timezone="UTC")
     for n in range(organisations):
         world.organisation(f"o{n}", f"Partner {n}", "ngo", "Honduras", member_of=["alliance"])
         roles = {"alliance": "coordinator"} if n == 0 else {}

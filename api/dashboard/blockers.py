@@ -88,6 +88,15 @@ class Directory:
     people: dict[int, PersonRecord] = field(default_factory=dict)
     organisations: dict[int, OrganisationRecord] = field(default_factory=dict)
     coordinators: list[PersonRecord] = field(default_factory=list)
+    #: Template specs by id, read once per page (a page of fifty cycles shares one or two).
+    specs: dict[int, TemplateSpec] = field(default_factory=dict)
+
+    def spec(self, engine: CycleEngine, template_id: int) -> TemplateSpec:
+        """The spec of a cycle's template version, read once for the page."""
+        spec = self.specs.get(template_id)
+        if spec is None:
+            spec = self.specs[template_id] = engine.templates.spec_of(template_id)
+        return spec
 
     @classmethod
     def of(cls, engine: CycleEngine, alliance_id: int | None) -> Directory:
@@ -182,7 +191,7 @@ def who_must_act(
     if cycle.status != ACTIVE or cycle.id is None or cycle.alliance_id is None:
         return None
     _ = words.gettext
-    spec = engine.templates.spec_of(cycle.template_id)
+    spec = directory.spec(engine, cycle.template_id)
     state = cycle.state
     title = _stage_title(spec, state, words.language)
     if participants is None:

@@ -73,20 +73,24 @@ def span(delta: timedelta | float | int, words: Words | None = None) -> str:
     return w.gettext("less than a minute")
 
 
+def _time_element(moment: datetime, text: str) -> Markup:
+    """`<time datetime="ISO">text</time>`, escaped (an f-string: `Markup.format` costs a
+    `string.Formatter` walk per call, and lists show hundreds of times)."""
+    return Markup(f'<time datetime="{escape(moment.isoformat())}">{escape(text)}</time>')
+
+
 @pass_context
 def _when(context: Context, moment: datetime | None) -> Markup:
     if moment is None:
         return Markup("—")
-    text = local_time(moment, context.get("tz"))
-    return Markup('<time datetime="{}">{}</time>').format(moment.isoformat(), text)
+    return _time_element(moment, local_time(moment, context.get("tz")))
 
 
 @pass_context
 def _day(context: Context, moment: datetime | None) -> Markup:
     if moment is None:
         return Markup("—")
-    text = local_time(moment, context.get("tz"), with_time=False)
-    return Markup('<time datetime="{}">{}</time>').format(moment.isoformat(), text)
+    return _time_element(moment, local_time(moment, context.get("tz"), with_time=False))
 
 
 @pass_context
