@@ -8,6 +8,7 @@ imported only inside the command, so the rest of the CLI starts without FastAPI.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -105,6 +106,14 @@ def serve(
             raise fail(refusal)
         typer.echo(f"Cycle Engine: {url}/dashboard/  API: {url}/api/v1  (docs: {url}/docs)")
         sys.setswitchinterval(SWITCH_INTERVAL)
+        # What start-up made (modules, templates, the app) lives as long as the process: kept
+        # out of the collector, a full collection no longer walks it while holding the loop;
+        # fewer, later young collections (a page allocates tens of thousands of objects).
+        # bench.event_loop --smoke, /healthz p99 under pages and mail: 244-260 ms with
+        # neither, 47-57 ms frozen, 13-14 ms with both.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 10)
         uvicorn.run(
             app, host=host, port=port, log_level=log_level, access_log=False, log_config=None
         )
