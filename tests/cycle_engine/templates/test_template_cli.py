@@ -14,7 +14,9 @@ import pytest
 
 from tests.cycle_engine.templates.helpers import duration, edited, stage_after
 
-pytestmark = pytest.mark.process
+# About twenty real CLI runs, each paying the CLI's start-up: over the default 120 s on a
+# slow machine (it passed 120 s in one CI run; 59-68 s alone on a quiet one).
+pytestmark = [pytest.mark.process, pytest.mark.timeout(300)]
 
 CLI = str(Path(sys.executable).with_name("cycle-engine"))
 
