@@ -20,6 +20,7 @@ from sqlalchemy import BindParameter, Integer, bindparam, func, select
 from sqlmodel import Session
 
 from cycle_engine.cycles.listing import OnTimeRecord
+from cycle_engine.store.joins import driving_join
 from cycle_engine.store.tables import CycleRecord, StageRecord
 from cycle_engine.store.tables.counters import (
     AllianceClosedDayRecord,
@@ -36,7 +37,7 @@ _CLOSED = AllianceClosedDayRecord.__table__  # type: ignore[attr-defined]
 
 _ALLIANCE: BindParameter[int] = bindparam("alliance_id", type_=Integer())
 #: One statement: the alliance's counters row, the open visits due on earlier days, and the
-#: open visits due today by now (through `ix_stage_visits_open_due`).
+#: open visits due today by now (through `ix_stage_visits_open_due`, read first).
 _FIGURES = select(
     select(_COUNTS.c.active).where(_COUNTS.c.alliance_id == _ALLIANCE).scalar_subquery(),
     select(_COUNTS.c.finished).where(_COUNTS.c.alliance_id == _ALLIANCE).scalar_subquery(),
@@ -45,7 +46,7 @@ _FIGURES = select(
     .where(_DAYS.c.alliance_id == _ALLIANCE, _DAYS.c.day < bindparam("today"))
     .scalar_subquery(),
     select(func.count())
-    .select_from(_VISITS.join(_CYCLES, _CYCLES.c.id == _VISITS.c.cycle_id))
+    .select_from(driving_join(_VISITS, _CYCLES, _CYCLES.c.id == _VISITS.c.cycle_id))
     .where(
         _VISITS.c.left_at.is_(None),
         _VISITS.c.due_at >= bindparam("day_start", type_=UTCDateTime()),

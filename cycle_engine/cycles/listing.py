@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from cycle_engine.alliances.reach import Reach
+from cycle_engine.store.joins import driving_join
 from cycle_engine.store.tables import ACTIVE, CycleRecord, StageRecord
 from cycle_engine.store.tables.alliances import ParticipationRecord
 from cycle_engine.store.tables.timers import StallRecord
@@ -173,16 +174,21 @@ def cycles_query(filters: CycleFilter, now: datetime, order: CycleOrder = "id") 
     row has an open visit with a deadline (overdue, or due before some time), from the open
     visits' deadline index; longest stalled first, of stalled cycles, from the active stall
     flags' index (each cycle by its first active flag). Rows and order are the same.
+
+    Both reach the cycle from its open visit by primary key (`cycles.id = cycle_id`), never
+    by also matching `current_stage_id`: an open visit is its cycle's current one (a move closes
+    the visit it leaves before it opens the next, a finish closes the last), and PostgreSQL
+    multiplies the two conditions' selectivities, estimates one row where there are 333,333
+    (1,000,000 cycles) and hash-joins both tables whole instead of walking the index.
     """
     overdue = case((overdue_at(now), True), else_=False).label("overdue")
     if order == "due" and (filters.overdue is True or filters.due_before is not None):
         query = (
             select(CycleRecord, StageRecord, overdue)
-            .select_from(StageRecord)
-            .join(
-                CycleRecord,
-                and_(col(CycleRecord.id) == StageRecord.cycle_id, open_current_visit()),
+            .select_from(
+                driving_join(StageRecord, CycleRecord, col(CycleRecord.id) == StageRecord.cycle_id)
             )
+            .where(col(StageRecord.left_at).is_(None))
         )
         if filters.overdue is False and filters.status == ACTIVE:  # the same rows, said so
             query = query.where(col(StageRecord.due_at) > now)  # the index range starts now
@@ -193,17 +199,16 @@ def cycles_query(filters: CycleFilter, now: datetime, order: CycleOrder = "id") 
         first, earlier = aliased(StallRecord), aliased(StallRecord)
         query = (
             select(CycleRecord, StageRecord, overdue)
-            .select_from(first)
-            .join(
-                CycleRecord,
-                and_(
-                    col(CycleRecord.id) == first.cycle_id,
-                    col(CycleRecord.current_stage_id) == first.stage_visit_id,
-                ),
+            .select_from(
+                driving_join(
+                    driving_join(first, StageRecord, col(StageRecord.id) == first.stage_visit_id),
+                    CycleRecord,
+                    col(CycleRecord.id) == StageRecord.cycle_id,
+                )
             )
-            .outerjoin(StageRecord, open_current_visit())
             .where(
                 col(first.cleared_at).is_(None),
+                col(StageRecord.left_at).is_(None),
                 ~exists()  # the visit's first active flag only: one row per cycle
                 .where(
                     col(earlier.stage_visit_id) == first.stage_visit_id,

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, text
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from cycle_engine import CycleEngine
 from cycle_engine.api.access import load_viewer
 from cycle_engine.api.dashboard.rows import ListFilters
-from cycle_engine.cycles.listing import cycles_query
+from cycle_engine.cycles import counts
+from cycle_engine.cycles.listing import CycleFilter, cycles_query
 from cycle_engine.store.tables import CycleRecord, StageRecord, TemplateRecord
 from cycle_engine.store.tables.alliances import PersonRecord
 from cycle_engine.testing import ManualClock
@@ -122,3 +124,73 @@ def test_cycle_list_query_uses_an_index(sqlite_url: str, clock: ManualClock) -> 
                 )
                 assert "SCAN cycles" not in plan.replace("USING INDEX", "INDEX"), plan
                 assert "ix_cycles_alliance_id" in plan, plan
+
+
+#: What `Database.refresh_statistics` (a sampled ANALYZE) wrote at 1,000,000 cycles of one
+#: alliance: it takes "cycles of this alliance" for about a thousand rows.
+SAMPLED_STATISTICS = (
+    ("cycles", "ix_cycles_status_state", "1091200 1001 1001"),
+    ("cycles", "ix_cycles_alliance_id", "1043072 1001"),
+    ("cycles", "ix_cycles_template_id", "1043072 1001"),
+    ("cycles", "ix_cycles_template_key", "1089648 1001"),
+    ("stall_flags", "ix_stall_flags_active_since", "96030 1001 1"),
+    ("stall_flags", "ix_stall_flags_active", "85652 1 1"),
+    ("stall_flags", "ix_stall_flags_stage_visit_id", "45158 1"),
+    ("stage_visits", "ix_stage_visits_open_due", "513174 501 1"),
+    ("stage_visits", "ix_stage_visits_cycle_id", "2533440 2"),
+)
+
+
+def test_short_lists_walk_their_index_whatever_sqlite_believes(
+    sqlite_url: str, clock: ManualClock
+) -> None:
+    """The overview's short lists (overdue and upcoming by deadline, longest stalled) and its
+    "due today" figure read their index in order and each cycle by key, so a page stops the
+    walk; with the statistics SQLite had at 1,000,000 cycles it read every cycle of the
+    alliance first (1.2 s a list) until the join fixed its order."""
+    with CycleEngine(sqlite_url, clock=clock) as engine:
+        world = seed_world(engine)
+        bulk_cycles(engine, world.alliance_id, 50)
+        with engine.db.transaction() as session:
+            session.execute(text("ANALYZE"))
+            session.execute(text("DELETE FROM sqlite_stat1"))
+            for table, index, stat in SAMPLED_STATISTICS:
+                session.execute(
+                    text("INSERT INTO sqlite_stat1 VALUES (:t, :i, :s)"),
+                    {"t": table, "i": index, "s": stat},
+                )
+        now = clock.now()
+        scope = {"alliance_id": world.alliance_id, "status": "active"}
+        lists = {
+            "overdue": (CycleFilter(**scope, overdue=True), "due", "ix_stage_visits_open_due"),
+            "upcoming": (
+                CycleFilter(**scope, overdue=False, due_before=now + timedelta(days=14)),
+                "due",
+                "ix_stage_visits_open_due",
+            ),
+            "stalled": (CycleFilter(**scope, stalled=True), "stalled_since", "stall_flags"),
+        }
+        # a new engine: connections that read those statistics
+        with CycleEngine(sqlite_url, clock=clock) as fresh, fresh.db.read_session() as session:
+            for name, (filters, order, first) in lists.items():
+                query = cycles_query(filters, now, order=order).limit(7)
+                steps = _plan(session, fresh, query)
+                assert first in steps[0], (name, steps)
+                cycles = [step for step in steps if " cycles " in f"{step} "]
+                assert cycles == ["SEARCH cycles USING INTEGER PRIMARY KEY (rowid=?)"], (
+                    name,
+                    steps,
+                )
+                assert not any("TEMP B-TREE" in step for step in steps), (name, steps)
+            figures = _plan(session, fresh, counts._FIGURES)
+            due_today = [s for s in figures if "stage_visits" in s or " cycles " in f"{s} "]
+            assert "ix_stage_visits_open_due" in due_today[0], figures
+            assert "rowid=?" in due_today[1], figures
+
+
+def _plan(session: Session, engine: CycleEngine, query: Any) -> list[str]:
+    """The steps of SQLite's plan for `query` (its parameters unbound: a plan, not a run)."""
+    compiled = query.compile(engine.db.engine)
+    unbound = tuple(None for _ in compiled.positiontup or ())
+    plan = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", unbound)
+    return [str(row[-1]) for row in plan]
