@@ -101,35 +101,6 @@ def listed(values: tuple[str, ...]) -> Any:
 CONTEXT_STATES = ("planned", "testing", "withdrawn")
 
 
-def _hours_rule(schema: dict[str, Any]) -> None:
-    """`working_hours_start < working_hours_end`, as JSON Schema can say it: for each start
-    hour, the ends after it (a missing start is 9, a missing end 17)."""
-    ends = [
-        {
-            "properties": {
-                "working_hours_start": {"const": start},
-                "working_hours_end": {"minimum": start + 1},
-            },
-            "required": ["working_hours_start", "working_hours_end"],
-        }
-        for start in range(24)
-    ]
-    ends.append(
-        {
-            "properties": {"working_hours_start": {"maximum": 16}},
-            "required": ["working_hours_start"],
-            "not": {"required": ["working_hours_end"]},
-        }
-    )
-    ends.append(
-        {
-            "properties": {"working_hours_end": {"minimum": 10}},
-            "not": {"required": ["working_hours_start"]},
-        }
-    )
-    schema["anyOf"] = ends
-
-
 def _deputy_rule(schema: dict[str, Any]) -> None:
     """A `deputy_id` only with a `focal_point_id` (another person: the server checks that)."""
     schema["anyOf"] = [
@@ -159,9 +130,9 @@ class Public(BaseModel):
 
 
 class AllianceCreate(RequestModel):
-    """Working hours start before they end (`working_hours_start < working_hours_end`)."""
-
-    model_config = ConfigDict(json_schema_extra=lambda schema: _hours_rule(schema))
+    """Working hours start before they end (`working_hours_start < working_hours_end`): checked
+    by the engine (422), not stated in the schema, whose only way to compare two fields is a
+    branch per start hour (schemathesis' coverage phase made 19,000 cases of those branches)."""
 
     name: Text200
     theme: Text300

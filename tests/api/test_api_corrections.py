@@ -93,6 +93,16 @@ def test_people_organisations_and_alliances_are_corrected_within_reach(world: Wo
             f"/api/v1/alliances/{world.ids['alliance_a']}", json={"working_hours_start": 20}
         )
         assert hours.status_code == 422
+    with world.client("admin") as client:
+        backwards = {"name": "Backwards", "theme": "Soil"}
+        refused = client.post(
+            "/api/v1/alliances",
+            json={**backwards, "working_hours_start": 17, "working_hours_end": 9},
+        )
+        assert refused.status_code == 422 and "17-9" in refused.text, refused.text
+        names = [a["name"] for a in client.get("/api/v1/alliances").json()["items"]]
+        assert "Backwards" not in names
+    with world.client("coord_a") as client:
         not_a_number = client.patch(
             f"/api/v1/alliances/{world.ids['alliance_a']}", json={"working_hours_start": False}
         )

@@ -44,6 +44,8 @@ BEYOND_SCHEMA = {
     "GET /api/v1/templates/{key}/diff": "a renamed stage is a stage of both versions",
     "POST /api/v1/cycles/{cycle_id}/products": "a key with no organisation of its own names the "
     "product's author (a partner's defaults to its own organisation)",
+    "POST /api/v1/alliances": "working hours start before they end (an inequality between two "
+    "fields)",
     "PATCH /api/v1/alliances/{alliance_id}": "working hours start before they end, counting the "
     "stored hour the request leaves as it is",
     "POST /api/v1/keys": "a key's role decides whether it names an alliance, an organisation or "
