@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Boolean,
@@ -104,9 +104,11 @@ class _Person:
     left_on: date | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Reason:
-    """One reason one person hears about a stage (None: of every stage, an alliance role)."""
+class _Reason(NamedTuple):
+    """One reason one person hears about a stage (None: of every stage, an alliance role).
+
+    A tuple, as every row of the roster makes one (210 rows a fire with 30 organisations).
+    """
 
     stage: str | None
     reason: str
@@ -161,11 +163,11 @@ class Roster:
     ) -> None:
         person = None
         if person_id is not None:
-            assert name is not None and email is not None and language is not None
-            assert timezone is not None and person_organisation_id is not None
-            person = self.people.setdefault(
-                person_id,
-                _Person(
+            person = self.people.get(person_id)
+            if person is None:  # (each person once: they appear on a row per stage)
+                assert name is not None and email is not None and language is not None
+                assert timezone is not None and person_organisation_id is not None
+                person = self.people[person_id] = _Person(
                     person_id=person_id,
                     name=name,
                     email=email,
@@ -174,35 +176,25 @@ class Roster:
                     organisation_id=person_organisation_id,
                     organisation_name=person_organisation,
                     left_on=left_on,
-                ),
-            )
-            if preference_of is not None and mode is not None and digest_hour is not None:
-                self.preferences[person_id] = Preferences(
-                    mode=mode, digest_hour=digest_hour, unsubscribed=list(unsubscribed or [])
                 )
-            self._reasons.append(
-                _Reason(
-                    stage=stage,
-                    reason=reason,
-                    focal_point_id=focal_point_id,
-                    deputy_id=deputy_id,
-                    person_id=person_id,
-                )
-            )
+                if preference_of is not None and mode is not None and digest_hour is not None:
+                    self.preferences[person_id] = Preferences(
+                        mode=mode, digest_hour=digest_hour, unsubscribed=list(unsubscribed or [])
+                    )
+            self._reasons.append(_Reason(stage, reason, focal_point_id, deputy_id, person_id))
         if stage is None or organisation_id is None:
             return  # an alliance role: no participation row
         assert organisation is not None
-        taking_part = self._participation.setdefault(
-            (stage, organisation_id),
-            _Participation(
+        taking_part = self._participation.get((stage, organisation_id))
+        if taking_part is None:
+            taking_part = self._participation[(stage, organisation_id)] = _Participation(
                 stage=stage,
                 organisation_id=organisation_id,
                 organisation=organisation,
                 level=reason,
                 focal_point_id=focal_point_id,
                 needs_focal_point=bool(needs_focal_point),
-            ),
-        )
+            )
         if person is not None and person_id == focal_point_id:
             taking_part.focal_point = person
 

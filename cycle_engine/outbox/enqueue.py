@@ -205,8 +205,13 @@ def enqueue_all(
     )
     where = stage_context(session, scope)
     rows: dict[str, dict[str, Any]] = {}
+    starts: dict[str, datetime] = {}  # the working day's start, per time zone of the batch
     for notice in notices:
-        row = _row(scope, notice, where, alliance, organisations, domain)
+        zone_name = notice.to.person.timezone
+        not_before = starts.get(zone_name)
+        if not_before is None:
+            not_before = starts[zone_name] = working_start(alliance, zone_name, scope.now)
+        row = _row(scope, notice, where, alliance, organisations, domain, not_before)
         if row["dedupe_key"] in rows:
             continue
         person_id = notice.to.person.person_id
@@ -224,6 +229,7 @@ def _row(
     alliance: AllianceRecord | None,
     organisations: Mapping[int, str],
     domain: str,
+    not_before: datetime,
 ) -> dict[str, Any]:
     """The column values of the notice's row, before the recipient's preferences apply (a
     plain mapping: a model instance per row cost more than the rest of the fire)."""
@@ -237,7 +243,6 @@ def _row(
         "details": notice.details,
     }
     visit_number = scope.visit.visit if scope.visit else None
-    not_before = working_start(alliance, person.timezone, scope.now)
     return {
         "channel": EMAIL,
         "kind": notice.kind,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cycle_engine.clock import as_utc
@@ -33,17 +34,26 @@ def zone(tz_name: str) -> ZoneInfo:
 def parse_weekend_days(text: str | Collection[int]) -> frozenset[int]:
     """Weekend days from `"5,6"` (or a collection of ints); Monday = 0 ... Sunday = 6."""
     if isinstance(text, str):
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        try:
-            days = frozenset(int(p) for p in parts)
-        except ValueError:
-            raise InvalidInput(
-                "weekend_days", f"expected day numbers 0-6 separated by commas, got {text!r}"
-            ) from None
-    else:
-        days = frozenset(text)
+        return _weekend_of_text(text)
+    return _checked_weekend(frozenset(text), text)
+
+
+@lru_cache(maxsize=128)
+def _weekend_of_text(text: str) -> frozenset[int]:
+    """An alliance's stored days, parsed once (a fire asks for them for every outbox row)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        days = frozenset(int(p) for p in parts)
+    except ValueError:
+        raise InvalidInput(
+            "weekend_days", f"expected day numbers 0-6 separated by commas, got {text!r}"
+        ) from None
+    return _checked_weekend(days, text)
+
+
+def _checked_weekend(days: frozenset[int], given: object) -> frozenset[int]:
     if any(not 0 <= day <= 6 for day in days) or len(days) == 7:
-        raise InvalidInput("weekend_days", f"expected up to six day numbers 0-6, got {text!r}")
+        raise InvalidInput("weekend_days", f"expected up to six day numbers 0-6, got {given!r}")
     return days
 
 

@@ -69,6 +69,11 @@ class Problems:
             words = message(N_("{problem} (line {line})"), problem=words, line=line)
         self._items.append(TemplateProblem.of(self.source, path, words))
 
+    @property
+    def count(self) -> int:
+        """How many problems were added so far."""
+        return len(self._items)
+
     def line_for(self, path: str) -> int | None:
         """The line of `path`, or of its nearest enclosing path the document has."""
         while path:
