@@ -89,12 +89,22 @@ def worker(
             typer.echo(json.dumps({"worker": runner.name, **result.as_dict()}))
             return
 
+        signals: list[int] = []
+
         def _stop(signum: int, _frame: FrameType | None) -> None:
-            typer.echo(f"worker {runner.name}: signal {signum}, stopping", err=True)
+            signals.append(signum)  # nothing that takes a lock or writes: see `Worker.stop`
             runner.stop()
 
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
         typer.echo(f"worker {runner.name} running (tick every {interval:g}s)", err=True)
-        run_forever(runner, interval=timedelta(seconds=interval), on_tick=metrics.record_tick)
+        run_forever(
+            runner,
+            interval=timedelta(seconds=interval),
+            on_tick=metrics.record_tick,
+            on_stop=lambda: typer.echo(
+                f"worker {runner.name}: signal {signals[0] if signals else '-'}, stopping",
+                err=True,
+            ),
+        )
         typer.echo(f"worker {runner.name} stopped", err=True)

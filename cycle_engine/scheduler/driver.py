@@ -121,12 +121,16 @@ def run_forever(
     *,
     interval: timedelta = timedelta(seconds=30),
     on_tick: Callable[[TickResult], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
 ) -> None:
     """Drive `worker` with APScheduler until `worker.stop()` (or SIGINT/SIGTERM in the CLI);
-    `on_tick` hears what each tick did (the worker's metrics)."""
+    `on_tick` hears what each tick did (the worker's metrics), `on_stop` that it is stopping
+    (before the job in hand ends)."""
     driver = SchedulerDriver(worker, interval=interval, on_tick=on_tick)
     driver.start()
     try:
         worker.wait_until_stopped()
+        if on_stop is not None:
+            on_stop()
     finally:
         driver.shutdown()

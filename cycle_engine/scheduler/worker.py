@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -106,15 +106,19 @@ class Worker:
         self.host = host
         self.name = name or default_worker_name()
         self.settings = settings or WorkerSettings()
-        self._stopping = threading.Event()
+        self._stop_asked = False
 
     def stop(self) -> None:
-        """Finish the timer in hand, release the rest of the claim, and stop ticking."""
-        self._stopping.set()
+        """Finish the timer in hand, release the rest of the claim, and stop ticking.
+
+        It only sets a flag: a signal handler calls it, and a handler that takes a lock the
+        interrupted thread holds (an Event's, say) waits for that thread forever.
+        """
+        self._stop_asked = True
 
     @property
     def stopping(self) -> bool:
-        return self._stopping.is_set()
+        return self._stop_asked
 
     def claim(self, now: datetime, limit: int | None = None) -> list[int]:
         """Claim up to `limit` (default: batch size) due timers until `now + lease`."""
@@ -193,6 +197,8 @@ class Worker:
     def next_due_at(self) -> datetime | None:
         return next_due_at(self.host.db)
 
-    def wait_until_stopped(self) -> None:
-        """Block until `stop()` is called (from a signal handler or another thread)."""
-        self._stopping.wait()
+    def wait_until_stopped(self, poll: float = 0.1) -> None:
+        """Block until `stop()` is called (from a signal handler or another thread), looking
+        every `poll` seconds (sleeping takes no lock, and a signal cuts it short)."""
+        while not self._stop_asked:
+            time.sleep(poll)
