@@ -9,15 +9,25 @@ Classification: 4xx replies, refused and dropped connections, timeouts and a ser
 STARTTLS the settings require raise TransientMailError (retried until the message expires);
 5xx replies raise PermanentMailError with the server's reply; a partly refused envelope returns
 a SendResult listing each refused address.
+
+The mail transaction (`transaction`) is `aiosmtplib.SMTP.sendmail`'s, with the same commands and
+bytes on the wire, made from the client's own commands: plain addresses are not parsed again
+(`envelope_address`), and a message that already has CRLF line endings is not normalised again
+to announce its size. Those two were about a sixth of the client's processor time per email
+(55 of 330 us, `bench.mail`'s messages on loopback).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import ssl
 from collections.abc import Sequence
 
 import aiosmtplib
+from aiosmtplib.email import parse_address
+from aiosmtplib.protocol import normalize_message_line_endings
 
 from cycle_engine.notifications.senders.base import (
     MailError,
@@ -27,6 +37,66 @@ from cycle_engine.notifications.senders.base import (
     TransientMailError,
 )
 from cycle_engine.notifications.settings import SmtpSettings
+
+#: An address sent as it is: a dot-atom local part at a domain of letters, digits and hyphens
+#: (what the engine stores). aiosmtplib's parsing returns these unchanged; anything else goes
+#: through it (`envelope_address`).
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+)
+
+
+def envelope_address(address: str) -> bytes:
+    """`<address>` for MAIL FROM and RCPT TO, as `sendmail` quotes it; raises ValueError for an
+    address that cannot be sent (aiosmtplib's check) or is not ASCII."""
+    if _PLAIN_ADDRESS.fullmatch(address) is None:
+        address = parse_address(address)
+    return f"<{address}>".encode("ascii")
+
+
+def as_transmitted(data: bytes) -> bytes:
+    """`data` as DATA transmits it: CRLF line endings and a final CRLF. A message built with
+    them (the engine's are) is returned as it is, after a count instead of a rewrite."""
+    if data.endswith(b"\r\n") and data.count(b"\n") == data.count(b"\r") == data.count(b"\r\n"):
+        return data
+    return normalize_message_line_endings(data)
+
+
+async def transaction(
+    client: aiosmtplib.SMTP, data: bytes, sender: str, recipients: Sequence[str]
+) -> tuple[dict[str, aiosmtplib.SMTPResponse], str]:
+    """One mail transaction on `client` (EHLO done), as `aiosmtplib.SMTP.sendmail` makes it:
+    MAIL FROM with the message's size when the server announces SIZE, RCPT TO for each
+    recipient, DATA; RSET after a refusal. Returns the refused recipients' replies and the
+    reply to DATA; raises as `sendmail` does."""
+    mail_from = envelope_address(sender)  # every address checked before anything is sent
+    rcpt_to = [(address, envelope_address(address)) for address in recipients]
+    message = as_transmitted(data)
+    options = [b"size=%d" % len(message)] if client.supports_extension("size") else []
+    try:
+        response = await client.execute_command(b"MAIL", b"FROM:" + mail_from, *options)
+        if response.code != aiosmtplib.SMTPStatus.completed:
+            raise aiosmtplib.SMTPSenderRefused(response.code, response.message, sender)
+        refused: list[aiosmtplib.SMTPRecipientRefused] = []
+        for address, quoted in rcpt_to:
+            response = await client.execute_command(b"RCPT", b"TO:" + quoted)
+            if response.code not in (
+                aiosmtplib.SMTPStatus.completed,
+                aiosmtplib.SMTPStatus.will_forward,
+            ):
+                refused.append(
+                    aiosmtplib.SMTPRecipientRefused(response.code, response.message, address)
+                )
+        if len(refused) == len(rcpt_to):
+            raise aiosmtplib.SMTPRecipientsRefused(refused)
+        response = await client.data(message)
+    except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused):
+        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
+            await client.rset()  # reset the envelope, as sendmail does
+        raise
+    errors = {r.recipient: aiosmtplib.SMTPResponse(r.code, r.message) for r in refused}
+    return errors, response.message
 
 
 class SmtpMailSender:
@@ -63,6 +133,17 @@ class SmtpMailSender:
             tls_context=self._context() if s.tls != "none" else None,
         )
         await client.connect()
+        try:
+            if client.is_ehlo_or_helo_needed:  # as aiosmtplib does before a first command
+                try:
+                    await client.ehlo()
+                except aiosmtplib.SMTPHeloError:
+                    if not client.is_connected:
+                        raise
+                    await client.helo()
+        except BaseException:
+            client.close()
+            raise
         return client
 
     async def send(self, data: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
@@ -89,7 +170,7 @@ class SmtpMailSender:
             async with asyncio.timeout(self.settings.timeout):
                 if client is None:
                     client = await self._connect()
-                errors, accepted = await client.sendmail(sender, list(recipients), data)
+                errors, accepted = await transaction(client, data, sender, recipients)
         except Exception as error:
             if client is not None:
                 client.close()

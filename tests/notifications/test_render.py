@@ -3,6 +3,8 @@ dates in the reader's zone with the zone named."""
 
 from __future__ import annotations
 
+import base64
+import re
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -16,6 +18,8 @@ from cycle_engine.i18n import LANGUAGES
 from cycle_engine.notifications.formatting import format_datetime
 from cycle_engine.notifications.render import (
     KINDS,
+    Attachment,
+    RenderedEmail,
     Renderer,
     build_message,
     header_text,
@@ -207,6 +211,37 @@ def test_headers_cannot_be_injected() -> None:
     assert [a.addr_spec for a in message["To"].addresses] == ["ana@example.org"]
     with pytest.raises(ValueError, match="not an email address"):
         person_address("x", "ana@example.org\r\nBcc: z@z")
+
+
+@pytest.mark.parametrize("size", [0, 1, 56, 57, 58, 4000])
+def test_parts_are_base64_in_lines_of_76_with_their_own_boundaries(size: int) -> None:
+    """Each part is its content as `base64.encodebytes` writes it (lines of 76, each ending in
+    CRLF); the two multiparts have different boundaries found nowhere else in the message."""
+    content = bytes(range(256)) * 16
+    text = "é" * (size // 2) + "a" * (size % 2)
+    rendered = RenderedEmail(subject="s", text=text, html="<p>x</p>")
+    data = build_message(
+        rendered,
+        sender=person_address("Cycle Engine", "ce@example.org"),
+        to=person_address("Ana", "ana@example.org"),
+        message_id="<1@test>",
+        date=datetime(2026, 1, 5, tzinfo=UTC),
+        attachments=[
+            Attachment(filename="a.bin", content=content[:size], maintype="text", subtype="plain")
+        ],
+    )
+    for body in (text.encode("utf-8"), content[:size]):
+        encoded = base64.encodebytes(body).replace(b"\n", b"\r\n")
+        assert b"\r\n\r\n" + encoded + b"\r\n--=_ce_" in data
+    boundaries = re.findall(rb'boundary="(=_ce_[0-9a-f]{32})"', data)
+    assert len(boundaries) == 2 and boundaries[0] != boundaries[1]
+    for boundary in boundaries:  # declared, before each of its two parts, and closing
+        assert data.count(boundary) == 4
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    plain = message.get_body(preferencelist=("plain",))
+    assert plain is not None and plain.get_content() == text
+    [attachment] = message.iter_attachments()
+    assert attachment.get_payload(decode=True) == content[:size]
 
 
 def test_dates_follow_daylight_saving_in_the_readers_zone() -> None:
