@@ -178,7 +178,7 @@ def lacking_focal_point(session: Session, cycle_id: int, stages: list[str]) -> d
     """
     if not stages:
         return {}
-    return roster(session, cycle_id).lacking(stages)
+    return roster(session, cycle_id, stages).lacking(stages)
 
 
 def stages_lacking_focal_point(
@@ -226,4 +226,4 @@ def recipients_for_stage(session: Session, cycle_id: int, stage: str) -> list[Re
     People who have left are never recipients. Answered from the cycle's roster: one statement
     per transaction whatever the number of organisations or stages asked about.
     """
-    return roster(session, cycle_id).recipients(stage)
+    return roster(session, cycle_id, (stage,)).recipients(stage)

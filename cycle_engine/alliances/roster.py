@@ -6,7 +6,8 @@ stage left and the stage entered, their organisations, their notification prefer
 used to be its own query, some per stage. `roster` answers all of them from one joined query
 (every participation row of the cycle with the people it reaches, united with the alliance's
 role holders and the cycle's followers, each with their organisation and preferences), so the
-cost of a fire does not grow with the number of organisations or of listeners.
+cost of a fire does not grow with the number of organisations or of listeners. A move reads
+the participation of the two stages it is about (`expect_stages`), not of every stage.
 
 The roster is kept for the current transaction only, and forgotten as soon as the session
 flushes a change to any row it was read from (participation, people, organisations, role
@@ -264,10 +265,10 @@ def focal_point_problem(row: _Participation) -> str | None:
     return None
 
 
-def _query() -> Any:
-    """Participation rows of every stage with the people they reach, the alliance's role
-    holders and the cycle's followers: one row per reason one person hears, with their
-    organisation and preferences."""
+def _query(*, two_stages: bool) -> Any:
+    """Participation rows of every stage (or of the stages `stage_a` and `stage_b`) with the
+    people they reach, the alliance's role holders and the cycle's followers: one row per
+    reason one person hears, with their organisation and preferences."""
     taking_part = ParticipationRecord.__table__  # type: ignore[attr-defined]
     people = PersonRecord.__table__  # type: ignore[attr-defined]
     organisations = OrganisationRecord.__table__  # type: ignore[attr-defined]
@@ -319,6 +320,10 @@ def _query() -> Any:
         )
         .where(taking_part.c.cycle_id == bindparam("cycle_id"))
     )
+    if two_stages:
+        participants = participants.where(
+            taking_part.c.stage.in_([bindparam("stage_a"), bindparam("stage_b")])
+        )
     no_number = cast(null(), Integer)
     role_holders = (
         sa_select(
@@ -361,34 +366,77 @@ def _query() -> Any:
     return union_all(participants, role_holders, following)
 
 
-_ROSTER = Prepared(_query())
+_ROSTER = Prepared(_query(two_stages=False))
+_ROSTER_OF_TWO_STAGES = Prepared(_query(two_stages=True))
+_STAGES_KEY = "cycle_engine.roster_stages"
+
+#: A kept roster and the stages whose participation it holds (None: every stage).
+_Kept = tuple[Roster, frozenset[str] | None]
 
 
-def _kept(session: Session) -> dict[int, Roster]:
+def _of_transaction(session: Session, key: str) -> dict[int, Any]:
     transaction = session.get_transaction()
-    mark = session.info.get(_KEY)
+    mark = session.info.get(key)
     if mark is None or mark[0] is not transaction:
         mark = (transaction, {})
-        session.info[_KEY] = mark
-    kept: dict[int, Roster] = mark[1]
-    return kept
-
-
-def roster(session: Session, cycle_id: int) -> Roster:
-    """The cycle's roster: read once per transaction (one statement), then kept."""
-    session.flush()  # first, as it may forget a stale roster
-    kept = _kept(session)
-    found = kept.get(cycle_id)
-    if found is None:
-        found = kept[cycle_id] = Roster(fetch(session, _ROSTER, {"cycle_id": cycle_id}))
+        session.info[key] = mark
+    found: dict[int, Any] = mark[1]
     return found
 
 
+def _kept(session: Session) -> dict[int, _Kept]:
+    return _of_transaction(session, _KEY)
+
+
+def expect_stages(session: Session, cycle_id: int, stages: Iterable[str]) -> None:
+    """Say which stages of the cycle this transaction will ask about (a move: the stage left
+    and the stage entered), so the first roster read holds them both."""
+    _of_transaction(session, _STAGES_KEY)[cycle_id] = frozenset(stages)
+
+
+def roster(session: Session, cycle_id: int, stages: Iterable[str] | None = None) -> Roster:
+    """The cycle's roster, read once per transaction (one statement) and then kept.
+
+    `stages`: the stages the caller asks about (None: every stage). A move asks about two (the
+    stage left and the stage entered, see `expect_stages`), so the first read holds only their
+    participation, with the role holders and followers: a seventh of the rows of a 7-stage
+    template. A later question about another stage reads every stage.
+    """
+    session.flush()  # first, as it may forget a stale roster
+    kept = _kept(session)
+    found = kept.get(cycle_id)
+    wanted = None if stages is None else frozenset(stages)
+    if found is not None:
+        held = found[1]
+        if held is None or (wanted is not None and wanted <= held):
+            return found[0]
+        wanted = None  # asked about another stage: read them all
+    elif wanted is not None:
+        wanted |= _of_transaction(session, _STAGES_KEY).get(cycle_id, frozenset())
+        if len(wanted) > 2:
+            wanted = None
+    if wanted is None:
+        rows = fetch(session, _ROSTER, {"cycle_id": cycle_id})
+    else:
+        first, *rest = sorted(wanted)
+        second = rest[0] if rest else first
+        rows = fetch(
+            session,
+            _ROSTER_OF_TWO_STAGES,
+            {"cycle_id": cycle_id, "stage_a": first, "stage_b": second},
+        )
+    built = Roster(rows)
+    kept[cycle_id] = (built, wanted)
+    return built
+
+
 def kept_roster(session: Session, cycle_id: int) -> Roster | None:
-    """The cycle's roster if this transaction already read it and nothing changed since."""
+    """The cycle's roster if this transaction already read it and nothing changed since (it
+    may hold some stages only: it knows everyone it told about them)."""
     if any(isinstance(obj, _SOURCES) for obj in (*session.new, *session.dirty, *session.deleted)):
         return None
-    return _kept(session).get(cycle_id)
+    found = _kept(session).get(cycle_id)
+    return None if found is None else found[0]
 
 
 @event.listens_for(OrmSession, "before_flush")

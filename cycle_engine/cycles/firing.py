@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from cycle_engine.actors import Actor
+from cycle_engine.alliances.roster import expect_stages
 from cycle_engine.changes import Change, Changes
 from cycle_engine.errors import (
     ConflictError,
@@ -183,6 +184,8 @@ def _apply(
     note: str | None,
     changes: Changes,
 ) -> FireResult:
+    if cycle.id is not None:  # the listeners ask about the stage left and the stage entered
+        expect_stages(session, cycle.id, (source, dest))
     left = leave_visit(session, cycle, now)
     paused_for = None
     dest_spec = spec.stage(dest)
