@@ -413,7 +413,7 @@ def roster(session: Session, cycle_id: int, stages: Iterable[str] | None = None)
         wanted = None  # asked about another stage: read them all
     elif wanted is not None:
         wanted |= _of_transaction(session, _STAGES_KEY).get(cycle_id, frozenset())
-        if len(wanted) > 2:
+        if not wanted or len(wanted) > 2:
             wanted = None
     if wanted is None:
         rows = fetch(session, _ROSTER, {"cycle_id": cycle_id})

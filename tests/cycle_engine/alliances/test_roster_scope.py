@@ -11,7 +11,7 @@ import pytest
 
 from cycle_engine import CycleEngine
 from cycle_engine.alliances.participation import lacking_focal_point, recipients_for_stage
-from cycle_engine.alliances.roster import expect_stages
+from cycle_engine.alliances.roster import expect_stages, roster
 from cycle_engine.store.prepared import watch
 from cycle_engine.testing import ManualClock
 from tests.cycle_engine.test_fire_statements import COORDINATOR, seed
@@ -50,3 +50,9 @@ def test_another_stage_later_in_the_transaction_reads_every_stage(engine: CycleE
             assert lacking_focal_point(session, cycle_id, stages) == lacking
         assert later == whole[stages[-1]] and later
         assert len(sent) == 1 and "stage_a" not in sent[0]  # once, every stage
+
+
+def test_asking_about_no_stage_reads_every_stage(engine: CycleEngine) -> None:
+    cycle_id = seed(engine, 3)
+    with engine.db.transaction() as session:
+        assert roster(session, cycle_id, ()).lacking(["question_workshop"]) == {}
