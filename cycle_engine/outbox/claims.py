@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Text, and_, bindparam, func, or_, update
+from sqlalchemy import BindParameter, Integer, Text, and_, bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -266,43 +266,29 @@ def _due(
     return rows
 
 
+def _row_update(**values: Any) -> Prepared:
+    """An UPDATE of the outbox row `row_id` (run for many rows at once, `run_many`)."""
+    return Prepared(update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id")).values(**values))
+
+
+_OWNER: BindParameter[str] = bindparam("owner", type_=Text())
+_UNTIL: BindParameter[datetime] = bindparam("until", type_=UTCDateTime())
+_ERROR: BindParameter[str] = bindparam("error", type_=Text())
 #: A fresh claim: the next attempt, leased to its sender.
-_CLAIM_COUNTED = Prepared(
-    update(_OUTBOX)
-    .where(_OUTBOX.c.id == bindparam("row_id"))
-    .values(
-        status=CLAIMED,
-        lease_owner=bindparam("owner"),
-        lease_until=bindparam("until", type_=UTCDateTime()),
-        attempts=bindparam("attempts", type_=Integer()),
-        first_due_at=bindparam("first_due", type_=UTCDateTime()),
-    )
+_CLAIM_COUNTED = _row_update(
+    status=CLAIMED,
+    lease_owner=_OWNER,
+    lease_until=_UNTIL,
+    attempts=bindparam("attempts", type_=Integer()),
+    first_due_at=bindparam("first_due", type_=UTCDateTime()),
 )
 #: A row whose sender vanished, taken over as the same attempt.
-_TAKE_OVER = Prepared(
-    update(_OUTBOX)
-    .where(_OUTBOX.c.id == bindparam("row_id"))
-    .values(
-        possible_duplicate=True,
-        lease_owner=bindparam("owner"),
-        lease_until=bindparam("until", type_=UTCDateTime()),
-    )
-)
+_TAKE_OVER = _row_update(possible_duplicate=True, lease_owner=_OWNER, lease_until=_UNTIL)
 #: A reminder superseded by a newer one for the same step.
-_SUPPRESS = Prepared(
-    update(_OUTBOX)
-    .where(_OUTBOX.c.id == bindparam("row_id"))
-    .values(status=SUPPRESSED, last_error=bindparam("error", type_=Text()))
-)
+_SUPPRESS = _row_update(status=SUPPRESSED, last_error=_ERROR)
 #: A row over the person's hourly cap, waiting for their digest.
-_TO_DIGEST = Prepared(
-    update(_OUTBOX)
-    .where(_OUTBOX.c.id == bindparam("row_id"))
-    .values(
-        delivery=DIGEST,
-        next_attempt_at=bindparam("at", type_=UTCDateTime()),
-        last_error=bindparam("error", type_=Text()),
-    )
+_TO_DIGEST = _row_update(
+    delivery=DIGEST, next_attempt_at=bindparam("at", type_=UTCDateTime()), last_error=_ERROR
 )
 
 
